@@ -1,0 +1,87 @@
+"""The typer application and how errors become exit codes.
+
+Each command group lives in its own module with a ``register(app)``
+function, listed in ``COMMAND_MODULES``. Modules import their heavy
+dependencies inside the command functions, so ``tunekit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, EXIT_JOB_FAILED, EXIT_USAGE, err_console
+
+COMMAND_MODULES = (
+    "tunekit.cli.runs",
+)
+
+app = typer.Typer(
+    name="tunekit",
+    help="Fine-tune language models on OpenAI, Azure OpenAI, Hugging Face AutoTrain or a local GPU, from one config.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tunekit import __version__
+
+        typer.echo(f"tunekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Log more (-v info, -vv debug).")] = 0,
+) -> None:
+    """tunekit: one config, any provider."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if os.environ.get("TUNEKIT_LOG_LEVEL"):
+        level = getattr(logging, os.environ["TUNEKIT_LOG_LEVEL"].upper(), level)
+    from rich.logging import RichHandler
+
+    from tunekit.secrets import RedactingFilter
+
+    handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    """Entry point: run the app and turn tunekit errors into one clear line and an exit code."""
+    from tunekit.errors import ConfigError, DataError, JobError, TunekitError
+    from tunekit.secrets import redact
+
+    try:
+        app()
+    except DataError as exc:
+        err_console.print(f"[bold red]data invalid:[/] {redact(str(exc))}", highlight=False)
+        sys.exit(EXIT_DATA_INVALID)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]config error:[/] {redact(str(exc))}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    except JobError as exc:
+        err_console.print(f"[bold red]job failed:[/] {redact(str(exc))}", highlight=False)
+        sys.exit(EXIT_JOB_FAILED)
+    except TunekitError as exc:
+        err_console.print(f"[bold red]error:[/] {redact(str(exc))}", highlight=False)
+        sys.exit(EXIT_FAILURE)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)

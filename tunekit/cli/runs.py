@@ -1,0 +1,117 @@
+"""Commands that read the ledger and the installation: runs, show, providers, schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from tunekit.cli.output import console, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("providers")(providers)
+    app.command("schema")(schema)
+    app.command("runs")(runs)
+    app.command("show")(show)
+
+
+def providers(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List installed providers, their packages and versions."""
+    from tunekit.registry import installed_providers
+
+    infos = installed_providers()
+    if as_json:
+        print_json([info.__dict__ for info in infos])
+        return
+    from rich.table import Table
+
+    table = Table("provider", "package", "version", "status")
+    for info in infos:
+        status = "[green]ok[/]" if info.ok else f"[red]broken[/]: {info.error}"
+        table.add_row(info.name, info.package or "-", info.version or "-", status)
+    console.print(table)
+
+
+def schema(
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Also describe this provider's provider_options.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the config file (for editor completion)."""
+    from tunekit.config import TuneConfig
+
+    document = TuneConfig.model_json_schema()
+    if provider:
+        from tunekit.registry import get_provider_class
+
+        options = get_provider_class(provider).Options.model_json_schema()
+        document["properties"]["provider_options"] = options
+    print(json.dumps(document, indent=2))
+
+
+def runs(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    provider: Annotated[str | None, typer.Option("--provider", help="Only runs of this provider.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many runs.")] = 50,
+) -> None:
+    """List runs in the ledger, newest first."""
+    from tunekit.ledger import Ledger
+
+    records = Ledger().runs(provider=provider, limit=limit)
+    if as_json:
+        print_json([r.to_json() for r in records])
+        return
+    if not records:
+        console.print("no runs yet: start one with [bold]tunekit run CONFIG[/]")
+        return
+    from rich.table import Table
+
+    table = Table("run", "provider", "model", "status", "created", "result")
+    for r in records:
+        result = (r.result or {}).get("model_id", "") if r.result else (r.error or "")
+        table.add_row(r.run_id, r.provider, r.model, _status(r.status.value), r.created_at.strftime("%Y-%m-%d %H:%M"), result)
+    console.print(table)
+
+
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one run: its config, remote ids, status, result and ledger events."""
+    from tunekit.ledger import Ledger
+
+    ledger = Ledger()
+    record = ledger.get(run_id)
+    events = ledger.events(run_id)
+    if as_json:
+        data = record.to_json()
+        data["events"] = [
+            {"seq": e.seq, "ts": e.ts.isoformat(), "kind": e.kind, "step": e.step, "message": e.message, "data": e.data}
+            for e in events
+        ]
+        print_json(data)
+        return
+    console.print(f"[bold]{record.run_id}[/]  {_status(record.status.value)}  ({record.raw_status or '-'})")
+    console.print(f"provider {record.provider}   model {record.model}   created {record.created_at:%Y-%m-%d %H:%M:%S}")
+    console.print(f"folder   {record.run_dir}")
+    if record.remote:
+        console.print("remote   " + ", ".join(f"{k}={v}" for k, v in record.remote.items() if k != "job_extra"))
+    if record.result:
+        console.print(f"result   {record.result.get('model_id')}")
+    if record.error:
+        console.print(f"[red]error[/]    {record.error}")
+    from rich.table import Table
+
+    table = Table("time", "kind", "step", "message")
+    for e in events[-30:]:
+        table.add_row(e.ts.strftime("%H:%M:%S"), e.kind, e.step or "", e.message)
+    console.print(table)
+
+
+def _status(value: str) -> str:
+    colour = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}.get(value, "white")
+    return f"[{colour}]{value}[/]"

@@ -1,0 +1,305 @@
+"""The tunekit config: what to tune, in one provider-neutral file.
+
+A config is YAML or JSON. Strings may use ``${VAR}`` or ``${VAR:-default}``
+to read the environment (``$${`` writes a literal ``${``). Unknown keys are
+rejected with their full path, and ``provider_options`` is validated by the
+chosen provider's own ``Options`` model, so a typo such as
+``provider_options.api_kee`` is caught before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+
+from tunekit.errors import ConfigError
+from tunekit.secrets import MASK, register_model_secrets
+
+__all__ = [
+    "DataConfig",
+    "DeployConfig",
+    "EvalConfig",
+    "Hyperparameters",
+    "LoraConfig",
+    "TuneConfig",
+    "config_hash",
+    "format_validation_error",
+    "interpolate_env",
+    "load_config",
+    "parse_config",
+]
+
+Auto = Literal["auto"]
+
+
+class StrictModel(BaseModel):
+    """A config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(StrictModel):
+    """Where the training data is and how to read it."""
+
+    train: str = Field(description="Training data file (JSONL, JSON, CSV/TSV, Parquet).")
+    validation: str | None = Field(None, description="Validation data file; or use validation_split.")
+    validation_split: float | None = Field(
+        None, gt=0, lt=1, description="Fraction of train held out for validation (seeded) when no file is given."
+    )
+    format: str | None = Field(
+        None, description="Input format (openai, sharegpt, alpaca, dpo, ...); detected when omitted."
+    )
+    columns: dict[str, str] | None = Field(
+        None, description="Explicit column mapping, canonical name -> column name in the file."
+    )
+    shuffle: bool = Field(True, description="Shuffle the training examples (seeded).")
+    dedupe: bool = Field(False, description="Drop exact duplicate examples.")
+
+    @model_validator(mode="after")
+    def _one_validation_source(self) -> DataConfig:
+        if self.validation is not None and self.validation_split is not None:
+            raise ValueError("give either validation or validation_split, not both")
+        return self
+
+
+class Hyperparameters(StrictModel):
+    """Training hyperparameters; ``auto`` lets the provider choose."""
+
+    epochs: int | Auto = Field("auto", description="Passes over the training data.")
+    learning_rate: float | Auto = Field("auto", description="Absolute learning rate (local, AutoTrain).")
+    learning_rate_multiplier: float | Auto = Field(
+        "auto", description="Multiplier of the provider's base rate (OpenAI, Azure)."
+    )
+    batch_size: int | Auto = Field("auto", description="Examples per optimizer step (per device for local).")
+    gradient_accumulation_steps: int | Auto = Field("auto", description="Micro-batches per optimizer step.")
+    max_seq_length: int | Auto = Field("auto", description="Token limit per example; longer ones are truncated.")
+    warmup_ratio: float | Auto = Field("auto", description="Fraction of steps spent warming up the rate.")
+    beta: float | Auto = Field("auto", description="DPO beta: how far the tuned policy may move from the base.")
+
+    @model_validator(mode="after")
+    def _positive(self) -> Hyperparameters:
+        for name in ("epochs", "learning_rate", "learning_rate_multiplier", "batch_size", "gradient_accumulation_steps"):
+            value = getattr(self, name)
+            if value != "auto" and value <= 0:
+                raise ValueError(f"{name} must be positive or 'auto'")
+        return self
+
+
+class LoraConfig(StrictModel):
+    """Low-rank adapter settings, for providers that train adapters."""
+
+    r: int = Field(16, gt=0, description="Rank of the adapter matrices.")
+    alpha: int = Field(32, gt=0, description="Scaling numerator (effective scale alpha / r).")
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the adapter input.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description="Module names to adapt, or all-linear."
+    )
+
+
+class EvalConfig(StrictModel):
+    """How to prove the tuned model beats prompting the base model."""
+
+    data: str | None = Field(None, description="Held-out evaluation file; defaults to the validation data.")
+    metrics: list[str] = Field(
+        default_factory=lambda: ["exact_match"],
+        description="Built-in metrics (exact_match, normalized_exact_match, token_f1, json_valid, regex) "
+        "or 'module:function' scorers.",
+    )
+    few_shot: int = Field(3, ge=0, description="Training examples placed in the few-shot baseline's prompt.")
+    baselines: list[Literal["zero-shot", "few-shot"]] = Field(
+        default_factory=lambda: ["zero-shot", "few-shot"], description="Base-model baselines to compare."
+    )
+    models: list[str] = Field(default_factory=list, description="Other model ids to compare as candidates.")
+    max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many examples.")
+    max_new_tokens: int = Field(256, gt=0, description="Generation limit per answer.")
+    regex: str | None = Field(None, description="Pattern for the regex metric.")
+
+
+class DeployConfig(StrictModel):
+    """Serving the tuned model, for providers that deploy (Azure)."""
+
+    name: str | None = Field(None, description="Deployment name; defaults to the run id.")
+    sku: str = Field("Standard", description="Standard, GlobalStandard, Developer or ProvisionedManaged.")
+    capacity: int = Field(1, gt=0, description="Capacity units.")
+
+
+class TuneConfig(StrictModel):
+    """A fine-tuning run, provider-neutral; ``provider_options`` holds the rest."""
+
+    name: str | None = Field(None, description="A human name for the run.")
+    provider: str = Field(description="openai, azure, autotrain, local, or an installed plugin.")
+    model: str = Field(description="Base model id, path, or alias (smollm2-135m-instruct).")
+    data: DataConfig
+    method: Literal["sft", "dpo"] = Field("sft", description="Supervised fine-tuning or preference tuning.")
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    lora: LoraConfig | None = Field(default_factory=LoraConfig, description="Adapter settings; null trains all weights.")
+    suffix: str | None = Field(None, description="Appended to the tuned model's name where the provider names it.")
+    seed: int = Field(42, description="Seed for shuffling, splitting and training.")
+    eval: EvalConfig | None = None
+    deploy: DeployConfig | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, description="Free-form tags kept with the run.")
+    provider_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the chosen provider, validated by its Options model."
+    )
+
+    _options: BaseModel | None = PrivateAttr(None)
+
+    def options(self) -> BaseModel:
+        """The provider options, validated by the provider's ``Options`` model."""
+        if self._options is None:
+            self._options = _validate_provider_options(self)
+        return self._options
+
+    def redacted(self) -> dict[str, Any]:
+        """A JSON-safe dump with every secret masked, for the ledger and saved files."""
+        data = self.model_dump(mode="json", exclude={"provider_options"})
+        try:
+            options = self.options()
+        except ConfigError:
+            options = None
+        if options is not None:
+            data["provider_options"] = options.model_dump(mode="json", exclude_defaults=True)
+        else:
+            data["provider_options"] = {k: MASK for k in self.provider_options}
+        return data
+
+    def to_yaml(self) -> str:
+        """The config as YAML, secrets masked."""
+        return yaml.safe_dump(self.redacted(), sort_keys=False)
+
+
+def config_hash(config: TuneConfig) -> str:
+    """A stable hash of everything that shapes the run (not the name, never secrets)."""
+    data = config.redacted()
+    data.pop("name", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+def interpolate_env(value: Any, env: Mapping[str, str] | None = None, path: str = "") -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a parsed document."""
+    env = os.environ if env is None else env
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{path or '<root>'}: environment variable {name} is not set (use ${{{name}:-default}})")
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: interpolate_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate_env(v, env, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+    return value
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
+    """Turn a pydantic error into ``"dotted.path: message"`` lines."""
+    problems = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"])
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(f"{path or '<root>'}: {message}")
+    return problems
+
+
+def parse_config(
+    data: Mapping[str, Any], *, source: str | Path | None = None, base_dir: Path | None = None
+) -> TuneConfig:
+    """Validate a parsed document into a :class:`TuneConfig`.
+
+    Relative data paths are resolved against ``base_dir`` (the config file's
+    folder), and ``provider_options`` is validated by the provider.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("a config must be a mapping of keys to values", source=source)
+    data = interpolate_env(dict(data))
+    try:
+        config = TuneConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("invalid config", source=source, problems=format_validation_error(exc)) from None
+    if base_dir is not None:
+        _resolve_paths(config, base_dir)
+    try:
+        config.options()
+    except ConfigError as exc:
+        if source is not None and exc.source is None:
+            raise ConfigError("invalid config", source=source, problems=exc.problems or [str(exc)]) from None
+        raise
+    return config
+
+
+def load_config(path: str | Path, **overrides: Any) -> TuneConfig:
+    """Read a YAML or JSON config file; ``overrides`` replace top-level keys."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", source=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("config is not valid UTF-8", source=path) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot parse config: {exc}", source=path) from None
+    if data is None:
+        raise ConfigError("config file is empty", source=path)
+    if not isinstance(data, dict):
+        raise ConfigError("a config must be a mapping of keys to values", source=path)
+    data.update(overrides)
+    return parse_config(data, source=path, base_dir=path.parent)
+
+
+def _resolve_paths(config: TuneConfig, base_dir: Path) -> None:
+    def resolve(value: str | None) -> str | None:
+        if value is None or "://" in value:
+            return value
+        candidate = Path(value).expanduser()
+        return str(candidate if candidate.is_absolute() else (base_dir / candidate).resolve())
+
+    config.data.train = resolve(config.data.train) or config.data.train
+    config.data.validation = resolve(config.data.validation)
+    if config.eval is not None:
+        config.eval.data = resolve(config.eval.data)
+
+
+def _validate_provider_options(config: TuneConfig) -> BaseModel:
+    from tunekit.registry import get_provider_class
+
+    provider_cls = get_provider_class(config.provider)
+    raw = {k: v for k, v in config.provider_options.items() if v != MASK}
+    try:
+        options = provider_cls.Options.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            "invalid provider_options", problems=format_validation_error(exc, prefix="provider_options")
+        ) from None
+    register_model_secrets(options)
+    return options
+
+
+def secret_value(value: SecretStr | None) -> str | None:
+    """The plain value of an optional secret, for handing to an SDK client."""
+    return value.get_secret_value() if value is not None else None

@@ -1,0 +1,430 @@
+"""The run ledger: every run and every side effect, in SQLite.
+
+The ledger lives at ``$TUNEKIT_HOME/runs.db`` (default ``~/.tunekit``). It is
+written *before* a side effect (an ``intent`` event) and *after* it (an
+``outcome`` event and the remote ids on the run row), so a client that dies
+between the two knows what to check on resume. WAL mode and short
+``BEGIN IMMEDIATE`` transactions make it safe for several processes at once;
+a per-run file lock keeps two processes from driving the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
+from tunekit.jobs import JobStatus
+from tunekit.secrets import redact, redact_data
+
+__all__ = ["SCHEMA_VERSION", "Ledger", "LedgerEvent", "RunRecord", "tunekit_home", "validate_run_id"]
+
+SCHEMA_VERSION = 2
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+# Each entry upgrades the schema from version (index + 1) to (index + 2).
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    name TEXT,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    run_dir TEXT NOT NULL,
+    status TEXT NOT NULL,
+    raw_status TEXT,
+    remote_json TEXT NOT NULL DEFAULT '{}',
+    result_json TEXT
+);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    ts TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    step TEXT,
+    message TEXT,
+    data_json TEXT
+);
+CREATE INDEX events_run ON events(run_id, seq);
+CREATE INDEX runs_hash ON runs(config_hash, created_at);
+"""
+
+_MIGRATIONS: list[str] = [
+    # v1 -> v2: runs learn when they last changed and why they failed; provider
+    # events get a dedupe key so re-reading them after a crash adds nothing.
+    """
+    ALTER TABLE runs ADD COLUMN updated_at TEXT;
+    UPDATE runs SET updated_at = created_at;
+    ALTER TABLE runs ADD COLUMN error TEXT;
+    ALTER TABLE events ADD COLUMN event_key TEXT;
+    CREATE UNIQUE INDEX events_key ON events(run_id, event_key) WHERE event_key IS NOT NULL;
+    """,
+]
+
+
+def tunekit_home() -> Path:
+    """``$TUNEKIT_HOME``, or ``~/.tunekit``."""
+    return Path(os.environ.get("TUNEKIT_HOME") or Path.home() / ".tunekit").expanduser()
+
+
+def validate_run_id(run_id: str) -> str:
+    """Reject run ids that could escape the runs folder or confuse a shell."""
+    if not _RUN_ID.match(run_id) or run_id in {".", ".."}:
+        raise LedgerError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' (at most 128)")
+    return run_id
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the ledger's run table."""
+
+    run_id: str
+    created_at: datetime
+    updated_at: datetime
+    name: str | None
+    provider: str
+    model: str
+    config_hash: str
+    config: dict[str, Any]
+    run_dir: Path
+    status: JobStatus
+    raw_status: str | None
+    remote: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "provider": self.provider,
+            "model": self.model,
+            "status": self.status.value,
+            "raw_status": self.raw_status,
+            "config_hash": self.config_hash,
+            "run_dir": str(self.run_dir),
+            "remote": self.remote,
+            "result": self.result,
+            "error": self.error,
+            "config": self.config,
+        }
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """One row of the append-only event table."""
+
+    seq: int
+    run_id: str
+    ts: datetime
+    kind: str
+    step: str | None
+    message: str
+    data: dict[str, Any]
+    key: str | None
+
+
+class Ledger:
+    """The SQLite run ledger. Cheap to create; one connection per thread and process."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.home = tunekit_home() if path is None else Path(path).expanduser().parent
+        self.path = self.home / "runs.db" if path is None else Path(path).expanduser()
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    # -- connection and schema -------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        pid: int | None = getattr(self._local, "pid", None)
+        if conn is None or pid != os.getpid():
+            # A connection inherited through fork() must not be reused.
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot write the run ledger {self.path}: {exc}") from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        row = self._connect().execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"{self.path} was written by a newer tunekit (schema {version} > {SCHEMA_VERSION}); upgrade tunekit"
+                )
+            if version == 0:
+                has_runs = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone()
+                if not has_runs:
+                    _executescript(conn, _SCHEMA_V1)
+                version = 1
+            while version < SCHEMA_VERSION:
+                _executescript(conn, _MIGRATIONS[version - 1])
+                version += 1
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- runs ------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.home / "runs" / validate_run_id(run_id)
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        provider: str,
+        model: str,
+        config_hash: str,
+        config: dict[str, Any],
+        name: str | None = None,
+    ) -> RunRecord:
+        """Insert a run in state ``pending`` and create its folder."""
+        run_dir = self.run_dir(run_id)
+        now = _now()
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO runs (run_id, created_at, updated_at, name, provider, model, config_hash,"
+                    " config_json, run_dir, status, remote_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        now,
+                        now,
+                        name,
+                        provider,
+                        model,
+                        config_hash,
+                        json.dumps(redact_data(config)),
+                        str(run_dir),
+                        JobStatus.PENDING.value,
+                        "{}",
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise LedgerError(f"run {run_id!r} already exists") from None
+            conn.execute(
+                "INSERT INTO events (run_id, ts, kind, message, data_json) VALUES (?,?,?,?,?)",
+                (run_id, now, "created", f"run created for provider {provider}", "{}"),
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return self.get(run_id)
+
+    def get(self, run_id: str) -> RunRecord:
+        row = self._connect().execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        return _run_from_row(row)
+
+    def runs(self, *, provider: str | None = None, config_hash: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        clauses, args = [], []
+        if provider is not None:
+            clauses.append("provider = ?")
+            args.append(provider)
+        if config_hash is not None:
+            clauses.append("config_hash = ?")
+            args.append(config_hash)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_run_from_row(r) for r in self._connect().execute(sql, args).fetchall()]
+
+    def find_resumable(self, config_hash: str) -> RunRecord | None:
+        """The newest run of this config that has not reached a terminal state."""
+        for run in self.runs(config_hash=config_hash):
+            if not run.status.is_terminal:
+                return run
+        return None
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        status: JobStatus | None = None,
+        raw_status: str | None = None,
+        remote: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> RunRecord:
+        """Change a run row; ``remote`` is merged into the stored remote ids."""
+        with self._write() as conn:
+            row = conn.execute("SELECT remote_json FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            sets, args = ["updated_at = ?"], [_now()]
+            if status is not None:
+                sets.append("status = ?")
+                args.append(JobStatus(status).value)
+            if raw_status is not None:
+                sets.append("raw_status = ?")
+                args.append(raw_status)
+            if remote:
+                merged = {**json.loads(row[0] or "{}"), **redact_data(remote)}
+                sets.append("remote_json = ?")
+                args.append(json.dumps(merged))
+            if result is not None:
+                sets.append("result_json = ?")
+                args.append(json.dumps(redact_data(result)))
+            if error is not None:
+                sets.append("error = ?")
+                args.append(redact(error))
+            conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE run_id = ?", (*args, run_id))
+        return self.get(run_id)
+
+    # -- events ----------------------------------------------------------------
+
+    def record(
+        self,
+        run_id: str,
+        kind: str,
+        *,
+        step: str | None = None,
+        message: str = "",
+        data: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> bool:
+        """Append an event. With ``key``, a second event with the same key is ignored (returns False)."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO events (run_id, ts, kind, step, message, data_json, event_key)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run_id, _now(), kind, step, redact(message), json.dumps(redact_data(data or {}), default=str), key),
+            )
+            return cursor.rowcount == 1
+
+    def events(self, run_id: str, *, kinds: Sequence[str] | None = None, after_seq: int = 0) -> list[LedgerEvent]:
+        sql = "SELECT seq, run_id, ts, kind, step, message, data_json, event_key FROM events WHERE run_id = ? AND seq > ?"
+        args: list[Any] = [run_id, after_seq]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args.extend(kinds)
+        rows = self._connect().execute(sql + " ORDER BY seq", args).fetchall()
+        return [
+            LedgerEvent(
+                seq=r[0],
+                run_id=r[1],
+                ts=datetime.fromisoformat(r[2]),
+                kind=r[3],
+                step=r[4],
+                message=r[5] or "",
+                data=json.loads(r[6] or "{}"),
+                key=r[7],
+            )
+            for r in rows
+        ]
+
+    def last_event_key(self, run_id: str, kind: str) -> str | None:
+        row = (
+            self._connect()
+            .execute(
+                "SELECT event_key FROM events WHERE run_id = ? AND kind = ? AND event_key IS NOT NULL"
+                " ORDER BY seq DESC LIMIT 1",
+                (run_id, kind),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    # -- locking ---------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, run_id: str, *, timeout: float = 0) -> Iterator[None]:
+        """Hold the run's lock: a second process gets :class:`RunLockedError`."""
+        lock_dir = self.home / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(lock_dir / f"{validate_run_id(run_id)}.lock"), thread_local=False)
+        try:
+            lock.acquire(timeout=timeout)
+        except filelock.Timeout:
+            raise RunLockedError(run_id) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+
+_RUN_COLUMNS = (
+    "run_id, created_at, updated_at, name, provider, model, config_hash, config_json, run_dir,"
+    " status, raw_status, remote_json, result_json, error"
+)
+
+
+def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
+    return RunRecord(
+        run_id=row[0],
+        created_at=datetime.fromisoformat(row[1]),
+        updated_at=datetime.fromisoformat(row[2] or row[1]),
+        name=row[3],
+        provider=row[4],
+        model=row[5],
+        config_hash=row[6],
+        config=json.loads(row[7]),
+        run_dir=Path(row[8]),
+        status=JobStatus(row[9]),
+        raw_status=row[10],
+        remote=json.loads(row[11] or "{}"),
+        result=json.loads(row[12]) if row[12] else None,
+        error=row[13],
+    )
+
+
+def _executescript(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT our open transaction; run statements one by one instead.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)

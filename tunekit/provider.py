@@ -1,0 +1,208 @@
+"""The provider plugin contract and the values it returns.
+
+A provider says *where* a model is tuned. It is a class registered in the
+``tunekit.providers`` entry-point group; the :class:`~tunekit.tuner.Tuner`
+drives it and records every side effect in the run ledger. A provider only
+talks to its service; it never decides whether a run exists (the ledger does)
+and it can always answer :meth:`Provider.find` so a crashed client re-attaches
+to its job instead of starting another.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from tunekit.errors import UnsupportedOperationError
+from tunekit.jobs import JobEvent, JobState
+
+if TYPE_CHECKING:
+    from tunekit.config import DeployConfig, TuneConfig
+    from tunekit.data.splits import DatasetSplits
+    from tunekit.inference.base import ChatClient
+    from tunekit.ledger import Ledger
+
+__all__ = ["Checkpoint", "FineTunedModel", "JobRef", "NoOptions", "PreparedData", "Provider", "RunContext"]
+
+
+class NoOptions(BaseModel):
+    """The options of a provider that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PreparedData(BaseModel):
+    """Training data converted and placed where the provider reads it."""
+
+    train: str
+    """The provider's handle: a file id, a dataset repo, a local path."""
+    validation: str | None = None
+    train_examples: int = 0
+    validation_examples: int = 0
+    content_hash: str = ""
+    """SHA-256 of the converted training file: identical data is not uploaded twice."""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobRef(BaseModel):
+    """Enough to find a job again, stored in the ledger."""
+
+    provider: str
+    job_id: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Checkpoint(BaseModel):
+    """An intermediate model a job saved, usable as a result."""
+
+    id: str
+    step: int
+    model_id: str | None = None
+    path: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+class FineTunedModel(BaseModel):
+    """The product of a run: something a :class:`ChatClient` can call."""
+
+    provider: str
+    model_id: str
+    """What inference needs: an OpenAI model id, a Hub repo, a deployment name, an adapter folder."""
+    base_model: str
+    kind: Literal["model_id", "adapter", "model_dir", "hub_repo", "deployment"] = "model_id"
+    run_id: str | None = None
+    path: str | None = None
+    """Local folder of the adapter or merged model, when there is one."""
+    checkpoint: str | None = None
+    deployment: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    _provider: Provider | None = PrivateAttr(None)
+
+    def bind(self, provider: Provider) -> FineTunedModel:
+        """Attach the provider that can build a client for this model."""
+        self._provider = provider
+        return self
+
+    def client(self) -> ChatClient:
+        """A chat client for this model, built by the provider that trained it."""
+        if self._provider is None:
+            from tunekit.registry import create_provider
+
+            self._provider = create_provider(self.provider)
+        return self._provider.client(self)
+
+
+@dataclass
+class RunContext:
+    """What a provider may know and do about the run it is serving."""
+
+    run_id: str
+    run_dir: Path
+    config_hash: str
+    ledger: Ledger
+    remote: dict[str, Any] = field(default_factory=dict)
+
+    def intent(self, step: str, message: str = "", **data: Any) -> None:
+        """Record that a side effect is about to happen (before the request)."""
+        self.ledger.record(self.run_id, "intent", step=step, message=message, data=data)
+
+    def outcome(self, step: str, message: str = "", **data: Any) -> None:
+        """Record what a side effect produced (after the response)."""
+        self.ledger.record(self.run_id, "outcome", step=step, message=message, data=data)
+
+    def remember(self, **remote: Any) -> None:
+        """Store remote ids (file ids, job ids, repo names) on the run row."""
+        self.remote.update(remote)
+        self.ledger.update(self.run_id, remote=remote)
+
+
+class Provider(ABC):
+    """What a provider plugin implements.
+
+    Subclasses set ``name`` and ``Options`` (a pydantic model validated from
+    the config's ``provider_options``), and implement the abstract methods.
+    Optional abilities (pause, resume, checkpoints, deploy) raise
+    :class:`UnsupportedOperationError` unless overridden.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    spends_money: ClassVar[bool] = True
+    """Whether a run bills someone; `tunekit run` asks before spending."""
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        if options is None:
+            options = self.Options()
+        elif not isinstance(options, self.Options):
+            options = self.Options.model_validate(options.model_dump())
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def check(self, config: TuneConfig) -> list[str]:
+        """Provider-specific problems with a config, as ``"path: message"`` lines."""
+        return []
+
+    @abstractmethod
+    def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
+        """Convert the data to the provider's format and put it where the job reads it."""
+
+    @abstractmethod
+    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+        """Start the job. Called only after :meth:`find` found none for this run."""
+
+    @abstractmethod
+    def find(self, run: RunContext) -> JobRef | None:
+        """The job this run already started, if any (after a crash, a retry)."""
+
+    @abstractmethod
+    def status(self, ref: JobRef) -> JobState:
+        """The job's normalized state."""
+
+    @abstractmethod
+    def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
+        """The job's events, oldest first, after the event id ``after``."""
+
+    @abstractmethod
+    def cancel(self, ref: JobRef) -> None:
+        """Ask the job to stop."""
+
+    @abstractmethod
+    def result(self, ref: JobRef) -> FineTunedModel:
+        """The tuned model of a succeeded job."""
+
+    @abstractmethod
+    def client(self, model: FineTunedModel) -> ChatClient:
+        """A chat client for a tuned model (or, with ``kind='model_id'``, a base model)."""
+
+    def base_client(self, model: str) -> ChatClient:
+        """A chat client for an untuned base model, for the baselines."""
+        return self.client(FineTunedModel(provider=self.name, model_id=model, base_model=model))
+
+    def pause(self, ref: JobRef) -> None:
+        raise UnsupportedOperationError(self.name, "pause")
+
+    def resume(self, ref: JobRef) -> None:
+        raise UnsupportedOperationError(self.name, "resume")
+
+    def checkpoints(self, ref: JobRef) -> list[Checkpoint]:
+        raise UnsupportedOperationError(self.name, "checkpoints")
+
+    def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
+        raise UnsupportedOperationError(self.name, "deploy", "models from this provider are served without deploying")
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        raise UnsupportedOperationError(self.name, "undeploy")
+
+    def close(self) -> None:
+        """Release clients and connections."""
