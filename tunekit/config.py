@@ -155,7 +155,10 @@ class TuneConfig(StrictModel):
     def options(self) -> BaseModel:
         """The provider options, validated by the provider's ``Options`` model."""
         if self._options is None:
-            self._options = _validate_provider_options(self)
+            options = _validate_provider_options(self)
+            # Keep what the user set, with secrets as SecretStr, so no dump or repr of the config reveals them.
+            self.provider_options = options.model_dump(exclude_unset=True)
+            self._options = options
         return self._options
 
     def redacted(self) -> dict[str, Any]:

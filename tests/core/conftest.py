@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunekit.registry import register_provider
+
+from .memo_provider import MemoProvider
+
+register_provider(MemoProvider)
+
+
+@pytest.fixture
+def chat_file(tmp_path: Path) -> Path:
+    path = tmp_path / "train.jsonl"
+    rows = [
+        {
+            "messages": [
+                {"role": "system", "content": "Answer with the capital."},
+                {"role": "user", "content": f"Country {i}?"},
+                {"role": "assistant", "content": f"Capital {i}"},
+            ]
+        }
+        for i in range(12)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def memo_config(tmp_path: Path, chat_file: Path) -> Path:
+    path = tmp_path / "tune.yaml"
+    path.write_text(
+        f"""
+provider: memo
+model: memo-base
+data:
+  train: {chat_file.name}
+provider_options:
+  state_dir: {tmp_path / "memo-state"}
+  api_key: ${{MEMO_API_KEY:-sk-memo-not-set-000000}}
+"""
+    )
+    return path

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunekit import JobState, JobStatus, Tuner
+from tunekit.errors import ConfigError, JobCancelledError, JobError
+from tunekit.ledger import Ledger
+
+
+def _jobs(state_dir: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text()) for p in state_dir.glob("memo-*.json")]
+
+
+def test_submit_watch_result_and_chat(memo_config: Path, tmp_path: Path) -> None:
+    tuner = Tuner.from_config(memo_config)
+    job = tuner.submit()
+    record = job.record
+    assert record.status is JobStatus.QUEUED and record.remote["job_id"].startswith("memo-")
+    steps = [intent.step for intent in tuner.ledger.events(job.run_id, kinds=["intent"])]
+    assert steps == ["prepare", "submit"]
+
+    seen = list(job.watch(poll_interval=0))
+    states = [s for s in seen if isinstance(s, JobState)]
+    assert states[-1].status is JobStatus.SUCCEEDED
+    assert [e.step for e in job.history()] == [1, 2, 3, 4]
+    assert [m.metrics["train_loss"] for m in job.metrics()][0] == 1.0
+
+    model = job.result()
+    assert model.run_id == job.run_id and model.model_id == f"memo:{job.job_id}"
+    assert model.client().chat([{"role": "user", "content": "Country 3?"}]).text == "Capital 3"
+    # The result is remembered: a fresh process rebuilds it from the ledger.
+    again = Tuner.for_run(job.run_id).job(job.run_id).result()
+    assert again.model_id == model.model_id
+
+
+def test_submit_is_idempotent_for_the_same_config(memo_config: Path, tmp_path: Path) -> None:
+    first = Tuner.from_config(memo_config).submit()
+    second = Tuner.from_config(memo_config).submit()
+    assert first.run_id == second.run_id
+    assert len(_jobs(tmp_path / "memo-state")) == 1
+    third = Tuner.from_config(memo_config).submit(new=True)
+    assert third.run_id != first.run_id
+    assert len(_jobs(tmp_path / "memo-state")) == 2
+
+
+def test_resume_adopts_a_job_created_before_a_crash(memo_config: Path, tmp_path: Path) -> None:
+    """The job exists remotely but its id never reached the ledger: submit adopts it."""
+    tuner = Tuner.from_config(memo_config)
+    job = tuner.submit()
+    ledger = Ledger()
+    with ledger._write() as conn:  # simulate dying between the create request and recording its id
+        conn.execute("UPDATE runs SET remote_json = '{}', status = 'pending' WHERE run_id = ?", (job.run_id,))
+    resumed = Tuner.from_config(memo_config).submit()
+    assert resumed.run_id == job.run_id and resumed.job_id == job.job_id
+    assert len(_jobs(tmp_path / "memo-state")) == 1
+    assert any("adopted" in e.message for e in ledger.events(job.run_id, kinds=["outcome"]))
+
+
+def test_events_are_recorded_once_across_watchers(memo_config: Path) -> None:
+    tuner = Tuner.from_config(memo_config)
+    job = tuner.submit()
+    job.status()
+    job.status()
+    assert len(list(job.events())) == 2
+    assert list(Tuner.for_run(job.run_id).job(job.run_id).events()) == []
+    job.wait(poll_interval=0)
+    assert len(job.history()) == 4
+
+
+def test_cancelled_job_has_no_result(memo_config: Path) -> None:
+    job = Tuner.from_config(memo_config).submit()
+    job.cancel()
+    assert job.wait(poll_interval=0).status is JobStatus.CANCELLED
+    with pytest.raises(JobCancelledError, match=job.run_id):
+        job.result()
+    steps = [e.step for e in job.ledger.events(job.run_id, kinds=["intent", "outcome"])]
+    assert steps[-2:] == ["cancel", "cancel"]
+
+
+def test_result_before_the_end_says_to_wait(memo_config: Path) -> None:
+    job = Tuner.from_config(memo_config).submit()
+    with pytest.raises(JobError, match="still running"):
+        job.result()
+
+
+def test_jobs_lists_runs_of_this_config(memo_config: Path) -> None:
+    tuner = Tuner.from_config(memo_config)
+    a = tuner.submit()
+    b = tuner.submit(new=True)
+    assert [j.run_id for j in tuner.jobs()] == [b.run_id, a.run_id]
+
+
+def test_keyword_constructor(tmp_path: Path, chat_file: Path) -> None:
+    tuner = Tuner(provider="memo", model="memo-base", data=str(chat_file),
+                  provider_options={"state_dir": str(tmp_path / "s")})
+    assert tuner.config.data.train == str(chat_file)
+    with pytest.raises(ConfigError):
+        Tuner()
+
+
+def test_bad_data_fails_before_any_side_effect(memo_config: Path, chat_file: Path, tmp_path: Path) -> None:
+    chat_file.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": oops\n')
+    with pytest.raises(ValueError) as info:
+        Tuner.from_config(memo_config).submit()
+    assert "train.jsonl" in str(info.value)
+    assert _jobs(tmp_path / "memo-state") == []
