@@ -181,10 +181,19 @@ class TuneConfig(StrictModel):
 
 def config_hash(config: TuneConfig) -> str:
     """A stable hash of everything that shapes the run (not the name, never secrets)."""
-    data = config.redacted()
+    data = _without_secrets(config.redacted())
     data.pop("name", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _without_secrets(value: Any) -> Any:
+    # Rotating a key must not make the same run look like a new one.
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if v != MASK}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
 
 
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
