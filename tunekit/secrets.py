@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, SecretStr
+if TYPE_CHECKING:  # pydantic stays out of `tunekit --help`'s start-up path
+    from pydantic import BaseModel, SecretStr
 
 __all__ = ["MASK", "RedactingFilter", "get_logger", "redact", "redact_data", "register_model_secrets", "register_secret"]
 
@@ -33,7 +34,7 @@ _PATTERNS = re.compile(
 
 def register_secret(value: str | SecretStr | None) -> None:
     """Remember a secret value so that :func:`redact` masks it everywhere."""
-    if isinstance(value, SecretStr):
+    if value is not None and not isinstance(value, str):
         value = value.get_secret_value()
     if value and len(value) >= 6:
         with _lock:
@@ -42,6 +43,8 @@ def register_secret(value: str | SecretStr | None) -> None:
 
 def register_model_secrets(model: BaseModel) -> None:
     """Register every ``SecretStr`` field value found in a pydantic model tree."""
+    from pydantic import BaseModel, SecretStr
+
     for name in type(model).model_fields:
         value = getattr(model, name, None)
         if isinstance(value, SecretStr):
@@ -66,7 +69,7 @@ def redact_data(value: Any) -> Any:
     """Apply :func:`redact` to every string in a JSON-like structure."""
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, SecretStr):
+    if hasattr(value, "get_secret_value"):  # SecretStr / SecretBytes
         return MASK
     if isinstance(value, dict):
         return {k: redact_data(v) for k, v in value.items()}
