@@ -19,6 +19,7 @@ from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, EXIT_JOB_FAILED,
 
 COMMAND_MODULES = (
     "tunekit.cli.runs",
+    "tunekit.cli.run",
 )
 
 app = typer.Typer(

@@ -1,0 +1,135 @@
+"""`tunekit run CONFIG`: the whole path in one command.
+
+validate → estimate (and ask before spending) → submit → watch → result →
+deploy (when configured) → evaluate → report. Every step is recorded in the
+ledger; running the same command again resumes the same run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tunekit.cli.output import EXIT_DATA_INVALID, console, err_console
+
+if TYPE_CHECKING:
+    from tunekit.provider import FineTunedModel
+    from tunekit.tuner import Tuner
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
+
+def run(
+    config: Annotated[Path, typer.Argument(help="A tunekit config (YAML/JSON) or an AutoTrain YAML config.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before spending money.")] = False,
+    new: Annotated[bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")] = False,
+    skip_eval: Annotated[bool, typer.Option("--skip-eval", help="Stop after the result; do not evaluate.")] = False,
+    poll_interval: Annotated[
+        float | None, typer.Option("--poll-interval", help="Seconds between status polls (default: the provider's).")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Stop watching after this many seconds.")] = None,
+) -> None:
+    """Validate, estimate, train, watch, deploy and evaluate a config — resuming if it ran before."""
+    from tunekit.cli.jobs import _poll_interval, _watch
+    from tunekit.jobs import JobStatus
+
+    tuner = _load(config)
+    cfg = tuner.config
+    console.rule(f"[bold]tunekit run[/] {config}  ({cfg.provider} · {cfg.model} · {cfg.method})")
+
+    resumable = None if new else tuner.ledger.find_resumable(tuner.config_hash)
+    if resumable is not None and "job_id" in resumable.remote:
+        console.print(f"resuming run [bold]{resumable.run_id}[/] (job {resumable.remote['job_id']})")
+    else:
+        _validate_and_confirm(tuner, yes=yes)
+
+    job = tuner.submit(new=new)
+    ledger = tuner.ledger
+    console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")
+
+    if not job.record.status.is_terminal or job.record.result is None:
+        interval = poll_interval if poll_interval is not None else _poll_interval(tuner)
+        _watch(job, poll_interval=interval, timeout=timeout)
+    state = job.status() if job.record.result is None else None
+    if state is not None and state.status is not JobStatus.SUCCEEDED:
+        if not state.is_terminal:
+            console.print(f"the job is still {state.status.value}; run the same command again to keep watching")
+            return
+        job.result()  # raises the provider's reason as a JobError → exit code 4
+    model = job.result()
+    console.print(f"[green]tuned model[/]: {model.model_id}")
+
+    if cfg.deploy is not None:
+        model = _deploy(tuner, job.run_id, model)
+
+    if cfg.eval is not None and not skip_eval:
+        ledger.record(job.run_id, "intent", step="evaluate")
+        from tunekit.evaluate import evaluate_run
+
+        report = evaluate_run(tuner, job, model)
+        ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict)
+        console.print(report.to_markdown())
+        console.print(f"\n[bold]{report.verdict}[/]")
+        console.print(f"report: {report.paths.get('markdown', '')}  {report.paths.get('html', '')}")
+
+
+def _load(path: Path) -> Tuner:
+    from tunekit.tuner import Tuner
+
+    if _is_autotrain_yaml(path):
+        from tunekit.registry import get_provider_class
+
+        module = sys.modules.get(get_provider_class("autotrain").__module__.split(".")[0])
+        loader = getattr(module, "load_autotrain_yaml", None)
+        if loader is None:
+            raise typer.BadParameter("this AutoTrain config needs tunekit-autotrain with load_autotrain_yaml")
+        return Tuner(loader(path))
+    return Tuner.from_config(path)
+
+
+def _is_autotrain_yaml(path: Path) -> bool:
+    if path.suffix.lower() not in {".yml", ".yaml"}:
+        return False
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # load_config reports it properly
+    return isinstance(data, dict) and "task" in data and "provider" not in data
+
+
+def _validate_and_confirm(tuner: Tuner, *, yes: bool) -> None:
+    report = tuner.validate()
+    console.print(report.summary())
+    if not report.ok:
+        err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
+        raise typer.Exit(EXIT_DATA_INVALID)
+    if not tuner.provider.spends_money or yes:
+        return
+    if not sys.stdin.isatty():
+        err_console.print("this run spends money; pass --yes to confirm without a prompt")
+        raise typer.Exit(1)
+    if not typer.confirm("Start this run?", default=False):
+        raise typer.Exit(1)
+
+
+def _deploy(tuner: Tuner, run_id: str, model: FineTunedModel) -> FineTunedModel:
+    deploy = tuner.config.deploy
+    assert deploy is not None
+    if model.deployment:
+        console.print(f"already deployed as [bold]{model.deployment}[/]")
+        return model
+    context = tuner.context(run_id)
+    tuner.ledger.record(run_id, "intent", step="deploy", data=deploy.model_dump())
+    deployed = tuner.provider.deploy(model, deploy, context)
+    deployed.run_id = run_id
+    tuner.ledger.update(run_id, result=deployed.model_dump(mode="json"))
+    tuner.ledger.record(run_id, "outcome", step="deploy", message=deployed.deployment or deployed.model_id)
+    console.print(f"[green]deployed[/] as {deployed.deployment}")
+    return deployed.bind(tuner.provider)
