@@ -33,8 +33,11 @@ class ChatResult:
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     latency_s: float = 0.0
+    """Seconds the answering attempt took, from sending the request to the full reply."""
     error: str | None = None
     """Set instead of raising when a batch keeps going past a failed request."""
+    attempts: int = 1
+    """Requests sent for this reply, retries included."""
 
     @property
     def ok(self) -> bool:
