@@ -1,0 +1,107 @@
+"""Credentials for the two Azure planes: a key or Entra ID tokens for the data plane, tokens for ARM.
+
+A token provider is a function returning a bearer token, called before each
+request (the ``openai`` SDK's ``azure_ad_token_provider`` contract). With
+``azure-identity`` installed (``tunekit-azure[identity]``), the default is
+``DefaultAzureCredential`` wrapped by ``get_bearer_token_provider``, which
+caches tokens and refreshes them before they expire; a fixed token from the
+options or the environment cannot be refreshed, and an expired one is
+reported as such.
+
+Every token handed out is registered as a secret, so no log line, error or
+ledger entry can carry it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tunekit.errors import AuthenticationError, DependencyMissingError, TunekitError
+from tunekit.secrets import get_logger, register_secret
+from tunekit_azure.options import AzureOptions
+
+__all__ = ["DataPlaneAuth", "TokenProvider", "arm_token_provider", "data_plane_auth", "default_token_provider"]
+
+logger = get_logger("tunekit.azure")
+
+TokenProvider = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class DataPlaneAuth:
+    """Exactly one of a resource key and a token provider."""
+
+    api_key: str | None = None
+    token_provider: TokenProvider | None = None
+    kind: str = "key"
+    """``key``, ``token`` (a fixed Entra ID token) or ``entra`` (a refreshing credential)."""
+
+    def __repr__(self) -> str:
+        return f"DataPlaneAuth(kind={self.kind!r})"
+
+
+def _registering(provider: TokenProvider) -> TokenProvider:
+    def token() -> str:
+        try:
+            value = provider()
+        except TunekitError:
+            raise
+        except Exception as exc:  # azure-identity raises its own types; the caller needs ours
+            raise AuthenticationError(
+                f"could not get a Microsoft Entra ID token ({type(exc).__name__}: {exc})",
+                provider="azure",
+                hint="Sign in (az login), set the AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET variables "
+                "of a service principal, or give a resource key for the data plane.",
+            ) from exc
+        register_secret(value)
+        return value
+
+    return token
+
+
+def _fixed(token: str) -> TokenProvider:
+    register_secret(token)
+    return lambda: token
+
+
+def default_token_provider(scope: str) -> TokenProvider:
+    """``DefaultAzureCredential`` for ``scope``, refreshed as needed (needs ``azure-identity``)."""
+    try:
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+    except ImportError:
+        raise DependencyMissingError(
+            "signing in to Azure with Microsoft Entra ID (no key or token was given)",
+            "'tunekit-azure[identity]'",
+        ) from None
+    logger.info("signing in with DefaultAzureCredential for %s", scope)
+    provider: TokenProvider = get_bearer_token_provider(DefaultAzureCredential(), scope)
+    return _registering(provider)
+
+
+def data_plane_auth(options: AzureOptions, token_provider: TokenProvider | None = None) -> DataPlaneAuth:
+    """How data-plane requests are signed: an explicit provider, a key, a fixed token, or Entra ID."""
+    if token_provider is not None:
+        return DataPlaneAuth(token_provider=_registering(token_provider), kind="entra")
+    key = options.resolved_key()
+    if key is not None:
+        register_secret(key)
+        return DataPlaneAuth(api_key=key, kind="key")
+    token = options.resolved_ad_token()
+    if token is not None:
+        return DataPlaneAuth(token_provider=_fixed(token), kind="token")
+    return DataPlaneAuth(token_provider=default_token_provider(options.scope), kind="entra")
+
+
+def arm_token_provider(options: AzureOptions, token_provider: TokenProvider | None = None) -> tuple[TokenProvider, str]:
+    """The Resource Manager token provider and its kind (``token`` fixed, ``entra`` refreshing)."""
+    if token_provider is not None:
+        return _registering(token_provider), "entra"
+    arm = options.arm
+    if arm.token is not None and arm.token.get_secret_value():
+        return _fixed(arm.token.get_secret_value()), "token"
+    env = os.environ.get("AZURE_ARM_TOKEN")
+    if env:
+        return _fixed(env), "token"
+    return default_token_provider(arm.scope), "entra"
