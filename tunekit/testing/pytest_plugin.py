@@ -2,4 +2,58 @@
 
 Registered through the ``pytest11`` entry point; it imports nothing heavy
 until a fixture is used.
+
+Fixtures (function-scoped, started and stopped around each test):
+
+* ``openai_emulator`` — a running :class:`tunekit.testing.OpenAIEmulator`;
+* ``azure_emulator`` — a running :class:`tunekit.testing.AzureOpenAIEmulator`.
+
+Pass constructor arguments with a marker of the same name::
+
+    @pytest.mark.openai_emulator(lifecycle="manual", rpm=3)
+    def test_retry(openai_emulator): ...
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tunekit.testing.azure import AzureOpenAIEmulator
+    from tunekit.testing.openai import OpenAIEmulator
+
+_MARKERS = {
+    "openai_emulator": "openai_emulator(**kwargs): arguments for the openai_emulator fixture's OpenAIEmulator",
+    "azure_emulator": "azure_emulator(**kwargs): arguments for the azure_emulator fixture's AzureOpenAIEmulator",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for description in _MARKERS.values():
+        config.addinivalue_line("markers", description)
+
+
+def _marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(name)
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.fixture
+def openai_emulator(request: pytest.FixtureRequest) -> Iterator[OpenAIEmulator]:
+    """A running OpenAI emulator; point ``openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)`` at it."""
+    from tunekit.testing.openai import OpenAIEmulator
+
+    with OpenAIEmulator(**_marker_kwargs(request, "openai_emulator")) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def azure_emulator(request: pytest.FixtureRequest) -> Iterator[AzureOpenAIEmulator]:
+    """A running Azure OpenAI emulator (data plane and ARM control plane)."""
+    from tunekit.testing.azure import AzureOpenAIEmulator
+
+    with AzureOpenAIEmulator(**_marker_kwargs(request, "azure_emulator")) as emulator:
+        yield emulator
