@@ -285,3 +285,28 @@ class Job:
 
     def checkpoints(self) -> list[Checkpoint]:
         return self.provider.checkpoints(self.ref)
+
+    def use_checkpoint(self, checkpoint: str | int) -> FineTunedModel:
+        """Make a saved checkpoint (by id or step) the run's result, instead of the final model."""
+        from tunekit.errors import JobError
+        from tunekit.provider import FineTunedModel
+
+        wanted = str(checkpoint)
+        found = [c for c in self.checkpoints() if wanted in (c.id, str(c.step))]
+        if not found or (found[0].model_id is None and found[0].path is None):
+            raise JobError(f"no usable checkpoint {wanted!r} (see `tunekit checkpoints`)", run_id=self.run_id)
+        chosen = found[0]
+        record = self.record
+        model = FineTunedModel(
+            provider=self.provider.name,
+            model_id=chosen.model_id or chosen.path or "",
+            base_model=record.model,
+            kind="model_id" if chosen.model_id else "adapter",
+            run_id=self.run_id,
+            path=chosen.path,
+            checkpoint=chosen.id,
+            metadata={"job_id": self.job_id, "step": chosen.step, "metrics": chosen.metrics},
+        )
+        self.ledger.update(self.run_id, result=model.model_dump(mode="json"))
+        self.ledger.record(self.run_id, "outcome", step="result", message=f"checkpoint {chosen.id}: {model.model_id}")
+        return model.bind(self.provider)

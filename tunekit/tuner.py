@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunekit.config import TuneConfig, config_hash, load_config, parse_config
-from tunekit.errors import ConfigError, RunNotFoundError
+from tunekit.errors import ConfigError, JobError, RunNotFoundError
 from tunekit.jobs import Job, JobStatus
 from tunekit.ledger import Ledger, RunRecord
-from tunekit.provider import Provider, RunContext
+from tunekit.provider import JobRef, Provider, RunContext
 from tunekit.registry import create_provider
 from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
+    from tunekit.config import DeployConfig
     from tunekit.data.report import ValidationReport
+    from tunekit.provider import FineTunedModel
 
 __all__ = ["Tuner"]
 
@@ -127,23 +129,49 @@ class Tuner:
             run = self._context(record)
             ref = self.provider.find(run)
             if ref is not None:
-                self.ledger.record(record.run_id, "outcome", step="submit", message=f"adopted job {ref.job_id}")
-            else:
-                from tunekit.data import load_splits
+                self._adopt(record.run_id, ref)
+                return job
+            from tunekit.data import load_splits
 
-                problems = self.provider.check(self.config)
-                if problems:
-                    raise ConfigError("the provider rejects this config", problems=problems)
-                splits = load_splits(self.config)
-                run.intent("prepare")
-                prepared = self.provider.prepare(splits, self.config, run)
-                run.outcome("prepare", data=prepared.model_dump(mode="json"))
-                run.intent("submit")
-                ref = self.provider.submit(prepared, self.config, run)
+            problems = self.provider.check(self.config)
+            if problems:
+                raise ConfigError("the provider rejects this config", problems=problems)
+            splits = load_splits(self.config)
+            run.intent("prepare")
+            prepared = self.provider.prepare(splits, self.config, run)
+            run.outcome("prepare", data=prepared.model_dump(mode="json"))
+            run.intent("submit")
+            ref = self.provider.submit(prepared, self.config, run)
             self.ledger.update(record.run_id, remote={"job_id": ref.job_id, "job_extra": ref.extra})
             self.ledger.update(record.run_id, status=JobStatus.QUEUED)
             self.ledger.record(record.run_id, "outcome", step="submit", message=ref.job_id, data=ref.model_dump())
         return job
+
+    def reattach(self, run_id: str) -> Job:
+        """The job of a recorded run, asking the provider when a crash lost its id; never submits.
+
+        A client killed after the provider accepted the job but before the
+        ledger heard of it leaves a run without a job id; ``Provider.find``
+        recognises the job by the run id it carries, and it is adopted here.
+        """
+        record = self.ledger.get(run_id)
+        job = Job(run_id, self.provider, self.ledger)
+        if "job_id" in record.remote:
+            return job
+        with self.ledger.lock(run_id):
+            record = self.ledger.get(run_id)
+            if "job_id" in record.remote:
+                return job
+            ref = self.provider.find(self._context(record))
+            if ref is None:
+                raise JobError("the run has no job at the provider; submit it again to start one", run_id=run_id)
+            self._adopt(run_id, ref)
+        return job
+
+    def _adopt(self, run_id: str, ref: JobRef) -> None:
+        self.ledger.update(run_id, remote={"job_id": ref.job_id, "job_extra": ref.extra})
+        self.ledger.update(run_id, status=JobStatus.QUEUED)
+        self.ledger.record(run_id, "outcome", step="submit", message=f"adopted job {ref.job_id}", data=ref.model_dump())
 
     def _context(self, record: RunRecord) -> RunContext:
         record.run_dir.mkdir(parents=True, exist_ok=True)
@@ -180,6 +208,77 @@ class Tuner:
         ledger = ledger or Ledger()
         record = ledger.get(run_id)
         return cls(parse_config(record.config, source=f"run {run_id}"), ledger=ledger)
+
+    # -- serving -----------------------------------------------------------------
+
+    def deploy(
+        self, run_id: str | None = None, deploy: DeployConfig | None = None, *, checkpoint: str | int | None = None
+    ) -> FineTunedModel:
+        """Serve a run's tuned model where the provider needs a deployment (Azure), and record it.
+
+        ``run_id`` defaults to the newest run of this config; ``deploy`` to the
+        config's ``deploy`` section; ``checkpoint`` (an id or a step) serves
+        that checkpoint instead of the final model. The run's result then names
+        the deployment, so ``job.result().client()`` chats with it. Deployments
+        usually bill while they exist: :meth:`undeploy` deletes them.
+        """
+        from tunekit.config import DeployConfig
+
+        record = self._run(run_id)
+        job = Job(record.run_id, self.provider, self.ledger)
+        model = job.result()
+        if checkpoint is not None:
+            model = self._checkpoint_model(job, model, checkpoint)
+        settings = deploy or self.config.deploy or DeployConfig()
+        with self.ledger.lock(record.run_id):
+            self.ledger.record(record.run_id, "intent", step="deploy", data=settings.model_dump(mode="json"))
+            deployed = self.provider.deploy(model, settings, self.context(record.run_id))
+            deployed.run_id = record.run_id
+            self.ledger.update(record.run_id, result=deployed.model_dump(mode="json"))
+            self.ledger.record(record.run_id, "outcome", step="deploy", message=deployed.deployment or "")
+        return deployed.bind(self.provider)
+
+    def undeploy(self, run_id: str | None = None) -> bool:
+        """Delete the run's deployment, so it stops billing; False when nothing was deployed."""
+        from tunekit.provider import FineTunedModel
+
+        record = self._run(run_id)
+        if record.result is None or not record.result.get("deployment"):
+            return False
+        model = FineTunedModel.model_validate(record.result)
+        with self.ledger.lock(record.run_id):
+            self.ledger.record(record.run_id, "intent", step="undeploy", message=model.deployment or "")
+            self.provider.undeploy(model, self.context(record.run_id))
+            kind = "model_id" if model.kind == "deployment" else model.kind
+            served = model.model_copy(update={"deployment": None, "kind": kind})
+            self.ledger.update(record.run_id, result=served.model_dump(mode="json"))
+            self.ledger.record(record.run_id, "outcome", step="undeploy", message=model.deployment or "")
+        return True
+
+    def _run(self, run_id: str | None) -> RunRecord:
+        if run_id is None:
+            newest = self.ledger.runs(config_hash=self.config_hash, limit=1)
+            if not newest:
+                raise RunNotFoundError("(newest run of this config)")
+            return newest[0]
+        record = self.ledger.get(run_id)
+        if record.provider != self.config.provider:
+            raise RunNotFoundError(run_id)
+        return record
+
+    def _checkpoint_model(self, job: Job, model: FineTunedModel, checkpoint: str | int) -> FineTunedModel:
+        from tunekit.errors import JobError
+
+        for saved in job.checkpoints():
+            if checkpoint in (saved.id, saved.step, str(saved.step)):
+                if saved.model_id is None:
+                    break
+                return model.model_copy(
+                    update={"model_id": saved.model_id, "checkpoint": saved.id, "deployment": None, "kind": "model_id"}
+                )
+        raise JobError(
+            f"the job saved no usable checkpoint {checkpoint!r} (see `tunekit checkpoints`)", run_id=job.run_id
+        )
 
 
 def _new_run_id(config: TuneConfig) -> str:

@@ -20,6 +20,8 @@ from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, EXIT_JOB_FAILED,
 COMMAND_MODULES = (
     "tunekit.cli.runs",
     "tunekit.cli.run",
+    "tunekit.cli.deploy",
+    "tunekit.cli.jobs",
 )
 
 app = typer.Typer(

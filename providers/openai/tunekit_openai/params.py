@@ -1,0 +1,133 @@
+"""From a TuneConfig to the body of ``POST /fine_tuning/jobs``, and what OpenAI cannot honour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tunekit.config import TuneConfig
+from tunekit.secrets import get_logger
+from tunekit_openai.options import OpenAIOptions
+
+__all__ = [
+    "CONFIG_HASH_KEY",
+    "RUN_ID_KEY",
+    "build_create_params",
+    "check_config",
+    "job_metadata",
+    "method_type",
+]
+
+logger = get_logger("tunekit.openai")
+
+RUN_ID_KEY = "tunekit_run_id"
+"""The metadata key that lets a crashed client find its job again."""
+CONFIG_HASH_KEY = "tunekit_config_hash"
+
+MAX_METADATA = 16
+MAX_SUFFIX = 64
+
+# Fields of the neutral config that OpenAI's API has no knob for.
+_IGNORED = {
+    "learning_rate": "OpenAI takes learning_rate_multiplier, not an absolute rate",
+    "gradient_accumulation_steps": "OpenAI chooses it",
+    "max_seq_length": "OpenAI truncates at the model's context length",
+    "warmup_ratio": "OpenAI chooses it",
+}
+
+
+def method_type(config: TuneConfig, options: OpenAIOptions) -> str:
+    """``supervised``, ``dpo`` or (with a grader) ``reinforcement``."""
+    if options.grader is not None:
+        return "reinforcement"
+    return "dpo" if config.method == "dpo" else "supervised"
+
+
+def check_config(config: TuneConfig, options: OpenAIOptions) -> list[str]:
+    """Problems OpenAI would reject (or silently ignore in a way that matters), as ``path: message``."""
+    problems: list[str] = []
+    hp = config.hyperparameters
+    if options.grader is not None and config.method == "dpo":
+        problems.append("provider_options.grader: a grader makes a reinforcement job; it cannot be combined with dpo")
+    if hp.beta != "auto" and config.method != "dpo":
+        problems.append("hyperparameters.beta: beta only applies to method dpo")
+    if config.suffix is not None and len(config.suffix) > MAX_SUFFIX:
+        problems.append(f"suffix: at most {MAX_SUFFIX} characters (got {len(config.suffix)})")
+    if len(config.metadata) > MAX_METADATA - 2:
+        problems.append(
+            f"metadata: OpenAI keeps {MAX_METADATA} keys and tunekit uses 2; give at most {MAX_METADATA - 2}"
+        )
+    for key, value in config.metadata.items():
+        if len(key) > 64:
+            problems.append(f"metadata.{key}: keys are at most 64 characters")
+        if len(value) > 512:
+            problems.append(f"metadata.{key}: values are at most 512 characters")
+        if key in (RUN_ID_KEY, CONFIG_HASH_KEY):
+            problems.append(f"metadata.{key}: reserved by tunekit")
+    for name, why in _IGNORED.items():
+        if getattr(hp, name) != "auto":
+            logger.warning("hyperparameters.%s is ignored on OpenAI: %s", name, why)
+    return problems
+
+
+def job_metadata(config: TuneConfig, run_id: str, config_hash: str) -> dict[str, str]:
+    """The job's metadata: the user's tags plus the run id that makes submit idempotent."""
+    return {**config.metadata, RUN_ID_KEY: run_id, CONFIG_HASH_KEY: config_hash}
+
+
+def build_create_params(
+    config: TuneConfig,
+    options: OpenAIOptions,
+    *,
+    training_file: str,
+    validation_file: str | None,
+    run_id: str,
+    config_hash: str,
+) -> dict[str, Any]:
+    """Keyword arguments for ``client.fine_tuning.jobs.create``."""
+    kind = method_type(config, options)
+    hp = config.hyperparameters
+    hyper: dict[str, Any] = {}
+    if hp.epochs != "auto":
+        hyper["n_epochs"] = hp.epochs
+    if hp.batch_size != "auto":
+        hyper["batch_size"] = hp.batch_size
+    if hp.learning_rate_multiplier != "auto":
+        hyper["learning_rate_multiplier"] = hp.learning_rate_multiplier
+    method: dict[str, Any] = {"type": kind}
+    if kind == "dpo":
+        if hp.beta != "auto":
+            hyper["beta"] = hp.beta
+        method["dpo"] = {"hyperparameters": hyper}
+    elif kind == "reinforcement":
+        rft = options.reinforcement
+        for name in ("compute_multiplier", "eval_interval", "eval_samples"):
+            value = getattr(rft, name)
+            if value != "auto":
+                hyper[name] = value
+        if rft.reasoning_effort != "default":
+            hyper["reasoning_effort"] = rft.reasoning_effort
+        method["reinforcement"] = {"grader": options.grader, "hyperparameters": hyper}
+    else:
+        method["supervised"] = {"hyperparameters": hyper}
+
+    params: dict[str, Any] = {
+        "model": config.model,
+        "training_file": training_file,
+        "method": method,
+        "seed": config.seed,
+        "metadata": job_metadata(config, run_id, config_hash),
+    }
+    if validation_file is not None:
+        params["validation_file"] = validation_file
+    if config.suffix:
+        params["suffix"] = config.suffix
+    if options.wandb is not None:
+        wandb: dict[str, Any] = {"project": options.wandb.project}
+        for name in ("entity", "name"):
+            value = getattr(options.wandb, name)
+            if value:
+                wandb[name] = value
+        if options.wandb.tags:
+            wandb["tags"] = list(options.wandb.tags)
+        params["integrations"] = [{"type": "wandb", "wandb": wandb}]
+    return params

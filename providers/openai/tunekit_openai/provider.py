@@ -1,0 +1,327 @@
+"""OpenAIProvider: fine-tuning through the official ``openai`` SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from tunekit.errors import (
+    ConflictError,
+    InvalidRequestError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    NotFoundError,
+)
+from tunekit.jobs import JobEvent, JobState, JobStatus
+from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
+from tunekit.secrets import get_logger
+from tunekit_openai.connection import Connection
+from tunekit_openai.files import content_hash, upload_file
+from tunekit_openai.options import OpenAIOptions
+from tunekit_openai.params import RUN_ID_KEY, build_create_params, check_config, method_type
+from tunekit_openai.results import (
+    MetricRow,
+    decode_result_file,
+    parse_results_csv,
+    plot_loss_curve,
+    rows_from_events,
+    to_checkpoint,
+)
+from tunekit_openai.states import OPENAI_STATUSES, error_message, to_event, to_state
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from tunekit.config import TuneConfig
+    from tunekit.data.splits import DatasetSplits
+    from tunekit.inference.base import ChatClient
+
+__all__ = ["OpenAIProvider"]
+
+logger = get_logger("tunekit.openai")
+
+_PAGE = 100
+RESULTS_CSV = "results.csv"
+LOSS_CURVE = "loss_curve.png"
+
+
+class OpenAIProvider(Provider):
+    """Fine-tune OpenAI models: upload (deduplicated), submit (idempotent), watch, cancel, pause, resume.
+
+    Every request goes through the official SDK; retries follow tunekit's
+    shared policy, and the job-creating request is never repeated before
+    tunekit has looked for the job by the run id carried in its metadata.
+    """
+
+    name: ClassVar[str] = "openai"
+    Options: ClassVar[type[BaseModel]] = OpenAIOptions
+    statuses: ClassVar[Mapping[str, JobStatus]] = OPENAI_STATUSES
+    """Raw job statuses to tunekit's; subclasses for OpenAI-like services extend it."""
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        super().__init__(options)
+        self._conn: Connection | None = None
+
+    @property
+    def opts(self) -> OpenAIOptions:
+        return cast(OpenAIOptions, self.options)
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.make_connection()
+        return self._conn
+
+    def make_connection(self) -> Connection:
+        """The SDK client and retry policy; Azure-like subclasses return their own."""
+        return Connection(self.opts, provider=self.name)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- before spending ---------------------------------------------------------
+
+    def check(self, config: TuneConfig) -> list[str]:
+        return check_config(config, self.opts)
+
+    # -- data ----------------------------------------------------------------------
+
+    def data_target(self, config: TuneConfig) -> str:
+        """The data layer's writer for this method."""
+        return "openai-preference" if method_type(config, self.opts) == "dpo" else "openai"
+
+    def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
+        """Write the splits as OpenAI JSONL in the run folder and upload each (once per content)."""
+        from tunekit.data import write_examples
+
+        target = self.data_target(config)
+        ids: dict[str, str | None] = {"train": None, "validation": None}
+        hashes: dict[str, str] = {}
+        for role, examples in (("train", data.train), ("validation", data.validation)):
+            if examples is None:
+                continue
+            path = run.run_dir / f"{role}.jsonl"
+            write_examples(examples, path, target=target)
+            digest = content_hash(path)
+            hashes[role] = digest
+            run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
+            remote = upload_file(self.conn, path, sha256=digest)
+            run.outcome(
+                f"upload_{role}",
+                f"{remote.id}{' (reused)' if remote.reused else ''}",
+                file_id=remote.id,
+                sha256=digest,
+                reused=remote.reused,
+                bytes=remote.bytes,
+            )
+            run.remember(**{f"{role}_file": remote.id})
+            ids[role] = remote.id
+        assert ids["train"] is not None
+        return PreparedData(
+            train=ids["train"],
+            validation=ids["validation"],
+            train_examples=len(data.train),
+            validation_examples=len(data.validation or []),
+            content_hash=hashes["train"],
+            extra={"validation_hash": hashes.get("validation"), "target": target},
+        )
+
+    # -- the job -----------------------------------------------------------------
+
+    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+        params = build_create_params(
+            config,
+            self.opts,
+            training_file=prepared.train,
+            validation_file=prepared.validation,
+            run_id=run.run_id,
+            config_hash=run.config_hash,
+        )
+        client = self.conn.client
+        run.intent(
+            "create_job",
+            f"{params['method']['type']} on {config.model}",
+            model=config.model,
+            method=params["method"]["type"],
+            metadata=params["metadata"],
+        )
+        job = self.conn.create(
+            "create fine-tuning job",
+            lambda: client.fine_tuning.jobs.create(**params),
+            lambda: self.find_job(run.run_id),
+        )
+        run.outcome("create_job", job.id, job_id=job.id, status=job.status)
+        run.remember(job_id=job.id)
+        return self._ref(job.id, run)
+
+    def find(self, run: RunContext) -> JobRef | None:
+        job = self.find_job(run.run_id)
+        return None if job is None else self._ref(job.id, run)
+
+    def find_job(self, run_id: str) -> Any | None:
+        """The job whose metadata carries this run id (the oldest, should there be several)."""
+        client = self.conn.client
+
+        def scan() -> list[Any]:
+            pages = client.fine_tuning.jobs.list(metadata={RUN_ID_KEY: run_id}, limit=_PAGE)
+            # The filter is checked again here: a server that ignores it must not hand us another run's job.
+            return [job for job in pages if (job.metadata or {}).get(RUN_ID_KEY) == run_id]
+
+        found = self.conn.call(scan)
+        if not found:
+            return None
+        found.sort(key=lambda job: job.created_at)
+        if len(found) > 1:
+            logger.warning(
+                "run %s has %d jobs (%s); following the first", run_id, len(found), ", ".join(j.id for j in found)
+            )
+        return found[0]
+
+    def _ref(self, job_id: str, run: RunContext) -> JobRef:
+        return JobRef(provider=self.name, job_id=job_id, extra={"run_dir": str(run.run_dir)})
+
+    def retrieve(self, ref: JobRef) -> Any:
+        return self.conn.call(self.conn.client.fine_tuning.jobs.retrieve, ref.job_id)
+
+    def status(self, ref: JobRef) -> JobState:
+        job = self.retrieve(ref)
+        step = total = None
+        if job.status not in ("validating_files", "queued"):
+            latest = self._latest_metrics(ref)
+            if latest is not None:
+                step, total = latest.step, latest.total_steps
+        return to_state(job, statuses=self.statuses, provider=self.name, step=step, total_steps=total)
+
+    def _latest_metrics(self, ref: JobRef) -> JobEvent | None:
+        page = self.conn.call(self.conn.client.fine_tuning.jobs.list_events, ref.job_id, limit=_PAGE)
+        for raw in page.data:  # newest first
+            event = to_event(raw)
+            if event.step is not None:
+                return event
+        return None
+
+    def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
+        """Events newer than ``after``, oldest first.
+
+        The API lists events newest first and its ``after`` cursor pages
+        towards older ones, so new events are read from the top down to the
+        last one already seen.
+        """
+        client = self.conn.client
+
+        def scan() -> list[Any]:
+            fresh = []
+            for raw in client.fine_tuning.jobs.list_events(ref.job_id, limit=_PAGE):
+                if raw.id == after:
+                    break
+                fresh.append(raw)
+            return fresh
+
+        for raw in reversed(self.conn.call(scan)):
+            yield to_event(raw)
+
+    def cancel(self, ref: JobRef) -> None:
+        self._transition(ref, "cancel", {"cancelled"})
+
+    def pause(self, ref: JobRef) -> None:
+        self._transition(ref, "pause", {"paused"})
+
+    def resume(self, ref: JobRef) -> None:
+        self._transition(ref, "resume", {"running", "queued", "validating_files"})
+
+    def _transition(self, ref: JobRef, action: str, reached: set[str]) -> None:
+        jobs = self.conn.client.fine_tuning.jobs
+        send: Callable[[str], Any] = getattr(jobs, action)
+        try:
+            job = self.conn.call(send, ref.job_id)
+        except (ConflictError, InvalidRequestError):
+            # A retried request whose first attempt took effect is refused; that is success.
+            job = self.retrieve(ref)
+            if job.status not in reached:
+                raise
+        logger.info("%s %s: now %s", action, ref.job_id, job.status)
+
+    # -- results -------------------------------------------------------------------
+
+    def result(self, ref: JobRef) -> FineTunedModel:
+        """The tuned model id; with a run folder, also its ``results.csv`` and ``loss_curve.png``."""
+        job = self.retrieve(ref)
+        state = to_state(job, statuses=self.statuses, provider=self.name)
+        if state.status == JobStatus.FAILED:
+            raise JobFailedError(error_message(job) or "the job failed", job_id=ref.job_id)
+        if state.status == JobStatus.CANCELLED:
+            raise JobCancelledError("the job was cancelled", job_id=ref.job_id)
+        if state.status != JobStatus.SUCCEEDED or not job.fine_tuned_model:
+            raise JobError(f"the job is still {state.status.value}; wait for it first", job_id=ref.job_id)
+        metadata: dict[str, Any] = {
+            "job_id": job.id,
+            "trained_tokens": job.trained_tokens,
+            "result_files": list(job.result_files or []),
+            "method": job.method.type if job.method is not None else None,
+        }
+        run_dir = Path(ref.extra["run_dir"]) if ref.extra.get("run_dir") else None
+        rows = self._metric_rows(job, ref, run_dir)
+        if rows:
+            last = rows[-1]
+            metadata["final_metrics"] = {k: v for k, v in last.items() if k != "step"}
+            metadata["steps"] = int(last["step"])
+        if run_dir is not None and rows:
+            try:
+                png = plot_loss_curve(rows, run_dir / LOSS_CURVE, title=job.fine_tuned_model)
+            except ImportError:
+                logger.warning("matplotlib is not installed; no loss curve (pip install 'tunekit[plots]')")
+            else:
+                if png is not None:
+                    metadata["loss_curve"] = str(png)
+        return FineTunedModel(
+            provider=self.name,
+            model_id=job.fine_tuned_model,
+            base_model=job.model,
+            kind="model_id",
+            metadata=metadata,
+        )
+
+    def _metric_rows(self, job: Any, ref: JobRef, run_dir: Path | None) -> list[MetricRow]:
+        """Per-step metrics from the result file (read by header name), else from the metrics events."""
+        for file_id in job.result_files or []:
+            try:
+                content = self.conn.call(self.conn.client.files.content, file_id)
+            except NotFoundError:
+                logger.warning("result file %s of job %s is gone", file_id, job.id)
+                continue
+            text = decode_result_file(content.content)
+            rows = parse_results_csv(text)
+            if rows:
+                if run_dir is not None:
+                    run_dir.mkdir(parents=True, exist_ok=True)
+                    (run_dir / RESULTS_CSV).write_text(text + "\n", encoding="utf-8")
+                return rows
+        return rows_from_events(self.events(ref))
+
+    def checkpoints(self, ref: JobRef) -> list[Checkpoint]:
+        client = self.conn.client
+
+        def scan() -> list[Any]:
+            return list(client.fine_tuning.jobs.checkpoints.list(ref.job_id, limit=_PAGE))
+
+        return sorted((to_checkpoint(raw) for raw in self.conn.call(scan)), key=lambda c: c.step)
+
+    # -- inference -----------------------------------------------------------------
+
+    def client(self, model: FineTunedModel) -> ChatClient:
+        from tunekit.inference.openai_client import OpenAIChatClient
+
+        options = self.opts
+        return OpenAIChatClient(
+            model.model_id,
+            api_key=options.resolved_api_key(),
+            base_url=options.resolved_base_url(),
+            organization=options.organization,
+            project=options.project,
+            timeout=options.timeout,
+            provider=self.name,
+        )

@@ -1,0 +1,345 @@
+"""Commands that drive a run's job, whatever the provider: submit, status, watch, cancel, pause, resume, result."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tunekit.cli.output import EXIT_JOB_FAILED, console, err_console, print_json
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, Task, TaskID
+    from rich.text import Text
+
+    from tunekit.jobs import Job, JobEvent, JobState
+    from tunekit.provider import FineTunedModel
+    from tunekit.tuner import Tuner
+
+RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+_MAX_POLL_FAILURES = 8
+"""Consecutive failed polling rounds (each already retried) before `watch` gives up."""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("status")(status)
+    app.command("watch")(watch)
+    app.command("cancel")(cancel)
+    app.command("pause")(pause)
+    app.command("resume")(resume)
+    app.command("result")(result)
+    app.command("checkpoints")(checkpoints)
+
+
+def submit(
+    config: Annotated[Path, typer.Argument(help="Config file (YAML or JSON).", exists=True, dir_okay=False)],
+    new: Annotated[
+        bool, typer.Option("--new", help="Start a fresh run even if one of this config is unfinished.")
+    ] = False,
+    follow: Annotated[bool, typer.Option("--watch", help="Watch the job until it ends.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload the data and start the fine-tuning job; an unfinished run of the same config is resumed, not repeated."""
+    from tunekit.tuner import Tuner
+
+    tuner = Tuner.from_config(config)
+    job = tuner.submit(new=new)
+    record = job.record
+    if as_json:
+        print_json({"run_id": job.run_id, "job_id": record.remote.get("job_id"), "status": record.status.value})
+    else:
+        console.print(f"run [bold]{job.run_id}[/]  job {record.remote.get('job_id')}  ({record.status.value})")
+        console.print(f"follow it with: tunekit watch {job.run_id}")
+    if follow:
+        state = _watch(job, poll_interval=_poll_interval(tuner), timeout=None)
+        if state is not None and state.status.value in ("failed", "cancelled"):
+            raise typer.Exit(EXIT_JOB_FAILED)
+
+
+def status(run_id: RunArg, as_json: JsonOpt = False) -> None:
+    """Ask the provider for the job's state once and print it."""
+    _, job = _job(run_id)
+    state = job.status()
+    record = job.record
+    if as_json:
+        print_json(
+            {
+                "run_id": run_id,
+                "provider": record.provider,
+                "job_id": state.job_id or job.job_id,
+                **state.model_dump(mode="json", exclude={"job_id"}),
+                "progress": state.progress,
+                "result": record.result,
+            }
+        )
+        return
+    line = f"[bold]{run_id}[/]  {_colour(state.status.value)}  ({state.raw_status or '-'})  job {job.job_id}"
+    console.print(line)
+    if state.step is not None:
+        total = f"/{state.total_steps}" if state.total_steps else ""
+        console.print(
+            f"step {state.step}{total}" + (f"   ETA {_eta(state.estimated_finish)}" if state.estimated_finish else "")
+        )
+    if state.fine_tuned_model:
+        console.print(f"model {state.fine_tuned_model}")
+    if state.message:
+        console.print(f"[red]{state.message}[/]")
+
+
+def watch(
+    run_id: RunArg,
+    interval: Annotated[
+        float | None, typer.Option("--interval", help="Seconds between polls (default: the provider's setting).")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Stop watching after this many seconds.")] = None,
+) -> None:
+    """Follow the job with a progress bar (step/total, ETA, latest loss) until it ends.
+
+    A run whose client died before it learned the job id is re-attached to
+    the job the provider already has; no second job is started.
+    """
+    tuner, job = _job(run_id)
+    state = _watch(job, poll_interval=interval or _poll_interval(tuner), timeout=timeout)
+    if state is not None and state.status.value in ("failed", "cancelled"):
+        raise typer.Exit(EXIT_JOB_FAILED)
+
+
+def cancel(run_id: RunArg) -> None:
+    """Ask the provider to stop the job."""
+    _, job = _job(run_id)
+    job.cancel()
+    _print_state(job)
+
+
+def pause(run_id: RunArg) -> None:
+    """Pause the job (where the provider can)."""
+    _, job = _job(run_id)
+    job.pause()
+    _print_state(job)
+
+
+def resume(run_id: RunArg) -> None:
+    """Resume a paused job."""
+    _, job = _job(run_id)
+    job.resume()
+    _print_state(job)
+
+
+def result(
+    run_id: RunArg,
+    checkpoint: Annotated[
+        str | None, typer.Option("--checkpoint", help="Take this checkpoint (id or step) as the result.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the tuned model of a finished run (its id, files, final metrics)."""
+    _, job = _job(run_id)
+    model = job.use_checkpoint(checkpoint) if checkpoint is not None else job.result()
+    if as_json:
+        print_json(model.model_dump(mode="json"))
+        return
+    _print_model(model)
+
+
+def checkpoints(run_id: RunArg, as_json: JsonOpt = False) -> None:
+    """List the checkpoints the job saved."""
+    _, job = _job(run_id)
+    found = job.checkpoints()
+    if as_json:
+        print_json([c.model_dump(mode="json") for c in found])
+        return
+    if not found:
+        console.print("no checkpoints yet")
+        return
+    from rich.table import Table
+
+    table = Table("step", "checkpoint", "model", "train loss", "valid loss")
+    for c in found:
+        table.add_row(
+            str(c.step),
+            c.id,
+            c.model_id or c.path or "-",
+            _fmt(c.metrics.get("train_loss")),
+            _fmt(c.metrics.get("valid_loss")),
+        )
+    console.print(table)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _job(run_id: str) -> tuple[Tuner, Job]:
+    from tunekit.tuner import Tuner
+
+    tuner = Tuner.for_run(run_id)
+    return tuner, tuner.reattach(run_id)
+
+
+def _poll_interval(tuner: Tuner) -> float:
+    value = getattr(tuner.provider.options, "poll_interval", None)
+    return float(value) if isinstance(value, (int, float)) else 10.0
+
+
+def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState | None:
+    """Show the job's progress until it ends; its final state, or None when the watch timed out.
+
+    Polling survives transient outages that outlast one call's retries.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tunekit.errors import RateLimitedError, ServiceUnavailableError
+    from tunekit.jobs import JobEvent, JobState
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        *_columns(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+    state: JobState | None = None
+    failures = 0
+    with progress:
+        task = progress.add_task(job.record.status.value, total=None, step=None, eta=None, loss=None)
+        _replay(job, progress, task)
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                for item in job.watch(poll_interval=poll_interval, timeout=remaining):
+                    failures = 0
+                    if isinstance(item, JobState):
+                        state = item
+                        _show_state(progress, task, item)
+                    elif isinstance(item, JobEvent):
+                        _show_event(progress, task, item)
+                break
+            except (RateLimitedError, ServiceUnavailableError) as exc:
+                failures += 1
+                if failures >= _MAX_POLL_FAILURES:
+                    raise
+                pause = min(60.0, poll_interval * 2**failures)
+                progress.console.print(f"[yellow]polling failed ({exc}); trying again in {pause:.0f} s[/]")
+                time.sleep(pause)
+            except TimeoutError:
+                progress.console.print(f"[yellow]stopped watching after {timeout} s; the job goes on[/]")
+                return None
+    if state is not None:
+        _print_final(job, state)
+    return state
+
+
+def _replay(job: Job, progress: Progress, task: TaskID) -> None:
+    """Start the display from what the ledger already knows (a re-attached watch)."""
+    for event in job.history():
+        if event.step is not None or event.metrics:
+            _show_event(progress, task, event, echo=False)
+
+
+def _show_state(progress: Progress, task: TaskID, state: JobState) -> None:
+    fields: dict[str, Any] = {"eta": state.estimated_finish}
+    if state.step is not None:
+        fields["step"] = state.step
+    kwargs: dict[str, Any] = {"description": state.status.value, **fields}
+    if state.total_steps:
+        kwargs["total"] = state.total_steps
+    if state.step is not None:
+        kwargs["completed"] = state.step
+    if state.status.value == "succeeded" and state.total_steps:
+        kwargs["completed"] = state.total_steps
+    progress.update(task, **kwargs)
+
+
+def _show_event(progress: Progress, task: TaskID, event: JobEvent, *, echo: bool = True) -> None:
+    kwargs: dict[str, Any] = {}
+    if event.step is not None:
+        kwargs["completed"] = event.step
+        kwargs["step"] = event.step
+    if event.total_steps:
+        kwargs["total"] = event.total_steps
+    loss = event.metrics.get("train_loss")
+    if loss is not None:
+        kwargs["loss"] = loss
+    if kwargs:
+        progress.update(task, **kwargs)
+    if echo and event.type != "metrics" and event.message:
+        colour = {"error": "red", "warn": "yellow", "warning": "yellow"}.get(event.level, "dim")
+        progress.console.print(f"[{colour}]{event.created_at:%H:%M:%S}  {event.message}[/]", highlight=False)
+
+
+def _print_final(job: Job, state: JobState) -> None:
+    value = state.status.value
+    if value == "succeeded":
+        console.print(f"[green]succeeded[/]: {state.fine_tuned_model or ''}")
+        console.print(f"use it: tunekit result {job.run_id}")
+        return
+    if value == "failed":
+        err_console.print(f"[red]failed[/]: {state.message or 'no reason given'}")
+    elif value == "cancelled":
+        err_console.print("[yellow]cancelled[/]")
+
+
+def _print_state(job: Job) -> None:
+    state = job.status()
+    console.print(f"[bold]{job.run_id}[/]  {_colour(state.status.value)}  ({state.raw_status or '-'})")
+
+
+def _print_model(model: FineTunedModel) -> None:
+    console.print(f"model    [bold]{model.model_id}[/]  ({model.kind}, from {model.base_model})")
+    if model.checkpoint:
+        console.print(f"checkpoint {model.checkpoint}")
+    metrics = model.metadata.get("final_metrics")
+    if isinstance(metrics, dict) and metrics:
+        console.print("metrics  " + "  ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
+    curve = model.metadata.get("loss_curve")
+    if curve:
+        console.print(f"loss curve {curve}")
+
+
+def _colour(value: str) -> str:
+    colour = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan", "paused": "magenta"}
+    return f"[{colour.get(value, 'white')}]{value}[/]"
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-" if value is None else str(value)
+
+
+def _eta(finish: datetime | None) -> str:
+    if finish is None:
+        return "-"
+    seconds = int((finish - datetime.now(timezone.utc)).total_seconds())
+    if seconds <= 0:
+        return "any moment"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _columns() -> list[Any]:
+    """Step/total, ETA from the provider's estimate, and the latest training loss."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class StepColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            step = task.fields.get("step")
+            text = "step -" if step is None else f"step {step}" + (f"/{int(task.total)}" if task.total else "")
+            return Text(text, style="progress.data")
+
+    class EtaColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"ETA {_eta(task.fields.get('eta'))}", style="progress.remaining")
+
+    class LossColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"loss {_fmt(task.fields.get('loss'))}", style="progress.data")
+
+    return [StepColumn(), EtaColumn(), LossColumn()]
