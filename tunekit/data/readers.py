@@ -1,0 +1,271 @@
+"""Streaming record readers: JSONL, JSON, CSV/TSV, Parquet, iterables and ``datasets.Dataset``.
+
+Readers yield ``(record, line)`` one at a time and keep at most one record
+(and one read chunk) in memory, so memory does not grow with the file. Read
+problems (invalid UTF-8, malformed JSON, a stray byte-order mark) become
+findings with the line they are on; the reader then moves on to the next line
+where it can.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from tunekit.data.report import Findings
+from tunekit.errors import DataError, DependencyMissingError
+
+__all__ = ["file_kind", "iter_records", "source_name"]
+
+Record = tuple[Any, "int | None"]
+
+_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonlines": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_STRUCTURED_CELLS = frozenset(
+    {"messages", "conversations", "tools", "functions", "chosen", "rejected", "prompt", "completion", "text"}
+)
+_CHUNK = 1 << 20
+
+
+def source_name(source: object) -> str:
+    """How findings name a source: its path, or ``<dataset>`` / ``<iterable>``."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if _is_hf_dataset(source):
+        return "<dataset>"
+    return "<iterable>"
+
+
+def _is_hf_dataset(source: object) -> bool:
+    module = type(source).__module__
+    return module.startswith("datasets.") and hasattr(source, "features")
+
+
+def file_kind(path: Path) -> str:
+    """jsonl, json, csv, tsv or parquet, from the suffix (``.gz`` is not supported) or the first byte."""
+    suffix = path.suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        return "jsonl"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"["):
+        return "json"
+    if head.startswith(b"{"):
+        return "jsonl"
+    return "tsv" if b"\t" in head.split(b"\n", 1)[0] else "csv"
+
+
+def iter_records(source: object, f: Findings) -> Iterator[Record]:
+    """Records of any supported source, with their 1-based line (or row) numbers."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise DataError("no such file" if not path.exists() else "not a file", file=path)
+        kind = file_kind(path)
+        if kind == "jsonl":
+            yield from _jsonl(path, f)
+        elif kind == "json":
+            yield from _json(path, f)
+        elif kind in ("csv", "tsv"):
+            yield from _csv(path, f, "\t" if kind == "tsv" else ",")
+        else:
+            yield from _parquet(path, f)
+    elif _is_hf_dataset(source):
+        for i, row in enumerate(cast(Iterable[Any], source)):
+            yield row, i + 1
+    elif isinstance(source, Mapping):
+        yield source, 1
+    elif isinstance(source, Iterable) and not isinstance(source, (str, bytes)):
+        for i, row in enumerate(source):
+            yield row, i + 1
+    else:
+        raise DataError(f"cannot read examples from a {type(source).__name__}; give a path, rows or a Dataset")
+
+
+def _bad_utf8(raw: bytes, exc: UnicodeDecodeError, number: int, f: Findings) -> None:
+    f.add(
+        "invalid_utf8",
+        f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not valid UTF-8 (re-save the file as UTF-8)",
+        line=number,
+    )
+
+
+def _check_encoding(head: bytes, f: Findings) -> bool:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        f.add("not_utf8", "the file is UTF-16 or UTF-32; save it as UTF-8", line=1)
+        return False
+    return True
+
+
+def _jsonl(path: Path, f: Findings) -> Iterator[Record]:
+    loads = json.loads
+    with path.open("rb") as handle:
+        if not _check_encoding(handle.read(4), f):
+            return
+        handle.seek(0)
+        for number, raw in enumerate(handle, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                _bad_utf8(raw, exc, number, f)
+                continue
+            if text[:1] == "\ufeff":
+                text = text[1:]
+                if number > 1:
+                    f.add("bom_inside_file", line=number)
+            if not text or text.isspace():
+                continue
+            try:
+                record = loads(text)
+            except ValueError as exc:
+                f.add("invalid_json", _json_message(exc, text), line=number, excerpt=text.strip())
+                continue
+            yield record, number
+
+
+def _json_message(exc: ValueError, text: str) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        if exc.pos >= len(text.rstrip()):
+            return f"the JSON ends early (truncated line?): {exc.msg}"
+        return f"invalid JSON at column {exc.colno}: {exc.msg}"
+    return f"invalid JSON: {exc}"
+
+
+def _json(path: Path, f: Findings) -> Iterator[Record]:
+    """A JSON array (or a stream of JSON values), parsed one element at a time."""
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if not _check_encoding(head, f):
+            return
+        handle.seek(3 if head.startswith(codecs.BOM_UTF8) else 0)
+        buffer = ""
+        line = 1  # the line at buffer[pos]
+        pos = 0
+        eof = False
+        in_array: bool | None = None
+        chunk = _CHUNK
+
+        def more() -> bool:
+            nonlocal buffer, pos, eof
+            if eof:
+                return False
+            raw = handle.read(chunk)
+            try:
+                text = utf8.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                bad_line = line + buffer.count("\n", pos) + raw[: exc.start].count(b"\n")
+                f.add("invalid_utf8", "the file is not valid UTF-8 here (re-save it as UTF-8)", line=bad_line)
+                eof = True
+                return False
+            buffer = buffer[pos:] + text
+            pos = 0
+            eof = not raw
+            return bool(raw)
+
+        def skip(chars: str) -> None:
+            nonlocal pos, line
+            while True:
+                start = pos
+                while pos < len(buffer) and buffer[pos] in chars:
+                    pos += 1
+                line += buffer.count("\n", start, pos)
+                if pos < len(buffer) or not more():
+                    return
+
+        skip(" \t\r\n")
+        if pos >= len(buffer):
+            return
+        in_array = buffer[pos] == "["
+        if in_array:
+            pos += 1
+        while True:
+            skip(" \t\r\n," if in_array else " \t\r\n")
+            if pos >= len(buffer):
+                if in_array:
+                    f.add("invalid_json", "the JSON array is not closed (truncated file?)", line=line)
+                return
+            if in_array and buffer[pos] == "]":
+                return
+            while True:
+                try:
+                    value, end = decoder.raw_decode(buffer, pos)
+                    if end < len(buffer) or eof:
+                        break
+                except json.JSONDecodeError as exc:
+                    if eof:
+                        where = line + buffer.count("\n", pos, exc.pos)
+                        f.add("invalid_json", _json_message(exc, buffer[pos:]), line=where)
+                        return
+                # An element that spans the end of the buffer: read on (doubling, so huge ones stay linear).
+                chunk = min(chunk * 2, 1 << 26)
+                more()
+            yield value, line
+            line += buffer.count("\n", pos, end)
+            pos = end
+            chunk = _CHUNK
+
+
+def _csv(path: Path, f: Findings, delimiter: str) -> Iterator[Record]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle, delimiter=delimiter)
+            line = reader.line_num + 1
+            for row in reader:
+                record: dict[str, Any] = {}
+                for key, value in row.items():
+                    if key is None:
+                        f.add("wrong_type", "the row has more cells than the header", line=line)
+                        continue
+                    if key in _STRUCTURED_CELLS and isinstance(value, str) and value[:1] in ("[", "{"):
+                        try:
+                            record[key] = json.loads(value)
+                            continue
+                        except ValueError:
+                            pass
+                    record[key] = value
+                yield record, line
+                line = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        f.add("invalid_utf8", f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})", line=None)
+    except csv.Error as exc:
+        f.add("invalid_json", f"malformed CSV: {exc}", line=None)
+
+
+def _parquet(path: Path, f: Findings) -> Iterator[Record]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DependencyMissingError("reading Parquet", "tunekit[parquet]") from None
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises its own ArrowInvalid for a damaged file
+        f.add("unreadable", f"not a readable Parquet file: {exc}", line=None)
+        return
+    row = 0
+    for batch in parquet.iter_batches(batch_size=1024):
+        for record in batch.to_pylist():
+            row += 1
+            yield record, row

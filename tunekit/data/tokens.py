@@ -1,0 +1,289 @@
+"""Token counting: tiktoken the way OpenAI's cookbook counts, or a Hugging Face chat template.
+
+OpenAI-style (``TiktokenCounter``): per message 3 tokens plus the tokens of
+each string field (role, content, name + 1), and 3 to prime the reply, with
+o200k_base for the gpt-4o / gpt-4.1 / o-series families and cl100k_base for
+older models. Hugging Face (``HFTokenCounter``): the length of the model's
+chat template applied to the conversation; transformers is imported only when
+a tokenizer has to be loaded, and an already-loaded tokenizer can be passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from tunekit.data.examples import (
+    ChatExample,
+    Message,
+    PreferenceExample,
+    PromptCompletionExample,
+    TextExample,
+    Tool,
+)
+from tunekit.data.tables import model_limits
+from tunekit.data.tiktoken_cache import get_encoding
+from tunekit.errors import DependencyMissingError
+from tunekit.secrets import get_logger
+
+__all__ = [
+    "HFTokenCounter",
+    "TiktokenCounter",
+    "TokenCount",
+    "TokenCounter",
+    "count_tokens",
+    "encoding_for_model",
+    "token_counter",
+]
+
+logger = get_logger("tunekit.data.tokens")
+
+AnyExample = ChatExample | PreferenceExample | PromptCompletionExample | TextExample
+
+_HUGE = 1_000_000
+"""Strings longer than this many characters are estimated (4 bytes a token), not encoded."""
+
+_O200K = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss|codex)")
+
+
+class TokenCount(NamedTuple):
+    """Tokens of one example: all of them, the trained ones, and the longest sequence the model sees."""
+
+    total: int
+    trained: int
+    longest: int
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens of examples for one model."""
+
+    name: str
+    approximate: bool
+
+    def count_text(self, text: str) -> int: ...
+
+    def count_messages(self, messages: Sequence[Message], tools: Sequence[Tool] | None = None) -> int: ...
+
+    def count_example(self, example: AnyExample) -> TokenCount: ...
+
+
+def encoding_for_model(model: str) -> str:
+    """The tiktoken encoding of an OpenAI (or Azure) model id, fine-tuned ids included."""
+    name = model.strip().lower()
+    if name.startswith("ft:"):
+        name = name[3:].split(":", 1)[0]
+    configured = model_limits("openai", name).get("encoding")
+    if isinstance(configured, str):
+        return configured
+    return "o200k_base" if _O200K.match(name) else "cl100k_base"
+
+
+class TiktokenCounter:
+    """OpenAI-style counting with the cookbook's per-message overhead.
+
+    Repeated strings (system prompts, roles) are counted once: a small
+    bounded cache keeps memory flat however large the data.
+    """
+
+    tokens_per_message = 3
+    tokens_per_name = 1
+    reply_priming = 3
+    _cache_size = 4096
+
+    def __init__(self, encoding: str = "o200k_base", *, approximate: bool = False) -> None:
+        self.encoding_name = encoding
+        self.name = f"tiktoken:{encoding}"
+        self.approximate = approximate
+        self._encode = get_encoding(encoding).encode_ordinary
+        self._cache: dict[str, int] = {}
+
+    @classmethod
+    def for_model(cls, model: str) -> TiktokenCounter:
+        return cls(encoding_for_model(model))
+
+    def count_text(self, text: str) -> int:
+        cache = self._cache
+        n = cache.get(text)
+        if n is not None:
+            return n
+        if len(text) > _HUGE:
+            return len(text.encode("utf-8", "replace")) // 4
+        n = len(self._encode(text))
+        if len(text) <= 2048:
+            if len(cache) >= self._cache_size:
+                cache.clear()
+            cache[text] = n
+        return n
+
+    def _content(self, message: Message) -> int:
+        content = message.content
+        if isinstance(content, str):
+            return self.count_text(content)
+        if content:
+            return self.count_text(message.text())
+        return 0
+
+    def _message(self, message: Message) -> tuple[int, int]:
+        """(all tokens of the message, tokens the model learns from it)."""
+        count = self.count_text
+        body = self._content(message)
+        if message.tool_calls:
+            for call in message.tool_calls:
+                body += count(call.id) + count(call.function.name) + count(call.function.arguments)
+        if message.function_call is not None:
+            body += count(message.function_call.name) + count(message.function_call.arguments)
+        n = self.tokens_per_message + count(message.role) + body
+        if message.name is not None:
+            n += count(message.name) + self.tokens_per_name
+        if message.tool_call_id is not None:
+            n += count(message.tool_call_id)
+        trained = body if message.role == "assistant" and message.weight != 0 else 0
+        return n, trained
+
+    def _tools(self, tools: Sequence[Tool] | None) -> int:
+        if not tools:
+            return 0
+        return self.count_text(json.dumps([t.model_dump(exclude_none=True) for t in tools], ensure_ascii=False))
+
+    def count_messages(self, messages: Sequence[Message], tools: Sequence[Tool] | None = None) -> int:
+        total = self.reply_priming + self._tools(tools)
+        for message in messages:
+            total += self._message(message)[0]
+        return total
+
+    def _conversation(self, messages: Sequence[Message], tools: Sequence[Tool] | None) -> TokenCount:
+        total = self.reply_priming + self._tools(tools)
+        trained = 0
+        for message in messages:
+            n, t = self._message(message)
+            total += n
+            trained += t
+        return TokenCount(total, trained, total)
+
+    def count_example(self, example: AnyExample) -> TokenCount:
+        if isinstance(example, ChatExample):
+            return self._conversation(example.messages, example.tools)
+        if isinstance(example, PreferenceExample):
+            chosen = self._conversation([*example.prompt, *example.chosen], example.tools)
+            rejected = self._conversation([*example.prompt, *example.rejected], example.tools)
+            return TokenCount(
+                chosen.total + rejected.total, chosen.trained + rejected.trained, max(chosen.total, rejected.total)
+            )
+        if isinstance(example, PromptCompletionExample):
+            return self._conversation(example.to_messages(), None)
+        n = self.count_text(example.text)
+        return TokenCount(n, n, n)
+
+
+class HFTokenCounter:
+    """Counting with a Hugging Face tokenizer and its chat template."""
+
+    approximate = False
+
+    def __init__(self, tokenizer: Any, *, name: str | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.name = f"hf:{name or getattr(tokenizer, 'name_or_path', '') or type(tokenizer).__name__}"
+        self._has_template = bool(getattr(tokenizer, "chat_template", None))
+
+    @classmethod
+    def from_pretrained(cls, model: str) -> HFTokenCounter:
+        """Load ``model``'s tokenizer (offline when HF_HUB_OFFLINE is set); lazy transformers import."""
+        try:
+            from transformers import AutoTokenizer
+        except ImportError:
+            raise DependencyMissingError("counting tokens with a HF tokenizer", "tunekit[tokenizers]") from None
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=offline)
+        return cls(tokenizer, name=model)
+
+    @property
+    def model_max_length(self) -> int | None:
+        value = getattr(self.tokenizer, "model_max_length", None)
+        return int(value) if isinstance(value, int) and 0 < value < 10_000_000 else None
+
+    def count_text(self, text: str) -> int:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return len(ids)
+
+    def _ids_length(self, result: Any) -> int:
+        if isinstance(result, dict) or hasattr(result, "keys"):
+            result = result["input_ids"]
+        if result and isinstance(result[0], list):
+            result = result[0]
+        return len(result)
+
+    def count_messages(self, messages: Sequence[Message], tools: Sequence[Tool] | None = None) -> int:
+        dicts = [m.to_dict(weights=False) for m in messages]
+        if not self._has_template:
+            return self.count_text("\n".join(f"{d['role']}: {Message.model_validate(d).text()}" for d in dicts))
+        tool_dicts = [t.model_dump(exclude_none=True) for t in tools] if tools else None
+        result = self.tokenizer.apply_chat_template(dicts, tools=tool_dicts, tokenize=True, return_dict=False)
+        return self._ids_length(result)
+
+    def _trained(self, messages: Sequence[Message]) -> int:
+        return sum(self.count_text(m.text()) for m in messages if m.role == "assistant" and m.weight != 0 and m.content)
+
+    def count_example(self, example: AnyExample) -> TokenCount:
+        if isinstance(example, ChatExample):
+            n = self.count_messages(example.messages, example.tools)
+            return TokenCount(n, self._trained(example.messages), n)
+        if isinstance(example, PreferenceExample):
+            a = self.count_messages([*example.prompt, *example.chosen], example.tools)
+            b = self.count_messages([*example.prompt, *example.rejected], example.tools)
+            return TokenCount(a + b, self._trained(example.chosen) + self._trained(example.rejected), max(a, b))
+        if isinstance(example, PromptCompletionExample):
+            if isinstance(example.prompt, str) and isinstance(example.completion, str):
+                n = self.count_text(example.prompt + example.completion)
+                return TokenCount(n, self.count_text(example.completion), n)
+            messages = example.to_messages()
+            n = self.count_messages(messages)
+            return TokenCount(n, self._trained(messages), n)
+        n = self.count_text(example.text)
+        return TokenCount(n, n, n)
+
+
+_OPENAI_STYLE = frozenset({"openai", "azure"})
+
+
+def token_counter(model: str, provider: str | None = None, *, tokenizer: Any = None) -> TokenCounter:
+    """The right counter for a model: tiktoken for OpenAI/Azure, else the model's HF tokenizer.
+
+    When no Hugging Face tokenizer can be loaded (offline, not cached), counts
+    fall back to o200k_base and the counter says it is approximate.
+    """
+    if tokenizer is not None:
+        return HFTokenCounter(tokenizer)
+    if provider in _OPENAI_STYLE or (provider is None and _looks_openai(model)):
+        return TiktokenCounter.for_model(model)
+    try:
+        return HFTokenCounter.from_pretrained(model)
+    except Exception as exc:  # any load failure (offline, gated, unknown id) means: estimate instead
+        logger.info("cannot load the tokenizer of %s (%s); estimating tokens with o200k_base", model, exc)
+        return TiktokenCounter("o200k_base", approximate=True)
+
+
+def _looks_openai(model: str) -> bool:
+    name = model.lower()
+    return name.startswith(("ft:", "gpt-", "o1", "o3", "o4", "babbage", "davinci", "chatgpt"))
+
+
+def count_tokens(
+    value: str | Sequence[Message | dict[str, Any]] | AnyExample,
+    model: str = "gpt-4o-mini",
+    *,
+    provider: str | None = None,
+    tokenizer: Any = None,
+    counter: TokenCounter | None = None,
+) -> int:
+    """Tokens of a text, a list of messages or an example, as ``model`` sees them."""
+    counter = counter or token_counter(model, provider, tokenizer=tokenizer)
+    if isinstance(value, str):
+        return counter.count_text(value)
+    if isinstance(value, (ChatExample, PreferenceExample, PromptCompletionExample, TextExample)):
+        return counter.count_example(value).total
+    messages = [m if isinstance(m, Message) else Message.model_validate(m) for m in value]
+    return counter.count_messages(messages)
