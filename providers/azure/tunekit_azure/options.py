@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tunekit.errors import ConfigError
+from tunekit.secrets import MASK
 from tunekit_openai.options import OpenAIOptions, check_base_url
 
 __all__ = [
@@ -55,6 +56,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _unmasked(value: Any) -> Any:
+    # A config read back from the ledger carries the mask where a secret was; the environment supplies it again.
+    if value == MASK or (isinstance(value, SecretStr) and value.get_secret_value() == MASK):
+        return None
+    return value
+
+
 class DeployTarget(_Section):
     """Another Azure OpenAI resource to deploy into (a cross-region or cross-subscription deploy)."""
 
@@ -86,6 +94,8 @@ class DeployTarget(_Section):
         if problem:
             raise ValueError(problem.replace("base_url", "endpoint"))
         return value.rstrip("/")
+
+    _unmask = field_validator("api_key", mode="before")(_unmasked)
 
 
 class ArmOptions(_Section):
@@ -119,6 +129,8 @@ class ArmOptions(_Section):
         if problem:
             raise ValueError(problem.replace("base_url", "url"))
         return value.rstrip("/")
+
+    _unmask = field_validator("token", mode="before")(_unmasked)
 
 
 class AzureOptions(OpenAIOptions):
@@ -154,6 +166,10 @@ class AzureOptions(OpenAIOptions):
     )
     validation_file_url: SecretStr | None = Field(None, description="Import the validation file from this URL.")
     arm: ArmOptions = Field(default_factory=ArmOptions, description="Resource Manager, for deployments.")
+
+    _unmask = field_validator("api_key", "ad_token", "training_file_url", "validation_file_url", mode="before")(
+        _unmasked
+    )
 
     @model_validator(mode="before")
     @classmethod
