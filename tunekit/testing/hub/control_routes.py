@@ -1,0 +1,138 @@
+"""The emulator's control plane under ``/_emulator/``: inspect, advance, choose outcomes, faults, reset.
+
+These routes bypass fault injection, so a test can always reach them. They
+do the same as the Python handle (:class:`~tunekit.testing.hub.HubEmulator`)
+for tests written in other languages or against ``tunekit emulate hub``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tunekit.testing.faults import Fault, FaultInjector
+from tunekit.testing.hub.http import endpoint, json_body
+from tunekit.testing.hub.state import HubState
+from tunekit.testing.hub.store import HubError
+
+__all__ = ["control_routes", "snapshot"]
+
+
+def snapshot(state: HubState) -> dict[str, Any]:
+    """Jobs, repositories and spaces as plain JSON (secrets never included)."""
+    with state.lock:
+        state.settle()
+        return {
+            "namespace": state.user.name,
+            "lifecycle": state.lifecycle.mode,
+            "jobs": [job.to_json("") for job in state.jobs.values()],
+            "repos": [
+                {
+                    "type": repo.repo_type,
+                    "id": repo.repo_id,
+                    "private": repo.private,
+                    "sha": repo.sha,
+                    "files": sorted(repo.files),
+                }
+                for repo in state.store.repos.values()
+            ],
+            "spaces": {
+                repo_id: state.space_runtime(repo)["stage"]
+                for (kind, repo_id), repo in state.store.repos.items()
+                if kind == "space"
+            },
+        }
+
+
+async def get_state(request: Request, state: HubState) -> Response:
+    return JSONResponse(snapshot(state))
+
+
+async def account(request: Request, state: HubState) -> Response:
+    # The emulator's own fake credentials: handing them out is the point of this route.
+    return JSONResponse({"namespace": state.user.name, "token": state.user.token, "orgs": list(state.user.orgs)})
+
+
+async def reset(request: Request, state: HubState) -> Response:
+    state.reset()
+    faults: FaultInjector | None = getattr(request.app.state, "faults", None)
+    if faults is not None:
+        faults.clear()
+        faults.clear_requests()
+    return JSONResponse({"reset": True})
+
+
+def _advance(by_path: bool) -> Any:
+    async def handler(request: Request, state: HubState) -> Response:
+        body = await json_body(request)
+        params = request.path_params
+        key = f"{params['namespace']}/{params['name']}" if by_path else params["job_id"]
+        progress = body.get("progress")
+        phase = state.advance(
+            key,
+            body.get("to"),
+            progress=float(progress) if progress is not None else None,
+            message=body.get("message"),
+        )
+        return JSONResponse({"id": key, "stage": phase})
+
+    return handler
+
+
+async def outcome(request: Request, state: HubState) -> Response:
+    body = await json_body(request)
+    try:
+        state.set_outcome(
+            body.get("outcome", "success"),
+            job_id=body.get("job_id"),
+            message=body.get("message"),
+            losses=body.get("losses"),
+        )
+    except ValueError as exc:
+        raise HubError(400, str(exc)) from None
+    return JSONResponse({"outcome": body.get("outcome", "success"), "job_id": body.get("job_id")})
+
+
+async def faults(request: Request, state: HubState) -> Response:
+    injector: FaultInjector = request.app.state.faults
+    if request.method == "DELETE":
+        injector.clear()
+        return JSONResponse({"rules": []})
+    if request.method == "POST":
+        body = await json_body(request)
+        try:
+            injector.add(
+                str(body["route"]),
+                Fault.from_dict(body["fault"]),
+                first_n=body.get("first_n"),
+                probability=body.get("probability"),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise HubError(400, f"invalid fault: {exc}") from None
+    return JSONResponse({"rules": [rule.to_dict() for rule in injector.rules]})
+
+
+async def requests(request: Request, state: HubState) -> Response:
+    injector: FaultInjector = request.app.state.faults
+    return JSONResponse(
+        [
+            {"method": r.method, "path": r.path, "query": r.query, "status": r.status, "fault": r.fault, "at": r.at}
+            for r in list(injector.requests)
+        ]
+    )
+
+
+def control_routes(state: HubState) -> list[Route]:
+    return [
+        Route("/_emulator/state", endpoint(state, get_state)),
+        Route("/_emulator/account", endpoint(state, account)),
+        Route("/_emulator/reset", endpoint(state, reset), methods=["POST"]),
+        Route("/_emulator/jobs/{job_id}/advance", endpoint(state, _advance(False)), methods=["POST"]),
+        Route("/_emulator/spaces/{namespace}/{name}/advance", endpoint(state, _advance(True)), methods=["POST"]),
+        Route("/_emulator/outcome", endpoint(state, outcome), methods=["POST"]),
+        Route("/_emulator/faults", endpoint(state, faults), methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/requests", endpoint(state, requests)),
+    ]
