@@ -15,6 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from tunekit.errors import ConfigError
 from tunekit.secrets import MASK
@@ -135,6 +136,11 @@ class ArmOptions(_Section):
 
 class AzureOptions(OpenAIOptions):
     """How tunekit reaches an Azure OpenAI resource, shapes its jobs and deploys the result."""
+
+    # OpenAI-only settings: refused by _refuse_openai_only, hidden from the schema.
+    organization: SkipJsonSchema[None] = None
+    project: SkipJsonSchema[None] = None
+    base_url: SkipJsonSchema[None] = None
 
     endpoint: str | None = Field(
         None, description="Resource endpoint, https://NAME.openai.azure.com; AZURE_OPENAI_ENDPOINT when omitted."
