@@ -139,6 +139,9 @@ def _connection_error_types() -> tuple[type[BaseException], ...]:
 
 def is_connection_error(exc: BaseException) -> bool:
     """A connection reset, refused connection or timeout: no response came back."""
+    if type(exc).__name__ == "OfflineModeIsEnabled":
+        # huggingface_hub refusing to send at all (HF_HUB_OFFLINE) is a ConnectionError that no retry cures.
+        return False
     if isinstance(exc, _connection_error_types()):
         return True
     from tunekit.errors import ServiceUnavailableError

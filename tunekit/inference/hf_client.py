@@ -211,17 +211,40 @@ def map_hf_error(exc: BaseException, *, provider: str = "huggingface", attempts:
         if is_connection_error(exc):
             return error_for_status(None, "could not reach the service", provider=provider, attempts=attempts)
         return ProviderError(str(exc) or type(exc).__name__, provider=provider)
-    server_message = getattr(exc, "server_message", None)
-    first_line = (str(exc).splitlines() or [""])[0]
+    code, message = _response_error(exc)
+    if message is None:
+        server_message = getattr(exc, "server_message", None)
+        message = server_message if isinstance(server_message, str) and server_message else None
+    message = message or (str(exc).splitlines() or [""])[0]
     return error_for_status(
         status,
-        server_message or first_line,
+        message,
         provider=provider,
-        provider_message=server_message or first_line,
+        code=code,
+        provider_message=message,
         request_id=getattr(exc, "request_id", None),
         retry_after=retry_after_of(exc),
         attempts=attempts,
     )
+
+
+def _response_error(exc: BaseException) -> tuple[str | None, str | None]:
+    """``(code, message)`` from an OpenAI-shaped error body (``{"error": {...}}``) or TGI's (``{"error": "..."}``)."""
+    response = getattr(exc, "response", None)
+    try:
+        body = response.json() if response is not None else None
+    except Exception:  # not JSON, or the stream was already consumed
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    inner = body.get("error", body)
+    if isinstance(inner, str):
+        return None, inner
+    if isinstance(inner, dict):
+        code = inner.get("code")
+        message = inner.get("message")
+        return (str(code) if code is not None else None), (str(message) if message is not None else None)
+    return None, None
 
 
 def _usage(raw: Any) -> Usage | None:

@@ -80,7 +80,7 @@ def error_for_status(
 
     def make(cls: type[ProviderError], text: str, hint: str | None = None) -> ProviderError:
         return cls(
-            text,
+            text if text.endswith((".", "!", "?")) else text + ".",
             provider=provider,
             status_code=status,
             code=code,
@@ -99,19 +99,19 @@ def error_for_status(
     if fine_tuning_unavailable(status, code, provider_message or message, creating_job=creating_job):
         return make(
             FineTuningUnavailableError,
-            "this account may not start fine-tuning jobs here",
+            "this account may not start fine-tuning jobs here.",
             other_providers_hint(provider),
         )
     if status == 401:
         return make(
             AuthenticationError,
-            "the credentials were rejected",
+            "the credentials were rejected.",
             "Check the API key or token in provider_options or the environment.",
         )
     if status == 403:
         return make(
             PermissionDeniedError,
-            "the credentials lack a permission for this request",
+            "the credentials lack a permission for this request.",
             "Check the key's project, role or scopes.",
         )
     if status == 404:
@@ -121,12 +121,12 @@ def error_for_status(
     if status == 402 or (status == 429 and code in _QUOTA_CODES):
         return make(
             QuotaExceededError,
-            "the quota or billing limit is exhausted",
+            "the quota or billing limit is exhausted.",
             "Check the plan and billing details; retrying will not help.",
         )
     if status == 429:
         return RateLimitedError(
-            f"rate limited{tried}",
+            f"rate limited{tried}.",
             retry_after=retry_after,
             provider=provider,
             status_code=status,
@@ -136,7 +136,7 @@ def error_for_status(
             request_id=request_id,
         )
     if status == 408 or status >= 500:
-        return make(ServiceUnavailableError, f"the service failed (HTTP {status}){tried}")
+        return make(ServiceUnavailableError, f"the service failed (HTTP {status}){tried}.")
     if status in (400, 413, 415, 422):
         return make(InvalidRequestError, message)
     return make(ProviderError, f"{message} (HTTP {status})")

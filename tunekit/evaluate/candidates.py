@@ -1,0 +1,178 @@
+"""What is evaluated (candidates) and on what (held-out items).
+
+An :class:`EvalItem` is one held-out conversation cut before its last
+assistant message: the prompt, and that message as the reference answer.
+
+A :class:`Candidate` is a chat client plus how it is prompted. The
+prompt-engineering baseline is the base model *few-shot*: ``k`` training
+conversations placed before the question as prior user/assistant turns
+(after any system message), which is what the tuned model has to beat to
+be worth its training and hosting.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from tunekit.errors import DataError
+from tunekit.inference.client import normalize_messages
+
+if TYPE_CHECKING:
+    from tunekit.config import TuneConfig
+    from tunekit.inference.base import ChatClient
+    from tunekit.provider import FineTunedModel, Provider
+
+__all__ = ["Candidate", "CandidateKind", "EvalItem", "Price", "build_candidates", "eval_items", "few_shot_turns"]
+
+CandidateKind = Literal["zero-shot", "few-shot", "tuned", "model"]
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million prompt (input) and completion (output) tokens."""
+
+    input_per_1m: float
+    output_per_1m: float
+
+    def per_request(self, prompt_tokens: float, completion_tokens: float) -> float:
+        return (prompt_tokens * self.input_per_1m + completion_tokens * self.output_per_1m) / 1_000_000
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """A held-out prompt and the answer expected of it."""
+
+    prompt: list[dict[str, Any]]
+    reference: str
+    where: str = "?"
+
+
+def _messages_of(example: Any) -> tuple[list[dict[str, Any]], str]:
+    where = example.where() if hasattr(example, "where") else "?"
+    if isinstance(example, Mapping):
+        raw = example.get("messages")
+        if raw is None:
+            raise DataError("an evaluation example needs 'messages'", file=where)
+        return normalize_messages(raw), where
+    if hasattr(example, "to_messages"):
+        return normalize_messages(example.to_messages()), where
+    if hasattr(example, "messages"):
+        return normalize_messages(example.messages), where
+    kind = getattr(example, "kind", type(example).__name__)
+    raise DataError(f"a {kind} example cannot be evaluated as a chat; use chat or prompt-completion data", file=where)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
+    return ""
+
+
+def eval_items(examples: Iterable[Any], *, limit: int | None = None) -> list[EvalItem]:
+    """Held-out items from canonical examples (or ``{"messages": [...]}`` dicts)."""
+    items: list[EvalItem] = []
+    for example in examples:
+        if limit is not None and len(items) >= limit:
+            break
+        messages, where = _messages_of(example)
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
+        if last is None or last == 0:
+            raise DataError("an evaluation example needs a prompt and an assistant answer", file=where)
+        prompt = [_strip(m) for m in messages[:last]]
+        items.append(EvalItem(prompt=prompt, reference=_text(messages[last].get("content")), where=where))
+    if not items:
+        raise DataError("no evaluation examples")
+    return items
+
+
+def _strip(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k != "weight"}
+
+
+def few_shot_turns(examples: Sequence[Any], k: int, *, seed: int = 0) -> list[dict[str, Any]]:
+    """``k`` training conversations (seeded choice) as prior turns, without their system messages."""
+    if k <= 0:
+        return []
+    pool = list(examples)
+    if not pool:
+        raise DataError("few-shot needs training examples, and there are none")
+    chosen = random.Random(seed).sample(pool, min(k, len(pool)))
+    turns: list[dict[str, Any]] = []
+    for example in chosen:
+        messages, _ = _messages_of(example)
+        turns.extend(_strip(m) for m in messages if m.get("role") not in ("system", "developer"))
+    return turns
+
+
+@dataclass
+class Candidate:
+    """A model and how it is prompted, under a display name."""
+
+    name: str
+    client: ChatClient
+    kind: CandidateKind = "model"
+    shots: list[dict[str, Any]] = field(default_factory=list)
+    """Prior turns placed after the prompt's system messages (the few-shot examples)."""
+    price: Price | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    """Request parameters for this candidate only."""
+
+    @property
+    def model(self) -> str:
+        return self.client.model
+
+    def render(self, prompt: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The messages this candidate is sent for ``prompt``."""
+        messages = [dict(m) for m in prompt]
+        if not self.shots:
+            return messages
+        head = 0
+        while head < len(messages) and messages[head].get("role") in ("system", "developer"):
+            head += 1
+        return messages[:head] + [dict(m) for m in self.shots] + messages[head:]
+
+
+def build_candidates(
+    config: TuneConfig,
+    provider: Provider,
+    *,
+    model: FineTunedModel | None = None,
+    train_examples: Sequence[Any] = (),
+    prices: Mapping[str, Price] | None = None,
+) -> list[Candidate]:
+    """The candidates a config asks for: base zero-shot and few-shot, the tuned model, named models.
+
+    Clients come from the provider (``base_client`` for base and named
+    models, ``client`` for the tuned one). Prices come from ``prices`` (by
+    model id), else the price table (see :func:`tunekit.evaluate.prices.price_for`).
+    """
+    from tunekit.config import EvalConfig
+    from tunekit.evaluate.prices import price_for
+
+    settings = config.eval or EvalConfig()
+
+    def price(model_id: str, *, tuned: bool = False) -> Price | None:
+        if prices is not None and model_id in prices:
+            return prices[model_id]
+        return price_for(provider.name, model_id, tuned=tuned)
+
+    candidates: list[Candidate] = []
+    base_model = model.base_model if model is not None else config.model
+    needs_base = bool(settings.baselines)
+    base = provider.base_client(base_model) if needs_base else None
+    if base is not None and "zero-shot" in settings.baselines:
+        candidates.append(Candidate("base zero-shot", base, "zero-shot", price=price(base_model)))
+    if base is not None and "few-shot" in settings.baselines and settings.few_shot > 0:
+        shots = few_shot_turns(train_examples, settings.few_shot, seed=config.seed)
+        name = f"base few-shot (k={settings.few_shot})"
+        candidates.append(Candidate(name, base, "few-shot", shots=shots, price=price(base_model)))
+    if model is not None:
+        candidates.append(Candidate("tuned", model.client(), "tuned", price=price(model.model_id, tuned=True)))
+    for other in settings.models:
+        candidates.append(Candidate(other, provider.base_client(other), "model", price=price(other)))
+    return candidates

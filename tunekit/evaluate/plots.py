@@ -1,0 +1,85 @@
+"""PNG charts for the report: metrics by candidate, and the training loss curve.
+
+matplotlib is imported only here, with the non-interactive Agg backend, so
+reports render on servers and in CI without a display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunekit.evaluate.report import EvalReport
+    from tunekit.jobs import JobEvent
+
+__all__ = ["loss_points", "plot_loss", "plot_metrics"]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_metrics(report: EvalReport, path: Path) -> Path:
+    """Grouped bars: one group per metric, one bar per candidate, in points."""
+    plt = _pyplot()
+    metrics = report.metrics
+    names = [c.name for c in report.candidates]
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(metrics) * max(1, len(names)) / 2 + 3), 4.2))
+    try:
+        for index, candidate in enumerate(report.candidates):
+            positions = [m + (index - (len(names) - 1) / 2) * width for m in range(len(metrics))]
+            values = [candidate.score(metric) for metric in metrics]
+            bars = ax.bar(positions, values, width, label=candidate.name)
+            ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
+        ax.set_xticks(range(len(metrics)), metrics)
+        ax.set_ylim(0, 110)
+        ax.set_ylabel("points (mean score × 100)")
+        ax.set_title(f"{report.title}: {len(report.items)} examples")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def loss_points(events: Iterable[JobEvent]) -> list[dict[str, float]]:
+    """Metric events as ``{"step": ..., "train_loss": ..., ...}`` rows, one per step, in step order."""
+    by_step: dict[int, dict[str, float]] = {}
+    for event in events:
+        if event.step is None or not event.metrics:
+            continue
+        row = by_step.setdefault(event.step, {"step": float(event.step)})
+        row.update({k: float(v) for k, v in event.metrics.items() if isinstance(v, (int, float))})
+    return [by_step[step] for step in sorted(by_step)]
+
+
+def plot_loss(points: Sequence[dict[str, float]], path: Path) -> Path:
+    """Every ``*loss*`` series against the step."""
+    plt = _pyplot()
+    series = sorted({key for row in points for key in row if "loss" in key})
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    try:
+        for key in series:
+            xs = [row["step"] for row in points if key in row]
+            ys = [row[key] for row in points if key in row]
+            ax.plot(xs, ys, marker="." if len(xs) < 40 else None, label=key.replace("_", " "))
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title("training loss")
+        if series:
+            ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,400 @@
+"""The evaluation report: per-candidate numbers, the verdict, Markdown / HTML / JSON, plots.
+
+Quality is reported in points (mean score × 100). Token counts are what the
+service billed (or the local tokenizer counted) per request; cost per 1,000
+requests uses the candidate's price; latency percentiles cover the requests
+that succeeded. A failed request scores 0 on every metric: a model that
+cannot answer has not answered well.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tunekit.evaluate.candidates import EvalItem, Price
+from tunekit.secrets import get_logger, redact
+
+__all__ = ["CandidateSummary", "Comparison", "EvalReport", "ItemResult", "percentile"]
+
+logger = get_logger("tunekit.evaluate")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100) with linear interpolation, as numpy computes it by default."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One candidate's answer to one item."""
+
+    prediction: str
+    scores: dict[str, float]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    error: str | None = None
+    attempts: int = 1
+
+
+@dataclass
+class CandidateSummary:
+    """How one candidate did over all items."""
+
+    name: str
+    kind: str
+    model: str
+    items: list[ItemResult]
+    price: Price | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.items)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for r in self.items if r.error is not None)
+
+    def score(self, metric: str) -> float:
+        """Mean score in points (0-100); failed requests count as 0."""
+        if not self.items:
+            return 0.0
+        return 100 * sum(r.scores.get(metric, 0.0) for r in self.items) / len(self.items)
+
+    def _ok(self) -> list[ItemResult]:
+        return [r for r in self.items if r.error is None]
+
+    @property
+    def prompt_tokens(self) -> float | None:
+        """Mean prompt tokens per answered request (``None`` when the server reported none)."""
+        ok = [r.prompt_tokens for r in self._ok() if r.prompt_tokens]
+        return sum(ok) / len(ok) if ok else None
+
+    @property
+    def completion_tokens(self) -> float | None:
+        ok = [r.completion_tokens for r in self._ok() if r.prompt_tokens]
+        return sum(ok) / len(ok) if ok else None
+
+    @property
+    def cost_per_1k(self) -> float | None:
+        """USD per 1,000 requests at the mean token counts, when a price is known."""
+        if self.price is None or self.prompt_tokens is None:
+            return None
+        return 1000 * self.price.per_request(self.prompt_tokens, self.completion_tokens or 0.0)
+
+    @property
+    def latency_p50(self) -> float | None:
+        return percentile([r.latency_s for r in self._ok()], 50)
+
+    @property
+    def latency_p95(self) -> float | None:
+        return percentile([r.latency_s for r in self._ok()], 95)
+
+    @property
+    def retries(self) -> int:
+        return sum(r.attempts - 1 for r in self.items)
+
+    def summary(self, metrics: list[str]) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "model": self.model,
+            "n": self.n,
+            "errors": self.errors,
+            "retries": self.retries,
+            "scores": {m: round(self.score(m), 4) for m in metrics},
+            "prompt_tokens_per_request": self.prompt_tokens,
+            "completion_tokens_per_request": self.completion_tokens,
+            "cost_per_1k_requests_usd": self.cost_per_1k,
+            "latency_p50_s": self.latency_p50,
+            "latency_p95_s": self.latency_p95,
+            "price": asdict(self.price) if self.price else None,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A candidate against a baseline on one metric, paired item by item."""
+
+    candidate: CandidateSummary
+    baseline: CandidateSummary
+    metric: str
+    difference: float
+    """Points (candidate minus baseline)."""
+    ci_low: float
+    ci_high: float
+    token_ratio: float | None
+    """Candidate's prompt tokens per request as a fraction of the baseline's."""
+    cost_ratio: float | None
+
+    @property
+    def significant(self) -> bool:
+        """Whether the 95% interval of the paired difference excludes zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+def compare(candidate: CandidateSummary, baseline: CandidateSummary, metric: str) -> Comparison:
+    diffs = [
+        100 * (a.scores.get(metric, 0.0) - b.scores.get(metric, 0.0))
+        for a, b in zip(candidate.items, baseline.items, strict=True)
+    ]
+    n = len(diffs)
+    mean = sum(diffs) / n if n else 0.0
+    if n > 1:
+        variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
+        half = 1.96 * math.sqrt(variance / n)
+    else:
+        half = math.inf
+    tokens = (
+        candidate.prompt_tokens / baseline.prompt_tokens
+        if candidate.prompt_tokens is not None and baseline.prompt_tokens
+        else None
+    )
+    costs = (
+        candidate.cost_per_1k / baseline.cost_per_1k
+        if candidate.cost_per_1k is not None and baseline.cost_per_1k
+        else None
+    )
+    return Comparison(candidate, baseline, metric, mean, mean - half, mean + half, tokens, costs)
+
+
+@dataclass
+class EvalReport:
+    """The result of :func:`tunekit.evaluate.evaluate`."""
+
+    candidates: list[CandidateSummary]
+    metrics: list[str]
+    items: list[EvalItem]
+    title: str = "Evaluation"
+    loss: list[dict[str, float]] = field(default_factory=list)
+    """Training metrics by step (``step``, ``train_loss``, ``valid_loss``, ...) for the loss curve."""
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    paths: dict[str, str] = field(default_factory=dict)
+    """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, loss_png."""
+
+    @property
+    def primary_metric(self) -> str:
+        return self.metrics[0]
+
+    def candidate(self, name_or_kind: str) -> CandidateSummary | None:
+        for c in self.candidates:
+            if name_or_kind in (c.name, c.kind):
+                return c
+        return None
+
+    def comparison(self) -> Comparison | None:
+        """The comparison the verdict states: tuned vs few-shot (else zero-shot), else best vs runner-up."""
+        metric = self.primary_metric
+        tuned = self.candidate("tuned")
+        if tuned is not None:
+            baseline = self.candidate("few-shot") or self.candidate("zero-shot")
+            others = [c for c in self.candidates if c is not tuned]
+            if baseline is None and others:
+                baseline = max(others, key=lambda c: c.score(metric))
+            return compare(tuned, baseline, metric) if baseline is not None else None
+        ranked = sorted(self.candidates, key=lambda c: c.score(metric), reverse=True)
+        return compare(ranked[0], ranked[1], metric) if len(ranked) > 1 else None
+
+    @property
+    def verdict(self) -> str:
+        """One sentence: who won, by how many points, at what share of the prompt tokens — or that it did not."""
+        metric = self.primary_metric
+        comp = self.comparison()
+        if comp is None:
+            if not self.candidates:
+                return "Nothing was evaluated."
+            only = self.candidates[0]
+            score = f"{only.score(metric):.1f} {metric} points"
+            return f"{_label(only, True)} scored {score}; there was nothing to compare it with."
+        a, b = comp.candidate, comp.baseline
+        subject = _label(a, capital=True)
+        other = _label(b)
+        scores = f"{a.score(metric):.1f} vs {b.score(metric):.1f} {metric}"
+        if abs(comp.difference) < 0.05:
+            head = f"{subject} tied with {other} ({scores})"
+        elif comp.difference > 0:
+            head = f"{subject} beat {other} by {comp.difference:.1f} points ({scores})"
+        else:
+            not_beat = "did not beat" if a.kind == "tuned" else "trailed"
+            head = f"{subject} {not_beat} {other}: {abs(comp.difference):.1f} points lower ({scores})"
+        tail = []
+        if comp.token_ratio is not None:
+            tail.append(f"{100 * comp.token_ratio:.0f}% of its prompt tokens")
+        if comp.cost_ratio is not None:
+            tail.append(f"{100 * comp.cost_ratio:.0f}% of its cost per 1,000 requests")
+        sentence = head + (" at " + " and ".join(tail) if tail else "") + "."
+        n = len(self.items)
+        if not comp.significant and abs(comp.difference) >= 0.05:
+            low, high = comp.ci_low, comp.ci_high
+            interval = f"95% CI {low:+.1f} to {high:+.1f} points" if math.isfinite(low) else "one example"
+            sentence += f" On {n} examples that difference is within noise ({interval})."
+        failed = [c for c in (a, b) if c.errors]
+        for c in failed:
+            sentence += f" {c.errors} of {c.n} {c.name} requests failed and count as wrong."
+        return sentence
+
+    # -- output ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        comp = self.comparison()
+        return {
+            "title": self.title,
+            "created_at": self.created_at.isoformat(),
+            "examples": len(self.items),
+            "metrics": self.metrics,
+            "verdict": self.verdict,
+            "comparison": None
+            if comp is None
+            else {
+                "candidate": comp.candidate.name,
+                "baseline": comp.baseline.name,
+                "metric": comp.metric,
+                "difference_points": comp.difference,
+                "ci95_points": [comp.ci_low, comp.ci_high] if math.isfinite(comp.ci_low) else None,
+                "prompt_token_ratio": comp.token_ratio,
+                "cost_ratio": comp.cost_ratio,
+            },
+            "candidates": [c.summary(self.metrics) for c in self.candidates],
+            "loss": self.loss,
+            "paths": self.paths,
+        }
+
+    def table_rows(self) -> tuple[list[str], list[list[str]]]:
+        """Header and rows of the summary table, formatted for people."""
+        header = [
+            "candidate",
+            "model",
+            *self.metrics,
+            "prompt tok/req",
+            "completion tok/req",
+            "cost / 1k req",
+            "p50 latency",
+            "p95 latency",
+            "errors",
+        ]
+        rows = []
+        for c in self.candidates:
+            rows.append(
+                [
+                    c.name,
+                    c.model,
+                    *(f"{c.score(m):.1f}" for m in self.metrics),
+                    _num(c.prompt_tokens),
+                    _num(c.completion_tokens),
+                    f"${c.cost_per_1k:.4f}" if c.cost_per_1k is not None else "n/a",
+                    _seconds(c.latency_p50),
+                    _seconds(c.latency_p95),
+                    f"{c.errors}/{c.n}",
+                ]
+            )
+        return header, rows
+
+    def samples(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The first items with each candidate's answer, for reading next to the numbers."""
+        out = []
+        for index, item in enumerate(self.items[:limit]):
+            question = next((m.get("content") for m in reversed(item.prompt) if m.get("role") == "user"), "")
+            answers = {
+                c.name: (c.items[index].error and f"(error: {c.items[index].error})") or c.items[index].prediction
+                for c in self.candidates
+            }
+            out.append({"where": item.where, "prompt": question, "reference": item.reference, "answers": answers})
+        return out
+
+    def to_markdown(self) -> str:
+        header, rows = self.table_rows()
+        lines = [
+            f"# {self.title}",
+            "",
+            f"{len(self.items)} held-out examples; quality in points (mean score × 100).",
+            "",
+        ]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
+        lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
+        lines += ["", f"**Verdict:** {self.verdict}", ""]
+        if "metrics_png" in self.paths:
+            lines.append(f"![metrics]({Path(self.paths['metrics_png']).name})")
+        if "loss_png" in self.paths:
+            lines.append(f"![training loss]({Path(self.paths['loss_png']).name})")
+        samples = self.samples()
+        if samples:
+            lines += ["", "## Samples", ""]
+            for sample in samples:
+                lines.append(f"- **{sample['where']}** — prompt: {_md(_short(str(sample['prompt'])))}")
+                lines.append(f"  - reference: `{_md(_short(sample['reference']))}`")
+                for name, answer in sample["answers"].items():
+                    lines.append(f"  - {_md(name)}: `{_md(_short(answer))}`")
+        return redact("\n".join(lines).rstrip() + "\n")
+
+    def to_html(self) -> str:
+        from tunekit.evaluate.html import render_html
+
+        return redact(render_html(self))
+
+    def save(self, directory: str | Path) -> dict[str, str]:
+        """Write report.md, report.html, report.json, predictions.jsonl and the PNG plots."""
+        from tunekit.evaluate.plots import plot_loss, plot_metrics
+
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, str] = {}
+        try:
+            paths["metrics_png"] = str(plot_metrics(self, folder / "metrics.png"))
+            if self.loss:
+                paths["loss_png"] = str(plot_loss(self.loss, folder / "loss.png"))
+        except ImportError as exc:
+            logger.warning("no plots (%s); install tunekit[plots] for the PNG charts", exc)
+        self.paths = paths
+        predictions = folder / "predictions.jsonl"
+        with predictions.open("w", encoding="utf-8") as out:
+            for index, item in enumerate(self.items):
+                row = {
+                    "where": item.where,
+                    "reference": item.reference,
+                    "answers": {c.name: asdict(c.items[index]) for c in self.candidates},
+                }
+                out.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
+        paths["predictions"] = str(predictions)
+        paths["markdown"] = str(folder / "report.md")
+        paths["html"] = str(folder / "report.html")
+        paths["json"] = str(folder / "report.json")
+        Path(paths["markdown"]).write_text(self.to_markdown(), encoding="utf-8")
+        Path(paths["html"]).write_text(self.to_html(), encoding="utf-8")
+        Path(paths["json"]).write_text(redact(json.dumps(self.to_dict(), indent=2, default=str)), encoding="utf-8")
+        return dict(paths)
+
+
+def _label(c: CandidateSummary, capital: bool = False) -> str:
+    text = "the tuned model" if c.kind == "tuned" else c.name
+    return text[:1].upper() + text[1:] if capital else text
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")

@@ -1,0 +1,121 @@
+"""Run held-out items through candidates and score the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from tunekit.errors import ConfigError
+from tunekit.evaluate.candidates import Candidate, EvalItem, eval_items
+from tunekit.evaluate.metrics import Metric, resolve_metrics
+from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult
+from tunekit.inference.base import ChatResult
+from tunekit.inference.client import RemoteChatClient
+from tunekit.secrets import get_logger
+
+__all__ = ["evaluate"]
+
+logger = get_logger("tunekit.evaluate")
+
+Progress = Callable[[str, int, int], None]
+"""``progress(candidate_name, done, total)``."""
+
+
+def evaluate(
+    candidates: Sequence[Candidate],
+    examples: Iterable[Any],
+    metrics: Sequence[str | Metric] = ("exact_match",),
+    *,
+    regex: str | None = None,
+    max_examples: int | None = None,
+    max_new_tokens: int = 256,
+    params: Mapping[str, Any] | None = None,
+    concurrency: int | None = None,
+    loss: Sequence[Mapping[str, float]] = (),
+    title: str = "Evaluation",
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Answer every held-out example with every candidate, score, and report.
+
+    ``examples`` are canonical chat examples (or ``{"messages": [...]}``
+    dicts, or :class:`EvalItem` s); the last assistant message of each is the
+    reference answer. Requests are greedy (``temperature=0``) unless
+    ``params`` says otherwise. ``loss`` rows (see
+    :func:`tunekit.evaluate.plots.loss_points`) give the report its loss curve.
+    """
+    if not candidates:
+        raise ConfigError("evaluate needs at least one candidate")
+    names = [c.name for c in candidates]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"candidate names repeat: {names}")
+    resolved = resolve_metrics(metrics, regex=regex)
+    examples = list(examples)
+    if examples and all(isinstance(e, EvalItem) for e in examples):
+        items: list[EvalItem] = examples[:max_examples] if max_examples else examples
+    else:
+        items = eval_items(examples, limit=max_examples)
+    request_params: dict[str, Any] = {"max_tokens": max_new_tokens, "temperature": 0.0, **(params or {})}
+
+    summaries = []
+    for candidate in candidates:
+        logger.info("evaluating %s (%s) on %d examples", candidate.name, candidate.model, len(items))
+        results = _answer(candidate, items, {**request_params, **candidate.params}, concurrency, progress)
+        scored = [_score(result, item, resolved) for result, item in zip(results, items, strict=True)]
+        summaries.append(CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price))
+    return EvalReport(
+        candidates=summaries,
+        metrics=[m.name for m in resolved],
+        items=items,
+        title=title,
+        loss=[dict(row) for row in loss],
+    )
+
+
+def _answer(
+    candidate: Candidate,
+    items: list[EvalItem],
+    params: dict[str, Any],
+    concurrency: int | None,
+    progress: Progress | None,
+) -> list[ChatResult]:
+    requests = [candidate.render(item.prompt) for item in items]
+    kwargs: dict[str, Any] = dict(params)
+    if concurrency is not None:
+        kwargs["concurrency"] = concurrency
+    client = candidate.client
+    if progress is not None and isinstance(client, RemoteChatClient):
+        done = 0
+
+        def on_result(index: int, result: ChatResult) -> None:
+            nonlocal done
+            done += 1
+            progress(candidate.name, done, len(items))
+
+        kwargs["on_result"] = on_result
+    results = client.batch(requests, **kwargs)
+    if progress is not None and not isinstance(client, RemoteChatClient):
+        progress(candidate.name, len(items), len(items))
+    if len(results) != len(items):
+        raise RuntimeError(f"{candidate.name}: the client returned {len(results)} answers for {len(items)} requests")
+    return results
+
+
+def _score(result: ChatResult, item: EvalItem, metrics: list[Metric]) -> ItemResult:
+    scores: dict[str, float] = {}
+    for metric in metrics:
+        if result.error is not None:
+            scores[metric.name] = 0.0
+            continue
+        try:
+            scores[metric.name] = metric.score(result.text, item.reference)
+        except Exception as exc:  # a user's scorer: say which one broke, and on what
+            raise ConfigError(f"scorer {metric.name} failed on example {item.where}: {exc}") from exc
+    return ItemResult(
+        prediction=result.text,
+        scores=scores,
+        prompt_tokens=result.usage.prompt_tokens,
+        completion_tokens=result.usage.completion_tokens,
+        latency_s=result.latency_s,
+        error=result.error,
+        attempts=result.attempts,
+    )

@@ -1,0 +1,132 @@
+"""Evaluating what a config describes: its baselines, its tuned model, the models it names.
+
+``evaluate_run`` is what ``tunekit run`` and ``tunekit eval RUN`` call: it
+builds the candidates from the config's ``eval`` section, the provider and
+the run's tuned model, reads the held-out data (``eval.data``, else the
+validation split), takes the loss curve from the run's recorded metrics, and
+writes the report into the run's folder (``<run_dir>/eval``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunekit.errors import DataError
+from tunekit.evaluate.candidates import Candidate, Price, build_candidates
+from tunekit.evaluate.plots import loss_points
+from tunekit.evaluate.report import EvalReport
+from tunekit.evaluate.runner import Progress, evaluate
+from tunekit.secrets import get_logger
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tunekit.config import TuneConfig
+    from tunekit.jobs import Job
+    from tunekit.provider import FineTunedModel, Provider
+    from tunekit.tuner import Tuner
+
+__all__ = ["evaluate_config", "evaluate_run", "held_out_examples"]
+
+logger = get_logger("tunekit.evaluate")
+
+
+def held_out_examples(config: TuneConfig) -> tuple[list[Any], list[Any]]:
+    """``(evaluation examples, training examples)`` for a config.
+
+    The evaluation set is ``eval.data`` when given, else the validation file
+    or split; the training examples feed the few-shot baseline.
+    """
+    from tunekit.data import load_splits, read_examples
+
+    splits = load_splits(config)
+    if config.eval is not None and config.eval.data:
+        held_out = list(read_examples(config.eval.data))
+    elif splits.validation:
+        held_out = list(splits.validation)
+    else:
+        raise DataError(
+            "nothing to evaluate on: set eval.data, data.validation or data.validation_split in the config",
+            file=config.data.train,
+        )
+    return held_out, list(splits.train)
+
+
+def evaluate_config(
+    config: TuneConfig,
+    provider: Provider,
+    *,
+    model: FineTunedModel | None = None,
+    examples: Sequence[Any] | None = None,
+    train_examples: Sequence[Any] | None = None,
+    metrics: Sequence[str] | None = None,
+    max_examples: int | None = None,
+    concurrency: int | None = None,
+    prices: Mapping[str, Price] | None = None,
+    loss: Sequence[Mapping[str, float]] = (),
+    out_dir: str | Path | None = None,
+    title: str | None = None,
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Evaluate the candidates a config asks for; save the report when ``out_dir`` is given."""
+    from tunekit.config import EvalConfig
+
+    settings = config.eval or EvalConfig()
+    if examples is None or train_examples is None:
+        held_out, train = held_out_examples(config)
+        examples = held_out if examples is None else examples
+        train_examples = train if train_examples is None else train_examples
+    candidates = build_candidates(config, provider, model=model, train_examples=train_examples, prices=prices)
+    try:
+        report = evaluate(
+            candidates,
+            examples,
+            metrics or settings.metrics,
+            regex=settings.regex,
+            max_examples=max_examples or settings.max_examples,
+            max_new_tokens=settings.max_new_tokens,
+            concurrency=concurrency,
+            loss=loss,
+            title=title or _title(config, model),
+            progress=progress,
+        )
+    finally:
+        _close(candidates)
+    if out_dir is not None:
+        report.save(out_dir)
+        logger.info("evaluation report written to %s", report.paths.get("markdown"))
+    return report
+
+
+def evaluate_run(
+    tuner: Tuner,
+    job: Job,
+    model: FineTunedModel | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    **options: Any,
+) -> EvalReport:
+    """Evaluate a finished run's tuned model against the config's baselines; save into the run folder."""
+    model = model if model is not None else job.result()
+    folder = Path(out_dir) if out_dir is not None else job.record.run_dir / "eval"
+    loss = loss_points(job.metrics())
+    return evaluate_config(tuner.config, tuner.provider, model=model, loss=loss, out_dir=folder, **options)
+
+
+def _title(config: TuneConfig, model: FineTunedModel | None) -> str:
+    name = config.name or (model.run_id if model is not None and model.run_id else None) or config.model
+    return f"Evaluation: {name} ({config.provider})"
+
+
+def _close(candidates: list[Candidate]) -> None:
+    seen: set[int] = set()
+    for candidate in candidates:
+        if id(candidate.client) in seen:
+            continue
+        seen.add(id(candidate.client))
+        try:
+            candidate.client.close()
+        except Exception as exc:  # closing must not hide the evaluation's own outcome
+            logger.debug("closing %s failed: %s", candidate.name, exc)
