@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,9 @@ class ChatRoutes:
         self.state = state
         self.limiter = limiter
         self.token_latency = token_latency
+        self.resolve: Callable[[str], tuple[str, str]] = lambda model: (model, model)
+        """Maps the requested ``model`` to (model that answers, model named in the response); Azure maps
+        deployment names here."""
 
     # --- models -------------------------------------------------------------------------------------------
 
@@ -168,7 +171,9 @@ class ChatRoutes:
             raise invalid_request(
                 "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
             )
-        return await self.respond(model, body)
+        with self.state.lock:
+            actual, shown = self.resolve(model)
+        return await self.respond(actual, body, response_model=shown)
 
     async def respond(self, model: str, body: Mapping[str, Any], *, response_model: str | None = None) -> Response:
         completion = self.answer(model, body)

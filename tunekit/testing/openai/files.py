@@ -36,7 +36,11 @@ class FileRoutes:
 
     def tick(self, record: FileRecord) -> FileRecord:
         for target, at in self.file_lifecycle.due(_FILE_PATH, record.status, record.entered_at):
-            record.status, record.entered_at = target, at
+            if target == "processed" and record.failure:
+                record.status, record.status_details = "error", record.failure
+            else:
+                record.status = target
+            record.entered_at = at
         return record
 
     def get(self, file_id: str) -> FileRecord:
@@ -45,28 +49,40 @@ class FileRoutes:
             raise not_found(f"No such File object: {file_id}", param="id")
         return self.tick(record)
 
-    def add_file(self, filename: str, purpose: str, content: bytes, expires_at: int | None = None) -> FileRecord:
+    def add_file(
+        self,
+        filename: str,
+        purpose: str,
+        content: bytes,
+        expires_at: int | None = None,
+        *,
+        failure: str | None = None,
+        processed: bool | None = None,
+    ) -> FileRecord:
         state = self.state
         if purpose == "fine-tune" and not filename.lower().endswith(".jsonl"):
             raise invalid_request(
                 f"Invalid file format for Fine-Tuning API. Must be .jsonl (got '{filename}').", param="file"
             )
         record = FileRecord(
-            id=state.ids.new(state.flavor.file_id_prefix, alphabet=state.flavor.id_alphabet or _ALNUM),
+            id=state.flavor.new_id(state.ids, state.flavor.file_id_prefix),
             filename=filename,
             purpose=purpose,
             content=content,
             created_at=state.now(),
-            status="processed" if self.processed_on_create else "uploaded",
+            status="processed" if (self.processed_on_create if processed is None else processed) else "uploaded",
             entered_at=state.lifecycle.now(),
             expires_at=expires_at,
+            failure=failure,
         )
         state.files[record.id] = record
         return record
 
     def advance(self, file_id: str) -> FileRecord:
         record = self.get(file_id)
-        record.status = "processed"
+        if record.status == "uploaded":
+            record.status = "error" if record.failure else "processed"
+            record.status_details = record.failure
         return record
 
     @staticmethod
@@ -110,7 +126,7 @@ class FileRoutes:
         expires = self._expires_at(form.get("expires_after[anchor]"), form.get("expires_after[seconds]"))
         with self.state.lock:
             record = self.add_file(upload.filename or "file", purpose, content, expires)
-            return json_response(record.to_api(self.state.flavor))
+            return json_response(record.to_api(self.state.flavor), status=self.state.flavor.file_create_status)
 
     async def list(self, request: Request) -> Response:
         purpose = request.query_params.get("purpose")
@@ -250,6 +266,3 @@ class FileRoutes:
             record.status = "cancelled"
             record.parts.clear()
             return json_response(self._render_upload(record))
-
-
-_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

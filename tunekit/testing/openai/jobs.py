@@ -80,7 +80,7 @@ class JobEngine:
             message, code = state.deny
             raise APIError(403, message, code=code)
         request = validate_job_request(state, body, self.extra_fields)
-        job_id = state.ids.new(state.flavor.job_id_prefix, alphabet=state.flavor.id_alphabet or _ALNUM)
+        job_id = state.flavor.new_id(state.ids, state.flavor.job_id_prefix)
         seed = request.seed if request.seed is not None else int(state.ids.new("", 9, "0123456789"))
         hyper = {
             key: request.hyperparameters.get(key, "auto")
@@ -100,7 +100,7 @@ class JobEngine:
             created_at=state.now(),
             status="validating_files",
             entered_at=state.lifecycle.now(),
-            extra=request.extra,
+            extra={**state.flavor.job_defaults, **request.extra},
             base_model=request.base_model,
         )
         state.jobs[job_id] = job
@@ -209,7 +209,7 @@ class JobEngine:
         state.models[model_id] = ModelRecord(model_id, state.now(), state.flavor.organization, base, replies)
         self._event(job, f"New fine-tuned model created: {model_id}")
         result = FileRecord(
-            id=state.ids.new(state.flavor.file_id_prefix, alphabet=state.flavor.id_alphabet or _ALNUM),
+            id=state.flavor.new_id(state.ids, state.flavor.file_id_prefix),
             filename="results.csv",
             purpose="fine-tune-results",
             content=results_csv(job.metrics),
@@ -344,9 +344,6 @@ class JobEngine:
                     result.content = results_csv(cleaned)
         elif emitted:
             self._emit_metrics(job, min(emitted, len(cleaned)))
-
-
-_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def _metrics_at(points: Sequence[Mapping[str, Any]], step: int) -> Mapping[str, Any]:

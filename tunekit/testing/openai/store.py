@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "openai_flavor",
 ]
 
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 JOB_PATH = ("validating_files", "queued", "running", "succeeded")
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -87,7 +88,14 @@ class Flavor:
     file_id_prefix: str = "file-"
     job_id_prefix: str = "ftjob-"
     id_alphabet: str | None = None
+    id_length: int = 24
     min_examples: int = 10
+    file_create_status: int = 200
+    job_defaults: dict[str, Any] = field(default_factory=dict)
+    validate_extra: Callable[[Mapping[str, Any]], None] | None = None
+
+    def new_id(self, ids: IdFactory, prefix: str) -> str:
+        return ids.new(prefix, self.id_length, self.id_alphabet or _ALNUM)
 
     def render_job_status(self, status: str) -> str:
         return self.job_status.get(status, status)
@@ -111,6 +119,7 @@ class FileRecord:
     entered_at: float
     expires_at: int | None = None
     status_details: str | None = None
+    failure: str | None = None
 
     def to_api(self, flavor: Flavor) -> dict[str, Any]:
         return {

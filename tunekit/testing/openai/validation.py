@@ -273,6 +273,8 @@ def validate_job_request(state: OpenAIState, body: Mapping[str, Any], extra_fiel
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2_147_483_647):
         raise invalid_request("Invalid 'seed': expected an integer in [0, 2147483647].", param="seed")
+    if state.flavor.validate_extra is not None:
+        state.flavor.validate_extra(body)
     training_file = _check_file(state, body["training_file"], "training_file")
     validation = body.get("validation_file")
     validation_file = None if validation is None else _check_file(state, validation, "validation_file")
