@@ -1,0 +1,84 @@
+"""The local provider's ``provider_options``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+__all__ = ["FLASH_ATTENTION", "LocalOptions"]
+
+FLASH_ATTENTION = ("flash_attention_2", "flash_attention_3")
+"""Attention implementations that handle flattened (padding-free, packed) batches."""
+
+
+class LocalOptions(BaseModel):
+    """Where and how the local provider trains; ``auto`` values are resolved for the hardware found."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Device to train on.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: bf16 on a GPU that supports it, fp32 on the CPU."
+    )
+    quantization: Literal["none", "4bit"] = Field(
+        "none", description="4bit: QLoRA with nf4 weights through bitsandbytes (CUDA only)."
+    )
+    gradient_checkpointing: bool | Literal["auto"] = Field(
+        "auto", description="auto: on for GPUs, off on the CPU (where it only costs time)."
+    )
+    attn_implementation: str = Field(
+        "auto", description="auto, eager, sdpa, flash_attention_2, flash_attention_3, or a kernels repo."
+    )
+    liger_kernel: bool | Literal["auto"] = Field(
+        "auto", description="auto: on for CUDA when liger-kernel is installed."
+    )
+    loss: Literal["auto", "assistant_only", "completion_only", "all"] = Field(
+        "auto",
+        description="Tokens that carry the loss. auto: assistant turns for chats, the completion for "
+        "prompt-completion data, everything for plain text.",
+    )
+    packing: bool = Field(False, description="Pack examples into full rows (bfd); needs a FlashAttention kernel.")
+    padding_free: bool = Field(False, description="Flatten each batch without padding; needs a FlashAttention kernel.")
+    max_steps: int | None = Field(None, gt=0, description="Stop after this many optimizer steps (overrides epochs).")
+    checkpoint_every: int | None = Field(
+        None, gt=0, description="Save a resumable checkpoint every N steps (auto: about ten per run)."
+    )
+    keep_checkpoints: int = Field(2, gt=0, description="Checkpoints kept on disk (older ones are deleted).")
+    logging_steps: int = Field(1, gt=0, description="Report metrics every N steps.")
+    eval_every: int | None = Field(None, gt=0, description="Evaluate on the validation data every N steps.")
+    merge: bool = Field(False, description="Also write the adapter merged into the base weights (merged/).")
+    merge_check_prompts: int = Field(3, ge=0, description="Training prompts on which merged and adapter must agree.")
+    push_to_hub: str | None = Field(None, description="Hub repo id to push the adapter (and merged model) to.")
+    hub_private: bool = Field(True, description="Create the Hub repo as private.")
+    hub_token: SecretStr | None = Field(None, description="Hub token; defaults to HF_TOKEN or the saved login.")
+    launcher: Literal["none", "accelerate", "torchrun"] = Field(
+        "none", description="none: one process; accelerate or torchrun: several processes, GPUs or machines."
+    )
+    num_processes: int = Field(1, gt=0, description="Processes per machine (usually one per GPU).")
+    num_machines: int = Field(1, gt=0, description="Machines taking part (multi-node).")
+    machine_rank: int = Field(0, ge=0, description="This machine's rank among num_machines.")
+    main_process_ip: str | None = Field(None, description="Address of the rank-0 machine (multi-node).")
+    main_process_port: int | None = Field(None, gt=0, lt=65536, description="Port of the rank-0 machine.")
+    distributed: Literal["ddp", "fsdp2", "deepspeed-zero3"] = Field(
+        "ddp", description="Strategy across processes (fsdp2 and deepspeed-zero3 launch through accelerate)."
+    )
+    accelerate_config: str | None = Field(None, description="An accelerate config file to launch with.")
+    torch_threads: int | None = Field(None, gt=0, description="CPU threads per process (default: torch's choice).")
+    trust_remote_code: bool = Field(False, description="Run model code shipped with a Hub model.")
+    cancel_timeout: float = Field(30.0, gt=0, description="Seconds a cancelled run gets to stop before it is killed.")
+    training_args: dict[str, Any] = Field(
+        default_factory=dict, description="Extra SFTConfig / DPOConfig arguments, applied last."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LocalOptions:
+        if self.machine_rank >= self.num_machines:
+            raise ValueError("machine_rank must be smaller than num_machines")
+        if self.num_machines > 1 and not self.main_process_ip:
+            raise ValueError("several machines need main_process_ip (the rank-0 machine's address)")
+        if (self.num_processes > 1 or self.num_machines > 1) and self.launcher == "none":
+            raise ValueError("several processes need a launcher: set launcher to accelerate or torchrun")
+        if self.distributed != "ddp" and self.launcher == "torchrun":
+            raise ValueError(f"distributed {self.distributed} launches through accelerate: set launcher: accelerate")
+        return self

@@ -1,0 +1,305 @@
+"""The local provider: train on this machine's GPUs (or CPU) with transformers, PEFT and TRL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tunekit.errors import ConflictError, DataError, JobError
+from tunekit.jobs import JobEvent, JobState, JobStatus
+from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
+from tunekit.secrets import get_logger
+from tunekit_local import launch
+from tunekit_local.options import FLASH_ATTENTION, LocalOptions
+from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
+from tunekit_local.spec import JobSpec
+
+if TYPE_CHECKING:
+    from tunekit.config import TuneConfig
+    from tunekit.data import DatasetSplits
+    from tunekit.inference.base import ChatClient
+
+__all__ = ["LocalProvider"]
+
+logger = get_logger("tunekit.local")
+
+STATUS_MAP = {
+    "queued": JobStatus.QUEUED,
+    "running": JobStatus.RUNNING,
+    "succeeded": JobStatus.SUCCEEDED,
+    "failed": JobStatus.FAILED,
+    "cancelled": JobStatus.CANCELLED,
+    "interrupted": JobStatus.FAILED,
+}
+
+
+class LocalProvider(Provider):
+    """Fine-tune on this machine; training runs in a child process that reports through the run folder."""
+
+    name: ClassVar[str] = "local"
+    Options: ClassVar[type[LocalOptions]] = LocalOptions
+    spends_money: ClassVar[bool] = False
+
+    options: LocalOptions
+
+    # -- before anything runs ----------------------------------------------------
+
+    def check(self, config: TuneConfig) -> list[str]:
+        problems = []
+        opts = self.options
+        hp = config.hyperparameters
+        if hp.learning_rate_multiplier != "auto":
+            problems.append("hyperparameters.learning_rate_multiplier: the local provider takes learning_rate instead")
+        if opts.quantization == "4bit" and config.lora is None:
+            problems.append("provider_options.quantization: 4bit (QLoRA) trains an adapter; keep the lora section")
+        for name in ("packing", "padding_free"):
+            if getattr(opts, name) and opts.attn_implementation not in ("auto", *FLASH_ATTENTION):
+                problems.append(
+                    f"provider_options.{name}: needs attn_implementation flash_attention_2 or flash_attention_3 "
+                    f"(packed rows must not attend across examples), not {opts.attn_implementation}"
+                )
+        if config.method == "dpo" and opts.packing:
+            problems.append("provider_options.packing: DPO trains on pairs and cannot pack them")
+        if opts.distributed == "deepspeed-zero3" and not _installed("deepspeed"):
+            problems.append("provider_options.distributed: deepspeed-zero3 needs deepspeed: pip install deepspeed")
+        if opts.accelerate_config and not Path(opts.accelerate_config).is_file():
+            problems.append(f"provider_options.accelerate_config: {opts.accelerate_config} does not exist")
+        try:
+            from tunekit.inference.loading import resolve_model
+
+            resolve_model(config.model)
+        except (ValueError, ImportError) as exc:
+            problems.append(str(exc))
+        return problems
+
+    def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
+        """Write the data as TRL JSONL into the run folder."""
+        import hashlib
+
+        from tunekit.data import write_examples
+
+        folder = RunFolder(run.run_dir)
+        target = _trl_target(data.train, config.method)
+        train = write_examples(data.train, folder.data / "train.jsonl", target)
+        validation = None
+        if data.validation:
+            validation = write_examples(data.validation, folder.data / "validation.jsonl", target)
+        digest = hashlib.sha256(train.read_bytes()).hexdigest()
+        return PreparedData(
+            train=str(train),
+            validation=str(validation) if validation else None,
+            train_examples=len(data.train),
+            validation_examples=len(data.validation or []),
+            content_hash=digest,
+            extra={"format": target},
+        )
+
+    # -- the job -----------------------------------------------------------------
+
+    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+        folder = RunFolder(run.run_dir)
+        spec = JobSpec(
+            run_id=run.run_id,
+            method=config.method,
+            model=config.model,
+            train_file=prepared.train,
+            validation_file=prepared.validation,
+            hyperparameters=config.hyperparameters.model_dump(mode="json"),
+            lora=config.lora.model_dump(mode="json") if config.lora is not None else None,
+            seed=config.seed,
+            options=self.options.model_dump(mode="json", exclude={"hub_token"}),
+            created_at=now_iso(),
+        )
+        return self.start(spec, folder)
+
+    def start(self, spec: JobSpec, folder: RunFolder) -> JobRef:
+        """Write job.json and launch the training process (``submit`` without a ledger)."""
+        spec.write(folder)
+        write_json(
+            folder.status, {"status": "queued", "message": "starting the training process", "updated_at": now_iso()}
+        )
+        info = self._launch(folder, resume=False, attempt=1)
+        return _ref(folder, spec.run_id, info)
+
+    def _launch(self, folder: RunFolder, *, resume: bool, attempt: int) -> launch.ProcessInfo:
+        command = launch.launch_command(self.options, folder.root, resume=resume, precision=self.options.precision)
+        env: dict[str, str] = {}
+        if self.options.hub_token is not None:
+            env["HF_TOKEN"] = self.options.hub_token.get_secret_value()
+        return launch.spawn(command, folder, env=env, attempt=attempt)
+
+    def find(self, run: RunContext) -> JobRef | None:
+        folder = RunFolder(run.run_dir)
+        spec = JobSpec.read(folder)
+        if spec is None:
+            return None
+        info = launch.ProcessInfo.read(folder)
+        return _ref(folder, spec.run_id, info)
+
+    def status(self, ref: JobRef) -> JobState:
+        folder = _folder(ref)
+        data = read_json(folder.status) or {"status": "queued"}
+        raw = str(data.get("status", "queued"))
+        message = data.get("message") or None
+        info = launch.ProcessInfo.read(folder)
+        alive = info is not None and launch.is_alive(info)
+        if raw in ("queued", "running") and not alive and (info is not None or folder.cancel_marker.exists()):
+            raw, message = self._ended_early(folder, info)
+        return JobState(
+            status=STATUS_MAP.get(raw, JobStatus.RUNNING),
+            raw_status=raw,
+            job_id=ref.job_id,
+            message=message,
+            step=data.get("step"),
+            total_steps=data.get("total_steps"),
+            fine_tuned_model=str(folder.adapter) if raw == "succeeded" else None,
+        )
+
+    def _ended_early(self, folder: RunFolder, info: launch.ProcessInfo | None) -> tuple[str, str]:
+        if folder.cancel_marker.exists():
+            return "cancelled", "cancelled"
+        code = launch.exit_code(info) if info is not None else None
+        last = folder.last_checkpoint()
+        where = f"from {last.name}" if last is not None else "from the start (no checkpoint was saved)"
+        how = f"exited with status {code}" if code is not None else "stopped without finishing (killed?)"
+        return "interrupted", f"the training process {how}; `tunekit resume RUN` continues {where} (log: {folder.log})"
+
+    def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
+        folder = _folder(ref)
+        for raw in folder.read_events(after):
+            yield JobEvent(
+                id=str(raw["id"]),
+                created_at=_parse_time(raw.get("created_at")),
+                level=str(raw.get("level", "info")),
+                type=str(raw.get("type", "message")),
+                message=str(raw.get("message", "")),
+                step=raw.get("step"),
+                total_steps=raw.get("total_steps"),
+                metrics=raw.get("metrics") or {},
+                data=raw.get("data") or ({"status": raw["status"]} if "status" in raw else {}),
+            )
+
+    def cancel(self, ref: JobRef) -> None:
+        folder = _folder(ref)
+        state = self.status(ref)
+        if state.is_terminal:
+            return
+        folder.cancel_marker.write_text(now_iso(), encoding="utf-8")
+        info = launch.ProcessInfo.read(folder)
+        if info is not None and not launch.terminate(info, timeout=self.options.cancel_timeout):
+            raise JobError(f"training process {info.pid} could not be stopped", job_id=ref.job_id)
+        data = read_json(folder.status) or {}
+        if data.get("status") not in ("cancelled", "succeeded", "failed"):
+            write_json(folder.status, {**data, "status": "cancelled", "message": "cancelled", "updated_at": now_iso()})
+
+    def resume(self, ref: JobRef) -> None:
+        """Start the training process again; it continues from the last complete checkpoint."""
+        folder = _folder(ref)
+        info = launch.ProcessInfo.read(folder)
+        if info is not None and launch.is_alive(info):
+            raise ConflictError(f"run is still training (process {info.pid}); nothing to resume", provider=self.name)
+        state = self.status(ref)
+        if state.status == JobStatus.SUCCEEDED:
+            logger.info("run %s already finished; nothing to resume", ref.job_id)
+            return
+        folder.cancel_marker.unlink(missing_ok=True)
+        last = folder.last_checkpoint()
+        message = f"resuming from {last.name}" if last is not None else "restarting (no checkpoint was saved)"
+        data = read_json(folder.status) or {}
+        write_json(folder.status, {**data, "status": "queued", "message": message, "updated_at": now_iso()})
+        attempt = (info.attempt + 1) if info is not None else 1
+        self._launch(folder, resume=True, attempt=attempt)
+
+    def checkpoints(self, ref: JobRef) -> list[Checkpoint]:
+        folder = _folder(ref)
+        found = []
+        for path in folder.checkpoint_dirs():
+            state = read_json(path / "trainer_state.json") or {}
+            history = state.get("log_history") or []
+            losses = [h for h in history if "loss" in h]
+            metrics = {"train_loss": float(losses[-1]["loss"])} if losses else {}
+            step = int(path.name.split("-")[1])
+            created = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+            found.append(Checkpoint(id=path.name, step=step, path=str(path), metrics=metrics, created_at=created))
+        return found
+
+    def result(self, ref: JobRef) -> FineTunedModel:
+        folder = _folder(ref)
+        data = read_json(folder.result)
+        if data is None:
+            raise JobError("the run has no result yet", job_id=ref.job_id)
+        metadata = {k: v for k, v in data.items() if k not in ("base_model", "kind", "path")}
+        merged = (data.get("merge") or {}).get("path")
+        if merged:
+            metadata["merged_path"] = merged
+        return FineTunedModel(
+            provider=self.name,
+            model_id=str(data["path"]),
+            base_model=str(data["base_model"]),
+            kind=data.get("kind", "adapter"),
+            path=str(data["path"]),
+            metadata=metadata,
+        )
+
+    def client(self, model: FineTunedModel) -> ChatClient:
+        from tunekit.inference.local import LocalChatClient
+
+        device = self.options.device
+        precision = "auto" if self.options.precision == "auto" else self.options.precision
+        common: dict[str, Any] = {
+            "device": device,
+            "precision": precision,
+            "trust_remote_code": self.options.trust_remote_code,
+        }
+        if model.kind == "adapter":
+            return LocalChatClient(
+                model.base_model, adapter=model.path or model.model_id, name=model.model_id, **common
+            )
+        return LocalChatClient(model.path or model.model_id, name=model.model_id, **common)
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _trl_target(examples: list[Any], method: str) -> str:
+    if not examples:
+        raise DataError("there are no training examples")
+    kinds = {getattr(type(ex), "kind", None) for ex in examples}
+    if len(kinds) > 1:
+        raise DataError(f"the training data mixes example kinds ({', '.join(sorted(str(k) for k in kinds))})")
+    kind = kinds.pop()
+    if method == "dpo":
+        if kind != "preference":
+            raise DataError(f"method dpo needs preference examples (prompt, chosen, rejected), not {kind} examples")
+        return "trl-preference"
+    if kind == "preference":
+        raise DataError("preference examples (chosen / rejected) train with method: dpo, not sft")
+    return {"chat": "trl-conversational", "prompt_completion": "trl-prompt-completion"}.get(str(kind), "trl-text")
+
+
+def _folder(ref: JobRef) -> RunFolder:
+    run_dir = ref.extra.get("run_dir")
+    if not run_dir:
+        raise JobError("the job reference carries no run folder", job_id=ref.job_id)
+    return RunFolder(Path(run_dir))
+
+
+def _ref(folder: RunFolder, run_id: str, info: launch.ProcessInfo | None) -> JobRef:
+    extra: dict[str, Any] = {"run_dir": str(folder.root)}
+    if info is not None:
+        extra.update(pid=info.pid, started=info.create_time)
+    return JobRef(provider="local", job_id=f"local-{run_id}", extra=extra)
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return datetime.now().astimezone()
