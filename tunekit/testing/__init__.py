@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tunekit.testing.azure import AzureOpenAIEmulator
     from tunekit.testing.base import Emulator
     from tunekit.testing.faults import Fault, FaultRule, RecordedRequest
+    from tunekit.testing.hub import HubEmulator
     from tunekit.testing.lifecycle import Lifecycle, LifecycleMode
     from tunekit.testing.openai import OpenAIEmulator
     from tunekit.testing.ratelimit import RateLimiter
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "OpenAIEmulator": "tunekit.testing.openai",
     "AzureOpenAIEmulator": "tunekit.testing.azure",
+    "HubEmulator": "tunekit.testing.hub",
     "Emulator": "tunekit.testing.base",
     "EmulatorServer": "tunekit.testing.server",
     "Fault": "tunekit.testing.faults",
@@ -47,6 +49,7 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "FaultRule",
+    "HubEmulator",
     "Lifecycle",
     "LifecycleMode",
     "OpenAIEmulator",

@@ -6,7 +6,9 @@ until a fixture is used.
 Fixtures (function-scoped, started and stopped around each test):
 
 * ``openai_emulator`` — a running :class:`tunekit.testing.OpenAIEmulator`;
-* ``azure_emulator`` — a running :class:`tunekit.testing.AzureOpenAIEmulator`.
+* ``azure_emulator`` — a running :class:`tunekit.testing.AzureOpenAIEmulator`;
+* ``hub_emulator`` — a running :class:`tunekit.testing.HubEmulator`, with ``huggingface_hub``
+  allowed to reach loopback hosts (and only those) even under ``HF_HUB_OFFLINE=1``.
 
 Pass constructor arguments with a marker of the same name::
 
@@ -23,11 +25,13 @@ import pytest
 
 if TYPE_CHECKING:
     from tunekit.testing.azure import AzureOpenAIEmulator
+    from tunekit.testing.hub import HubEmulator
     from tunekit.testing.openai import OpenAIEmulator
 
 _MARKERS = {
     "openai_emulator": "openai_emulator(**kwargs): arguments for the openai_emulator fixture's OpenAIEmulator",
     "azure_emulator": "azure_emulator(**kwargs): arguments for the azure_emulator fixture's AzureOpenAIEmulator",
+    "hub_emulator": "hub_emulator(**kwargs): arguments for the hub_emulator fixture's HubEmulator",
 }
 
 
@@ -56,4 +60,13 @@ def azure_emulator(request: pytest.FixtureRequest) -> Iterator[AzureOpenAIEmulat
     from tunekit.testing.azure import AzureOpenAIEmulator
 
     with AzureOpenAIEmulator(**_marker_kwargs(request, "azure_emulator")) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def hub_emulator(request: pytest.FixtureRequest) -> Iterator[HubEmulator]:
+    """A running Hugging Face Hub emulator; use ``HfApi(endpoint=hub.endpoint, token=hub.token)``."""
+    from tunekit.testing.hub import HubEmulator, loopback_only
+
+    with HubEmulator(**_marker_kwargs(request, "hub_emulator")) as emulator, loopback_only():
         yield emulator

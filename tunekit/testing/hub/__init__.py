@@ -14,7 +14,6 @@ losses and pushes adapter files to the model repository, unless told to fail.
 
 from tunekit.testing.hub.container import OUTCOMES, Outcome
 from tunekit.testing.hub.emulator import HubEmulator
-from tunekit.testing.hub.runs import Lifecycle
 from tunekit.testing.hub.session import loopback_only
 
-__all__ = ["OUTCOMES", "HubEmulator", "Lifecycle", "Outcome", "loopback_only"]
+__all__ = ["OUTCOMES", "HubEmulator", "Outcome", "loopback_only"]

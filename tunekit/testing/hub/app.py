@@ -1,13 +1,13 @@
-"""The Hub emulator as one ASGI app (starlette), ready for :class:`~tunekit.testing.server.EmulatorServer`."""
+"""The Hub emulator's routes as one starlette app."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount
 
-from tunekit.testing.faults import FaultInjector
-from tunekit.testing.hub.control_routes import control_routes
+from tunekit.testing.base import CONTROL_PREFIX
 from tunekit.testing.hub.http import error_body
 from tunekit.testing.hub.inference_routes import inference_routes
 from tunekit.testing.hub.job_routes import job_routes
@@ -15,7 +15,7 @@ from tunekit.testing.hub.repo_routes import repo_routes
 from tunekit.testing.hub.space_routes import space_routes
 from tunekit.testing.hub.state import HubState
 
-__all__ = ["build_app"]
+__all__ = ["build_hub_app"]
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -27,16 +27,15 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(405, f"{request.method} is not allowed on {request.url.path}"), status_code=405)
 
 
-def build_app(state: HubState, *, log_idle_close_s: float = 0.3, seed: int = 0) -> FaultInjector:
-    """The Hub's routes behind a :class:`FaultInjector` (reachable as ``app.state.faults`` from the routes).
+def build_hub_app(state: HubState, control: list[BaseRoute], *, log_idle_close_s: float | None = None) -> Starlette:
+    """The Hub's API plus ``control`` mounted at ``/_emulator``.
 
-    ``log_idle_close_s`` is how long a log stream waits for a new line before
-    it ends; clients that follow logs reconnect, as they do on the Hub.
+    Log streams stay open until the container ends, as on the Hub; with
+    ``log_idle_close_s`` they also end after that many seconds without a new
+    line, which makes one-shot reads of a running job's logs quick.
     """
-    routes = control_routes(state) + repo_routes(state) + job_routes(state) + space_routes(state)
-    routes += inference_routes(state)
+    routes: list[BaseRoute] = [Mount(CONTROL_PREFIX, routes=control)]
+    routes += repo_routes(state) + job_routes(state) + space_routes(state) + inference_routes(state)
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _method_not_allowed})
     app.state.log_idle_close_s = log_idle_close_s
-    injector = FaultInjector(app, seed=seed, error_body=error_body)
-    app.state.faults = injector
-    return injector
+    return app

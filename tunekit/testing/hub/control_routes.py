@@ -1,8 +1,10 @@
-"""The emulator's control plane under ``/_emulator/``: inspect, advance, choose outcomes, faults, reset.
+"""The Hub's control routes under ``/_emulator/``: inspect, advance runs, choose outcomes.
 
-These routes bypass fault injection, so a test can always reach them. They
-do the same as the Python handle (:class:`~tunekit.testing.hub.HubEmulator`)
-for tests written in other languages or against ``tunekit emulate hub``.
+The shared ones (reset, faults, the request log, health) come from
+:class:`~tunekit.testing.base.Emulator`. Control routes bypass fault
+injection, so a test can always reach them; they do what the Python handle
+(:class:`~tunekit.testing.hub.HubEmulator`) does, for tests written in other
+languages or run against ``tunekit emulate hub``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from tunekit.testing.faults import Fault, FaultInjector
 from tunekit.testing.hub.http import endpoint, json_body
 from tunekit.testing.hub.state import HubState
 from tunekit.testing.hub.store import HubError
@@ -56,15 +57,6 @@ async def account(request: Request, state: HubState) -> Response:
     return JSONResponse({"namespace": state.user.name, "token": state.user.token, "orgs": list(state.user.orgs)})
 
 
-async def reset(request: Request, state: HubState) -> Response:
-    state.reset()
-    faults: FaultInjector | None = getattr(request.app.state, "faults", None)
-    if faults is not None:
-        faults.clear()
-        faults.clear_requests()
-    return JSONResponse({"reset": True})
-
-
 def _advance(by_path: bool) -> Any:
     async def handler(request: Request, state: HubState) -> Response:
         body = await json_body(request)
@@ -96,43 +88,12 @@ async def outcome(request: Request, state: HubState) -> Response:
     return JSONResponse({"outcome": body.get("outcome", "success"), "job_id": body.get("job_id")})
 
 
-async def faults(request: Request, state: HubState) -> Response:
-    injector: FaultInjector = request.app.state.faults
-    if request.method == "DELETE":
-        injector.clear()
-        return JSONResponse({"rules": []})
-    if request.method == "POST":
-        body = await json_body(request)
-        try:
-            injector.add(
-                str(body["route"]),
-                Fault.from_dict(body["fault"]),
-                first_n=body.get("first_n"),
-                probability=body.get("probability"),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise HubError(400, f"invalid fault: {exc}") from None
-    return JSONResponse({"rules": [rule.to_dict() for rule in injector.rules]})
-
-
-async def requests(request: Request, state: HubState) -> Response:
-    injector: FaultInjector = request.app.state.faults
-    return JSONResponse(
-        [
-            {"method": r.method, "path": r.path, "query": r.query, "status": r.status, "fault": r.fault, "at": r.at}
-            for r in list(injector.requests)
-        ]
-    )
-
-
-def control_routes(state: HubState) -> list[Route]:
+def control_routes(state: HubState) -> list[BaseRoute]:
+    """The Hub's own control routes, mounted under ``/_emulator`` beside the shared ones."""
     return [
-        Route("/_emulator/state", endpoint(state, get_state)),
-        Route("/_emulator/account", endpoint(state, account)),
-        Route("/_emulator/reset", endpoint(state, reset), methods=["POST"]),
-        Route("/_emulator/jobs/{job_id}/advance", endpoint(state, _advance(False)), methods=["POST"]),
-        Route("/_emulator/spaces/{namespace}/{name}/advance", endpoint(state, _advance(True)), methods=["POST"]),
-        Route("/_emulator/outcome", endpoint(state, outcome), methods=["POST"]),
-        Route("/_emulator/faults", endpoint(state, faults), methods=["GET", "POST", "DELETE"]),
-        Route("/_emulator/requests", endpoint(state, requests)),
+        Route("/state", endpoint(state, get_state)),
+        Route("/account", endpoint(state, account)),
+        Route("/jobs/{job_id}/advance", endpoint(state, _advance(False)), methods=["POST"]),
+        Route("/spaces/{namespace}/{name}/advance", endpoint(state, _advance(True)), methods=["POST"]),
+        Route("/outcome", endpoint(state, outcome), methods=["POST"]),
     ]

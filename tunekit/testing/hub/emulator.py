@@ -2,7 +2,7 @@
 
 ::
 
-    with HubEmulator(lifecycle="manual") as hub:
+    with HubEmulator(lifecycle="manual") as hub, loopback_only():
         api = HfApi(endpoint=hub.endpoint, token=hub.token)
         job = api.run_job(image="huggingface/autotrain-advanced:latest", command=[...], namespace=hub.namespace)
         hub.advance(job.id)                 # SCHEDULING -> RUNNING
@@ -15,15 +15,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.testing.faults import Fault, FaultRule, RecordedRequest
-from tunekit.testing.hub.app import build_app
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
+from typing_extensions import Self
+
+from tunekit.testing.base import Emulator
+from tunekit.testing.hub.app import build_hub_app
 from tunekit.testing.hub.container import Outcome
-from tunekit.testing.hub.control_routes import snapshot
-from tunekit.testing.hub.runs import Lifecycle, Phase
+from tunekit.testing.hub.control_routes import control_routes, snapshot
+from tunekit.testing.hub.http import error_body
+from tunekit.testing.hub.runs import Phase
 from tunekit.testing.hub.state import HubState
+from tunekit.testing.hub.store import HubError
+from tunekit.testing.lifecycle import Lifecycle, LifecycleMode
 from tunekit.testing.server import EmulatorServer
 
 if TYPE_CHECKING:
@@ -33,8 +39,8 @@ __all__ = ["HubEmulator"]
 
 
 class _HubServer(EmulatorServer):
-    """uvicorn without its own ``Date`` header: it is refreshed once a second, and the Hub's log
-    replay (which stops at the first line logged after ``Date``) needs the exact time the routes set."""
+    """uvicorn without its own ``Date`` header, which it refreshes only once a second: the Hub's log
+    replay stops at the first line logged after ``Date``, so the routes set the exact time instead."""
 
     def _make_server(self) -> Any:
         server = super()._make_server()
@@ -42,72 +48,79 @@ class _HubServer(EmulatorServer):
         return server
 
 
-class HubEmulator:
+class HubEmulator(Emulator):
     """An in-process Hugging Face Hub: repositories, uploads, HF Jobs, Spaces and chat inference.
 
     ``lifecycle`` is ``"immediate"`` (a job ends on the first look after its
     creation), ``"manual"`` (only :meth:`advance` moves it) or ``"timed"``
-    (``scheduling_s`` then ``running_s`` seconds). ``seed`` makes ids, tokens
-    and loss curves repeatable.
+    (``step_seconds`` scheduling, then ``step_seconds`` training). ``seed``
+    makes ids, the token and loss curves repeatable.
+
+    Log streams stay open while a container runs, as on the Hub, so a one-shot
+    ``fetch_job_logs`` of a running job waits for the client's read timeout
+    (5 s); ``log_idle_close_s`` ends quiet streams sooner.
     """
+
+    service: ClassVar[str] = "hub"
 
     def __init__(
         self,
         *,
-        lifecycle: Lifecycle | str = "immediate",
+        lifecycle: LifecycleMode | Lifecycle = "immediate",
         seed: int = 0,
         namespace: str = "tunekit-user",
         token: str | None = None,
         orgs: Sequence[str] = (),
-        scheduling_s: float | None = None,
-        running_s: float | None = None,
-        host: str = "127.0.0.1",
+        step_seconds: float = 1.0,
+        log_idle_close_s: float | None = None,
         port: int = 0,
-        log_idle_close_s: float = 0.3,
+        host: str = "127.0.0.1",
         access_log: bool = False,
     ) -> None:
-        mode = Lifecycle.parse(lifecycle)
-        if scheduling_s is not None or running_s is not None:
-            mode = Lifecycle(
-                mode.mode,
-                scheduling_s if scheduling_s is not None else mode.scheduling_s,
-                running_s if running_s is not None else mode.running_s,
-            )
-        self.state = HubState(namespace=namespace, token=token, orgs=orgs, lifecycle=mode, seed=seed)
-        self.faults = build_app(self.state, log_idle_close_s=log_idle_close_s, seed=seed)
-        self.server = _HubServer(self.faults, host=host, port=port, access_log=access_log)
+        super().__init__(seed=seed, port=port, host=host, access_log=access_log)
+        self.lifecycle = lifecycle if isinstance(lifecycle, Lifecycle) else Lifecycle(lifecycle, step_seconds)
+        self.state = HubState(namespace=namespace, token=token, orgs=orgs, lifecycle=self.lifecycle, seed=seed)
+        self.log_idle_close_s = log_idle_close_s
 
     def __repr__(self) -> str:
-        where = self.server.url if self.server.running else "stopped"
-        return f"HubEmulator({where}, lifecycle={self.state.lifecycle.mode!r})"
+        where = self.url if self.running else "stopped"
+        return f"HubEmulator({where}, lifecycle={self.lifecycle.mode!r})"
 
-    # -- running ------------------------------------------------------------------------------------
+    # -- the app ------------------------------------------------------------------------------------
 
-    def start(self) -> HubEmulator:
-        self.server.start()
+    def build_app(self) -> ASGIApp:
+        return build_hub_app(self.state, self.control_routes(), log_idle_close_s=self.log_idle_close_s)
+
+    def control_routes(self) -> list[BaseRoute]:
+        return [*super().control_routes(), *control_routes(self.state)]
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return error_body(status, message)
+
+    def reset_state(self) -> None:
+        self.state.reset()
+
+    def start(self) -> Self:
+        if self._server is None or not self._server.running:
+            self._server = _HubServer(
+                self.app, host=self.host, port=self.port_requested, access_log=self.access_log
+            ).start()
         return self
 
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> HubEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def serve_forever(self) -> None:
-        """Serve in the calling thread (``tunekit emulate hub``)."""
-        self.server.serve_forever()
+        server = _HubServer(self.app, host=self.host, port=self.port_requested, access_log=self.access_log)
+        self._server = server
+        try:
+            server.serve_forever()
+        finally:
+            self._server = None
 
     # -- what a client needs ------------------------------------------------------------------------
 
     @property
     def endpoint(self) -> str:
         """Pass as ``HfApi(endpoint=...)`` or ``HF_ENDPOINT``."""
-        return self.server.url
+        return self.url
 
     @property
     def token(self) -> str:
@@ -135,10 +148,10 @@ class HubEmulator:
 
     def jobs(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Every job as the Jobs API shows it (oldest first), optionally filtered by labels."""
-        jobs = snapshot(self.state)["jobs"]
+        jobs: list[dict[str, Any]] = snapshot(self.state)["jobs"]
         if labels:
             jobs = [j for j in jobs if all((j.get("labels") or {}).get(k) == v for k, v in labels.items())]
-        return list(jobs)
+        return jobs
 
     def job(self, job_id: str) -> dict[str, Any]:
         with self.state.lock:
@@ -152,7 +165,7 @@ class HubEmulator:
 
     def repos(self, repo_type: str | None = None) -> list[dict[str, Any]]:
         """Repositories with their file lists (``type``, ``id``, ``private``, ``sha``, ``files``)."""
-        repos = snapshot(self.state)["repos"]
+        repos: list[dict[str, Any]] = snapshot(self.state)["repos"]
         return [r for r in repos if repo_type is None or r["type"] == repo_type]
 
     def files(self, repo_id: str, repo_type: str = "model") -> dict[str, bytes]:
@@ -172,22 +185,20 @@ class HubEmulator:
                 raise KeyError(f"no space {repo_id!r} in the emulator")
             return str(self.state.space_runtime(repo)["stage"])
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request answered so far (control routes excluded)."""
-        return list(self.faults.requests)
-
     # -- driving ------------------------------------------------------------------------------------
 
     def advance(
         self, job_id: str, to: Phase | None = None, *, progress: float | None = None, message: str | None = None
     ) -> Phase:
         """Move a job (or, by repo id, a Space's run) one stage, to ``to``, or ``progress`` through training."""
-        return self.state.advance(job_id, to, progress=progress, message=message)
+        try:
+            return self.state.advance(job_id, to, progress=progress, message=message)
+        except HubError as exc:
+            raise (KeyError(exc.message) if exc.status == 404 else ValueError(exc.message)) from None
 
     def fail(self, job_id: str, message: str) -> Phase:
         """End a job in ERROR with ``message`` as its status message."""
-        return self.state.advance(job_id, "ERROR", message=message)
+        return self.advance(job_id, "ERROR", message=message)
 
     def set_job_outcome(
         self,
@@ -206,18 +217,3 @@ class HubEmulator:
     def seed_metrics(self, losses: Sequence[float], *, job_id: str | None = None) -> None:
         """The training loss reported at each logging step."""
         self.state.seed_losses(losses, job_id=job_id)
-
-    def inject(
-        self, route: str, fault: Fault, *, first_n: int | None = None, probability: float | None = None
-    ) -> FaultRule:
-        """Inject a fault on ``route`` ("POST /api/jobs/*", "GET /api/models/*", "*")."""
-        return self.faults.add(route, fault, first_n=first_n, probability=probability)
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
-    def reset(self) -> None:
-        """Forget every repository, job, space, fault and recorded request."""
-        self.state.reset()
-        self.faults.clear()
-        self.faults.clear_requests()

@@ -82,20 +82,23 @@ def sse_logs(
     lines: Callable[[], tuple[list[LogLine], bool]],
     *,
     tail: int | None = None,
-    idle_close_s: float,
+    idle_close_s: float | None,
     poll_s: float = 0.05,
+    keep_alive_s: float = 30.0,
 ) -> StreamingResponse:
     """Stream log lines as the Hub does (``data: {"data": ..., "timestamp": ...}``).
 
-    The stream follows a running container live and ends once it is over;
-    an idle stream is closed after ``idle_close_s`` and clients reconnect.
+    The stream follows a running container live, with a ``: keep-alive``
+    comment every ``keep_alive_s``, and ends once the container is over. With
+    ``idle_close_s`` set, a stream with no new line for that long ends early
+    (quicker one-shot reads; clients that follow reconnect).
     """
 
     async def events() -> AsyncIterator[bytes]:
         with state.lock:
             backlog, _ = lines()
         sent = max(0, len(backlog) - tail) if tail is not None else 0
-        idle = 0.0
+        idle = quiet = 0.0
         while True:
             with state.lock:
                 state.settle()
@@ -108,8 +111,12 @@ def sse_logs(
             if done and not fresh:
                 return
             idle = 0.0 if fresh else idle + poll_s
-            if idle >= idle_close_s or await request.is_disconnected():
+            quiet = 0.0 if fresh else quiet + poll_s
+            if (idle_close_s is not None and idle >= idle_close_s) or await request.is_disconnected():
                 return
+            if quiet >= keep_alive_s:
+                quiet = 0.0
+                yield b": keep-alive\n\n"
             await asyncio.sleep(poll_s)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-cache"})

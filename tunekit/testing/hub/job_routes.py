@@ -144,7 +144,7 @@ async def job_logs(request: Request, state: HubState) -> Response:
     with state.lock:
         job = _visible_job(request, state)
     tail = request.query_params.get("tail")
-    idle = float(getattr(request.app.state, "log_idle_close_s", 0.3))
+    idle = request.app.state.log_idle_close_s
     return sse_logs(request, state, run_lines(job.run), tail=int(tail) if tail else None, idle_close_s=idle)
 
 

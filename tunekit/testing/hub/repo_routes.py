@@ -111,6 +111,23 @@ async def delete_repo(request: Request, state: HubState) -> Response:
     return Response(status_code=200)
 
 
+async def validate_yaml(request: Request, state: HubState) -> Response:
+    """Check a README's YAML front matter, as the Hub does before a commit that adds one."""
+    import yaml
+
+    content = str((await json_body(request)).get("content") or "")
+    if not content.startswith("---"):
+        return JSONResponse({"warnings": [{"message": "Empty or missing yaml metadata in repo card"}], "errors": []})
+    header = content[3:].split("\n---", 1)[0]
+    try:
+        metadata = yaml.safe_load(header)
+    except yaml.YAMLError as exc:
+        return JSONResponse({"errors": [{"message": f"Invalid YAML: {exc}"}], "warnings": []}, status_code=400)
+    if metadata is not None and not isinstance(metadata, dict):
+        return JSONResponse({"errors": [{"message": "metadata must be a mapping"}], "warnings": []}, status_code=400)
+    return JSONResponse({"errors": [], "warnings": []})
+
+
 def _siblings(repo: HubRepo, blobs: bool) -> list[dict[str, Any]]:
     out = []
     for path, stored in sorted(repo.files.items()):
@@ -341,6 +358,7 @@ def repo_routes(state: HubState) -> list[Route]:
         Route("/api/whoami-v2", endpoint(state, whoami)),
         Route("/api/repos/create", endpoint(state, create_repo), methods=["POST"]),
         Route("/api/repos/delete", endpoint(state, delete_repo), methods=["DELETE"]),
+        Route("/api/validate-yaml", endpoint(state, validate_yaml), methods=["POST"]),
     ]
     for repo_type in REPO_TYPES:
         api = f"/api/{repo_type}s/{{namespace}}/{{name}}"

@@ -1,9 +1,10 @@
 """One container run and its lifecycle: SCHEDULING -> RUNNING -> COMPLETED / ERROR / CANCELED.
 
-A :class:`Run` moves on its own schedule (``timed``), only when told
-(``manual``), or straight to its end (``immediate``). Nothing runs in the
-background: a timed run catches up whenever it is looked at, so the emulator
-stays deterministic and cheap.
+A :class:`Run` moves on its own schedule (``timed``: ``step_seconds`` of
+scheduling, then ``step_seconds`` of training), only when told (``manual``),
+or straight to its end (``immediate``). Nothing runs in the background: a
+timed run catches up whenever it is looked at, so the emulator stays
+deterministic and cheap.
 """
 
 from __future__ import annotations
@@ -12,33 +13,16 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol
 
 from tunekit.testing.hub.container import ContainerPlan, Outcome, TrainingScript, model_files
 from tunekit.testing.hub.store import HubError
+from tunekit.testing.lifecycle import Lifecycle
 
-__all__ = ["TERMINAL", "ContainerHost", "Lifecycle", "LogLine", "Phase", "Run"]
+__all__ = ["TERMINAL", "ContainerHost", "LogLine", "Phase", "Run"]
 
 Phase = Literal["SCHEDULING", "RUNNING", "COMPLETED", "ERROR", "CANCELED", "DELETED"]
 TERMINAL: frozenset[str] = frozenset({"COMPLETED", "ERROR", "CANCELED", "DELETED"})
-LifecycleMode = Literal["immediate", "manual", "timed"]
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    """How runs move: ``immediate``, ``manual`` (``advance``) or ``timed`` (seconds per phase)."""
-
-    mode: LifecycleMode = "immediate"
-    scheduling_s: float = 0.2
-    running_s: float = 1.0
-
-    @classmethod
-    def parse(cls, value: Lifecycle | str) -> Lifecycle:
-        if isinstance(value, Lifecycle):
-            return value
-        if value in ("immediate", "manual", "timed"):
-            return cls(mode=cast(LifecycleMode, value))
-        raise ValueError(f"lifecycle must be immediate, manual or timed, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -241,7 +225,7 @@ class Run:
         if self.lifecycle.mode != "timed" or self.terminal:
             return
         elapsed = (self.clock() - self.created_at).total_seconds()
-        scheduling, running = self.lifecycle.scheduling_s, self.lifecycle.running_s
+        scheduling = running = self.lifecycle.step_seconds
         if elapsed < scheduling:
             return
         self.start()

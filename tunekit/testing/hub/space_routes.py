@@ -119,7 +119,7 @@ def _logs(kind: str) -> Any:
         with state.lock:
             repo = _writable(request, state)
             space = state.spaces.get(repo.repo_id)
-        idle = float(getattr(request.app.state, "log_idle_close_s", 0.3))
+        idle = request.app.state.log_idle_close_s
         if space is None:
             return sse_logs(request, state, lambda: ([], True), idle_close_s=idle)
         if kind == "build":

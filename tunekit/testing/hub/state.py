@@ -11,15 +11,16 @@ import hashlib
 import random
 import string
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from tunekit.testing.hub.container import OUTCOMES, ContainerPlan, Outcome, plan_container
-from tunekit.testing.hub.runs import Lifecycle, Phase, Run
-from tunekit.testing.hub.store import HubError, HubRepo, HubUser, RepoStore, iso, utcnow
+from tunekit.testing.hub.runs import Phase, Run
+from tunekit.testing.hub.store import HubError, HubRepo, HubUser, RepoStore, iso
+from tunekit.testing.lifecycle import Lifecycle
 
 __all__ = ["HubJob", "HubState", "SpaceRun"]
 
@@ -129,22 +130,24 @@ class HubState:
         namespace: str = "tunekit-user",
         token: str | None = None,
         orgs: Sequence[str] = (),
-        lifecycle: Lifecycle | str = "immediate",
+        lifecycle: Lifecycle | None = None,
         seed: int = 0,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.lock = threading.RLock()
         self.seed = seed
-        self.clock = clock
-        self.lifecycle = Lifecycle.parse(lifecycle)
+        self.lifecycle = lifecycle or Lifecycle()
         self._initial = (namespace, token, tuple(orgs))
-        self.store = RepoStore()
+        self.store = RepoStore(self.clock)
         self.users: dict[str, HubUser] = {}
         self.jobs: dict[str, HubJob] = {}
         self.spaces: dict[str, SpaceRun] = {}
         self.defaults = _JobDefaults()
         self.job_overrides: dict[str, _JobDefaults] = {}
         self.reset()
+
+    def clock(self) -> datetime:
+        """Now, by the lifecycle's clock (a test may drive it)."""
+        return datetime.fromtimestamp(self.lifecycle.now(), timezone.utc)
 
     @contextmanager
     def locked(self) -> Iterator[HubState]:

@@ -9,6 +9,7 @@ against huggingface.co.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
@@ -142,7 +143,8 @@ class RepoStore:
     private repository exists.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
         self.repos: dict[tuple[str, str], HubRepo] = {}
         self._counter = 0
 
@@ -187,7 +189,7 @@ class RepoStore:
             raise HubError(403, f"You don't have the rights to create a {repo_type} under the namespace {namespace!r}")
         if (repo_type, repo_id) in self.repos:
             raise HubError(409, f"You already created this {repo_type} repo")
-        repo = HubRepo(repo_type=repo_type, repo_id=repo_id, private=private, created_at=utcnow(), sdk=sdk)
+        repo = HubRepo(repo_type=repo_type, repo_id=repo_id, private=private, created_at=self.clock(), sdk=sdk)
         repo.hardware = hardware
         self.repos[(repo_type, repo_id)] = repo
         self.commit(repo, {".gitattributes": _GITATTRIBUTES}, [], title="initial commit", author=user.name)
@@ -221,7 +223,7 @@ class RepoStore:
         self._counter += 1
         parent_sha = repo.sha if repo.commits else ""
         digest = hashlib.sha1(f"{repo.repo_id}\0{parent_sha}\0{title}\0{self._counter}".encode()).hexdigest()
-        commit = Commit(id=digest, title=title, message=message, author=author, date=utcnow())
+        commit = Commit(id=digest, title=title, message=message, author=author, date=self.clock())
         for path, content in additions.items():
             repo.files[path] = StoredFile(content=content, last_commit=commit)
         repo.commits.append(commit)
