@@ -55,19 +55,23 @@ async def runtime(request: Request, state: HubState) -> Response:
         return JSONResponse(state.space_runtime(repo))
 
 
+def _listing(repo: HubRepo, kind: str) -> dict[str, Any]:
+    """Secrets by name with their description (never their value); variables with their value."""
+    store = repo.secrets if kind == "secrets" else repo.variables
+    listing: dict[str, Any] = {}
+    for key, (value, description, updated) in sorted(store.items()):
+        item: dict[str, Any] = {"description": description, "updatedAt": iso(updated)}
+        if kind == "variables":
+            item["value"] = value
+        listing[key] = item
+    return listing
+
+
 def _key_values(kind: str) -> Any:
     async def handler(request: Request, state: HubState) -> Response:
-        with state.lock:
-            repo = _writable(request, state)
-            store = repo.secrets if kind == "secrets" else repo.variables
-            if request.method == "GET":
-                listing: dict[str, Any] = {}
-                for key, (value, description, updated) in sorted(store.items()):
-                    item: dict[str, Any] = {"description": description, "updatedAt": iso(updated)}
-                    if kind == "variables":
-                        item["value"] = value
-                    listing[key] = item
-                return JSONResponse(listing)
+        if request.method == "GET":
+            with state.lock:
+                return JSONResponse(_listing(_writable(request, state), kind))
         body = await json_body(request)
         key = str(body.get("key") or "")
         if not key:
@@ -79,7 +83,8 @@ def _key_values(kind: str) -> Any:
                 store.pop(key, None)
             else:
                 store[key] = (str(body.get("value", "")), body.get("description"), state.clock())
-        return Response(status_code=200)
+            # Adding or removing a variable answers with all of them; secrets answer with nothing.
+            return JSONResponse(_listing(repo, kind)) if kind == "variables" else Response(status_code=200)
 
     return handler
 
