@@ -10,7 +10,7 @@ what writers emit.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,9 +28,12 @@ __all__ = [
     "ToolCall",
     "ToolFunction",
     "example_digest",
+    "trusted",
 ]
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_M = TypeVar("_M", bound=BaseModel)
+
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 
@@ -187,7 +190,35 @@ Example = Annotated[
 ExampleTypes = (ChatExample, PreferenceExample, PromptCompletionExample, TextExample)
 
 
-def example_digest(example: ChatExample | PreferenceExample | PromptCompletionExample | TextExample) -> bytes:
-    """A 16-byte digest of an example's content (not its source), for exact-duplicate checks."""
-    payload = example.kind.encode() + b"\0" + example.__pydantic_serializer__.to_json(example, exclude={"source"})
-    return hashlib.blake2b(payload, digest_size=16).digest()
+_object_setattr = object.__setattr__
+
+
+def trusted(cls: type[_M], values: dict[str, Any], fields_set: set[str] | None = None) -> _M:
+    """An instance from values already checked field by field (what ``model_construct`` does, minus its overhead).
+
+    ``values`` must hold every field of ``cls``; by default the non-None ones count as set.
+    """
+    model = cls.__new__(cls)
+    _object_setattr(model, "__dict__", values)
+    if fields_set is None:
+        fields_set = {k for k, v in values.items() if v is not None}
+    _object_setattr(model, "__pydantic_fields_set__", fields_set)
+    _object_setattr(model, "__pydantic_extra__", None)
+    _object_setattr(model, "__pydantic_private__", None)
+    return model
+
+
+def example_digest(example: ChatExample | PreferenceExample | PromptCompletionExample | TextExample) -> int:
+    """A 64-bit digest of an example's content (not its source), for exact-duplicate and overlap checks."""
+    if isinstance(example, ChatExample) and example.tools is None and example.parallel_tool_calls is None:
+        parts = []
+        for m in example.messages:
+            if type(m.content) is not str or m.tool_calls or m.function_call or m.tool_call_id is not None:
+                break
+            parts.append(f"{m.role}\x1f{m.content}\x1f{m.name}\x1f{m.weight}")
+        else:
+            # Plain conversations (the common case) skip JSON serialization.
+            payload = "\x1e".join(parts).encode("utf-8", "surrogatepass")
+            return int.from_bytes(hashlib.blake2b(payload, digest_size=8, person=b"chat").digest(), "big")
+    payload = example.kind.encode() + b"\0" + example.__pydantic_serializer__.to_json(example)
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big")

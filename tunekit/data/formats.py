@@ -17,6 +17,7 @@ from tunekit.data.examples import (
     PromptCompletionExample,
     TextExample,
     Tool,
+    trusted,
 )
 from tunekit.data.messages import check_conversation, parse_messages, parse_tools
 from tunekit.data.report import Findings
@@ -80,7 +81,7 @@ def parse_chat(record: Any, line: int | None, f: Findings) -> ChatExample | None
         f.add("wrong_type", "parallel_tool_calls must be true or false", line=line, field="parallel_tool_calls")
         return None
     if tools is None and parallel is None:
-        return ChatExample.model_construct(messages=messages, tools=None, parallel_tool_calls=None)
+        return trusted(ChatExample, {"source": None, "messages": messages, "tools": None, "parallel_tool_calls": None})
     return ChatExample(messages=messages, tools=tools, parallel_tool_calls=parallel)
 
 

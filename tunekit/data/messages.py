@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from tunekit.data.examples import ROLES, FunctionCall, Message, Tool, ToolCall, ToolFunction
+from tunekit.data.examples import ROLES, FunctionCall, Message, Tool, ToolCall, ToolFunction, trusted
 from tunekit.data.report import Findings
 
 __all__ = ["MESSAGE_KEYS", "parse_messages", "parse_tools"]
@@ -116,7 +116,26 @@ def parse_messages(
     return messages if ok else None
 
 
+_PLAIN_FIELDS = frozenset({"role", "content"})
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
+
+
 def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, allow_weight: bool) -> Message | None:
+    if type(m) is dict and len(m) == 2:
+        # The plain {"role", "content"} message, checked in a few operations (most of every file).
+        role = m.get("role")
+        content = m.get("content")
+        if role in _PLAIN_ROLES and type(content) is str and content and not content.isspace():
+            plain = {
+                "role": role,
+                "content": content,
+                "name": None,
+                "tool_calls": None,
+                "tool_call_id": None,
+                "function_call": None,
+                "weight": None,
+            }
+            return trusted(Message, plain, set(_PLAIN_FIELDS))
     if not isinstance(m, dict):
         f.add("wrong_type", f"a message must be an object, not {type(m).__name__}", line=line, field=f"{path}[{i}]")
         return None
@@ -209,7 +228,12 @@ def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, all
             "function_call": None,
             "weight": weight,
         }
-        return Message.model_construct(**values)
+        fields_set = {"role", "content"}
+        if name is not None:
+            fields_set.add("name")
+        if weight is not None:
+            fields_set.add("weight")
+        return trusted(Message, values, fields_set)
     return Message(
         role=role,
         content=content,

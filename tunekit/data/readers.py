@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from typing import Any, cast
 from tunekit.data.report import Findings
 from tunekit.errors import DataError, DependencyMissingError
 
-__all__ = ["file_kind", "iter_records", "source_name"]
+__all__ = ["check_encoding", "file_kind", "iter_records", "jsonl_range", "line_starts", "source_name"]
 
 Record = tuple[Any, "int | None"]
 
@@ -110,7 +111,7 @@ def _bad_utf8(raw: bytes, exc: UnicodeDecodeError, number: int, f: Findings) -> 
     )
 
 
-def _check_encoding(head: bytes, f: Findings) -> bool:
+def check_encoding(head: bytes, f: Findings) -> bool:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         f.add("not_utf8", "the file is UTF-16 or UTF-32; save it as UTF-8", line=1)
         return False
@@ -118,12 +119,25 @@ def _check_encoding(head: bytes, f: Findings) -> bool:
 
 
 def _jsonl(path: Path, f: Findings) -> Iterator[Record]:
+    return jsonl_range(path, f)
+
+
+def jsonl_range(path: Path, f: Findings, start: int = 0, end: int | None = None) -> Iterator[Record]:
+    """Records of the lines in bytes ``[start, end)`` of a JSONL file (both on line starts).
+
+    Line numbers count from 1 at ``start``; the caller adds the lines before it.
+    """
     loads = json.loads
     with path.open("rb") as handle:
-        if not _check_encoding(handle.read(4), f):
+        if start == 0 and not check_encoding(handle.read(4), f):
             return
-        handle.seek(0)
+        handle.seek(start)
+        position = start
         for number, raw in enumerate(handle, 1):
+            if end is not None:
+                if position >= end:
+                    return
+                position += len(raw)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -131,7 +145,7 @@ def _jsonl(path: Path, f: Findings) -> Iterator[Record]:
                 continue
             if text[:1] == "\ufeff":
                 text = text[1:]
-                if number > 1:
+                if number > 1 or start > 0:
                     f.add("bom_inside_file", line=number)
             if not text or text.isspace():
                 continue
@@ -157,7 +171,7 @@ def _json(path: Path, f: Findings) -> Iterator[Record]:
     utf8 = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as handle:
         head = handle.read(4)
-        if not _check_encoding(head, f):
+        if not check_encoding(head, f):
             return
         handle.seek(3 if head.startswith(codecs.BOM_UTF8) else 0)
         buffer = ""
@@ -269,3 +283,21 @@ def _parquet(path: Path, f: Findings) -> Iterator[Record]:
         for record in batch.to_pylist():
             row += 1
             yield record, row
+
+
+def line_starts(path: Path, parts: int) -> list[tuple[int, int]]:
+    """About ``parts`` byte ranges of a file, each starting at the beginning of a line."""
+    size = path.stat().st_size
+    bounds = [0]
+    with path.open("rb") as handle:
+        for i in range(1, parts):
+            target = size * i // parts
+            if target <= bounds[-1]:
+                continue
+            handle.seek(target - 1)
+            handle.readline()  # to the end of the line that holds target - 1
+            position = handle.tell()
+            if bounds[-1] < position < size:
+                bounds.append(position)
+    bounds.append(size)
+    return list(itertools.pairwise(bounds))

@@ -95,7 +95,11 @@ class Finding(BaseModel):
 
 
 class Findings:
-    """Collects findings for one file; counts all of them, keeps the first ``keep`` of each code."""
+    """Collects the findings of one file; counts every one, keeps the first ``keep`` of each code.
+
+    A child (see :meth:`child`) counts its own file's findings and passes each
+    one on to its root, which holds the kept findings and the totals.
+    """
 
     def __init__(self, file: str, split: str | None = None, *, keep: int = 50, sink: Findings | None = None) -> None:
         self.file = file
@@ -104,7 +108,7 @@ class Findings:
         self.items: list[Finding] = []
         self.counts: Counter[str] = Counter()
         self.severities: Counter[str] = Counter()
-        self._sink = sink
+        self._root = sink
 
     def add(
         self,
@@ -118,30 +122,48 @@ class Findings:
     ) -> None:
         default_severity, description = CODES.get(code, ("error", code))
         severity = severity or default_severity
-        target = self._sink or self
-        target.counts[code] += 1
-        target.severities[severity] += 1
-        if target.counts[code] <= target.keep:
-            target.items.append(
-                Finding(
-                    code=code,
-                    severity=severity,
-                    message=message or description,
-                    file=self.file,
-                    line=line,
-                    field=field,
-                    split=self.split,
-                    excerpt=excerpt[:160] if excerpt else None,
-                )
+        root = self._root or self
+        if root.counts[code] < root.keep:
+            finding = Finding(
+                code=code,
+                severity=severity,
+                message=message or description,
+                file=self.file,
+                line=line,
+                field=field,
+                split=self.split,
+                excerpt=excerpt[:160] if excerpt else None,
             )
+            root.items.append(finding)
+        self._count(code, severity, 1)
+
+    def _count(self, code: str, severity: str, n: int) -> None:
+        self.counts[code] += n
+        self.severities[severity] += n
+        if self._root is not None:
+            self._root.counts[code] += n
+            self._root.severities[severity] += n
+
+    def extend(self, finding: Finding) -> None:
+        """Take a finding made elsewhere (a worker process) as if it were added here."""
+        root = self._root or self
+        if root.counts[finding.code] < root.keep:
+            root.items.append(finding)
+        self._count(finding.code, finding.severity, 1)
+
+    def count_only(self, code: str, n: int) -> None:
+        """Count ``n`` findings of ``code`` that were not kept."""
+        if n > 0:
+            self._count(code, CODES.get(code, ("error", ""))[0], n)
 
     def child(self, file: str, split: str | None = None) -> Findings:
-        """A collector for another file that reports into this one."""
-        return Findings(file, split, keep=self.keep, sink=self._sink or self)
+        """A collector for another file that reports into this one's root."""
+        return Findings(file, split, keep=self.keep, sink=self._root or self)
 
     @property
     def errors(self) -> int:
-        return (self._sink or self).severities["error"]
+        """Errors found in this file."""
+        return self.severities["error"]
 
 
 class SplitSummary(BaseModel):
