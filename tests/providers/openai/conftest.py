@@ -58,10 +58,15 @@ ConfigFactory = Callable[..., Path]
 
 
 @pytest.fixture
-def make_config(tmp_path: Path) -> ConfigFactory:
-    """Write a tune.yaml for the emulator: ``make_config(emu, method="dpo", provider_options={...})``."""
+def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigFactory:
+    """Write a tune.yaml for the emulator: ``make_config(emu, method="dpo", provider_options={...})``.
+
+    The key comes from ``OPENAI_API_KEY`` as in real use: the ledger never stores it, so a later
+    ``tunekit watch RUN`` finds it in the environment again.
+    """
 
     def make(emu: OpenAIEmulator, *, method: str = "sft", name: str = "tune.yaml", **fields: Any) -> Path:
+        monkeypatch.setenv("OPENAI_API_KEY", emu.api_key)
         folder = tmp_path / name.removesuffix(".yaml")
         folder.mkdir(exist_ok=True)
         if method == "dpo":
@@ -70,7 +75,7 @@ def make_config(tmp_path: Path) -> ConfigFactory:
         else:
             train = write_jsonl(folder / "train.jsonl", chat_rows(12))
             validation = write_jsonl(folder / "valid.jsonl", chat_rows(4, start=100))
-        options = {"base_url": emu.base_url, "api_key": emu.api_key, **FAST_OPTIONS}
+        options = {"base_url": emu.base_url, **FAST_OPTIONS}
         options.update(fields.pop("provider_options", {}))
         config: dict[str, Any] = {
             "provider": "openai",
