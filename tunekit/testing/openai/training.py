@@ -111,7 +111,7 @@ def parse_training_file(content: bytes, method: str = "supervised") -> TrainingD
     """Validate a JSONL training file for ``method`` as the fine-tuning service does, line by line."""
     data = TrainingData()
     try:
-        text = content.decode("utf-8")
+        text = content.decode("utf-8-sig")  # Azure's tooling writes a byte-order mark, and Azure accepts it
     except UnicodeDecodeError:
         data.errors.append("file is not valid UTF-8")
         return data
