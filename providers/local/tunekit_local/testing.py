@@ -19,6 +19,7 @@ __all__ = [
     "build_tiny_tokenizer",
     "sample_conversations",
     "sample_preferences",
+    "wait_for_job",
     "write_jsonl",
 ]
 
@@ -122,8 +123,12 @@ def build_tiny_chat_model(
     seed: int = 0,
     generation_markers: bool = False,
     pad_is_eos: bool = False,
+    chat_template: str | None = None,
 ) -> Path:
-    """Save a tiny random Llama and its tokenizer to ``path``; return the folder."""
+    """Save a tiny random Llama and its tokenizer to ``path``; return the folder.
+
+    ``chat_template`` replaces the ChatML template (to build broken ones in tests).
+    """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -131,6 +136,8 @@ def build_tiny_chat_model(
     tokenizer = build_tiny_tokenizer(generation_markers=generation_markers)
     if pad_is_eos:
         tokenizer.pad_token = tokenizer.eos_token
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -165,3 +172,17 @@ def write_jsonl(rows: Sequence[Any], path: str | Path) -> Path:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
+
+
+def wait_for_job(provider: Any, ref: Any, *, timeout: float = 600.0, poll: float = 0.5) -> Any:
+    """Poll a provider until the job ends; return its final state (``TimeoutError`` after ``timeout``)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        state = provider.status(ref)
+        if state.is_terminal:
+            return state
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {ref.job_id} still {state.status.value} after {timeout} s")
+        time.sleep(poll)
