@@ -1,0 +1,124 @@
+"""The report's numbers, verdict sentence, and files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunekit.evaluate.candidates import EvalItem, Price
+from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult, percentile
+
+
+def answers(scores: list[float], prompt_tokens: int, latency: float = 0.1, errors: int = 0) -> list[ItemResult]:
+    out = [
+        ItemResult(
+            prediction=f"answer {i}",
+            scores={"exact_match": s},
+            prompt_tokens=prompt_tokens,
+            completion_tokens=10,
+            latency_s=latency * (i + 1),
+        )
+        for i, s in enumerate(scores)
+    ]
+    for i in range(errors):
+        out[i] = ItemResult(prediction="", scores={"exact_match": 0.0}, error="HTTP 500", attempts=3)
+    return out
+
+
+def report_of(*candidates: CandidateSummary) -> EvalReport:
+    n = candidates[0].n
+    items = [
+        EvalItem(prompt=[{"role": "user", "content": f"q{i}"}], reference=f"a{i}", where=f"eval.jsonl:{i + 1}")
+        for i in range(n)
+    ]
+    return EvalReport(candidates=list(candidates), metrics=["exact_match"], items=items, title="Recipes")
+
+
+def few(scores: list[float], tokens: int = 500) -> CandidateSummary:
+    return CandidateSummary(
+        "base few-shot (k=3)", "few-shot", "gpt-4o-mini", answers(scores, tokens), Price(0.15, 0.60)
+    )
+
+
+def tuned(scores: list[float], tokens: int = 100) -> CandidateSummary:
+    return CandidateSummary("tuned", "tuned", "ft:gpt-4o-mini:org::abc", answers(scores, tokens), Price(0.30, 1.20))
+
+
+def test_numbers_per_candidate() -> None:
+    c = tuned([1, 1, 0, 1], tokens=120)
+    assert c.score("exact_match") == 75.0
+    assert c.prompt_tokens == 120
+    assert c.completion_tokens == 10
+    assert c.cost_per_1k == pytest.approx(1000 * (120 * 0.30 + 10 * 1.20) / 1e6)
+    assert c.latency_p50 == pytest.approx(0.25)
+    assert c.latency_p95 == pytest.approx(0.385)
+    assert percentile([], 50) is None
+
+
+def test_verdict_when_the_tuned_model_wins_clearly() -> None:
+    report = report_of(few([1] * 20 + [0] * 20), tuned([1] * 38 + [0] * 2))
+    assert report.verdict.startswith(
+        "The tuned model beat base few-shot (k=3) by 45.0 points (95.0 vs 50.0 exact_match) at 20% of its prompt tokens"
+    )
+    assert "52% of its cost per 1,000 requests" in report.verdict  # (100×0.30 + 10×1.20) / (500×0.15 + 10×0.60)
+    assert "noise" not in report.verdict
+    comparison = report.comparison()
+    assert comparison is not None and comparison.significant
+
+
+def test_verdict_is_honest_when_the_tuned_model_loses() -> None:
+    report = report_of(few([1] * 30 + [0] * 10), tuned([1] * 10 + [0] * 30))
+    assert report.verdict.startswith("The tuned model did not beat base few-shot (k=3): 50.0 points lower")
+    assert "beat base few-shot (k=3) by" not in report.verdict
+
+
+def test_verdict_flags_a_difference_within_noise_and_ties() -> None:
+    noisy = report_of(few([1, 0, 1, 0, 1, 0]), tuned([1, 1, 0, 1, 0, 0]))
+    assert "tied with" in noisy.verdict
+    small = report_of(few([1, 0, 1, 0, 1, 0]), tuned([1, 1, 1, 0, 1, 0]))
+    assert "beat base few-shot (k=3) by 16.7 points" in small.verdict
+    assert "within noise" in small.verdict and "95% CI" in small.verdict
+
+
+def test_failed_requests_count_as_wrong_and_are_said() -> None:
+    bad = CandidateSummary("tuned", "tuned", "m", answers([1] * 10, 100, errors=4))
+    report = report_of(few([1] * 5 + [0] * 5), bad)
+    assert bad.score("exact_match") == 60.0
+    assert bad.errors == 4 and bad.retries == 8
+    assert "4 of 10 tuned requests failed and count as wrong" in report.verdict
+
+
+def test_without_a_tuned_model_the_best_is_compared_with_the_runner_up() -> None:
+    zero = CandidateSummary("base zero-shot", "zero-shot", "m", answers([0] * 8 + [1] * 2, 40))
+    report = report_of(zero, few([1] * 8 + [0] * 2))
+    assert report.verdict.startswith("Base few-shot (k=3) beat base zero-shot by 60.0 points")
+
+
+def test_markdown_html_json_and_plots(tmp_path: Path) -> None:
+    report = report_of(few([1, 0, 0, 1]), tuned([1, 1, 1, 1]))
+    report.loss = [{"step": 1.0, "train_loss": 2.0}, {"step": 2.0, "train_loss": 1.2, "valid_loss": 1.4}]
+    paths = report.save(tmp_path / "eval")
+    for key in ("markdown", "html", "json", "predictions", "metrics_png", "loss_png"):
+        assert Path(paths[key]).is_file(), key
+    for key in ("metrics_png", "loss_png"):
+        assert Path(paths[key]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = Path(paths["markdown"]).read_text(encoding="utf-8")
+    assert "| tuned | ft:gpt-4o-mini:org::abc | 100.0 | 100.0 | 10.0 |" in markdown
+    assert report.verdict in markdown
+    assert "![metrics](metrics.png)" in markdown and "![training loss](loss.png)" in markdown
+    html = Path(paths["html"]).read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html and "<table>" in html
+    data = json.loads(Path(paths["json"]).read_text(encoding="utf-8"))
+    assert data["comparison"]["difference_points"] == pytest.approx(50.0)
+    assert data["candidates"][1]["prompt_tokens_per_request"] == 100
+    rows = Path(paths["predictions"]).read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 4 and json.loads(rows[0])["answers"]["tuned"]["prediction"] == "answer 0"
+
+
+def test_html_escapes_model_output(tmp_path: Path) -> None:
+    evil = CandidateSummary("tuned", "tuned", "m", [ItemResult("<script>alert(1)</script>", {"exact_match": 0.0})])
+    report = report_of(evil)
+    assert "<script>" not in report.to_html()
+    assert "nothing to compare" in report.verdict

@@ -1,0 +1,248 @@
+"""`tunekit eval CONFIG|RUN` and `tunekit chat RUN`: measure the tuned model, and talk to it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tunekit.cli.output import console, err_console, print_json
+
+if TYPE_CHECKING:
+    from tunekit.evaluate.report import EvalReport
+    from tunekit.inference.base import ChatClient
+    from tunekit.jobs import Job
+    from tunekit.tuner import Tuner
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("chat")(chat)
+
+
+def eval_command(
+    target: Annotated[str, typer.Argument(help="A config file, or a run id (see `tunekit runs`).")],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="Metric (exact_match, normalized_exact_match, token_f1, json_valid, json_match, regex) "
+            "or module:function scorer; repeat for several. Default: the config's eval.metrics.",
+        ),
+    ] = None,
+    regex: Annotated[str | None, typer.Option("--regex", help="Pattern for the regex metric.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Held-out file (default: eval.data or validation).")
+    ] = None,
+    few_shot: Annotated[int | None, typer.Option("--few-shot", "-k", help="Examples in the few-shot prompt.")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Another model id to compare; repeat for several.")
+    ] = None,
+    max_examples: Annotated[
+        int | None, typer.Option("--max-examples", "-n", help="Evaluate at most N examples.")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Requests in flight per candidate.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the report files.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Compare the tuned model with the base model zero-shot and few-shot (and any other model): quality, tokens,
+    cost per 1,000 requests, latency; write Markdown and HTML reports with charts."""
+    from tunekit.evaluate.runs import evaluate_config
+
+    tuner, job = _resolve(target)
+    overrides: dict[str, Any] = {}
+    if metric:
+        overrides["metrics"] = list(metric)
+    if regex is not None:
+        overrides["regex"] = regex
+    if data is not None:
+        overrides["data"] = str(data.expanduser().resolve())
+    if few_shot is not None:
+        overrides["few_shot"] = few_shot
+    if model:
+        overrides["models"] = list(model)
+    _apply_eval_overrides(tuner, overrides)
+
+    fine_tuned = job.result() if job is not None else None
+    if fine_tuned is None and not as_json:
+        err_console.print("no finished run of this config yet: evaluating the baselines and named models only")
+    folder = out or (job.record.run_dir / "eval" if job is not None else _default_folder())
+    loss: list[dict[str, float]] = []
+    if job is not None:
+        from tunekit.evaluate.plots import loss_points
+
+        loss = loss_points(job.metrics())
+    with _progress(enabled=not as_json) as progress:
+        report = evaluate_config(
+            tuner.config,
+            tuner.provider,
+            model=fine_tuned,
+            max_examples=max_examples,
+            concurrency=concurrency,
+            loss=loss,
+            out_dir=folder,
+            progress=progress,
+        )
+    if job is not None:
+        tuner.ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict, data=report.to_dict())
+    if as_json:
+        print_json(report.to_dict())
+        return
+    _print_report(report)
+
+
+def _resolve(target: str) -> tuple[Tuner, Job | None]:
+    """A config file gives its tuner and its latest succeeded run (if any); a run id gives that run."""
+    from tunekit.tuner import Tuner
+
+    path = Path(target).expanduser()
+    if path.is_file():
+        tuner = Tuner.from_config(path)
+        for candidate in tuner.jobs():
+            if candidate.record.result is not None or candidate.record.status.value == "succeeded":
+                return tuner, candidate
+        return tuner, None
+    if path.suffix.lower() in {".yaml", ".yml", ".json"}:
+        raise typer.BadParameter(f"no such config file: {path}", param_hint="TARGET")
+    tuner = Tuner.for_run(target)
+    return tuner, tuner.job(target)
+
+
+def _apply_eval_overrides(tuner: Tuner, overrides: dict[str, Any]) -> None:
+    if not overrides:
+        return
+    from pydantic import ValidationError
+
+    from tunekit.config import EvalConfig, format_validation_error
+    from tunekit.errors import ConfigError
+
+    current = tuner.config.eval.model_dump() if tuner.config.eval is not None else {}
+    try:
+        tuner.config.eval = EvalConfig.model_validate({**current, **overrides})
+    except ValidationError as exc:
+        raise ConfigError("invalid eval options", problems=format_validation_error(exc, prefix="eval")) from None
+
+
+def _default_folder() -> Path:
+    from tunekit.ledger import tunekit_home
+
+    return tunekit_home() / "evals" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+class _progress:
+    """A rich progress bar fed by the evaluation's ``progress(name, done, total)`` callback."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        )
+        self._bar.start()
+
+        def update(name: str, done: int, total: int) -> None:
+            task = self._tasks.get(name)
+            if task is None:
+                task = self._tasks[name] = self._bar.add_task(name, total=total)
+            self._bar.update(task, completed=done)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _print_report(report: EvalReport) -> None:
+    from rich.table import Table
+
+    header, rows = report.table_rows()
+    table = Table(*header, title=report.title)
+    for column in table.columns[2:]:
+        column.justify = "right"
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"\n[bold]{report.verdict}[/]")
+    console.print(f"\nreport: {report.paths.get('markdown', '')}\n        {report.paths.get('html', '')}")
+
+
+# -- chat ------------------------------------------------------------------------------------
+
+
+def chat(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")],
+    system: Annotated[str | None, typer.Option("--system", "-s", help="A system message for the conversation.")] = None,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Send this one message, print the reply and exit.")
+    ] = None,
+    base: Annotated[bool, typer.Option("--base", help="Talk to the untuned base model instead.")] = False,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Reply length limit in tokens.")] = 512,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+) -> None:
+    """Chat with a run's tuned model in the terminal (/reset clears the history, /exit or Ctrl-D leaves)."""
+    from tunekit.tuner import Tuner
+
+    tuner = Tuner.for_run(run_id)
+    model = tuner.job(run_id).result()
+    client = tuner.provider.base_client(model.base_model) if base else model.client()
+    params: dict[str, Any] = {"max_tokens": max_tokens}
+    if temperature is not None:
+        params["temperature"] = temperature
+    history: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    try:
+        if message is not None:
+            console.print(_reply(client, [*history, {"role": "user", "content": message}], params, show=False))
+            return
+        name = model.base_model if base else model.model_id
+        console.print(f"chatting with [bold]{name}[/] — /reset clears the history, /exit leaves")
+        _loop(client, history, params)
+    finally:
+        client.close()
+
+
+def _loop(client: ChatClient, history: list[dict[str, Any]], params: dict[str, Any]) -> None:
+    start = list(history)
+    while True:
+        try:
+            line = console.input("[bold cyan]you ›[/] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return
+        if text == "/reset":
+            history[:] = start
+            console.print("[dim]history cleared[/]")
+            continue
+        history.append({"role": "user", "content": text})
+        history.append({"role": "assistant", "content": _reply(client, history, params, show=True)})
+
+
+def _reply(client: ChatClient, messages: list[dict[str, Any]], params: dict[str, Any], *, show: bool) -> str:
+    if not show:
+        return client.chat(messages, **params).text
+    console.print("[bold green]model ›[/] ", end="")
+    pieces = []
+    for piece in client.stream(messages, **params):
+        pieces.append(piece)
+        console.print(piece, end="", markup=False, highlight=False)
+    console.print()
+    return "".join(pieces)
