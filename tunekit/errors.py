@@ -195,6 +195,8 @@ class ProviderError(TunekitError):
         self.provider_message = provider_message
         self.request_id = request_id
         self.hint = hint
+        self.message = message
+        """The summary alone, without the provider's words and the hint."""
         parts = [f"[{provider}] {message}" if provider else message]
         if provider_message and provider_message not in message:
             parts.append(f"The service said: {provider_message}")

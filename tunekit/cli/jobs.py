@@ -89,7 +89,7 @@ def status(run_id: RunArg, as_json: JsonOpt = False) -> None:
     if state.fine_tuned_model:
         console.print(f"model {state.fine_tuned_model}")
     if state.message:
-        console.print(f"[red]{state.message}[/]")
+        console.print(f"[red]{_esc(state.message)}[/]")
 
 
 def watch(
@@ -226,7 +226,7 @@ def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState
                 if failures >= _MAX_POLL_FAILURES:
                     raise
                 pause = min(60.0, poll_interval * 2**failures)
-                progress.console.print(f"[yellow]polling failed ({exc}); trying again in {pause:.0f} s[/]")
+                progress.console.print(f"[yellow]polling failed ({_esc(str(exc))}); trying again in {pause:.0f} s[/]")
                 time.sleep(pause)
             except TimeoutError:
                 progress.console.print(f"[yellow]stopped watching after {timeout} s; the job goes on[/]")
@@ -271,7 +271,7 @@ def _show_event(progress: Progress, task: TaskID, event: JobEvent, *, echo: bool
         progress.update(task, **kwargs)
     if echo and event.type != "metrics" and event.message:
         colour = {"error": "red", "warn": "yellow", "warning": "yellow"}.get(event.level, "dim")
-        progress.console.print(f"[{colour}]{event.created_at:%H:%M:%S}  {event.message}[/]", highlight=False)
+        progress.console.print(f"[{colour}]{event.created_at:%H:%M:%S}  {_esc(event.message)}[/]", highlight=False)
 
 
 def _print_final(job: Job, state: JobState) -> None:
@@ -281,7 +281,7 @@ def _print_final(job: Job, state: JobState) -> None:
         console.print(f"use it: tunekit result {job.run_id}")
         return
     if value == "failed":
-        err_console.print(f"[red]failed[/]: {state.message or 'no reason given'}")
+        err_console.print(f"[red]failed[/]: {_esc(state.message or 'no reason given')}")
     elif value == "cancelled":
         err_console.print("[yellow]cancelled[/]")
 
@@ -301,6 +301,13 @@ def _print_model(model: FineTunedModel) -> None:
     curve = model.metadata.get("loss_curve")
     if curve:
         console.print(f"loss curve {curve}")
+
+
+def _esc(text: str) -> str:
+    """Provider text shown verbatim: ``[...]`` in it is not rich markup."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _colour(value: str) -> str:

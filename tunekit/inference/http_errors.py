@@ -28,6 +28,7 @@ __all__ = ["error_for_status", "fine_tuning_unavailable", "other_providers_hint"
 KNOWN_PROVIDERS = ("openai", "azure", "autotrain", "local")
 
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"})
+_MODEL_CODES = frozenset({"model_not_available", "model_not_found"})
 _FT = re.compile(r"fine[\s_-]?tun", re.IGNORECASE)
 _UNAVAILABLE = re.compile(
     r"no longer|not (?:be )?(?:available|allowed|permitted|enabled|supported)|unavailable|disabled|discontinued"
@@ -54,6 +55,8 @@ def fine_tuning_unavailable(
     job: a plain 403 there means the same, unless it names a missing key scope.
     """
     if status not in (None, 400, 403, 404, 410):
+        return False
+    if code in _MODEL_CODES:  # "model X is not available for fine-tuning": the model is the problem, not the account
         return False
     text = " ".join(x for x in (code, message) if x)
     if _FT.search(text) and _UNAVAILABLE.search(text.replace("_", " ")):

@@ -40,9 +40,16 @@ class _Attempts:
 class Connection:
     """One lazily built ``openai.OpenAI`` client plus tunekit's retry and error mapping."""
 
-    def __init__(self, options: OpenAIOptions, *, provider: str = "openai") -> None:
+    def __init__(
+        self,
+        options: OpenAIOptions,
+        *,
+        provider: str = "openai",
+        explain: Callable[[TunekitError], TunekitError] | None = None,
+    ) -> None:
         self.options = options
         self.provider = provider
+        self.explain = explain
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
         self.policy = RetryPolicy(
@@ -123,7 +130,8 @@ class Connection:
             raise self._map(exc, attempts.count) from exc
 
     def _map(self, exc: BaseException, attempts: int) -> TunekitError:
-        return map_openai_error(exc, provider=self.provider, attempts=attempts)
+        error = map_openai_error(exc, provider=self.provider, attempts=attempts)
+        return self.explain(error) if self.explain is not None else error
 
     def close(self) -> None:
         with self._lock:

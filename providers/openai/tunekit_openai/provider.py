@@ -18,6 +18,7 @@ from tunekit.jobs import JobEvent, JobState, JobStatus
 from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
 from tunekit_openai.connection import Connection
+from tunekit_openai.errors import explain_openai_error
 from tunekit_openai.files import content_hash, upload_file
 from tunekit_openai.options import OpenAIOptions
 from tunekit_openai.params import RUN_ID_KEY, build_create_params, check_config, method_type
@@ -76,7 +77,7 @@ class OpenAIProvider(Provider):
 
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
-        return Connection(self.opts, provider=self.name)
+        return Connection(self.opts, provider=self.name, explain=explain_openai_error)
 
     def close(self) -> None:
         if self._conn is not None:
