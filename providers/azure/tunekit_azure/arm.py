@@ -4,8 +4,8 @@ ARM has no Python SDK in tunekit's dependencies (``azure-mgmt-cognitiveservices`
 would pull in the whole management stack for three calls), so deployments are
 created with plain REST over ``httpx``. Each request goes through tunekit's
 shared :class:`~tunekit.retry.RetryPolicy`: connection errors, 408, 429 and
-5xx are retried with ``Retry-After`` honoured; a 409 only when its code says
-another operation is still running. ``PUT`` and ``DELETE`` are idempotent in
+5xx are retried with ``Retry-After`` honoured, and so is a 409 unless its code
+says the name is taken (another operation still holds the deployment). ``PUT`` and ``DELETE`` are idempotent in
 ARM, so repeating them after a lost response cannot create a second
 deployment.
 
@@ -31,7 +31,7 @@ from tunekit.errors import ProviderError, ServiceUnavailableError
 from tunekit.retry import RetryPolicy, retry_after_of, status_code_of
 from tunekit.secrets import get_logger
 from tunekit_azure.auth import TokenProvider
-from tunekit_azure.errors import PROVIDER, TRANSIENT_CONFLICTS, arm_error
+from tunekit_azure.errors import PROVIDER, arm_error, is_permanent_conflict
 
 __all__ = ["ArmClient", "ArmHTTPError", "ArmRetryPolicy", "OperationFailedError", "OperationTimeoutError", "arm_path"]
 
@@ -66,13 +66,11 @@ class OperationTimeoutError(ProviderError, TimeoutError):
 
 
 class ArmRetryPolicy(RetryPolicy):
-    """The shared policy, except that a 409 is retried only while another operation holds the resource."""
+    """The shared policy, except that a 409 whose code says the name is taken is not retried."""
 
     def should_retry(self, exc: BaseException) -> bool:
-        if status_code_of(exc) == 409:
-            code = getattr(exc, "code", None)
-            if not (isinstance(code, str) and code.lower() in TRANSIENT_CONFLICTS):
-                return False
+        if status_code_of(exc) == 409 and is_permanent_conflict(getattr(exc, "code", None)):
+            return False
         return super().should_retry(exc)
 
 
@@ -199,9 +197,14 @@ class ArmClient:
         self._wait(response, path, what=what, timeout=timeout, gone=True)
         return True
 
-    def _wait(self, started: httpx.Response, path: str, *, what: str, timeout: float, gone: bool) -> None:
+    def wait_for(self, path: str, *, what: str, timeout: float, gone: bool = False) -> dict[str, Any] | None:
+        """Poll a resource until its provisioning ends (or, with ``gone``, until it no longer exists)."""
+        self._wait(None, path, what=what, timeout=timeout, gone=gone)
+        return None if gone else self.get(path, what=what)
+
+    def _wait(self, started: httpx.Response | None, path: str, *, what: str, timeout: float, gone: bool) -> None:
         deadline = time.monotonic() + timeout
-        operation = _operation_url(started)
+        operation = _operation_url(started) if started is not None else None
         if operation is not None and _origin(operation) != self._origin:
             logger.warning("%s: the operation URL is on another host; polling the resource instead", what)
             operation = None
@@ -232,14 +235,14 @@ class ArmClient:
             last = resource_response
             resource = _json(resource_response)
             state = _provisioning(resource)
-            if not gone and state == SUCCEEDED:
+            if not gone and state in (SUCCEEDED, None):
                 return
             if state in FAILED_STATES:
                 raise _failed(what, state, resource.get("properties") or {})
 
-    def _pause(self, response: httpx.Response, deadline: float) -> float:
+    def _pause(self, response: httpx.Response | None, deadline: float) -> float:
         wait = self.poll_interval
-        after = response.headers.get("retry-after")
+        after = response.headers.get("retry-after") if response is not None else None
         if after is not None:
             with contextlib.suppress(ValueError):
                 wait = float(after)

@@ -14,19 +14,45 @@ ledger entry can carry it.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from tunekit.errors import AuthenticationError, DependencyMissingError, TunekitError
 from tunekit.secrets import get_logger, register_secret
 from tunekit_azure.options import AzureOptions
 
-__all__ = ["DataPlaneAuth", "TokenProvider", "arm_token_provider", "data_plane_auth", "default_token_provider"]
+__all__ = [
+    "ARM_TOKEN_HINT",
+    "DATA_TOKEN_HINT",
+    "DataPlaneAuth",
+    "TokenProvider",
+    "arm_token_provider",
+    "data_plane_auth",
+    "default_token_provider",
+    "token_expiry",
+]
 
 logger = get_logger("tunekit.azure")
 
 TokenProvider = Callable[[], str]
+
+DATA_TOKEN_HINT = (
+    "A fixed token (provider_options.ad_token or AZURE_OPENAI_AD_TOKEN) cannot be refreshed: get a new one "
+    "(az account get-access-token --resource https://cognitiveservices.azure.com), or leave it unset so that "
+    "DefaultAzureCredential (tunekit-azure[identity]) signs in and refreshes tokens itself."
+)
+ARM_TOKEN_HINT = (
+    "A fixed token (provider_options.arm.token or AZURE_ARM_TOKEN) cannot be refreshed: get a new one "
+    "(az account get-access-token --resource https://management.azure.com), or leave it unset so that "
+    "DefaultAzureCredential (tunekit-azure[identity]) signs in and refreshes tokens itself."
+)
+REFRESH_HINT = "The credential handed out an expired token: sign in again (az login) or check the machine's clock."
 
 
 @dataclass(frozen=True)
@@ -61,9 +87,31 @@ def _registering(provider: TokenProvider) -> TokenProvider:
     return token
 
 
-def _fixed(token: str) -> TokenProvider:
+def token_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT bearer token (seconds since the epoch), read without verifying it; None if absent."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+
+
+def _fixed(token: str, *, where: str, hint: str) -> TokenProvider:
+    """A token that cannot be refreshed: refused before any request once its ``exp`` has passed."""
     register_secret(token)
-    return lambda: token
+
+    def provide() -> str:
+        expiry = token_expiry(token)
+        if expiry is not None and expiry <= time.time():
+            stamp = datetime.fromtimestamp(expiry, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            raise AuthenticationError(f"the {where} token expired at {stamp}", provider="azure", hint=hint)
+        return token
+
+    return provide
 
 
 def default_token_provider(scope: str) -> TokenProvider:
@@ -90,7 +138,7 @@ def data_plane_auth(options: AzureOptions, token_provider: TokenProvider | None 
         return DataPlaneAuth(api_key=key, kind="key")
     token = options.resolved_ad_token()
     if token is not None:
-        return DataPlaneAuth(token_provider=_fixed(token), kind="token")
+        return DataPlaneAuth(token_provider=_fixed(token, where="Entra ID", hint=DATA_TOKEN_HINT), kind="token")
     return DataPlaneAuth(token_provider=default_token_provider(options.scope), kind="entra")
 
 
@@ -99,9 +147,7 @@ def arm_token_provider(options: AzureOptions, token_provider: TokenProvider | No
     if token_provider is not None:
         return _registering(token_provider), "entra"
     arm = options.arm
-    if arm.token is not None and arm.token.get_secret_value():
-        return _fixed(arm.token.get_secret_value()), "token"
-    env = os.environ.get("AZURE_ARM_TOKEN")
-    if env:
-        return _fixed(env), "token"
+    fixed = arm.token.get_secret_value() if arm.token is not None else os.environ.get("AZURE_ARM_TOKEN")
+    if fixed:
+        return _fixed(fixed, where="Resource Manager", hint=ARM_TOKEN_HINT), "token"
     return default_token_provider(arm.scope), "entra"

@@ -43,6 +43,7 @@ BILLING_WARNING = (
     "delete it when done: tunekit undeploy {run}"
 )
 
+_BUSY = frozenset({"creating", "updating", "accepted", "deleting"})
 _DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 
 
@@ -152,7 +153,14 @@ class DeploymentManager:
             model, sku=sku, capacity=capacity, source=self.source.resource_id if self.cross_resource else None
         )
         what = f"deploy {model} as {name}"
+        path = self.target.deployment_path(name)
         existing = self.get(name)
+        if existing is not None and (existing.state or "").lower() in _BUSY:
+            # Another operation holds it: an earlier deploy of ours cut short, or a delete still running.
+            logger.info("deployment %s is %s; waiting for that to finish", name, existing.state)
+            deleting = (existing.state or "").lower() == "deleting"
+            self.arm.wait_for(path, what=f"wait for deployment {name}", timeout=self.timeout, gone=deleting)
+            existing = None if deleting else self.get(name)
         if existing is not None:
             if existing.model != model:
                 raise ConflictError(
@@ -168,7 +176,7 @@ class DeploymentManager:
                 logger.info("deployment %s already serves %s; nothing to change", name, model)
                 return existing
             logger.info("deployment %s exists (%s); updating it", name, existing.state)
-        resource = self.arm.put_and_wait(self.target.deployment_path(name), body, what=what, timeout=self.timeout)
+        resource = self.arm.put_and_wait(path, body, what=what, timeout=self.timeout)
         return Deployment.from_resource(name, resource)
 
     def delete(self, name: str) -> bool:

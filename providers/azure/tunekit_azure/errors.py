@@ -26,31 +26,27 @@ from tunekit.errors import (
     TunekitError,
 )
 from tunekit.inference.http_errors import error_for_status
+from tunekit_azure.auth import ARM_TOKEN_HINT, DATA_TOKEN_HINT, REFRESH_HINT
 
-__all__ = ["TRANSIENT_CONFLICTS", "arm_error", "is_expired_token", "refine_data_plane_error"]
+__all__ = ["arm_error", "is_expired_token", "is_permanent_conflict", "refine_data_plane_error"]
 
 PROVIDER = "azure"
 
-TRANSIENT_CONFLICTS = frozenset(
-    {"anotheroperationinprogress", "conflictingoperation", "operationinprogress", "requestconflict", "conflict"}
-)
-"""ARM 409 codes that clear on their own once the other operation ends (worth retrying)."""
+_PERMANENT_CONFLICT = ("nametaken", "alreadyexists", "notupdatable", "cannotbechanged", "resourceexists")
+"""Words of the ARM 409 codes that no wait resolves (the name serves another model); other 409s,
+such as ``RequestConflict`` or ``AnotherOperationInProgress``, clear once the other operation ends."""
 
 _QUOTA_CODES = frozenset({"insufficientquota", "quotaexceeded", "skunotavailable", "capacityexceeded"})
 _EXPIRED_MARKERS = ("expired", "expiry", "lifetime validation failed", "token is not yet valid")
 
-_DATA_TOKEN_HINT = {
-    "token": "The fixed token (provider_options.ad_token or AZURE_OPENAI_AD_TOKEN) cannot be refreshed: get a new one "
-    "(az account get-access-token --resource https://cognitiveservices.azure.com), or leave it unset so that "
-    "DefaultAzureCredential (tunekit-azure[identity]) signs in and refreshes tokens itself.",
-    "entra": "The credential handed out an expired token: sign in again (az login) or check the machine's clock.",
-}
-_ARM_TOKEN_HINT = {
-    "token": "The fixed token (provider_options.arm.token or AZURE_ARM_TOKEN) cannot be refreshed: get a new one "
-    "(az account get-access-token --resource https://management.azure.com), or leave it unset so that "
-    "DefaultAzureCredential (tunekit-azure[identity]) signs in and refreshes tokens itself.",
-    "entra": "The credential handed out an expired token: sign in again (az login) or check the machine's clock.",
-}
+_DATA_TOKEN_HINT = {"token": DATA_TOKEN_HINT, "entra": REFRESH_HINT}
+_ARM_TOKEN_HINT = {"token": ARM_TOKEN_HINT, "entra": REFRESH_HINT}
+
+
+def is_permanent_conflict(code: str | None) -> bool:
+    """Whether an ARM 409 code says retrying cannot help."""
+    squashed = (code or "").lower().replace("_", "").replace("-", "")
+    return any(word in squashed for word in _PERMANENT_CONFLICT)
 
 
 def is_expired_token(code: str | None, message: str | None, www_authenticate: str | None = None) -> bool:
@@ -92,6 +88,14 @@ def refine_data_plane_error(
             f"the resource does not accept api-version {api_version!r}",
             hint="Set provider_options.api_version to a version the resource supports (e.g. 2025-04-01-preview), "
             "or api_version: v1 for the /openai/v1/ API.",
+            **common,
+        )
+    if error.status_code == 404 and (error.provider_message or "").strip().rstrip(".").lower() == "resource not found":
+        # What Azure answers for an api-version it does not serve, or a host that is no Azure OpenAI resource.
+        return NotFoundError(
+            f"the resource answered 'Resource not found' (api-version {api_version})",
+            hint="Check provider_options.api_version (a version this resource supports, e.g. 2025-04-01-preview, "
+            "or v1) and that provider_options.endpoint is the resource's endpoint, https://NAME.openai.azure.com.",
             **common,
         )
     if isinstance(error, NotFoundError) and endpoint:
@@ -161,11 +165,18 @@ def arm_error(
             **common,
         )
     if status == 409:
-        if lowered in TRANSIENT_CONFLICTS:
-            hint = "Another operation on the resource is still running; wait until it ends and run the command again."
-        else:
-            hint = "Choose another deployment name (--name / deploy.name) or undeploy the existing one first."
-        return ConflictError(f"{what}: Resource Manager refused with a conflict{tried}", hint=hint, **common)
+        if is_permanent_conflict(code):
+            return ConflictError(
+                f"{what}: the deployment name is taken",
+                hint="Choose another deployment name (--name / deploy.name) or undeploy the existing one first.",
+                **common,
+            )
+        return ConflictError(
+            f"{what}: Resource Manager refused with a conflict{tried}",
+            hint="Another operation on the deployment or the resource is still running: wait until it ends and run "
+            "the same command again (nothing is duplicated).",
+            **common,
+        )
     if status == 429 or lowered in _QUOTA_CODES:
         if lowered in _QUOTA_CODES:
             return QuotaExceededError(
