@@ -137,7 +137,7 @@ def wait_processed(conn: Connection, file_id: str) -> Any:
             )
         if time.monotonic() + wait > deadline:
             raise ServiceUnavailableError(
-                f"file {file_id} is still {item.status} after {options.file_processing_timeout:.0f} s",
+                f"file {file_id} is still {item.status} after {options.file_processing_timeout:g} s",
                 provider=conn.provider,
                 hint="Run the same command again later: the upload is reused, not repeated.",
             )
