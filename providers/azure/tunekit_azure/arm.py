@@ -190,8 +190,8 @@ class ArmClient:
     def delete_and_wait(self, path: str, *, what: str, timeout: float) -> bool:
         """``DELETE`` a resource and wait until it is gone; False when there was nothing to delete."""
         response = self.request("DELETE", path, what=what, missing_ok=True)
-        if response is None or response.status_code == 204:
-            return response is not None
+        if response is None or response.status_code == 204:  # ARM's 204: there was nothing to delete
+            return False
         if response.status_code == 200 and not _has_operation(response):
             return True
         self._wait(response, path, what=what, timeout=timeout, gone=True)
