@@ -1,0 +1,374 @@
+"""AutoTrainProvider: AutoTrain Advanced (or TRL) on Hugging Face infrastructure, through ``huggingface_hub``.
+
+The data goes to a private dataset repo, the container runs on HF Jobs (or a
+Docker Space), and the result is a model repo on the Hub. AutoTrain catches
+every exception in its trainer, so a job that "completed" proves nothing: a
+run succeeds only when the model repo holds adapter or model files pushed
+after the job started.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
+from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
+from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
+from tunekit.secrets import get_logger
+from tunekit_autotrain.backends import Launch, Remote, backend_for
+from tunekit_autotrain.data import upload_splits
+from tunekit_autotrain.hub import HubConnection
+from tunekit_autotrain.logs import log_events, log_tail, parse_lines, progress
+from tunekit_autotrain.options import AutoTrainOptions
+from tunekit_autotrain.params import check_params, resolve_params, trl_arguments
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from tunekit.config import TuneConfig
+    from tunekit.data.splits import DatasetSplits
+    from tunekit.inference.base import ChatClient
+
+__all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
+
+logger = get_logger("tunekit.autotrain")
+
+JOB_STAGES: Mapping[str, JobStatus] = {
+    "SCHEDULING": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "CANCELED": JobStatus.CANCELLED,
+    "ERROR": JobStatus.FAILED,
+}
+"""HF Jobs stages; COMPLETED and DELETED are decided by the model repo's contents."""
+
+SPACE_STAGES: Mapping[str, JobStatus] = {
+    "NO_APP_FILE": JobStatus.PENDING,
+    "BUILDING": JobStatus.QUEUED,
+    "APP_STARTING": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "RUNNING_BUILDING": JobStatus.RUNNING,
+    "RUNNING_APP_STARTING": JobStatus.RUNNING,
+    "BUILD_ERROR": JobStatus.FAILED,
+    "RUNTIME_ERROR": JobStatus.FAILED,
+    "CONFIG_ERROR": JobStatus.FAILED,
+    "DELETING": JobStatus.CANCELLED,
+}
+"""Space stages; PAUSED and STOPPED (AutoTrain pauses its Space when it ends) are decided by the repo."""
+
+_ENDED = frozenset({"COMPLETED", "DELETED", "PAUSED", "STOPPED"})
+_WEIGHTS = re.compile(
+    r"(^|/)(adapter_model\.(safetensors|bin)|model(-\d{5}-of-\d{5})?\.safetensors|pytorch_model(-\d{5}-of-\d{5})?\.bin)$"
+)
+_CLOCK_SKEW = timedelta(seconds=5)
+
+
+def model_files(paths: list[str]) -> bool:
+    """Whether a repo's files make a usable model: adapter weights + config, or full weights + config."""
+    weights = [p for p in paths if _WEIGHTS.search(p)]
+    if any("adapter_model" in p for p in weights):
+        return any(p.endswith("adapter_config.json") for p in paths)
+    return bool(weights) and any(p.endswith("config.json") for p in paths)
+
+
+def _project_for(run_id: str) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", run_id.lower()).strip("-")
+    slug = re.sub(r"^autotrain-", "", slug)
+    return f"tunekit-{slug}"[:50].rstrip("-")
+
+
+class AutoTrainProvider(Provider):
+    """Fine-tune on Hugging Face: AutoTrain Advanced or TRL, on HF Jobs or a Space; results are Hub repos."""
+
+    name: ClassVar[str] = "autotrain"
+    Options: ClassVar[type[BaseModel]] = AutoTrainOptions
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        super().__init__(options)
+        self._hub: HubConnection | None = None
+        self._progress: dict[str, tuple[int | None, int | None]] = {}
+        self._final: dict[str, JobState] = {}
+
+    @property
+    def opts(self) -> AutoTrainOptions:
+        return cast(AutoTrainOptions, self.options)
+
+    @property
+    def hub(self) -> HubConnection:
+        if self._hub is None:
+            self._hub = HubConnection(self.opts, provider=self.name)
+        return self._hub
+
+    def _backend(self, ref: JobRef | None = None) -> Any:
+        name = ref.extra.get("backend", self.opts.backend) if ref is not None else self.opts.backend
+        return backend_for(str(name), self.hub, private=self.opts.private)
+
+    def close(self) -> None:
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
+
+    def project_for(self, run_id: str) -> str:
+        """The AutoTrain project of a run: the option, else one derived from the run id."""
+        return self.opts.project_name or _project_for(run_id)
+
+    # -- before spending -----------------------------------------------------------------------
+
+    def check(self, config: TuneConfig) -> list[str]:
+        return check_params(config, self.opts.params, runner=self.opts.runner)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
+        """Convert the splits with the shared data layer and upload them to a private dataset repo."""
+        namespace = self.hub.namespace
+        project = self.project_for(run.run_id)
+        uploaded = upload_splits(
+            self.hub,
+            data,
+            run,
+            dataset_repo=f"{namespace}/autotrain-data-{project}",
+            target="trl" if self.opts.runner == "trl" else "autotrain",
+            chat_template=self.opts.params.chat_template,
+            private=self.opts.private,
+        )
+        model_repo = f"{namespace}/{project}"
+        run.remember(namespace=namespace, project=project, dataset_repo=uploaded.repo, model_repo=model_repo)
+        return PreparedData(
+            train=uploaded.repo,
+            validation="validation" if uploaded.validation_rows else None,
+            train_examples=uploaded.train_rows,
+            validation_examples=uploaded.validation_rows,
+            content_hash=uploaded.sha256,
+            extra={"namespace": namespace, "project": project, "model_repo": model_repo, "columns": uploaded.columns},
+        )
+
+    # -- the job -------------------------------------------------------------------------------
+
+    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+        opts = self.opts
+        namespace, project = prepared.extra["namespace"], prepared.extra["project"]
+        model_repo = prepared.extra["model_repo"]
+        resolved = resolve_params(config, opts.params)
+        resolved.update(prepared.extra.get("columns") or {})
+        resolved.update(
+            project_name=project,
+            data_path=prepared.train,
+            train_split="train",
+            valid_split=prepared.validation,
+            username=namespace,
+            repo_id=model_repo,
+            push_to_hub=True,
+        )
+        resolved.pop("token", None)  # the token travels as a secret, never in PARAMS
+        trl_args: list[str] = []
+        if opts.runner == "trl":
+            trl_args = trl_arguments(
+                resolved,
+                dataset=prepared.train,
+                validation=prepared.validation is not None,
+                model_repo=model_repo,
+                private=opts.private,
+            )
+        launch = Launch(
+            run_id=run.run_id,
+            namespace=namespace,
+            project=project,
+            model_repo=model_repo,
+            dataset_repo=prepared.train,
+            params=resolved,
+            runner=opts.runner,
+            image=opts.resolved_image(),
+            flavor=opts.flavor,
+            timeout=opts.timeout,
+            trl_args=trl_args,
+        )
+        backend = self._backend()
+        run.intent(
+            "create_job",
+            f"{opts.runner} {resolved['trainer']} on {opts.backend} ({opts.flavor})",
+            backend=opts.backend,
+            runner=opts.runner,
+            flavor=opts.flavor,
+            model_repo=model_repo,
+            params={k: v for k, v in resolved.items() if k != "token"},
+        )
+        remote = backend.launch(launch)
+        run.outcome("create_job", remote.job_id, job_id=remote.job_id, stage=remote.stage)
+        run.remember(job_id=remote.job_id)
+        return self._ref(remote, namespace=namespace, project=project, model_repo=model_repo, base_model=config.model)
+
+    def _ref(self, remote: Remote, *, namespace: str, project: str, model_repo: str, base_model: str | None) -> JobRef:
+        return JobRef(
+            provider=self.name,
+            job_id=remote.job_id,
+            extra={
+                "backend": self.opts.backend,
+                "runner": self.opts.runner,
+                "namespace": namespace,
+                "project": project,
+                "model_repo": model_repo,
+                "dataset_repo": f"{namespace}/autotrain-data-{project}",
+                "base_model": base_model or remote.model,
+                "created_at": remote.created_at.isoformat() if remote.created_at else None,
+                "endpoint": self.opts.endpoint,
+            },
+        )
+
+    def find(self, run: RunContext) -> JobRef | None:
+        namespace = str(run.remote.get("namespace") or self.hub.namespace)
+        project = str(run.remote.get("project") or self.project_for(run.run_id))
+        remote = self._backend().find(run.run_id, namespace, project)
+        if remote is None:
+            return None
+        logger.info("run %s already has %s %s", run.run_id, self.opts.backend, remote.job_id)
+        return self._ref(
+            remote, namespace=namespace, project=project, model_repo=f"{namespace}/{project}", base_model=None
+        )
+
+    def status(self, ref: JobRef) -> JobState:
+        final = self._final.get(ref.job_id)
+        if final is not None:
+            return final
+        backend = self._backend(ref)
+        remote: Remote = backend.inspect(ref.job_id, ref.extra["namespace"])
+        if remote.stage in _ENDED and not remote.cancelled:
+            state = self._verify(ref, remote)
+        else:
+            stages = JOB_STAGES if backend.name == "jobs" else SPACE_STAGES
+            status = (
+                JobStatus.CANCELLED if remote.cancelled else normalize_status(remote.stage, stages, provider=self.name)
+            )
+            message = None
+            if status == JobStatus.FAILED:
+                message = f"{remote.message or 'the job failed'}\n{self._tail(ref)}"
+            step, total = self._progress.get(ref.job_id, (None, None))
+            state = JobState(
+                status=status,
+                raw_status=remote.stage,
+                job_id=ref.job_id,
+                message=message,
+                step=step,
+                total_steps=total,
+            )
+        if state.is_terminal:
+            self._final[ref.job_id] = state
+        return state
+
+    def _verify(self, ref: JobRef, remote: Remote) -> JobState:
+        """A container that ended is a success only if the model repo got model files from it."""
+        repo = ref.extra["model_repo"]
+        started = remote.created_at or _parse(ref.extra.get("created_at"))
+        fresh = self._fresh_files(repo, started)
+        step, total = self._progress.get(ref.job_id, (None, None))
+        if model_files(fresh):
+            return JobState(
+                status=JobStatus.SUCCEEDED,
+                raw_status=remote.stage,
+                job_id=ref.job_id,
+                fine_tuned_model=repo,
+                step=total if total is not None else step,
+                total_steps=total,
+            )
+        what = "completed" if remote.stage == "COMPLETED" else f"ended ({remote.stage})"
+        message = (
+            f"the job {what} but {repo} holds no adapter or model files from it "
+            f"(AutoTrain reports its failures only in the log)\n{self._tail(ref)}"
+        )
+        return JobState(status=JobStatus.FAILED, raw_status=remote.stage, job_id=ref.job_id, message=message)
+
+    def _fresh_files(self, repo: str, since: datetime | None) -> list[str]:
+        api = self.hub.api
+        try:
+            entries = self.hub.call(lambda: list(api.list_repo_tree(repo, recursive=True, expand=since is not None)))
+        except NotFoundError:
+            return []
+        paths = []
+        for entry in entries:
+            last = getattr(entry, "last_commit", None)
+            if not hasattr(entry, "size"):
+                continue  # a folder
+            if since is not None and last is not None and last.date < since - _CLOCK_SKEW:
+                continue  # pushed by an earlier run to the same repo
+            paths.append(str(entry.path))
+        return paths
+
+    def _lines(self, ref: JobRef) -> list[str]:
+        lines: list[str] = self._backend(ref).logs(ref.job_id, ref.extra["namespace"])
+        return lines
+
+    def _tail(self, ref: JobRef) -> str:
+        try:
+            lines = self._lines(ref)
+        except Exception as exc:  # the log is a courtesy in an error message; its absence must not hide the error
+            return f"(the log could not be read: {exc})"
+        return "last log lines:\n" + log_tail(lines) if lines else "(the job left no log)"
+
+    def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
+        """Log lines as events, oldest first, with steps and losses parsed where the trainer printed them."""
+        parsed = list(parse_lines(self._lines(ref)))
+        step, total, _ = progress(parsed)
+        if step is not None:
+            self._progress[ref.job_id] = (step, total)
+        yield from log_events(parsed, after=after)
+
+    def cancel(self, ref: JobRef) -> None:
+        self._backend(ref).cancel(ref.job_id, ref.extra["namespace"])
+        self._final.pop(ref.job_id, None)
+
+    # -- results -------------------------------------------------------------------------------
+
+    def result(self, ref: JobRef) -> FineTunedModel:
+        """The model repo on the Hub (``kind="hub_repo"``) of a run whose repo holds its model files."""
+        state = self.status(ref)
+        if state.status == JobStatus.FAILED:
+            raise JobFailedError(state.message or "the job failed", job_id=ref.job_id)
+        if state.status == JobStatus.CANCELLED:
+            raise JobCancelledError("the job was cancelled", job_id=ref.job_id)
+        if state.status != JobStatus.SUCCEEDED:
+            raise JobError(f"the job is still {state.status.value}; wait for it first", job_id=ref.job_id)
+        repo = ref.extra["model_repo"]
+        info = self.hub.call(self.hub.api.model_info, repo)
+        files = sorted(s.rfilename for s in info.siblings or [])
+        metadata: dict[str, Any] = {
+            "job_id": ref.job_id,
+            "backend": ref.extra.get("backend"),
+            "runner": ref.extra.get("runner"),
+            "endpoint": ref.extra.get("endpoint"),
+            "dataset_repo": ref.extra.get("dataset_repo"),
+            "revision": info.sha,
+            "files": files,
+            "adapter": "adapter_config.json" in files,
+        }
+        try:
+            _, _, latest = progress(parse_lines(self._lines(ref)))
+        except JobError:
+            latest = {}
+        if latest:
+            metadata["final_metrics"] = latest
+        base = ref.extra.get("base_model") or ""
+        return FineTunedModel(provider=self.name, model_id=repo, base_model=base, kind="hub_repo", metadata=metadata)
+
+    def client(self, model: FineTunedModel) -> ChatClient:
+        """A chat client through ``huggingface_hub``'s InferenceClient (an endpoint URL, or an inference provider)."""
+        from tunekit.inference import HuggingFaceChatClient
+
+        opts = self.opts
+        base_url = opts.inference_url.replace("{model}", model.model_id) if opts.inference_url else None
+        return HuggingFaceChatClient(
+            model.model_id,
+            base_url=base_url,
+            provider=None if base_url else opts.inference_provider,
+            token=opts.resolved_token(),
+        )
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
