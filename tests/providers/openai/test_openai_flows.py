@@ -61,3 +61,35 @@ def test_dpo_from_config_to_a_tuned_reply(openai_emulator: OpenAIEmulator, make_
 
     reply = job.result().client().chat([{"role": "user", "content": "Greet guest number 7"}])
     assert reply.text == "Welcome, guest 7!"
+
+
+def test_reinforcement_with_a_grader_and_wandb(openai_emulator: OpenAIEmulator, make_config: ConfigFactory) -> None:
+    grader = {
+        "type": "string_check",
+        "name": "exact answer",
+        "input": "{{sample.output_text}}",
+        "reference": "{{item.answer}}",
+        "operation": "eq",
+    }
+    config = make_config(
+        openai_emulator,
+        model="o4-mini-2025-04-16",
+        hyperparameters={"epochs": 1},
+        provider_options={
+            "grader": grader,
+            "reinforcement": {"reasoning_effort": "low", "eval_interval": 5},
+            "wandb": {"project": "capitals", "tags": ["tunekit"]},
+        },
+    )
+    job = Tuner.from_config(config).submit()
+    assert job.wait(poll_interval=0.01, timeout=30).status == JobStatus.SUCCEEDED
+
+    [remote] = openai_emulator.jobs()
+    method = remote["method"]
+    assert method["type"] == "reinforcement"
+    assert method["reinforcement"]["grader"] == grader
+    hyper = method["reinforcement"]["hyperparameters"]
+    assert (hyper["n_epochs"], hyper["reasoning_effort"], hyper["eval_interval"]) == (1, "low", 5)
+    [integration] = remote["integrations"]
+    assert integration["type"] == "wandb" and integration["wandb"]["project"] == "capitals"
+    assert integration["wandb"]["tags"] == ["tunekit"]
