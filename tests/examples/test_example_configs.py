@@ -21,6 +21,7 @@ ENVIRONMENT = {
     "AZURE_OPENAI_ENDPOINT": "https://example.openai.azure.com",
     "AZURE_OPENAI_API_KEY": "example-azure-key",
     "HF_TOKEN": "hf_example_token",
+    "HF_USERNAME": "example-user",
 }
 # Keys that may differ between the recipe configs: where the job runs, and what that provider needs.
 PROVIDER_KEYS = {"provider", "model", "provider_options", "deploy"}
@@ -32,9 +33,17 @@ def _is_autotrain_yaml(path: Path) -> bool:
     return isinstance(data, dict) and "task" in data and "provider" not in data
 
 
-def _configs() -> list[Path]:
+def _yaml_files() -> list[Path]:
     found = sorted(p for p in EXAMPLES.rglob("*.y*ml") if "data" not in p.relative_to(EXAMPLES).parts)
-    return [p for p in found if p.suffix in (".yaml", ".yml") and not _is_autotrain_yaml(p)]
+    return [p for p in found if p.suffix in (".yaml", ".yml")]
+
+
+def _configs() -> list[Path]:
+    return [p for p in _yaml_files() if not _is_autotrain_yaml(p)]
+
+
+def _autotrain_configs() -> list[Path]:
+    return [p for p in _yaml_files() if _is_autotrain_yaml(p)]
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +81,18 @@ def test_example_config_loads(path: Path) -> None:
         assert Path(config.data.validation).is_file()
     if config.eval is not None and config.eval.data is not None:
         assert Path(config.eval.data).is_file()
+
+
+@pytest.mark.parametrize("path", _autotrain_configs(), ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_autotrain_yaml_example_imports_as_a_tunekit_config(path: Path) -> None:
+    if not _installed("autotrain"):
+        pytest.skip("the autotrain provider is not installed")
+    from tunekit_autotrain import load_autotrain_yaml
+
+    config = load_autotrain_yaml(path)
+    assert config.provider == "autotrain"
+    config.options()
+    assert Path(config.data.train).is_file()
 
 
 @pytest.mark.parametrize("name", ["openai.yaml", "azure.yaml", "autotrain.yaml"])

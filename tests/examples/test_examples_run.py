@@ -1,0 +1,133 @@
+"""The examples run end to end: remote providers against tunekit's emulators, over real HTTP."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tunekit.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "examples" / "recipes"
+MIGRATION = ROOT / "examples" / "migration"
+
+CLEARED = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_API_VERSION",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_AD_TOKEN",
+    "AZURE_OPENAI_API_VERSION",
+    "AZURE_OPENAI_ACCOUNT",
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_RESOURCE_GROUP",
+    "AZURE_ARM_TOKEN",
+    "AZURE_ARM_URL",
+)
+
+
+def _script(path: Path) -> ModuleType:
+    """An example script, imported as a module so its main() runs in this process."""
+    spec = importlib.util.spec_from_file_location(f"example_{path.parent.name}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def openai_env(openai_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """examples/recipes/openai.yaml, unchanged, aimed at the OpenAI emulator through its ${ENV} references."""
+    monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_emulator.base_url)
+    return openai_emulator
+
+
+@pytest.fixture
+def azure_env(azure_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """examples/recipes/azure.yaml, unchanged, aimed at the Azure emulator (data plane and Resource Manager)."""
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", azure_emulator.endpoint)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", azure_emulator.api_key)
+    monkeypatch.setenv("AZURE_OPENAI_API_VERSION", azure_emulator.api_version)
+    monkeypatch.setenv("AZURE_OPENAI_ACCOUNT", azure_emulator.account)
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", azure_emulator.subscription_id)
+    monkeypatch.setenv("AZURE_RESOURCE_GROUP", azure_emulator.resource_group)
+    monkeypatch.setenv("AZURE_ARM_TOKEN", azure_emulator.issue_token())
+    monkeypatch.setenv("AZURE_ARM_URL", azure_emulator.arm_url)
+    # Azure serves even a base model through a deployment: the baselines call the one named after the model.
+    azure_emulator.deploy("gpt-4.1-nano-2025-04-14", "gpt-4.1-nano-2025-04-14")
+    return azure_emulator
+
+
+def _training_rows(emulator: Any) -> list[dict[str, Any]]:
+    files = [f for f in emulator.files() if f["purpose"] == "fine-tune"]
+    content = emulator.file_content(files[0]["id"]).decode("utf-8-sig")
+    return [json.loads(line) for line in content.splitlines()]
+
+
+def test_library_api_on_openai(openai_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    library_api = _script(RECIPES / "library_api.py")
+    assert library_api.main([str(RECIPES / "openai.yaml"), "--yes", "--poll-interval", "0.01"]) == 0
+    out = capsys.readouterr().out
+
+    jobs = openai_env.jobs()
+    assert len(jobs) == 1 and jobs[0]["status"] == "succeeded"
+    assert jobs[0]["model"] == "gpt-4.1-nano-2025-04-14"
+    assert len(_training_rows(openai_env)) == 400
+    assert f"tuned model: {jobs[0]['fine_tuned_model']}" in out
+    # The evaluation asked base zero-shot, base few-shot and the tuned model about each held-out example.
+    assert openai_env.request_count("POST", "/v1/chat/completions") == 1 + 3 * 40
+    assert "base zero-shot" in out and "base few-shot (k=3)" in out and "tuned" in out
+
+    # Running the script again re-uses nothing by accident: the finished run stays one run.
+    runs = Ledger().runs()
+    assert [r.status.value for r in runs] == ["succeeded"]
+
+
+def test_library_api_on_azure_deploys_and_evaluates(azure_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    library_api = _script(RECIPES / "library_api.py")
+    assert library_api.main([str(RECIPES / "azure.yaml"), "--yes", "--poll-interval", "0.01"]) == 0
+    out = capsys.readouterr().out
+
+    jobs = azure_env.jobs()
+    assert len(jobs) == 1 and jobs[0]["status"] == "succeeded"
+    assert jobs[0].get("trainingType") == "developer" or jobs[0].get("trainingType") == "Developer"
+    tuned = [d for d in azure_env.deployments() if d["properties"]["model"]["name"] == jobs[0]["fine_tuned_model"]]
+    assert len(tuned) == 1
+    assert tuned[0]["sku"]["name"] == "Developer"
+    assert "base few-shot (k=3)" in out
+
+
+def test_migration_compares_openai_and_azure_side_by_side(
+    openai_env: Any, azure_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compare = _script(MIGRATION / "compare.py")
+    table = tmp_path / "comparison.md"
+    argv = [str(RECIPES / "openai.yaml"), str(RECIPES / "azure.yaml"), "--yes", "--poll-interval", "0.01"]
+    assert compare.main([*argv, "--max-examples", "10", "--out", str(table)]) == 0
+    text = table.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| openai") or line.startswith("| azure")]
+    assert len(rows) == 6  # zero-shot, few-shot and tuned on each provider
+    assert "tuned model" in text.splitlines()[-1]
+    assert len(openai_env.jobs()) == 1 and len(azure_env.jobs()) == 1
+
+    # A second comparison re-uses both finished runs: no new training job anywhere.
+    assert compare.main([*argv, "--max-examples", "5"]) == 0
+    assert len(openai_env.jobs()) == 1 and len(azure_env.jobs()) == 1
+    assert "| azure | tuned |" in capsys.readouterr().out
