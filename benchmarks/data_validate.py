@@ -24,14 +24,130 @@ from pathlib import Path
 
 MODEL = "gpt-4o-mini"
 
-WORDS = (
-    "the of and to in is you that it he was for on are as with his they at be this have from or one had by word but "
-    "not what all were we when your can said there use an each which she do how their if will up other about out many "
-    "then them these so some her would make like him into time has look two more write go see number no way could "
-    "people my than first water been call who oil its now find long down day did get come made may part model data "
-    "token train answer question python json file error refund order invoice shipping account password reset café "
-    "naïve résumé 東京 数据 模型 😀"
-).split()
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "you",
+    "that",
+    "it",
+    "he",
+    "was",
+    "for",
+    "on",
+    "are",
+    "as",
+    "with",
+    "his",
+    "they",
+    "at",
+    "be",
+    "this",
+    "have",
+    "from",
+    "or",
+    "one",
+    "had",
+    "by",
+    "word",
+    "but",
+    "not",
+    "what",
+    "all",
+    "were",
+    "we",
+    "when",
+    "your",
+    "can",
+    "said",
+    "there",
+    "use",
+    "an",
+    "each",
+    "which",
+    "she",
+    "do",
+    "how",
+    "their",
+    "if",
+    "will",
+    "up",
+    "other",
+    "about",
+    "out",
+    "many",
+    "then",
+    "them",
+    "these",
+    "so",
+    "some",
+    "her",
+    "would",
+    "make",
+    "like",
+    "him",
+    "into",
+    "time",
+    "has",
+    "look",
+    "two",
+    "more",
+    "write",
+    "go",
+    "see",
+    "number",
+    "no",
+    "way",
+    "could",
+    "people",
+    "my",
+    "than",
+    "first",
+    "water",
+    "been",
+    "call",
+    "who",
+    "oil",
+    "its",
+    "now",
+    "find",
+    "long",
+    "down",
+    "day",
+    "did",
+    "get",
+    "come",
+    "made",
+    "may",
+    "part",
+    "model",
+    "data",
+    "token",
+    "train",
+    "answer",
+    "question",
+    "python",
+    "json",
+    "file",
+    "error",
+    "refund",
+    "order",
+    "invoice",
+    "shipping",
+    "account",
+    "password",
+    "reset",
+    "café",
+    "naïve",
+    "résumé",
+    "東京",
+    "数据",
+    "模型",
+    "😀",
+]
 SYSTEMS = [
     "You are a helpful customer support assistant for Acme Corp. Answer briefly and politely.",
     "Marv is a factual chatbot that is also sarcastic.",
@@ -47,9 +163,7 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
             messages = [{"role": "system", "content": rng.choice(SYSTEMS)}]
             for _turn in range(1 if rng.random() < 0.8 else 2):
                 messages.append({"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(8, 60)))})
-                messages.append(
-                    {"role": "assistant", "content": " ".join(rng.choices(WORDS, k=rng.randint(20, 160)))}
-                )
+                messages.append({"role": "assistant", "content": " ".join(rng.choices(WORDS, k=rng.randint(20, 160)))})
             out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
 
 
@@ -92,7 +206,9 @@ def run_cookbook(path: Path) -> dict[str, float]:
         if not any(message.get("role", None) == "assistant" for message in messages):
             format_errors["example_missing_assistant_message"] += 1
 
-    def num_tokens_from_messages(messages: list[dict[str, str]], tokens_per_message: int = 3, tokens_per_name: int = 1) -> int:
+    def num_tokens_from_messages(
+        messages: list[dict[str, str]], tokens_per_message: int = 3, tokens_per_name: int = 1
+    ) -> int:
         num_tokens = 0
         for message in messages:
             num_tokens += tokens_per_message
@@ -203,7 +319,9 @@ def main() -> None:
     speedup = (tk["examples"] / tk["seconds"]) / (base["examples"] / base["seconds"])
     print()
     print(f"throughput ratio tunekit / cookbook: {speedup:.2f}x (target >= 5x)")
-    print(f"token totals identical: {tk['tokens'] == base['tokens'] and tk['assistant_tokens'] == base['assistant_tokens']}")
+    print(
+        f"token totals identical: {tk['tokens'] == base['tokens'] and tk['assistant_tokens'] == base['assistant_tokens']}"
+    )
     print(
         f"peak RSS tunekit: {rows['tunekit-small']['peak_rss_mb']:.1f} MB at {small_n:,} -> {tk['peak_rss_mb']:.1f} MB "
         f"at {args.n:,} (target < 300 MB, flat); cookbook {base['peak_rss_mb']:.1f} MB"

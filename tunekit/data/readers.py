@@ -159,7 +159,7 @@ def jsonl_range(path: Path, f: Findings, start: int = 0, end: int | None = None)
 
 def _json_message(exc: ValueError, text: str) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        if exc.pos >= len(text.rstrip()):
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             return f"the JSON ends early (truncated line?): {exc.msg}"
         return f"invalid JSON at column {exc.colno}: {exc.msg}"
     return f"invalid JSON: {exc}"
@@ -248,11 +248,18 @@ def _csv(path: Path, f: Findings, delimiter: str) -> Iterator[Record]:
             reader = csv.DictReader(handle, delimiter=delimiter)
             line = reader.line_num + 1
             for row in reader:
+                if None in row or None in row.values():
+                    more = None in row
+                    f.add(
+                        "wrong_type",
+                        f"the row has {'more' if more else 'fewer'} cells than the header"
+                        + ("" if more else " (an unclosed quote?)"),
+                        line=line,
+                    )
+                    line = reader.line_num + 1
+                    continue
                 record: dict[str, Any] = {}
                 for key, value in row.items():
-                    if key is None:
-                        f.add("wrong_type", "the row has more cells than the header", line=line)
-                        continue
                     if key in _STRUCTURED_CELLS and isinstance(value, str) and value[:1] in ("[", "{"):
                         try:
                             record[key] = json.loads(value)

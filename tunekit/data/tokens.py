@@ -10,10 +10,13 @@ a tokenizer has to be loaded, and an already-loaded tokenizer can be passed in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from tunekit.data.examples import (
@@ -37,6 +40,7 @@ __all__ = [
     "TokenCounter",
     "count_tokens",
     "encoding_for_model",
+    "load_tokenizer",
     "token_counter",
 ]
 
@@ -220,14 +224,13 @@ class HFTokenCounter:
 
     @classmethod
     def from_pretrained(cls, model: str) -> HFTokenCounter:
-        """Load ``model``'s tokenizer (offline when HF_HUB_OFFLINE is set); lazy transformers import."""
-        try:
-            from transformers import AutoTokenizer
-        except ImportError:
-            raise DependencyMissingError("counting tokens with a HF tokenizer", "tunekit[tokenizers]") from None
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
-        tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=offline)
-        return cls(tokenizer, name=model)
+        """Load ``model``'s tokenizer without downloading anything; lazy transformers import.
+
+        A Hub id must be in the local cache; a folder or a ``.gguf`` file (or a
+        built-in alias) is read from disk. A GGUF tokenizer takes long to parse,
+        so the first load saves it under ``$TUNEKIT_HOME/cache/tokenizers``.
+        """
+        return cls(load_tokenizer(model), name=model)
 
     @property
     def model_max_length(self) -> int | None:
@@ -288,6 +291,8 @@ def token_counter(model: str, provider: str | None = None, *, tokenizer: Any = N
         return HFTokenCounter(tokenizer)
     if provider in _OPENAI_STYLE or (provider is None and _looks_openai(model)):
         return TiktokenCounter.for_model(model)
+    if _looks_openai(model):
+        return TiktokenCounter("o200k_base", approximate=True)
     try:
         return HFTokenCounter.from_pretrained(model)
     except Exception as exc:  # any load failure (offline, gated, unknown id) means: estimate instead
@@ -316,3 +321,39 @@ def count_tokens(
         return counter.count_example(value).total
     messages = [m if isinstance(m, Message) else Message.model_validate(m) for m in value]
     return counter.count_messages(messages)
+
+
+def _tokenizer_cache(gguf: Path) -> Path:
+    from tunekit.ledger import tunekit_home
+
+    stat = gguf.stat()
+    ident = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return tunekit_home() / "cache" / "tokenizers" / f"{gguf.stem}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+
+
+def load_tokenizer(model: str) -> Any:
+    """A Hugging Face tokenizer for ``model`` from local files only (Hub cache, folder, GGUF, alias)."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise DependencyMissingError("counting tokens with a HF tokenizer", "tunekit[tokenizers]") from None
+    from tunekit.inference.loading import resolve_model
+
+    source = resolve_model(model)
+    if source.kind == "hub":
+        return AutoTokenizer.from_pretrained(source.location, revision=source.revision, local_files_only=True)
+    if source.kind != "gguf":
+        return AutoTokenizer.from_pretrained(source.location, local_files_only=True)
+    gguf = Path(source.location)
+    cached = _tokenizer_cache(gguf)
+    if (cached / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(str(cached), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+    try:
+        tokenizer.save_pretrained(str(partial))
+        os.replace(partial, cached)
+    except OSError as exc:  # a read-only home only costs the next load its time
+        logger.debug("cannot cache the tokenizer of %s: %s", gguf, exc)
+        shutil.rmtree(partial, ignore_errors=True)
+    return tokenizer
