@@ -82,7 +82,8 @@ def test_manual_lifecycle_cancel_pause_resume(openai_emulator: OpenAIEmulator) -
     assert openai_emulator.advance(job.id)["status"] == "queued"
     openai_emulator.advance(job.id, to="running")
     assert client.fine_tuning.jobs.pause(job.id).status == "paused"
-    assert client.fine_tuning.jobs.resume(job.id).status == "running"
+    assert client.fine_tuning.jobs.resume(job.id).status == "queued"
+    assert openai_emulator.advance(job.id)["status"] == "running"
     assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
     with pytest.raises(openai.BadRequestError):
         client.fine_tuning.jobs.cancel(job.id)

@@ -240,11 +240,19 @@ class FaultInjector:
         method: str = scope["method"]
         path: str = scope["path"]
         fault = self._pick(method, path) if self.rules else None
-        status_box = [0]
+        query = scope.get("query_string", b"").decode("latin-1")
+        recorded = [False]
+
+        def record(status: int) -> None:
+            if not recorded[0]:
+                recorded[0] = True
+                kind = fault.kind if fault else None
+                self.requests.append(RecordedRequest(method, path, query, status, kind, time.time()))
 
         async def recording_send(message: Message) -> None:
+            # Recorded as the response starts, so a client that has its answer always finds it logged.
             if message["type"] == "http.response.start":
-                status_box[0] = int(message["status"])
+                record(int(message["status"]))
             await send(message)
 
         try:
@@ -253,10 +261,7 @@ class FaultInjector:
             else:
                 await self._apply(fault, scope, receive, recording_send)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            self.requests.append(
-                RecordedRequest(method, path, query, status_box[0], fault.kind if fault else None, time.time())
-            )
+            record(0)
 
     async def _apply(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         if fault.kind == "status":

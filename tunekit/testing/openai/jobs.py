@@ -282,7 +282,6 @@ class JobEngine:
                 f"Job {job.id} is {job.status}; only a running job can be paused.", param="fine_tuning_job_id"
             )
         job.status = "paused"
-        job.paused_from = "running"
         self._event(job, "Fine-tuning job paused")
         return job
 
@@ -291,7 +290,8 @@ class JobEngine:
             raise invalid_request(
                 f"Job {job.id} is {job.status}; only a paused job can be resumed.", param="fine_tuning_job_id"
             )
-        job.status = job.paused_from or "running"
+        # The service requeues a resumed job (see the API reference's resume example) before it runs again.
+        job.status = "queued"
         job.entered_at = self.state.lifecycle.now()
         self._event(job, "Fine-tuning job resumed")
         return job

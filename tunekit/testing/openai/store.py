@@ -122,17 +122,21 @@ class FileRecord:
     failure: str | None = None
 
     def to_api(self, flavor: Flavor) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "id": self.id,
             "object": "file",
             "bytes": len(self.content),
             "created_at": self.created_at,
-            "expires_at": self.expires_at,
             "filename": self.filename,
             "purpose": self.purpose,
             "status": flavor.render_file_status(self.status),
-            "status_details": self.status_details,
         }
+        # Optional in the spec but not nullable: absent rather than null.
+        if self.expires_at is not None:
+            body["expires_at"] = self.expires_at
+        if self.status_details is not None:
+            body["status_details"] = self.status_details
+        return body
 
 
 @dataclass
@@ -233,7 +237,6 @@ class JobRecord:
     metrics_emitted: int = 0
     total_steps: int = 0
     training: TrainingData | None = None
-    paused_from: str | None = None
 
     @property
     def method_type(self) -> str:
