@@ -143,6 +143,10 @@ class Emulator(ABC):
     ) -> None:
         self.stop()
 
+    def describe(self) -> dict[str, str]:
+        """What a client needs to connect (URLs, keys), for ``tunekit emulate`` to print."""
+        return {"url": self.url, "control": f"{self.url}{CONTROL_PREFIX}"}
+
     # --- faults and the request log -----------------------------------------------------------------------
 
     def inject(

@@ -208,6 +208,8 @@ class FaultInjector:
         self.control_prefix = control_prefix
         self.rules: list[FaultRule] = []
         self.requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
+        self.on_request: Callable[[RecordedRequest], None] | None = None
+        """Called with each request as it is answered (``tunekit emulate`` logs them)."""
         self._lock = threading.Lock()
 
     def add(
@@ -246,8 +248,10 @@ class FaultInjector:
         def record(status: int) -> None:
             if not recorded[0]:
                 recorded[0] = True
-                kind = fault.kind if fault else None
-                self.requests.append(RecordedRequest(method, path, query, status, kind, time.time()))
+                entry = RecordedRequest(method, path, query, status, fault.kind if fault else None, time.time())
+                self.requests.append(entry)
+                if self.on_request is not None:
+                    self.on_request(entry)
 
         async def recording_send(message: Message) -> None:
             # Recorded as the response starts, so a client that has its answer always finds it logged.

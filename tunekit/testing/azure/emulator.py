@@ -191,6 +191,19 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
     def deployments_path(self) -> str:
         return f"{self.arm.account_id}/deployments"
 
+    def describe(self) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint,
+            "api_key": self.api_key,
+            "api_version": self.api_version,
+            "v1_base_url": self.base_url,
+            "arm_url": self.arm_url,
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "account": self.account,
+            **super().describe(),
+        }
+
     # --- control ------------------------------------------------------------------------------------------
 
     def issue_token(self, expires_in: float = 3600.0) -> str:

@@ -313,6 +313,9 @@ class OpenAIEmulator(OpenAICompatibleEmulator):
         """``http://127.0.0.1:PORT/v1``, for ``openai.OpenAI(base_url=...)``."""
         return f"{self.url}/v1"
 
+    def describe(self) -> dict[str, str]:
+        return {"base_url": self.base_url, "api_key": self.api_key, **super().describe()}
+
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
