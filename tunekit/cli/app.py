@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "tunekit.cli.deploy",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
+    "tunekit.cli.data",
+    "tunekit.cli.emulate",
 )
 
 app = typer.Typer(
@@ -69,22 +71,24 @@ for _module in COMMAND_MODULES:
 
 def main() -> None:
     """Entry point: run the app and turn tunekit errors into one clear line and an exit code."""
+    from rich.markup import escape
+
     from tunekit.errors import ConfigError, DataError, JobError, TunekitError
     from tunekit.secrets import redact
 
     try:
         app()
     except DataError as exc:
-        err_console.print(f"[bold red]data invalid:[/] {redact(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]data invalid:[/] {escape(redact(str(exc)))}", highlight=False)
         sys.exit(EXIT_DATA_INVALID)
     except ConfigError as exc:
-        err_console.print(f"[bold red]config error:[/] {redact(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]config error:[/] {escape(redact(str(exc)))}", highlight=False)
         sys.exit(EXIT_USAGE)
     except JobError as exc:
-        err_console.print(f"[bold red]job failed:[/] {redact(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]job failed:[/] {escape(redact(str(exc)))}", highlight=False)
         sys.exit(EXIT_JOB_FAILED)
     except TunekitError as exc:
-        err_console.print(f"[bold red]error:[/] {redact(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False)
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
