@@ -62,8 +62,8 @@ def test_cancel_pause_resume_commands(openai_emulator: OpenAIEmulator, make_conf
     assert openai_emulator.job(job_id)["status"] == "paused"
 
     resumed = runner.invoke(app, ["resume", run_id])
-    assert resumed.exit_code == 0 and "running" in resumed.stdout
-    assert openai_emulator.job(job_id)["status"] == "running"
+    status = openai_emulator.job(job_id)["status"]
+    assert resumed.exit_code == 0 and status in ("queued", "running") and status in resumed.stdout
 
     cancelled = runner.invoke(app, ["cancel", run_id])
     assert cancelled.exit_code == 0 and "cancelled" in cancelled.stdout

@@ -66,7 +66,7 @@ def test_a_paused_job_resumes_and_finishes(openai_emulator: OpenAIEmulator, make
     job.pause()  # already paused: fine
 
     job.resume()
-    assert job.status().status == JobStatus.RUNNING
+    assert job.status().status in (JobStatus.QUEUED, JobStatus.RUNNING)  # the service may requeue it first
     openai_emulator.advance(job.job_id, to="succeeded")
     assert job.wait(poll_interval=0.01, timeout=10).status == JobStatus.SUCCEEDED
     assert job.result().model_id == openai_emulator.job(job.job_id)["fine_tuned_model"]
@@ -97,3 +97,23 @@ def test_events_metrics_and_checkpoints(openai_emulator: OpenAIEmulator, make_co
     assert (model.model_id, model.checkpoint) == (first.model_id, first.id)
     assert job.record.result is not None and job.record.result["checkpoint"] == first.id
     assert model.client().model == first.model_id
+
+
+@manual
+def test_events_are_paged_and_read_once_across_polls(
+    openai_emulator: OpenAIEmulator, make_config: ConfigFactory
+) -> None:
+    job = Tuner.from_config(make_config(openai_emulator)).submit()
+    points = [{"step": s, "train_loss": 3.0 / s, "total_steps": 250} for s in range(1, 251)]
+    openai_emulator.seed_metrics(job.job_id, points)
+    openai_emulator.advance(job.job_id, to="running")
+    first = list(job.events())  # before success: only the early events
+    openai_emulator.advance(job.job_id, to="succeeded")
+    rest = list(job.events())
+
+    remote = openai_emulator.events(job.job_id)
+    assert len(remote) > 250  # several pages of 100
+    assert [e.id for e in first + rest] == [e["id"] for e in remote]
+    steps = [e.step for e in job.metrics()]
+    assert steps == list(range(1, 251))
+    assert job.status().step == 250
