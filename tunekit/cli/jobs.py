@@ -64,7 +64,20 @@ def submit(
 
 def status(run_id: RunArg, as_json: JsonOpt = False) -> None:
     """Ask the provider for the job's state once and print it."""
-    _, job = _job(run_id)
+    from tunekit.errors import JobError
+    from tunekit.ledger import Ledger
+
+    try:
+        _, job = _job(run_id)
+    except JobError:
+        # Nothing at the provider yet (the client stopped before creating the job): say what the ledger knows.
+        record = Ledger().get(run_id)
+        if as_json:
+            print_json({"run_id": run_id, "provider": record.provider, "job_id": None, "status": record.status.value})
+            return
+        console.print(f"[bold]{run_id}[/]  {_colour(record.status.value)}  no job at {record.provider} yet")
+        console.print("start it with: tunekit submit CONFIG (the same config resumes this run)")
+        return
     state = job.status()
     record = job.record
     if as_json:
