@@ -86,7 +86,13 @@ class Hyperparameters(StrictModel):
 
     @model_validator(mode="after")
     def _positive(self) -> Hyperparameters:
-        for name in ("epochs", "learning_rate", "learning_rate_multiplier", "batch_size", "gradient_accumulation_steps"):
+        for name in (
+            "epochs",
+            "learning_rate",
+            "learning_rate_multiplier",
+            "batch_size",
+            "gradient_accumulation_steps",
+        ):
             value = getattr(self, name)
             if value != "auto" and value <= 0:
                 raise ValueError(f"{name} must be positive or 'auto'")
@@ -104,6 +110,10 @@ class LoraConfig(StrictModel):
     )
 
 
+Baseline = Literal["zero-shot", "few-shot"]
+_BASELINES: tuple[Baseline, ...] = ("zero-shot", "few-shot")
+
+
 class EvalConfig(StrictModel):
     """How to prove the tuned model beats prompting the base model."""
 
@@ -114,8 +124,8 @@ class EvalConfig(StrictModel):
         "or 'module:function' scorers.",
     )
     few_shot: int = Field(3, ge=0, description="Training examples placed in the few-shot baseline's prompt.")
-    baselines: list[Literal["zero-shot", "few-shot"]] = Field(
-        default_factory=lambda: ["zero-shot", "few-shot"], description="Base-model baselines to compare."
+    baselines: list[Baseline] = Field(
+        default_factory=lambda: list(_BASELINES), description="Base-model baselines to compare."
     )
     models: list[str] = Field(default_factory=list, description="Other model ids to compare as candidates.")
     max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many examples.")
@@ -140,7 +150,9 @@ class TuneConfig(StrictModel):
     data: DataConfig
     method: Literal["sft", "dpo"] = Field("sft", description="Supervised fine-tuning or preference tuning.")
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
-    lora: LoraConfig | None = Field(default_factory=LoraConfig, description="Adapter settings; null trains all weights.")
+    lora: LoraConfig | None = Field(
+        default_factory=LoraConfig, description="Adapter settings; null trains all weights."
+    )
     suffix: str | None = Field(None, description="Appended to the tuned model's name where the provider names it.")
     seed: int = Field(42, description="Seed for shuffling, splitting and training.")
     eval: EvalConfig | None = None
@@ -270,10 +282,7 @@ def load_config(path: str | Path, **overrides: Any) -> TuneConfig:
     except UnicodeDecodeError:
         raise ConfigError("config is not valid UTF-8", source=path) from None
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot parse config: {exc}", source=path) from None
     if data is None:

@@ -220,7 +220,12 @@ class Job:
         while True:
             yield from self.events()
             state = self.status()
-            if last is None or (state.status, state.step, state.raw_status) != (last.status, last.step, last.raw_status):
+            changed = last is None or (state.status, state.step, state.raw_status) != (
+                last.status,
+                last.step,
+                last.raw_status,
+            )
+            if changed:
                 yield state
             last = state
             if state.is_terminal:

@@ -261,7 +261,9 @@ class Ledger:
             raise RunNotFoundError(run_id)
         return _run_from_row(row)
 
-    def runs(self, *, provider: str | None = None, config_hash: str | None = None, limit: int | None = None) -> list[RunRecord]:
+    def runs(
+        self, *, provider: str | None = None, config_hash: str | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
         """Runs, newest first."""
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         clauses, args = [], []
@@ -342,7 +344,9 @@ class Ledger:
             return cursor.rowcount == 1
 
     def events(self, run_id: str, *, kinds: Sequence[str] | None = None, after_seq: int = 0) -> list[LedgerEvent]:
-        sql = "SELECT seq, run_id, ts, kind, step, message, data_json, event_key FROM events WHERE run_id = ? AND seq > ?"
+        sql = (
+            "SELECT seq, run_id, ts, kind, step, message, data_json, event_key FROM events WHERE run_id = ? AND seq > ?"
+        )
         args: list[Any] = [run_id, after_seq]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"

@@ -204,5 +204,5 @@ class Provider(ABC):
     def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
         raise UnsupportedOperationError(self.name, "undeploy")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release clients and connections."""

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pydantic stays out of `tunekit --help`'s start-up path
     from pydantic import BaseModel, SecretStr
 
-__all__ = ["MASK", "RedactingFilter", "get_logger", "redact", "redact_data", "register_model_secrets", "register_secret"]
+__all__ = [
+    "MASK",
+    "RedactingFilter",
+    "get_logger",
+    "redact",
+    "redact_data",
+    "register_model_secrets",
+    "register_secret",
+]
 
 MASK = "**********"
 

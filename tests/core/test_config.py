@@ -25,8 +25,16 @@ def test_yaml_round_trip(memo_config: Path, tmp_path: Path) -> None:
 
 def test_json_config_and_relative_paths(tmp_path: Path, chat_file: Path) -> None:
     path = tmp_path / "tune.json"
-    path.write_text(json.dumps({"provider": "memo", "model": "m", "data": {"train": "train.jsonl"},
-                                "provider_options": {"state_dir": str(tmp_path)}}))
+    path.write_text(
+        json.dumps(
+            {
+                "provider": "memo",
+                "model": "m",
+                "data": {"train": "train.jsonl"},
+                "provider_options": {"state_dir": str(tmp_path)},
+            }
+        )
+    )
     config = load_config(path)
     assert config.data.train == str(chat_file.resolve())
     assert config.method == "sft" and config.hyperparameters.epochs == "auto"
@@ -98,7 +106,7 @@ def test_empty_and_broken_files(tmp_path: Path) -> None:
         load_config(empty)
     broken = tmp_path / "broken.yaml"
     broken.write_text("provider: [unclosed")
-    with pytest.raises(ConfigError, match="broken.yaml: cannot parse config"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml: cannot parse config"):
         load_config(broken)
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "missing.yaml")

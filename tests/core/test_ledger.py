@@ -81,7 +81,10 @@ def test_migration_from_schema_v1_keeps_runs(tmp_path: Path) -> None:
         "INSERT INTO runs (run_id, created_at, provider, model, config_hash, config_json, run_dir, status)"
         " VALUES ('old-run', '2026-01-02T03:04:05+00:00', 'openai', 'gpt-4.1-mini', 'h', '{}', '/tmp/x', 'succeeded')"
     )
-    conn.execute("INSERT INTO events (run_id, ts, kind, message) VALUES ('old-run', '2026-01-02T03:04:05+00:00', 'created', 'hi')")
+    conn.execute(
+        "INSERT INTO events (run_id, ts, kind, message)"
+        " VALUES ('old-run', '2026-01-02T03:04:05+00:00', 'created', 'hi')"
+    )
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -106,7 +109,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Ledger(path)
 
 
-def _hold_lock(home: str, ready: "multiprocessing.synchronize.Event", release: "multiprocessing.synchronize.Event") -> None:
+def _hold_lock(home: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event) -> None:
     import os
 
     os.environ["TUNEKIT_HOME"] = home

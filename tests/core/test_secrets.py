@@ -22,8 +22,14 @@ def config(memo_config: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
 def test_secret_not_in_repr_or_dumps(config) -> None:  # type: ignore[no-untyped-def]
     options = config.options()
     assert options.api_key.get_secret_value() == SECRET
-    for text in (repr(config), repr(options), str(options), config.to_yaml(), json.dumps(config.redacted()),
-                 options.model_dump_json()):
+    for text in (
+        repr(config),
+        repr(options),
+        str(options),
+        config.to_yaml(),
+        json.dumps(config.redacted()),
+        options.model_dump_json(),
+    ):
         assert SECRET not in text
 
 

@@ -26,7 +26,7 @@ def test_submit_watch_result_and_chat(memo_config: Path, tmp_path: Path) -> None
     states = [s for s in seen if isinstance(s, JobState)]
     assert states[-1].status is JobStatus.SUCCEEDED
     assert [e.step for e in job.history()] == [1, 2, 3, 4]
-    assert [m.metrics["train_loss"] for m in job.metrics()][0] == 1.0
+    assert job.metrics()[0].metrics["train_loss"] == 1.0
 
     model = job.result()
     assert model.run_id == job.run_id and model.model_id == f"memo:{job.job_id}"
@@ -94,8 +94,9 @@ def test_jobs_lists_runs_of_this_config(memo_config: Path) -> None:
 
 
 def test_keyword_constructor(tmp_path: Path, chat_file: Path) -> None:
-    tuner = Tuner(provider="memo", model="memo-base", data=str(chat_file),
-                  provider_options={"state_dir": str(tmp_path / "s")})
+    tuner = Tuner(
+        provider="memo", model="memo-base", data=str(chat_file), provider_options={"state_dir": str(tmp_path / "s")}
+    )
     assert tuner.config.data.train == str(chat_file)
     with pytest.raises(ConfigError):
         Tuner()

@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
 def run(
     config: Annotated[Path, typer.Argument(help="A tunekit config (YAML/JSON) or an AutoTrain YAML config.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before spending money.")] = False,
-    new: Annotated[bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")] = False,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")
+    ] = False,
     skip_eval: Annotated[bool, typer.Option("--skip-eval", help="Stop after the result; do not evaluate.")] = False,
     poll_interval: Annotated[
         float | None, typer.Option("--poll-interval", help="Seconds between status polls (default: the provider's).")

@@ -73,7 +73,9 @@ def runs(
     table = Table("run", "provider", "model", "status", "created", "result")
     for r in records:
         result = (r.result or {}).get("model_id", "") if r.result else (r.error or "")
-        table.add_row(r.run_id, r.provider, r.model, _status(r.status.value), r.created_at.strftime("%Y-%m-%d %H:%M"), result)
+        table.add_row(
+            r.run_id, r.provider, r.model, _status(r.status.value), r.created_at.strftime("%Y-%m-%d %H:%M"), result
+        )
     console.print(table)
 
 
