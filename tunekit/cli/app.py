@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "tunekit.cli.eval",
     "tunekit.cli.data",
     "tunekit.cli.emulate",
+    "tunekit.cli.autotrain",
 )
 
 app = typer.Typer(

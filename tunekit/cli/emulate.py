@@ -26,6 +26,7 @@ __all__ = ["EMULATORS", "register"]
 EMULATORS: dict[str, str] = {
     "openai": "tunekit.testing.openai:OpenAIEmulator",
     "azure": "tunekit.testing.azure:AzureOpenAIEmulator",
+    "hub": "tunekit.testing.hub:HubEmulator",
 }
 """Service name -> ``module:class`` of its emulator (a :class:`tunekit.testing.base.Emulator`)."""
 

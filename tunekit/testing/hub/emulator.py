@@ -117,6 +117,16 @@ class HubEmulator(Emulator):
 
     # -- what a client needs ------------------------------------------------------------------------
 
+    def describe(self) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint,
+            "token": self.token,
+            "namespace": self.namespace,
+            "inference": self.inference_url("{model}"),
+            "control": f"{self.endpoint}/_emulator",
+            "usage": f"HfApi(endpoint={self.endpoint!r}, token=...) or HF_ENDPOINT={self.endpoint}",
+        }
+
     @property
     def endpoint(self) -> str:
         """Pass as ``HfApi(endpoint=...)`` or ``HF_ENDPOINT``."""

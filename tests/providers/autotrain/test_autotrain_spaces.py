@@ -1,0 +1,53 @@
+"""backend: spaces: AutoTrain's own Space protocol, for accounts without HF Jobs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TunerFactory
+
+from tunekit.errors import JobCancelledError
+from tunekit.jobs import JobStatus
+from tunekit.testing.hub import HubEmulator
+
+
+def test_a_space_trains_pushes_pauses_and_the_run_succeeds(hub_emulator: HubEmulator, make_tuner: TunerFactory) -> None:
+    job = make_tuner(backend="spaces", flavor="a10g-large").submit()
+    space = job.job_id
+    assert space == f"{hub_emulator.namespace}/autotrain-{job.ref.extra['project']}"
+    api = hub_emulator.api()
+    secrets = api.get_space_secrets(space)
+    assert {"HF_TOKEN", "AUTOTRAIN_USERNAME", "PROJECT_NAME", "TASK_ID", "PARAMS", "DATA_PATH", "MODEL"} <= set(secrets)
+    assert api.space_info(space).private is True and api.get_space_runtime(space).requested_hardware == "a10g-large"
+    assert api.get_space_variables(space)["TUNEKIT_RUN_ID"].value == job.run_id
+
+    state = job.wait(poll_interval=0.05, timeout=30)
+    assert state.status == JobStatus.SUCCEEDED and state.raw_status == "PAUSED"
+    model = job.result()
+    assert model.metadata["backend"] == "spaces" and "adapter_config.json" in model.metadata["files"]
+    assert any("train_loss" in e.metrics for e in job.metrics())
+
+
+@pytest.mark.hub_emulator(lifecycle="manual")
+def test_cancelling_a_space_pauses_it_and_the_run_is_cancelled(
+    hub_emulator: HubEmulator, make_tuner: TunerFactory
+) -> None:
+    job = make_tuner(backend="spaces", flavor="t4-small").submit()
+    assert job.status().status == JobStatus.QUEUED  # building
+    hub_emulator.advance(job.job_id)
+    assert job.status().status == JobStatus.RUNNING
+    job.cancel()
+    assert hub_emulator.space_stage(job.job_id) == "PAUSED"
+    assert job.status().status == JobStatus.CANCELLED
+    with pytest.raises(JobCancelledError):
+        job.result()
+
+
+@pytest.mark.hub_emulator(lifecycle="manual")
+def test_a_space_that_pauses_without_a_model_fails(hub_emulator: HubEmulator, make_tuner: TunerFactory) -> None:
+    hub_emulator.set_job_outcome("no_files")
+    job = make_tuner(backend="spaces", flavor="t4-small").submit()
+    hub_emulator.advance(job.job_id)
+    hub_emulator.advance(job.job_id)
+    state = job.status()
+    assert state.status == JobStatus.FAILED and state.raw_status == "PAUSED"
+    assert state.message is not None and "Pausing space..." in state.message
