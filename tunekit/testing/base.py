@@ -38,14 +38,22 @@ class IdFactory:
         self._seed = seed
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._tables: dict[str, bytes] = {}
 
     def reset(self) -> None:
         with self._lock:
             self._rng = random.Random(self._seed)
 
     def new(self, prefix: str, length: int = 24, alphabet: str = _ID_ALPHABET) -> str:
+        # One randbytes call and a byte translation table: ids are minted on every chat completion,
+        # and per-character random.choice dominated the emulator's request time.
+        table = self._tables.get(alphabet)
+        if table is None:
+            table = bytes(ord(alphabet[i % len(alphabet)]) for i in range(256))
+            self._tables[alphabet] = table
         with self._lock:
-            return prefix + "".join(self._rng.choice(alphabet) for _ in range(length))
+            raw = self._rng.randbytes(length)
+        return prefix + raw.translate(table).decode("ascii")
 
 
 async def read_json(request: Request) -> dict[str, Any]:

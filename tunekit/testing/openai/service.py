@@ -77,6 +77,8 @@ class OpenAIService:
 
         f, j, c = self.files, self.jobs, self.chat
         return [
+            # Chat completions first: the router tries routes in order and this is the hot path.
+            route("/chat/completions", c.create, "POST"),
             route("/files", f.create, "POST"),
             route("/files", f.list, "GET"),
             route("/files/{file_id}", f.retrieve, "GET"),
@@ -94,7 +96,6 @@ class OpenAIService:
             route("/fine_tuning/jobs/{job_id}/resume", j.resume, "POST"),
             route("/fine_tuning/jobs/{job_id}/events", j.events, "GET"),
             route("/fine_tuning/jobs/{job_id}/checkpoints", j.checkpoints, "GET"),
-            route("/chat/completions", c.create, "POST"),
             route("/models", c.list_models, "GET"),
             route("/models/{model:path}", c.retrieve_model, "GET"),
             route("/models/{model:path}", c.delete_model, "DELETE"),
