@@ -171,6 +171,11 @@ class AzureOptions(OpenAIOptions):
         "data.train is still read locally to validate and estimate.",
     )
     validation_file_url: SecretStr | None = Field(None, description="Import the validation file from this URL.")
+    base_deployment: str | None = Field(
+        None,
+        description="The deployment that serves the untuned base model, for evaluation baselines; "
+        "a deployment named like the base model when omitted.",
+    )
     arm: ArmOptions = Field(default_factory=ArmOptions, description="Resource Manager, for deployments.")
 
     _unmask = field_validator("api_key", "ad_token", "training_file_url", "validation_file_url", mode="before")(

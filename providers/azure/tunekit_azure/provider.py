@@ -405,5 +405,10 @@ class AzureProvider(OpenAIProvider):
             retry=self._chat_retry(),
         )
 
+    def base_client(self, model: str) -> ChatClient:
+        """A chat client for the untuned base model, through ``base_deployment`` when one is configured."""
+        name = self.azure.base_deployment or model
+        return self.client(FineTunedModel(provider=self.name, model_id=name, base_model=model, deployment=name))
+
     def _chat_retry(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.azure.max_retries + 1, max_wait=self.azure.retry_max_wait)

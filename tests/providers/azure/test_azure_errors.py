@@ -252,3 +252,23 @@ def test_deployments_wait_for_operations_that_take_time(azure_emulator: Any) -> 
     assert manager.delete("bot") is True
     assert manager.get("bot") is None
     assert manager.delete("bot") is False
+
+
+@pytest.mark.azure_emulator(lifecycle="manual")
+def test_a_deploy_that_outlasts_its_timeout_is_picked_up_again(
+    azure_emulator: Any, make_config: Callable[..., TuneConfig]
+) -> None:
+    from tunekit_azure import OperationTimeoutError
+
+    tuner = Tuner(make_config(options={"arm": {"deploy_timeout": 0.3}}))
+    job = tuner.submit()
+    while not job.status().is_terminal:
+        azure_emulator.advance(job.job_id)
+    with pytest.raises(OperationTimeoutError) as caught:
+        tuner.deploy(job.run_id)
+    assert "still in progress" in str(caught.value) and "run the same command again" in str(caught.value)
+    assert azure_emulator.deployments()[0]["properties"]["provisioningState"] == "Creating"
+    azure_emulator.advance_deployment("recipes-bot")
+    deployed = tuner.deploy(job.run_id)
+    assert deployed.deployment == "recipes-bot"
+    assert len([r for r in azure_emulator.requests if r.method == "PUT"]) == 1

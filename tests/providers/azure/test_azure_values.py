@@ -113,6 +113,9 @@ def test_a_cross_region_deploy_names_its_source(azure_emulator: Any, make_config
 
 def test_a_base_model_deployment_answers(azure_emulator: Any, make_config: Callable[..., TuneConfig]) -> None:
     azure_emulator.deploy("gpt-4o-mini", "gpt-4o-mini")
-    tuner = Tuner(make_config())
-    reply = tuner.provider.base_client("gpt-4o-mini").chat([{"role": "user", "content": "hello"}])
+    reply = Tuner(make_config()).provider.base_client("gpt-4o-mini").chat([{"role": "user", "content": "hello"}])
     assert reply.ok and reply.text
+    # Deployments are named freely: the baseline's is configured.
+    azure_emulator.deploy("baseline", "gpt-4.1-mini")
+    tuner = Tuner(make_config(options={"base_deployment": "baseline"}))
+    assert tuner.provider.base_client(tuner.config.model).chat([{"role": "user", "content": "hello"}]).ok
