@@ -44,6 +44,7 @@ __all__ = [
     "NO_RETRY",
     "RETRYABLE_STATUS",
     "RetryPolicy",
+    "header_of",
     "is_connection_error",
     "is_retryable",
     "retry_after_of",
@@ -76,6 +77,13 @@ def _headers_of(exc: BaseException) -> Mapping[str, str] | None:
     if headers is None:
         headers = getattr(exc, "headers", None)
     return headers if isinstance(headers, Mapping) or hasattr(headers, "get") else None
+
+
+def header_of(exc: BaseException, name: str) -> str | None:
+    """A header of the response an exception carries (case-insensitive), if any."""
+    headers = _headers_of(exc)
+    value = headers.get(name) if headers is not None else None
+    return str(value) if value is not None else None
 
 
 def retry_after_of(exc: BaseException) -> float | None:

@@ -201,3 +201,36 @@ def test_missing_key_is_reported_before_any_request(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(AuthenticationError, match="OPENAI_API_KEY"):
         OpenAIChatClient("gpt-4o-mini")
+
+
+class FrozenClock:
+    """A limiter clock that never moves: what the limiter reserved stays visible as debt."""
+
+    def __call__(self) -> float:
+        return 1000.0
+
+
+def test_a_429_that_cost_the_server_nothing_gives_its_slot_back(openai_emulator: OpenAIEmulator) -> None:
+    limiter = RateLimiter(rpm=6000, tpm=60_000, burst=1.0, clock=FrozenClock())  # 100 slots, 1000 tokens
+    openai_emulator.inject(f"POST {CHAT}", Fault.status(429, retry_after=0.01), first_n=2)
+    with client_for(openai_emulator, limiter=limiter) as client:
+        result = client.chat(ask("hi"))
+    assert result.attempts == 3
+    # The two refused attempts carried no rate-limit headers: only the answered one spent a slot,
+    # and the token bucket was charged what the answer really used.
+    assert limiter.requests_available == pytest.approx(99)
+    assert limiter.tokens_available == pytest.approx(1000 - result.usage.total_tokens)
+
+
+def test_a_429_from_a_spent_window_keeps_the_slot_and_holds_everyone() -> None:
+    limiter = RateLimiter(rpm=6000, burst=1.0, clock=FrozenClock())
+    with OpenAIEmulator(rpm=1) as emu:
+        emu.limiter.window = 0.3
+        with client_for(emu, limiter=limiter) as client:
+            assert client.chat(ask("first")).attempts == 1
+            second = client.chat(ask("second"))
+    assert second.attempts == 2
+    # x-ratelimit-remaining-requests was 0: the refused attempt stays spent (3 slots for 2 answers), and
+    # the server's Retry-After became a pause for every request sharing the limiter.
+    assert limiter.requests_available == pytest.approx(97)
+    assert limiter.reserve().delay > 0.1

@@ -32,7 +32,7 @@ from tunekit.errors import (
 )
 from tunekit.inference.base import ChatResult, Message, Usage
 from tunekit.inference.ratelimit import RateLimiter, Reservation, estimate_prompt_tokens
-from tunekit.retry import DEFAULT_RETRY, RetryPolicy, retry_after_of, status_code_of
+from tunekit.retry import DEFAULT_RETRY, RetryPolicy, header_of, retry_after_of, status_code_of
 from tunekit.secrets import get_logger
 
 __all__ = ["FATAL_ERRORS", "RemoteChatClient", "run_sync"]
@@ -177,15 +177,21 @@ class RemoteChatClient(ABC):
 
     def _on_retry(self, reservation: list[Reservation]) -> Callable[[BaseException, int], None]:
         def hook(exc: BaseException, attempt: int) -> None:
-            if status_code_of(exc) == 429:
-                # The limiter paces what the server accepts: a rejected attempt gives its slot back, and
-                # the server's Retry-After holds every request sharing this limiter, not just this one.
-                if reservation:
-                    self.limiter.settle(reservation[-1], 0)
-                    self.limiter.refund_request()
-                after = retry_after_of(exc)
-                if after:
-                    self.limiter.pause(min(after, self.retry.max_retry_after))
+            if status_code_of(exc) != 429 or not reservation:
+                return
+            # The limiter models the quota the server counts. A 429 whose rate-limit headers show a spent
+            # window means we ran ahead of it: the slot stays spent (pacing falls back in step) and the
+            # server's Retry-After holds every request sharing this limiter. A 429 without that evidence
+            # (a transient refusal, a proxy) cost the server nothing, so the slot is given back.
+            requests_spent = header_of(exc, "x-ratelimit-remaining-requests") == "0"
+            tokens_spent = header_of(exc, "x-ratelimit-remaining-tokens") == "0"
+            if not tokens_spent:
+                self.limiter.settle(reservation[-1], 0)
+            if not requests_spent:
+                self.limiter.refund_request()
+            after = retry_after_of(exc)
+            if (requests_spent or tokens_spent) and after:
+                self.limiter.pause(min(after, self.retry.max_retry_after))
 
         return hook
 

@@ -110,6 +110,18 @@ class RateLimiter:
     def unlimited(self) -> bool:
         return self._requests is None and self._tokens is None
 
+    @property
+    def requests_available(self) -> float | None:
+        """Request slots free now (negative while reservations wait); ``None`` without an RPM limit."""
+        with self._lock:
+            return self._requests.level if self._requests is not None else None
+
+    @property
+    def tokens_available(self) -> float | None:
+        """Tokens free now (negative while reservations wait); ``None`` without a TPM limit."""
+        with self._lock:
+            return self._tokens.level if self._tokens is not None else None
+
     def reserve(self, tokens: int = 0) -> Reservation:
         """Take one request and ``tokens`` tokens; say how long to wait before sending."""
         with self._lock:
