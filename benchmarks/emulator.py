@@ -3,9 +3,10 @@
 The emulator runs in its own process (``tunekit emulate openai``), as it does beside a benchmark of
 our clients. Three clients send chat completions over keep-alive connections for a fixed time: a
 lean asyncio client writing raw HTTP/1.1 (so the server, not the client, is what is measured), and,
-for reference, httpx and the openai SDK in threads (what a Python test suite sees). The baseline is the floor of the same stack: a bare Starlette app on the same uvicorn
-server answering one fixed chat-completion body, so the ratio shows what the emulator's own work
-(validation, answering, token counting, rate-limit headers, fault checks) costs.
+for reference, httpx and the openai SDK in threads (what a Python test suite sees). The baseline is
+the floor of the same stack: a bare Starlette app on the same uvicorn server answering one fixed
+chat-completion body, so the ratio shows what the emulator's own work (validation, answering, token
+counting, rate-limit headers, fault checks) costs.
 
 Target: at least 500 completions/s with the lean client, so the emulator never limits a benchmark.
 Prints, per server and client: requests, errors, requests/s, and the ratio to the baseline.
@@ -176,12 +177,12 @@ def main() -> int:
         try:
             ok, errors, elapsed = raw_rate(details, args.threads, args.seconds)
             results.append(Result(server, "raw HTTP", ok, errors, elapsed))
-            clients: list[tuple[str, Callable[[], Callable[[], bool]]]] = [
-                ("httpx", lambda: httpx_worker(details)),
-                ("openai SDK", lambda: sdk_worker(details)),
+            clients: list[tuple[str, Callable[[dict[str, str]], Callable[[], bool]]]] = [
+                ("httpx", httpx_worker),
+                ("openai SDK", sdk_worker),
             ]
-            for client_name, factory in clients:
-                ok, errors, elapsed = drive(factory, args.threads, args.seconds)
+            for client_name, worker in clients:
+                ok, errors, elapsed = drive(lambda w=worker, d=details: w(d), args.threads, args.seconds)
                 results.append(Result(server, client_name, ok, errors, elapsed))
         finally:
             process.terminate()
@@ -198,7 +199,8 @@ def main() -> int:
     errors = sum(r.errors for r in results)
     met = emulator_rps >= TARGET_RPS and errors == 0
     print(
-        f"target: >= {TARGET_RPS:.0f} req/s (raw HTTP client) with no errors: {'met' if met else 'MISSED'} ({emulator_rps:.0f})"
+        f"target: >= {TARGET_RPS:.0f} req/s (raw HTTP client) with no errors: "
+        f"{'met' if met else 'MISSED'} ({emulator_rps:.0f})"
     )
     return 0 if met else 1
 
