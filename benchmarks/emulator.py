@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -182,7 +183,7 @@ def main() -> int:
                 ("openai SDK", sdk_worker),
             ]
             for client_name, worker in clients:
-                ok, errors, elapsed = drive(lambda w=worker, d=details: w(d), args.threads, args.seconds)
+                ok, errors, elapsed = drive(functools.partial(worker, details), args.threads, args.seconds)
                 results.append(Result(server, client_name, ok, errors, elapsed))
         finally:
             process.terminate()
