@@ -219,6 +219,6 @@ def example_digest(example: ChatExample | PreferenceExample | PromptCompletionEx
         else:
             # Plain conversations (the common case) skip JSON serialization.
             payload = "\x1e".join(parts).encode("utf-8", "surrogatepass")
-            return int.from_bytes(hashlib.blake2b(payload, digest_size=8, person=b"chat").digest(), "big")
+            return int.from_bytes(hashlib.blake2b(payload, digest_size=8, person=b"chat").digest(), "big", signed=True)
     payload = example.kind.encode() + b"\0" + example.__pydantic_serializer__.to_json(example)
-    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big")
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big", signed=True)
