@@ -43,7 +43,7 @@ class HubConnection:
         )
 
     def __repr__(self) -> str:
-        return f"HubConnection(endpoint={self.options.endpoint!r})"
+        return f"HubConnection(endpoint={self.options.resolved_endpoint()!r})"
 
     @property
     def api(self) -> HfApi:
@@ -54,7 +54,10 @@ class HubConnection:
                 token = self.options.resolved_token()
                 register_secret(token)
                 self._api = HfApi(
-                    endpoint=self.options.endpoint, token=token, library_name="tunekit", library_version="0.1.0"
+                    endpoint=self.options.resolved_endpoint(),
+                    token=token,
+                    library_name="tunekit",
+                    library_version="0.1.0",
                 )
             return self._api
 

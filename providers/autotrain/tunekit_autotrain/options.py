@@ -106,8 +106,10 @@ class AutoTrainOptions(BaseModel):
     token: SecretStr | None = Field(
         None, description="Hugging Face token with write access; read from HF_TOKEN when omitted."
     )
-    endpoint: str = Field(
-        DEFAULT_ENDPOINT, description="The Hub's URL (a private Hub or an emulator). Plain http only on loopback."
+    endpoint: str | None = Field(
+        None,
+        description=f"The Hub's URL (a private Hub or an emulator): HF_ENDPOINT, else {DEFAULT_ENDPOINT}. "
+        "Plain http only on loopback.",
     )
     namespace: str | None = Field(
         None, description="User or organization owning the dataset, model repo and job; the token's user by default."
@@ -154,7 +156,9 @@ class AutoTrainOptions(BaseModel):
 
     @field_validator("endpoint")
     @classmethod
-    def _safe_endpoint(cls, value: str) -> str:
+    def _safe_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         problem = check_endpoint(value)
         if problem:
             raise ValueError(problem)
@@ -203,6 +207,18 @@ class AutoTrainOptions(BaseModel):
         if not token:
             raise ConfigError("no Hugging Face token: set HF_TOKEN or provider_options.token (e.g. token: ${HF_TOKEN})")
         return token
+
+    def resolved_endpoint(self) -> str:
+        """The Hub to talk to: the option, else ``HF_ENDPOINT`` (checked the same way), else huggingface.co."""
+        if self.endpoint is not None:
+            return self.endpoint
+        env = os.environ.get("HF_ENDPOINT")
+        if env:
+            problem = check_endpoint(env)
+            if problem:
+                raise ConfigError(f"HF_ENDPOINT: {problem}")
+            return env.rstrip("/")
+        return DEFAULT_ENDPOINT
 
     def resolved_image(self) -> str:
         return self.image or (TRL_IMAGE if self.runner == "trl" else AUTOTRAIN_IMAGE)

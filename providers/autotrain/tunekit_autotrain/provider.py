@@ -214,7 +214,7 @@ class AutoTrainProvider(Provider):
                 "dataset_repo": f"{namespace}/autotrain-data-{project}",
                 "base_model": base_model or remote.model,
                 "created_at": remote.created_at.isoformat() if remote.created_at else None,
-                "endpoint": self.opts.endpoint,
+                "endpoint": self.opts.resolved_endpoint(),
             },
         )
 

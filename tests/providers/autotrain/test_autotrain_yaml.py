@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from tunekit.cli.app import app
 from tunekit.config import load_config
 from tunekit.errors import ConfigError
+from tunekit.testing.hub import HubEmulator
 from tunekit_autotrain import autotrain_to_tunekit, is_autotrain_config, load_autotrain_yaml
 from tunekit_autotrain.params import resolve_params
 
@@ -110,3 +111,21 @@ def test_tunekit_autotrain_import_prints_a_loadable_config(tmp_path: Path) -> No
     config = load_config(out)  # relative data paths still reach the same files from the new folder
     assert Path(config.data.train) == (tmp_path / "at" / "data" / "train.jsonl").resolve()
     assert config.options().params.optimizer == "paged_adamw_8bit"  # type: ignore[attr-defined]
+
+
+def test_tunekit_run_takes_an_autotrain_config_as_it_is(
+    hub_emulator: HubEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shutil.copytree(CONFIGS, tmp_path / "at")
+    monkeypatch.setenv("HF_ENDPOINT", hub_emulator.endpoint)
+    monkeypatch.setenv("HF_TOKEN", hub_emulator.token)
+    monkeypatch.setenv("HF_USERNAME", hub_emulator.namespace)
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "at" / "smollm2-sft.yml"), "--yes", "--poll-interval", "0.05", "--skip-eval"]
+    )
+    assert result.exit_code == 0, result.output
+    model_repo = f"{hub_emulator.namespace}/autotrain-smollm2-acme-support"
+    assert f"tuned model: {model_repo}" in " ".join(result.output.split())
+    space = f"{hub_emulator.namespace}/autotrain-autotrain-smollm2-acme-support"
+    assert hub_emulator.space_stage(space) == "PAUSED"
+    assert "adapter_model.safetensors" in hub_emulator.files(model_repo)

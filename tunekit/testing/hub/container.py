@@ -245,13 +245,22 @@ class TrainingScript:
         return [
             self._info(
                 f"{mod}.utils:process_input_data:550",
-                f"Train data: Dataset({{ features: ['autotrain_text'], num_rows: {self.rows} }})",
+                f"Train data: Dataset({{ features: {self._columns()!r}, num_rows: {self.rows} }})",
             ),
             self._info(f"{mod}.utils:configure_logging_steps:684", f"Logging steps: {self.logging_steps}"),
             self._info(f"{mod}.utils:get_model:925", "loading model..."),
             self._info(f"{mod}.train_clm_{self.plan.trainer}:train:37", "creating trainer"),
             self._info("autotrain.trainers.common:on_train_begin:230", "Starting to train..."),
         ]
+
+    def _columns(self) -> list[str]:
+        params = self.plan.params
+        names = [
+            params.get("prompt_text_column"),
+            params.get("text_column", "text"),
+            params.get("rejected_text_column"),
+        ]
+        return [str(name) for name in names if name]
 
     def step_lines(self, index: int) -> list[str]:
         """The progress bar and metrics of the ``index``-th logging step."""
