@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tunekit import Tuner
-from tunekit.config import TuneConfig
+from tunekit.config import DeployConfig, TuneConfig
 from tunekit.errors import NotFoundError
 from tunekit.jobs import JobStatus
 
@@ -77,3 +77,8 @@ def test_deploying_twice_adopts_the_deployment(azure_emulator: Any, make_config:
     assert len(azure_emulator.deployments()) == 1
     puts = [r for r in azure_emulator.requests if r.method == "PUT"]
     assert len(puts) == 1
+    # A new capacity updates the same deployment in place.
+    bigger = tuner.deploy(job.run_id, DeployConfig(name="recipes-bot", capacity=3))
+    assert bigger.metadata["capacity"] == 3
+    assert azure_emulator.deployments()[0]["sku"] == {"name": "Standard", "capacity": 3}
+    assert [r.status for r in azure_emulator.requests if r.method == "PUT"] == [201, 200]
