@@ -39,7 +39,7 @@ SPLITS = {"eval": 40, "valid": 40, "train": 400}
 """Generated in this order; each split avoids every combination an earlier one used."""
 
 SEED = 20250107
-MAX_USER_CHARS = 150
+MAX_USER_CHARS = 125
 """Keeps every example under ~100 tokens with the chat template, for quick CPU training."""
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
