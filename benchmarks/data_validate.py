@@ -24,130 +24,14 @@ from pathlib import Path
 
 MODEL = "gpt-4o-mini"
 
-WORDS = [
-    "the",
-    "of",
-    "and",
-    "to",
-    "in",
-    "is",
-    "you",
-    "that",
-    "it",
-    "he",
-    "was",
-    "for",
-    "on",
-    "are",
-    "as",
-    "with",
-    "his",
-    "they",
-    "at",
-    "be",
-    "this",
-    "have",
-    "from",
-    "or",
-    "one",
-    "had",
-    "by",
-    "word",
-    "but",
-    "not",
-    "what",
-    "all",
-    "were",
-    "we",
-    "when",
-    "your",
-    "can",
-    "said",
-    "there",
-    "use",
-    "an",
-    "each",
-    "which",
-    "she",
-    "do",
-    "how",
-    "their",
-    "if",
-    "will",
-    "up",
-    "other",
-    "about",
-    "out",
-    "many",
-    "then",
-    "them",
-    "these",
-    "so",
-    "some",
-    "her",
-    "would",
-    "make",
-    "like",
-    "him",
-    "into",
-    "time",
-    "has",
-    "look",
-    "two",
-    "more",
-    "write",
-    "go",
-    "see",
-    "number",
-    "no",
-    "way",
-    "could",
-    "people",
-    "my",
-    "than",
-    "first",
-    "water",
-    "been",
-    "call",
-    "who",
-    "oil",
-    "its",
-    "now",
-    "find",
-    "long",
-    "down",
-    "day",
-    "did",
-    "get",
-    "come",
-    "made",
-    "may",
-    "part",
-    "model",
-    "data",
-    "token",
-    "train",
-    "answer",
-    "question",
-    "python",
-    "json",
-    "file",
-    "error",
-    "refund",
-    "order",
-    "invoice",
-    "shipping",
-    "account",
-    "password",
-    "reset",
-    "café",
-    "naïve",
-    "résumé",
-    "東京",
-    "数据",
-    "模型",
-    "😀",
-]
+WORDS = (  # noqa: SIM905 - a word list is easier to read as one string
+    "the of and to in is you that it he was for on are as with his they at be this have from or one had by word but "
+    "not what all were we when your can said there use an each which she do how their if will up other about out many "
+    "then them these so some her would make like him into time has look two more write go see number no way could "
+    "people my than first water been call who oil its now find long down day did get come made may part model data "
+    "token train answer question python json file error refund order invoice shipping account password reset café "
+    "naïve résumé 東京 数据 模型 😀"
+).split()
 SYSTEMS = [
     "You are a helpful customer support assistant for Acme Corp. Answer briefly and politely.",
     "Marv is a factual chatbot that is also sarcastic.",
@@ -167,8 +51,22 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
             out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def usage(start_wall: float, start_cpu: float) -> dict[str, float]:
+    """Wall and CPU seconds since the start (workers included); peak RSS of this process and of its workers."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "seconds": time.perf_counter() - start_wall,
+        "cpu_seconds": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime - start_cpu,
+        "peak_rss_mb": me.ru_maxrss / 1024,
+        "worker_peak_rss_mb": children.ru_maxrss / 1024,
+    }
+
+
+def cpu_now() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_cookbook(path: Path) -> dict[str, float]:
@@ -179,7 +77,7 @@ def run_cookbook(path: Path) -> dict[str, float]:
     from tunekit.data.tokens import encoding_for_model
 
     encoding = get_encoding(encoding_for_model(MODEL))
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu_now()
     with open(path, encoding="utf-8") as f:
         dataset = [json.loads(line) for line in f]
 
@@ -241,44 +139,49 @@ def run_cookbook(path: Path) -> dict[str, float]:
         convo_lens.append(num_tokens_from_messages(messages))
         assistant_message_lens.append(num_assistant_tokens_from_messages(messages))
     n_too_long = sum(length > 65536 for length in convo_lens)
-    seconds = time.perf_counter() - start
     return {
         "examples": len(dataset),
-        "seconds": seconds,
         "tokens": sum(convo_lens),
         "assistant_tokens": sum(assistant_message_lens),
         "errors": sum(format_errors.values()),
         "too_long": n_too_long,
-        "peak_rss_mb": peak_rss_mb(),
+        "workers": 1,
+        **usage(start, start_cpu),
     }
 
 
-def run_tunekit(path: Path) -> dict[str, float]:
+def run_tunekit(path: Path, workers: int | None) -> dict[str, float]:
+    import os
+
     from tunekit.config import TuneConfig
     from tunekit.data import TiktokenCounter, encoding_for_model, validate_data
+    from tunekit.data.scan import default_workers
 
+    if workers is not None:
+        os.environ["TUNEKIT_DATA_WORKERS"] = str(workers)
     config = TuneConfig.model_validate({"provider": "openai", "model": MODEL, "data": {"train": str(path)}})
     counter = TiktokenCounter(encoding_for_model(MODEL))  # load the vocabulary outside the timed part, as above
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu_now()
     report = validate_data(config, counter=counter)
-    seconds = time.perf_counter() - start
+    result = usage(start, start_cpu)
     tokens = report.tokens
     assert tokens is not None
     return {
         "examples": tokens.examples,
-        "seconds": seconds,
         "tokens": tokens.total,
         "assistant_tokens": tokens.trained_total,
         "errors": report.error_count,
         "too_long": tokens.over_limit,
-        "peak_rss_mb": peak_rss_mb(),
+        "workers": default_workers(),
+        **result,
     }
 
 
-def measure(kind: str, path: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", kind, "--path", str(path)], capture_output=True, text=True, check=True
-    )
+def measure(kind: str, path: Path, workers: int | None = None) -> dict[str, float]:
+    command = [sys.executable, __file__, "--worker", kind, "--path", str(path)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -288,9 +191,10 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=None, help="examples in the small file (default n / 10)")
     parser.add_argument("--worker", choices=["cookbook", "tunekit"], help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = run_cookbook(args.path) if args.worker == "cookbook" else run_tunekit(args.path)
+        result = run_cookbook(args.path) if args.worker == "cookbook" else run_tunekit(args.path, args.workers)
         print(json.dumps(result))
         return
 
@@ -301,30 +205,41 @@ def main() -> None:
         generate(small, small_n, seed=1)
         size_mb = big.stat().st_size / 1e6
         rows = {
-            "cookbook": measure("cookbook", big),
+            "cookbook loop": measure("cookbook", big),
             "tunekit": measure("tunekit", big),
-            "tunekit-small": measure("tunekit", small),
-            "cookbook-small": measure("cookbook", small),
+            "tunekit 1 proc": measure("tunekit", big, workers=1),
+            "cookbook small": measure("cookbook", small),
+            "tunekit small": measure("tunekit", small),
         }
-    print(f"chat JSONL: {args.n:,} examples ({size_mb:.1f} MB); small file {small_n:,} examples; model {MODEL}\n")
-    header = f"{'run':<16}{'examples':>10}{'seconds':>10}{'examples/s':>12}{'peak RSS MB':>13}{'tokens':>14}{'assistant':>12}"
+    print(f"chat JSONL: {args.n:,} examples ({size_mb:.1f} MB); small file {small_n:,}; model {MODEL}; ", end="")
+    print(f"{rows['tunekit']['workers']:.0f} worker processes available\n")
+    header = (
+        f"{'run':<16}{'examples':>10}{'wall s':>9}{'ex/s':>9}{'CPU s':>8}{'ex/CPU-s':>10}"
+        f"{'RSS MB':>8}{'worker RSS':>11}{'tokens':>12}{'assistant':>11}"
+    )
     print(header)
     print("-" * len(header))
     for name, r in rows.items():
         print(
-            f"{name:<16}{int(r['examples']):>10,}{r['seconds']:>10.2f}{r['examples'] / r['seconds']:>12,.0f}"
-            f"{r['peak_rss_mb']:>13.1f}{int(r['tokens']):>14,}{int(r['assistant_tokens']):>12,}"
+            f"{name:<16}{int(r['examples']):>10,}{r['seconds']:>9.2f}{r['examples'] / r['seconds']:>9,.0f}"
+            f"{r['cpu_seconds']:>8.2f}{r['examples'] / r['cpu_seconds']:>10,.0f}{r['peak_rss_mb']:>8.0f}"
+            f"{r['worker_peak_rss_mb']:>11.0f}{int(r['tokens']):>12,}{int(r['assistant_tokens']):>11,}"
         )
-    base, tk = rows["cookbook"], rows["tunekit"]
-    speedup = (tk["examples"] / tk["seconds"]) / (base["examples"] / base["seconds"])
+    base, tk, one = rows["cookbook loop"], rows["tunekit"], rows["tunekit 1 proc"]
+
+    def ratio(a: dict[str, float], b: dict[str, float], key: str) -> float:
+        return (a["examples"] / a[key]) / (b["examples"] / b[key])
+
+    same = all(r["tokens"] == base["tokens"] and r["assistant_tokens"] == base["assistant_tokens"] for r in (tk, one))
     print()
-    print(f"throughput ratio tunekit / cookbook: {speedup:.2f}x (target >= 5x)")
+    print(f"throughput tunekit / cookbook (wall): {ratio(tk, base, 'seconds'):.2f}x   (target >= 5x)")
+    print(f"throughput tunekit 1 proc / cookbook (wall): {ratio(one, base, 'seconds'):.2f}x")
+    print(f"work per example, cookbook CPU / tunekit CPU: {ratio(tk, base, 'cpu_seconds'):.2f}x")
+    print(f"token totals identical: {same}")
     print(
-        f"token totals identical: {tk['tokens'] == base['tokens'] and tk['assistant_tokens'] == base['assistant_tokens']}"
-    )
-    print(
-        f"peak RSS tunekit: {rows['tunekit-small']['peak_rss_mb']:.1f} MB at {small_n:,} -> {tk['peak_rss_mb']:.1f} MB "
-        f"at {args.n:,} (target < 300 MB, flat); cookbook {base['peak_rss_mb']:.1f} MB"
+        f"peak RSS tunekit (main process): {rows['tunekit small']['peak_rss_mb']:.0f} MB at {small_n:,} -> "
+        f"{tk['peak_rss_mb']:.0f} MB at {args.n:,}; each worker {tk['worker_peak_rss_mb']:.0f} MB; "
+        f"single process {one['peak_rss_mb']:.0f} MB; cookbook {base['peak_rss_mb']:.0f} MB (target < 300 MB, flat)"
     )
 
 
