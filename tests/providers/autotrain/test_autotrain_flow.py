@@ -31,6 +31,7 @@ def test_upload_launch_logs_success_and_chat(hub_emulator: HubEmulator, make_tun
     assert spec["labels"]["tunekit-run-id"] == label_value(job.run_id)
     assert spec["dockerImage"] == "huggingface/autotrain-advanced:latest" and spec["flavor"] == "a10g-small"
     assert list(spec["secrets"]) == ["HF_TOKEN"] and hub_emulator.token not in json.dumps(spec)
+    assert spec["timeoutSeconds"] == 7200  # the default timeout, 2h
     params = json.loads(spec["environment"]["PARAMS"])
     assert params["trainer"] == "sft" and params["peft"] is True and params["chat_template"] == "tokenizer"
     assert params["text_column"] == "text" and params["data_path"] == dataset and params["repo_id"] == model_repo
@@ -63,6 +64,8 @@ def test_upload_launch_logs_success_and_chat(hub_emulator: HubEmulator, make_tun
     steps = [(e.kind, e.step) for e in tuner.ledger.events(job.run_id, kinds=["intent", "outcome"])]
     for step in ("create_dataset_repo", "upload_data", "create_job"):
         assert ("intent", step) in steps and ("outcome", step) in steps
+    ledger_bytes = b"".join(p.read_bytes() for p in tuner.ledger.path.parent.rglob("*") if p.is_file())
+    assert hub_emulator.token.encode() not in ledger_bytes  # not in the ledger, the run folder or saved configs
 
 
 def test_a_job_that_completes_without_model_files_fails_with_its_log_tail(

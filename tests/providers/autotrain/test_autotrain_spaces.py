@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import TunerFactory
 
-from tunekit.errors import JobCancelledError
+from tunekit.errors import JobCancelledError, ServiceUnavailableError
 from tunekit.jobs import JobStatus
+from tunekit.testing import Fault
 from tunekit.testing.hub import HubEmulator
 
 
@@ -51,3 +52,18 @@ def test_a_space_that_pauses_without_a_model_fails(hub_emulator: HubEmulator, ma
     state = job.status()
     assert state.status == JobStatus.FAILED and state.raw_status == "PAUSED"
     assert state.message is not None and "Pausing space..." in state.message
+
+
+def test_a_half_made_space_is_completed_not_duplicated(hub_emulator: HubEmulator, make_tuner: TunerFactory) -> None:
+    # The client dies after creating the Space and its secrets but before committing the Dockerfile.
+    hub_emulator.inject("POST /api/spaces/*/commit/*", Fault.status(500))
+    tuner = make_tuner(backend="spaces", flavor="t4-small", create_attempts=1, max_retries=0)
+    with pytest.raises(ServiceUnavailableError):
+        tuner.submit()
+    (space,) = [r["id"] for r in hub_emulator.repos("space")]
+    assert hub_emulator.space_stage(space) == "NO_APP_FILE"
+    hub_emulator.clear_faults()
+
+    job = make_tuner(backend="spaces", flavor="t4-small", create_attempts=1, max_retries=0).submit()
+    assert job.job_id == space and [r["id"] for r in hub_emulator.repos("space")] == [space]
+    assert job.wait(poll_interval=0.05, timeout=30).status == JobStatus.SUCCEEDED

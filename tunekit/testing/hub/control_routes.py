@@ -88,6 +88,16 @@ async def outcome(request: Request, state: HubState) -> Response:
     return JSONResponse({"outcome": body.get("outcome", "success"), "job_id": body.get("job_id")})
 
 
+async def metrics(request: Request, state: HubState) -> Response:
+    body = await json_body(request)
+    losses = body.get("losses")
+    if not isinstance(losses, list) or not losses or not all(isinstance(x, (int, float)) for x in losses):
+        raise HubError(400, "losses must be a non-empty list of numbers")
+    job_id = request.path_params.get("job_id")
+    state.seed_losses([float(x) for x in losses], job_id=job_id)
+    return JSONResponse({"job_id": job_id, "losses": losses})
+
+
 def control_routes(state: HubState) -> list[BaseRoute]:
     """The Hub's own control routes, mounted under ``/_emulator`` beside the shared ones."""
     return [
@@ -96,4 +106,6 @@ def control_routes(state: HubState) -> list[BaseRoute]:
         Route("/jobs/{job_id}/advance", endpoint(state, _advance(False)), methods=["POST"]),
         Route("/spaces/{namespace}/{name}/advance", endpoint(state, _advance(True)), methods=["POST"]),
         Route("/outcome", endpoint(state, outcome), methods=["POST"]),
+        Route("/metrics", endpoint(state, metrics), methods=["POST"]),
+        Route("/jobs/{job_id}/metrics", endpoint(state, metrics), methods=["POST"]),
     ]
