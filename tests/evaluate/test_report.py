@@ -117,6 +117,11 @@ def test_markdown_html_json_and_plots(tmp_path: Path) -> None:
     assert len(rows) == 4 and json.loads(rows[0])["answers"]["tuned"]["prediction"] == "answer 0"
 
 
+def test_samples_show_disagreements_first() -> None:
+    report = report_of(few([1] * 8 + [0, 1]), tuned([1] * 10))
+    assert [s["where"] for s in report.samples(limit=2)] == ["eval.jsonl:1", "eval.jsonl:9"]
+
+
 def test_html_escapes_model_output(tmp_path: Path) -> None:
     evil = CandidateSummary("tuned", "tuned", "m", [ItemResult("<script>alert(1)</script>", {"exact_match": 0.0})])
     report = report_of(evil)

@@ -168,16 +168,17 @@ class _progress:
 
 
 def _print_report(report: EvalReport) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     header, rows = report.table_rows()
-    table = Table(*header, title=report.title)
+    table = Table(*header, title=escape(report.title))
     for column in table.columns[2:]:
         column.justify = "right"
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     console.print(table)
-    console.print(f"\n[bold]{report.verdict}[/]")
+    console.print(f"\n[bold]{escape(report.verdict)}[/]")
     console.print(f"\nreport: {report.paths.get('markdown', '')}\n        {report.paths.get('html', '')}")
 
 
@@ -195,6 +196,8 @@ def chat(
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
 ) -> None:
     """Chat with a run's tuned model in the terminal (/reset clears the history, /exit or Ctrl-D leaves)."""
+    from rich.markup import escape
+
     from tunekit.tuner import Tuner
 
     tuner = Tuner.for_run(run_id)
@@ -206,10 +209,11 @@ def chat(
     history: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     try:
         if message is not None:
-            console.print(_reply(client, [*history, {"role": "user", "content": message}], params, show=False))
+            reply = _reply(client, [*history, {"role": "user", "content": message}], params, show=False)
+            console.print(reply, markup=False, highlight=False)
             return
         name = model.base_model if base else model.model_id
-        console.print(f"chatting with [bold]{name}[/] — /reset clears the history, /exit leaves")
+        console.print(f"chatting with [bold]{escape(name)}[/] — /reset clears the history, /exit leaves")
         _loop(client, history, params)
     finally:
         client.close()

@@ -301,12 +301,20 @@ class EvalReport:
         return header, rows
 
     def samples(self, limit: int = 5) -> list[dict[str, Any]]:
-        """The first items with each candidate's answer, for reading next to the numbers."""
+        """Items with each candidate's answer, those where the candidates' scores differ first."""
+        metric = self.primary_metric
+
+        def disagree(index: int) -> bool:
+            return len({c.items[index].scores.get(metric) for c in self.candidates}) > 1
+
+        indices = list(range(len(self.items)))
+        chosen = ([i for i in indices if disagree(i)] + [i for i in indices if not disagree(i)])[:limit]
         out = []
-        for index, item in enumerate(self.items[:limit]):
+        for index in sorted(chosen):
+            item = self.items[index]
             question = next((m.get("content") for m in reversed(item.prompt) if m.get("role") == "user"), "")
             answers = {
-                c.name: (c.items[index].error and f"(error: {c.items[index].error})") or c.items[index].prediction
+                c.name: f"(error: {c.items[index].error})" if c.items[index].error else c.items[index].prediction
                 for c in self.candidates
             }
             out.append({"where": item.where, "prompt": question, "reference": item.reference, "answers": answers})
