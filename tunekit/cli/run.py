@@ -122,16 +122,9 @@ def _validate_and_confirm(tuner: Tuner, *, yes: bool) -> None:
 
 
 def _deploy(tuner: Tuner, run_id: str, model: FineTunedModel) -> FineTunedModel:
-    deploy = tuner.config.deploy
-    assert deploy is not None
     if model.deployment:
         console.print(f"already deployed as [bold]{model.deployment}[/]")
         return model
-    context = tuner.context(run_id)
-    tuner.ledger.record(run_id, "intent", step="deploy", data=deploy.model_dump())
-    deployed = tuner.provider.deploy(model, deploy, context)
-    deployed.run_id = run_id
-    tuner.ledger.update(run_id, result=deployed.model_dump(mode="json"))
-    tuner.ledger.record(run_id, "outcome", step="deploy", message=deployed.deployment or deployed.model_id)
+    deployed = tuner.deploy(run_id)
     console.print(f"[green]deployed[/] as {deployed.deployment}")
-    return deployed.bind(tuner.provider)
+    return deployed
