@@ -32,6 +32,8 @@ CLEARED = (
     "AZURE_RESOURCE_GROUP",
     "AZURE_ARM_TOKEN",
     "AZURE_ARM_URL",
+    "HF_TOKEN",
+    "HF_ENDPOINT",
 )
 
 
@@ -112,6 +114,27 @@ def test_library_api_on_azure_deploys_and_evaluates(azure_env: Any, capsys: pyte
     assert len(tuned) == 1
     assert tuned[0]["sku"]["name"] == "Developer"
     assert "base few-shot (k=3)" in out
+
+
+def test_library_api_on_autotrain(hub_emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import yaml
+
+    monkeypatch.setenv("HF_TOKEN", hub_emulator.token)
+    monkeypatch.setenv("HF_ENDPOINT", hub_emulator.endpoint)
+    # The one addition: where the emulator serves chat for the base model and the tuned repo.
+    config = yaml.safe_load((RECIPES / "autotrain.yaml").read_text())
+    config["provider_options"]["inference_url"] = hub_emulator.inference_url("{model}")
+    config["data"] = {"train": str(RECIPES / "data/train.jsonl"), "validation": str(RECIPES / "data/valid.jsonl")}
+    config["eval"]["data"] = str(RECIPES / "data/eval.jsonl")
+    path = tmp_path / "autotrain.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    library_api = _script(RECIPES / "library_api.py")
+    assert library_api.main([str(path), "--yes", "--poll-interval", "0.01"]) == 0
+    [run] = Ledger().runs()
+    assert run.status.value == "succeeded"
+    repo = run.result["model_id"] if run.result else None
+    assert repo is not None and repo.startswith(hub_emulator.namespace + "/")
 
 
 def test_migration_compares_openai_and_azure_side_by_side(
