@@ -44,6 +44,15 @@ _EXPORTS: dict[str, str] = {
     "ChatClient": "tunekit.inference.base",
     "ChatResult": "tunekit.inference.base",
     "Usage": "tunekit.inference.base",
+    "OpenAIChatClient": "tunekit.inference.openai_client",
+    "HuggingFaceChatClient": "tunekit.inference.hf_client",
+    "RateLimiter": "tunekit.inference.ratelimit",
+    "map_openai_error": "tunekit.inference.openai_errors",
+    "RetryPolicy": "tunekit.retry",
+    "evaluate": "tunekit.evaluate.runner",
+    "evaluate_run": "tunekit.evaluate.runs",
+    "EvalReport": "tunekit.evaluate.report",
+    "Candidate": "tunekit.evaluate.candidates",
     "DatasetSplits": "tunekit.data.splits",
     "Message": "tunekit.data",
     "ChatExample": "tunekit.data",
@@ -170,7 +179,15 @@ if TYPE_CHECKING:
         TunekitError,
         UnsupportedOperationError,
     )
+    from tunekit.evaluate.candidates import Candidate
+    from tunekit.evaluate.report import EvalReport
+    from tunekit.evaluate.runner import evaluate
+    from tunekit.evaluate.runs import evaluate_run
     from tunekit.inference.base import ChatClient, ChatResult, Usage
+    from tunekit.inference.hf_client import HuggingFaceChatClient
+    from tunekit.inference.openai_client import OpenAIChatClient
+    from tunekit.inference.openai_errors import map_openai_error
+    from tunekit.inference.ratelimit import RateLimiter
     from tunekit.jobs import Job, JobEvent, JobState, JobStatus, normalize_status
     from tunekit.ledger import Ledger, RunRecord
     from tunekit.provider import (
@@ -183,4 +200,5 @@ if TYPE_CHECKING:
         RunContext,
     )
     from tunekit.registry import create_provider, get_provider_class, installed_providers, register_provider
+    from tunekit.retry import RetryPolicy
     from tunekit.secrets import get_logger, redact, register_secret
