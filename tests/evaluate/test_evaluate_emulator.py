@@ -175,3 +175,17 @@ def test_cli_eval_errors_are_clear(tmp_path: Path) -> None:
     missing_file = runner.invoke(app, ["eval", str(tmp_path / "nope.yaml")])
     assert missing_file.exit_code == 2
     assert "no such config file" in missing_file.output
+
+
+def test_failed_requests_are_counted_not_fatal(openai_emulator: OpenAIEmulator) -> None:
+    client = OpenAIChatClient(BASE, base_url=openai_emulator.base_url, api_key=openai_emulator.api_key)
+    candidates = [
+        Candidate("default sampling", client, "zero-shot", params={"temperature": None}),
+        Candidate("hot", client, "model", params={"temperature": 5}),  # the API refuses temperatures above 2
+    ]
+    report = evaluate(candidates, [conversation(i) for i in range(4)], ["token_f1"])
+    fine, hot = report.candidates
+    assert fine.errors == 0 and fine.score("token_f1") > 0
+    assert hot.errors == 4 and hot.score("token_f1") == 0.0
+    assert all("temperature" in (r.error or "") for r in hot.items)
+    assert "4 of 4 hot requests failed and count as wrong" in report.verdict

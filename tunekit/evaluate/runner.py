@@ -40,7 +40,8 @@ def evaluate(
     ``examples`` are canonical chat examples (or ``{"messages": [...]}``
     dicts, or :class:`EvalItem` s); the last assistant message of each is the
     reference answer. Requests are greedy (``temperature=0``) unless
-    ``params`` says otherwise. ``loss`` rows (see
+    ``params`` says otherwise (a ``None`` value sends no such parameter, for
+    models that refuse one). ``loss`` rows (see
     :func:`tunekit.evaluate.plots.loss_points`) give the report its loss curve.
     """
     if not candidates:
@@ -59,7 +60,8 @@ def evaluate(
     summaries = []
     for candidate in candidates:
         logger.info("evaluating %s (%s) on %d examples", candidate.name, candidate.model, len(items))
-        results = _answer(candidate, items, {**request_params, **candidate.params}, concurrency, progress)
+        merged = {k: v for k, v in {**request_params, **candidate.params}.items() if v is not None}
+        results = _answer(candidate, items, merged, concurrency, progress)
         scored = [_score(result, item, resolved) for result, item in zip(results, items, strict=True)]
         summaries.append(CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price))
     return EvalReport(
