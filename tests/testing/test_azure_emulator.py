@@ -160,3 +160,42 @@ def test_arm_conflicts_failures_and_faults(azure_emulator: AzureOpenAIEmulator) 
     assert arm.get(path, params={"api-version": "1999-01-01"}).json()["error"]["code"] == "NoRegisteredProviderFound"
     assert httpx.get(f"{azure_emulator.arm_url}{path}", params={"api-version": ARM_VERSION}).status_code == 401
     assert arm.get(path.replace(azure_emulator.resource_group, "other-rg")).status_code == 404
+
+
+@pytest.mark.azure_emulator(lifecycle="manual")
+def test_http_control_for_tokens_deployments_and_imports(azure_emulator: AzureOpenAIEmulator) -> None:
+    control = httpx.Client(base_url=f"{azure_emulator.url}/_emulator")
+    token = control.post("/tokens", json={"expires_in": 600}).json()["access_token"]
+    arm = httpx.Client(
+        base_url=azure_emulator.arm_url,
+        headers={"Authorization": f"Bearer {token}"},
+        params={"api-version": ARM_VERSION},
+    )
+    path = f"{azure_emulator.deployments_path}/chat"
+    body = {"sku": {"name": "Standard", "capacity": 1}, "properties": {"model": {"name": "gpt-4o"}}}
+    assert arm.put(path, json=body).json()["properties"]["provisioningState"] == "Creating"
+    assert arm.get(path).json()["properties"]["provisioningState"] == "Creating"
+    assert control.post("/deployments/chat/advance").json()["properties"]["provisioningState"] == "Succeeded"
+    assert control.put("/deployments/direct", json={"model": "gpt-4o-mini"}).status_code == 200
+    assert control.put("/deployments/bad", json={"model": "nope"}).status_code == 400
+    assert {d["name"] for d in control.get("/deployments").json()["value"]} == {"chat", "direct"}
+    client = _client(azure_emulator)
+    assert client.chat.completions.create(model="direct", messages=[{"role": "user", "content": "hi"}]).choices
+
+    served = control.post("/imports", json={"url": "https://blob.example/a.jsonl", "content_base64": "e30K"})
+    assert served.status_code == 200
+    assert azure_emulator.imports["https://blob.example/a.jsonl"] == b"{}\n"
+    control.post("/tokens/expire")
+    assert arm.get(path).json()["error"]["code"] == "ExpiredAuthenticationToken"
+
+
+@pytest.mark.azure_emulator(file_lifecycle="manual")
+def test_jobs_need_a_processed_file(azure_emulator: AzureOpenAIEmulator) -> None:
+    client = _client(azure_emulator)
+    file = client.files.create(file=("train.jsonl", chat_lines()), purpose="fine-tune")
+    assert client.files.retrieve(file.id).status == "pending"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=file.id)
+    assert info.value.code == "invalidPayload"
+    azure_emulator.advance_file(file.id)
+    assert client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=file.id).status == "pending"

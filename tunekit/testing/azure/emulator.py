@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from tunekit.testing.azure.arm import ArmPlane
+from tunekit.testing.azure.arm import ArmError, ArmPlane
 from tunekit.testing.azure.auth import DATA_PLANE_API_VERSIONS, TokenIssuer
+from tunekit.testing.azure.control import azure_control_routes
 from tunekit.testing.lifecycle import LifecycleMode
 from tunekit.testing.openai.common import json_body, json_response
 from tunekit.testing.openai.emulator import OpenAICompatibleEmulator
@@ -90,6 +91,8 @@ def azure_flavor(min_examples: int = 10) -> Flavor:
         id_length=32,
         min_examples=min_examples,
         file_create_status=201,
+        not_ready_code="invalidPayload",
+        not_ready_message="The specified file reference must point to a completed file import.",
         job_defaults={"trainingType": "Standard"},
         validate_extra=_check_training_type,
     )
@@ -223,7 +226,10 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
         from tunekit.testing.azure.arm import DeploymentRecord
 
         with self.svc.state.lock:
-            checked = self.arm._check_model({"format": "OpenAI", "name": model, "version": "1"})
+            try:
+                checked = self.arm._check_model({"format": "OpenAI", "name": model, "version": "1"})
+            except ArmError as exc:
+                raise ValueError(exc.message) from None
             record = DeploymentRecord(
                 name, checked, {"name": sku, "capacity": capacity}, "Succeeded", 0.0, self.lifecycle.now(), ""
             )
@@ -257,6 +263,9 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
                 record.state, record.error = "Failed", {"code": "DeploymentFailed", "message": message}
             else:
                 self.arm.planned_failures[name] = message
+
+    def control_routes(self) -> list[BaseRoute]:
+        return [*super().control_routes(), *azure_control_routes(self)]
 
     def reset_state(self) -> None:
         super().reset_state()

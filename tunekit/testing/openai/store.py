@@ -91,6 +91,8 @@ class Flavor:
     id_length: int = 24
     min_examples: int = 10
     file_create_status: int = 200
+    not_ready_code: str = "file_not_ready"
+    not_ready_message: str = "File '{file_id}' is not ready yet (status '{status}'); wait until it is processed."
     job_defaults: dict[str, Any] = field(default_factory=dict)
     validate_extra: Callable[[Mapping[str, Any]], None] | None = None
 

@@ -183,9 +183,9 @@ def _check_file(state: OpenAIState, file_id: Any, param: str) -> str:
     if record.status != "processed":
         status = state.flavor.render_file_status(record.status)
         raise invalid_request(
-            f"File '{file_id}' is not ready yet (status '{status}'); wait until it is processed.",
+            state.flavor.not_ready_message.format(file_id=file_id, status=status),
             param=param,
-            code="file_not_ready",
+            code=state.flavor.not_ready_code,
         )
     return file_id
 
