@@ -156,7 +156,7 @@ def provider_options_reference(name: str) -> str:
     from tunekit.registry import get_provider_class
 
     options = get_provider_class(name).Options
-    return render_schema(options.model_json_schema(), "Options", root_path="provider_options", level=3)
+    return render_schema(options.model_json_schema(), "provider_options", root_path="provider_options", level=3)
 
 
 def _cli_command(path: str, command: Any, level: int) -> list[str]:

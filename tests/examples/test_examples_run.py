@@ -83,6 +83,7 @@ def _training_rows(emulator: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in content.splitlines()]
 
 
+@pytest.mark.slow
 def test_library_api_on_openai(openai_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     library_api = _script(RECIPES / "library_api.py")
     assert library_api.main([str(RECIPES / "openai.yaml"), "--yes", "--poll-interval", "0.01"]) == 0
@@ -102,6 +103,7 @@ def test_library_api_on_openai(openai_env: Any, capsys: pytest.CaptureFixture[st
     assert [r.status.value for r in runs] == ["succeeded"]
 
 
+@pytest.mark.slow
 def test_library_api_on_azure_deploys_and_evaluates(azure_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     library_api = _script(RECIPES / "library_api.py")
     assert library_api.main([str(RECIPES / "azure.yaml"), "--yes", "--poll-interval", "0.01"]) == 0
@@ -116,6 +118,7 @@ def test_library_api_on_azure_deploys_and_evaluates(azure_env: Any, capsys: pyte
     assert "base few-shot (k=3)" in out
 
 
+@pytest.mark.slow
 def test_library_api_on_autotrain(hub_emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import yaml
 
@@ -137,6 +140,7 @@ def test_library_api_on_autotrain(hub_emulator: Any, monkeypatch: pytest.MonkeyP
     assert repo is not None and repo.startswith(hub_emulator.namespace + "/")
 
 
+@pytest.mark.slow
 def test_migration_compares_openai_and_azure_side_by_side(
     openai_env: Any, azure_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
