@@ -179,3 +179,27 @@ def test_emulator_server_serves_any_asgi_app() -> None:
         assert server.url.startswith("http://127.0.0.1:")
         assert httpx.get(server.url).text == "ok"
     assert not server.running
+
+
+def test_same_seed_same_ids_and_metrics() -> None:
+    def run(seed: int) -> tuple[str, str, list[float]]:
+        with OpenAIEmulator(seed=seed) as emu:
+            client = _client(emu)
+            job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=_file(client))
+            client.fine_tuning.jobs.retrieve(job.id)
+            losses = [e["data"]["train_loss"] for e in emu.events(job.id) if e["type"] == "metrics"]
+            return emu.files()[0]["id"], job.id, losses
+
+    assert run(7) == run(7)
+    assert run(7)[1] != run(8)[1]
+
+
+def test_token_latency_paces_the_stream() -> None:
+    with OpenAIEmulator(token_latency=0.05) as emu:
+        started = time.monotonic()
+        stream = _client(emu).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "a b c d e f"}], stream=True
+        )
+        pieces = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
+        assert len(pieces) == 6
+        assert time.monotonic() - started >= 0.3
