@@ -135,6 +135,11 @@ class AutoTrainOptions(BaseModel):
     )
     private: bool = Field(True, description="Create the dataset and model repositories private.")
     params: LLMParams = Field(default_factory=LLMParams, description="AutoTrain's LLM training parameters.")
+    inference: Literal["hub", "local"] = Field(
+        "hub",
+        description="Chat with the tuned model through Hugging Face inference (hub), or download the repo "
+        "and run it on this machine with transformers and PEFT (local).",
+    )
     inference_provider: str | None = Field(
         None, description="Inference provider for the chat client (auto, hf-inference, together, ...)."
     )

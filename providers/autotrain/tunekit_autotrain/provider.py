@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
 from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
 from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
-from tunekit_autotrain.backends import Launch, Remote, backend_for
+from tunekit_autotrain.backends import Backend, Launch, Remote, backend_for
 from tunekit_autotrain.data import upload_splits
 from tunekit_autotrain.hub import HubConnection
 from tunekit_autotrain.logs import log_events, log_tail, parse_lines, progress
@@ -102,7 +103,7 @@ class AutoTrainProvider(Provider):
             self._hub = HubConnection(self.opts, provider=self.name)
         return self._hub
 
-    def _backend(self, ref: JobRef | None = None) -> Any:
+    def _backend(self, ref: JobRef | None = None) -> Backend:
         name = ref.extra.get("backend", self.opts.backend) if ref is not None else self.opts.backend
         return backend_for(str(name), self.hub, private=self.opts.private)
 
@@ -234,7 +235,7 @@ class AutoTrainProvider(Provider):
         if final is not None:
             return final
         backend = self._backend(ref)
-        remote: Remote = backend.inspect(ref.job_id, ref.extra["namespace"])
+        remote = backend.inspect(ref.job_id, ref.extra["namespace"])
         if remote.stage in _ENDED and not remote.cancelled:
             state = self._verify(ref, remote)
         else:
@@ -297,8 +298,7 @@ class AutoTrainProvider(Provider):
         return paths
 
     def _lines(self, ref: JobRef) -> list[str]:
-        lines: list[str] = self._backend(ref).logs(ref.job_id, ref.extra["namespace"])
-        return lines
+        return self._backend(ref).logs(ref.job_id, ref.extra["namespace"])
 
     def _tail(self, ref: JobRef) -> str:
         try:
@@ -353,10 +353,13 @@ class AutoTrainProvider(Provider):
         return FineTunedModel(provider=self.name, model_id=repo, base_model=base, kind="hub_repo", metadata=metadata)
 
     def client(self, model: FineTunedModel) -> ChatClient:
-        """A chat client through ``huggingface_hub``'s InferenceClient (an endpoint URL, or an inference provider)."""
+        """A chat client through ``huggingface_hub``'s InferenceClient (an endpoint URL, or an inference provider),
+        or, with ``inference: local``, the repo downloaded and run here."""
         from tunekit.inference import HuggingFaceChatClient
 
         opts = self.opts
+        if opts.inference == "local":
+            return self._local_client(model)
         base_url = opts.inference_url.replace("{model}", model.model_id) if opts.inference_url else None
         return HuggingFaceChatClient(
             model.model_id,
@@ -364,6 +367,26 @@ class AutoTrainProvider(Provider):
             provider=None if base_url else opts.inference_provider,
             token=opts.resolved_token(),
         )
+
+    def _local_client(self, model: FineTunedModel) -> ChatClient:
+        """The tuned repo downloaded (once per revision) and loaded with the shared local client."""
+        from tunekit.inference import LocalChatClient
+
+        if model.kind != "hub_repo":
+            return LocalChatClient(model.model_id)
+        folder = Path(model.path) if model.path else self._download(model)
+        if (folder / "adapter_config.json").is_file():
+            return LocalChatClient.from_adapter(folder, base_model=model.base_model or None, name=model.model_id)
+        return LocalChatClient(str(folder), name=model.model_id)
+
+    def _download(self, model: FineTunedModel) -> Path:
+        from tunekit.ledger import tunekit_home
+
+        revision = model.metadata.get("revision")
+        folder = tunekit_home() / "cache" / "hub-models" / model.model_id.replace("/", "--") / str(revision or "main")
+        api = self.hub.api
+        path = self.hub.call(api.snapshot_download, model.model_id, revision=revision, local_dir=folder)
+        return Path(path)
 
 
 def _parse(value: object) -> datetime | None:

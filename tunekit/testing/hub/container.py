@@ -157,10 +157,7 @@ def _plan_trl(words: list[str], token: str | None) -> ContainerPlan:
     )
 
 
-_LOG_FILES = {
-    "autotrain": "autotrain.trainers.clm",
-    "trl": "trl.scripts",
-}
+_CLM = "autotrain.trainers.clm"
 
 
 class TrainingScript:
@@ -225,7 +222,7 @@ class TrainingScript:
                 f"Generating train split: {self.rows} examples [00:00, 4811.27 examples/s]",
                 f"Tokenizing train dataset: 100%|██████████| {self.rows}/{self.rows} [00:00<00:00, 912.05 examples/s]",
             ]
-        mod = _LOG_FILES["autotrain"]
+        mod = _CLM
         return [
             self._info("autotrain.cli.run_llm:run:141", "Running LLM"),
             self._info(
@@ -241,7 +238,7 @@ class TrainingScript:
     def data_loaded(self) -> list[str]:
         if self.plan.runner != "autotrain":
             return []
-        mod = _LOG_FILES["autotrain"]
+        mod = _CLM
         return [
             self._info(
                 f"{mod}.utils:process_input_data:550",
@@ -300,7 +297,7 @@ class TrainingScript:
     def pushing(self) -> list[str]:
         repo = self.plan.target_repo
         if self.plan.runner == "autotrain":
-            mod = _LOG_FILES["autotrain"]
+            mod = _CLM
             return [
                 self._info(f"{mod}.utils:post_training_steps:176", "Finished training, saving model..."),
                 self._info(f"{mod}.utils:post_training_steps:221", "Pushing model to hub..."),

@@ -29,7 +29,7 @@ def snapshot(state: HubState) -> dict[str, Any]:
         return {
             "namespace": state.user.name,
             "lifecycle": state.lifecycle.mode,
-            "jobs": [job.to_json("") for job in state.jobs.values()],
+            "jobs": [job.to_json() for job in state.jobs.values()],
             "repos": [
                 {
                     "type": repo.repo_type,

@@ -166,7 +166,7 @@ class HubEmulator(Emulator):
     def job(self, job_id: str) -> dict[str, Any]:
         with self.state.lock:
             self.state.settle()
-            return self.state.job(job_id).to_json("")
+            return self.state.job(job_id).to_json()
 
     def job_logs(self, job_id: str) -> list[str]:
         with self.state.lock:

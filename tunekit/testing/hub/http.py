@@ -17,7 +17,17 @@ from tunekit.testing.hub.runs import LogLine, Run
 from tunekit.testing.hub.state import HubState
 from tunekit.testing.hub.store import HubError, HubUser, iso
 
-__all__ = ["Handler", "endpoint", "error_body", "json_body", "require_user", "sse_logs"]
+__all__ = [
+    "Handler",
+    "endpoint",
+    "error_body",
+    "error_response",
+    "json_body",
+    "optional_user",
+    "require_user",
+    "run_lines",
+    "sse_logs",
+]
 
 Handler = Callable[[Request, HubState], Awaitable[Response]]
 

@@ -118,7 +118,7 @@ async def list_jobs(request: Request, state: HubState) -> Response:
             and all(job.labels.get(k) == v for k, v in wanted.items())
         ]
         start = int(request.query_params.get("cursor", "0") or 0)
-        page = [job.to_json("") for job in jobs[start : start + _PAGE]]
+        page = [job.to_json() for job in jobs[start : start + _PAGE]]
     headers = {}
     if start + _PAGE < len(jobs):
         query = request.url.include_query_params(cursor=str(start + _PAGE))
@@ -128,7 +128,7 @@ async def list_jobs(request: Request, state: HubState) -> Response:
 
 async def inspect_job(request: Request, state: HubState) -> Response:
     with state.lock:
-        return JSONResponse(_visible_job(request, state).to_json(""))
+        return JSONResponse(_visible_job(request, state).to_json())
 
 
 async def cancel_job(request: Request, state: HubState) -> Response:
@@ -137,7 +137,7 @@ async def cancel_job(request: Request, state: HubState) -> Response:
         job = _visible_job(request, state)
         _namespace_for_write(user, job.namespace)
         job.run.cancel()
-        return JSONResponse(job.to_json(""))
+        return JSONResponse(job.to_json())
 
 
 async def job_logs(request: Request, state: HubState) -> Response:

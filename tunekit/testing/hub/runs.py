@@ -173,21 +173,19 @@ class Run:
                 self.host.push_model(self.plan, model_files(self.plan))
                 self.pushed = True
             except HubError as exc:
-                self._fail_late(script, "huggingface_hub.errors.HfHubHTTPError", f"{exc.status} {exc.message}")
+                self._fail_early(script, "huggingface_hub.errors.HfHubHTTPError", f"{exc.status} {exc.message}")
                 return
         self._emit(script.finished())
         self._end("COMPLETED")
 
     def _fail_early(self, script: TrainingScript, exception: str, text: str) -> None:
+        """AutoTrain swallows the exception and exits 0; TRL (or any other program) exits 1."""
         if self.plan.runner == "autotrain":
             self._emit(script.swallowed(exception, text))
             self._end("COMPLETED")
         else:
             self._emit(script.crashed(exception, text))
             self._end("ERROR", "Job failed with exit code: 1")
-
-    def _fail_late(self, script: TrainingScript, exception: str, text: str) -> None:
-        self._fail_early(script, exception, text)
 
     def cancel(self) -> None:
         if self.terminal:

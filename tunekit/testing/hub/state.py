@@ -11,8 +11,7 @@ import hashlib
 import random
 import string
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -45,7 +44,7 @@ class HubJob:
     def stage(self) -> Phase:
         return "DELETED" if self.deleted else self.run.phase
 
-    def to_json(self, endpoint: str) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         run = self.run
         now = run.clock()
         scheduling = ((run.started_at or now) - run.created_at).total_seconds()
@@ -148,11 +147,6 @@ class HubState:
     def clock(self) -> datetime:
         """Now, by the lifecycle's clock (a test may drive it)."""
         return datetime.fromtimestamp(self.lifecycle.now(), timezone.utc)
-
-    @contextmanager
-    def locked(self) -> Iterator[HubState]:
-        with self.lock:
-            yield self
 
     def reset(self) -> None:
         """Forget every repository, job and space; keep the configured account and lifecycle."""
@@ -263,7 +257,7 @@ class HubState:
             run = self.new_run(plan, space=False, timeout_s=float(timeout) if timeout else None, key=job_id)
             job = HubJob(id=job_id, namespace=namespace, owner=owner, spec=spec, run=run)
             self.jobs[job_id] = job
-            return job, job.to_json("")
+            return job, job.to_json()
 
     def settle(self) -> None:
         """Apply what the lifecycle says: timed runs catch up, immediate ones finish."""
