@@ -44,13 +44,17 @@ def run(
     cfg = tuner.config
     console.rule(f"[bold]tunekit run[/] {config}  ({cfg.provider} · {cfg.model} · {cfg.method})")
 
-    resumable = None if new else tuner.ledger.find_resumable(tuner.config_hash)
-    if resumable is not None and "job_id" in resumable.remote:
-        console.print(f"resuming run [bold]{resumable.run_id}[/] (job {resumable.remote['job_id']})")
+    latest = None if new else next(iter(tuner.ledger.runs(config_hash=tuner.config_hash, limit=1)), None)
+    if latest is not None and latest.status is JobStatus.SUCCEEDED:
+        # The same config already produced a model: show it (and evaluate) rather than pay again.
+        console.print(f"run [bold]{latest.run_id}[/] of this config already succeeded; use --new to train again")
+        job = tuner.job(latest.run_id)
     else:
-        _validate_and_confirm(tuner, yes=yes)
-
-    job = tuner.submit(new=new)
+        if latest is not None and not latest.status.is_terminal and "job_id" in latest.remote:
+            console.print(f"resuming run [bold]{latest.run_id}[/] (job {latest.remote['job_id']})")
+        else:
+            _validate_and_confirm(tuner, yes=yes)
+        job = tuner.submit(new=new)
     ledger = tuner.ledger
     console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")
 
@@ -108,7 +112,7 @@ def _is_autotrain_yaml(path: Path) -> bool:
 
 def _validate_and_confirm(tuner: Tuner, *, yes: bool) -> None:
     report = tuner.validate()
-    console.print(report.summary())
+    console.print(report.summary(), soft_wrap=True, markup=False)
     if not report.ok:
         err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
         raise typer.Exit(EXIT_DATA_INVALID)

@@ -1,0 +1,79 @@
+"""`tunekit run`: the whole path in one command, against the OpenAI emulator over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tunekit.cli.app import app
+from tunekit.cli.output import EXIT_DATA_INVALID
+from tunekit.ledger import Ledger
+
+RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
+runner = CliRunner()
+
+
+@pytest.fixture
+def recipe(tmp_path: Path, openai_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The OpenAI recipe example, copied so tests may break its data, aimed at the emulator."""
+    folder = tmp_path / "recipes"
+    shutil.copytree(RECIPES / "data", folder / "data")
+    shutil.copy(RECIPES / "openai.yaml", folder / "openai.yaml")
+    monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_emulator.base_url)
+    return folder / "openai.yaml"
+
+
+def _run(*args: str) -> Any:
+    return runner.invoke(app, ["run", *args, "--poll-interval", "0"], catch_exceptions=False)
+
+
+def test_run_trains_evaluates_and_reports(recipe: Path, openai_emulator: Any) -> None:
+    result = _run(str(recipe), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "data OK" in result.output
+    assert "tuned model" in result.output and "ft:" in result.output
+    # The verdict compares the tuned model with the prompting baselines, with numbers.
+    assert "few-shot" in result.output and "zero-shot" in result.output
+    assert len(openai_emulator.jobs()) == 1
+
+    (run,) = Ledger().runs()
+    report = json.loads((run.run_dir / "eval" / "report.json").read_text())
+    names = [c["name"] for c in report["candidates"]]
+    assert len(names) == 3
+    steps = {(e.kind, e.step) for e in Ledger().events(run.run_id)}
+    assert {("intent", "submit"), ("intent", "evaluate"), ("outcome", "evaluate"), ("outcome", "result")} <= steps
+
+
+def test_running_again_resumes_instead_of_duplicating(recipe: Path, openai_emulator: Any) -> None:
+    first = _run(str(recipe), "--yes", "--skip-eval")
+    assert first.exit_code == 0, first.output
+    second = _run(str(recipe), "--yes", "--skip-eval")
+    assert second.exit_code == 0, second.output
+    assert "already succeeded" in second.output
+    assert len(Ledger().runs()) == 1
+    assert len(openai_emulator.jobs()) == 1
+    assert len([f for f in openai_emulator.files() if f.get("purpose") == "fine-tune"]) == 2  # train + validation
+
+
+def test_spending_needs_confirmation_without_a_terminal(recipe: Path, openai_emulator: Any) -> None:
+    result = _run(str(recipe))
+    assert result.exit_code == 1
+    assert "--yes" in result.output
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == []
+
+
+def test_invalid_data_stops_before_any_upload(recipe: Path, openai_emulator: Any) -> None:
+    train = recipe.parent / "data" / "train.jsonl"
+    lines = train.read_text().splitlines()
+    lines[6] = '{"messages": [{"role": "user", "content": "no answer here"}]}'
+    train.write_text("\n".join(lines) + "\n")
+    result = _run(str(recipe), "--yes")
+    assert result.exit_code == EXIT_DATA_INVALID
+    assert "train.jsonl:7" in result.output
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == []
