@@ -213,3 +213,15 @@ def test_parallel_scan_reports_the_unsupported_kind_once(tmp_path: Path, paralle
     path = write(tmp_path / "t.jsonl", [{"text": f"line {i}"} for i in range(200)])
     report, _ = check_sources([("train", path)], DataCheck(provider="openai", model="gpt-4o-mini", workers=2))
     assert report.counts["unsupported_kind"] == 1
+
+
+def test_duplicates_are_found_whatever_the_spelling(tmp_path: Path) -> None:
+    """A clean conversation and the same one with explicit nulls are the same example."""
+    plain = chat(1)
+    spelled = json.loads(json.dumps(plain))
+    for message in spelled["messages"]:
+        message["name"] = None
+    path = write(tmp_path / "t.jsonl", [plain, *[chat(i) for i in range(2, 11)], spelled])
+    report = validate_data(config(path))
+    (dup,) = [f for f in report.findings if f.code == "duplicate"]
+    assert (dup.line, dup.message) == (11, "the same example as line 1")

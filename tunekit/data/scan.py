@@ -107,6 +107,39 @@ class DataCheck:
         return list(kinds.get(self.method, _DEFAULT_KINDS.get(self.method, [])))
 
 
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
+
+
+def _plain_chat(record: Any) -> list[tuple[str, str]] | None:
+    """``(role, content)`` pairs of a conversation with nothing to report, else None (the full checks decide).
+
+    Plain: only ``messages``, each exactly a known role and non-blank text, with a
+    system and a user message, ending with the assistant's.
+    """
+    if type(record) is not dict or len(record) != 1:
+        return None
+    messages = record.get("messages")
+    if type(messages) is not list or not messages:
+        return None
+    pairs = []
+    system = user = False
+    for m in messages:
+        if type(m) is not dict or len(m) != 2:
+            return None
+        role = m.get("role")
+        content = m.get("content")
+        if role not in _PLAIN_ROLES or type(content) is not str or not content or content.isspace():
+            return None
+        if role == "user":
+            user = True
+        elif role != "assistant":
+            system = True
+        pairs.append((role, content))
+    if not (system and user) or pairs[-1][0] != "assistant":
+        return None
+    return pairs
+
+
 def fast_digest(example: AnyExample) -> int:
     """A 64-bit digest for duplicate checks within one process tree (``hash`` is salted per interpreter).
 
@@ -156,6 +189,8 @@ class Scan:
         self.digest_list: tuple[array[int], array[int]] = (array("q"), array("q"))
         self.compare_to = compare_to
         self.dedupe = dedupe
+        self.keep_examples = True
+        """False when only the counts matter: clean plain conversations then skip building models."""
 
     def __iter__(self) -> Iterator[AnyExample]:
         f = self.f
@@ -169,6 +204,8 @@ class Scan:
         single_turn = bool(check.limits.get("preference_single_turn"))
         name = self.name
         records = self.records_in if self.records_in is not None else iter_records(self.source, f)
+        plain_counter = counter if isinstance(counter, TiktokenCounter) else None
+        plain_ok = not self.keep_examples and fmt in (None, "openai") and (counter is None or plain_counter is not None)
         for record, line in records:
             self.records += 1
             if columns:
@@ -185,6 +222,19 @@ class Scan:
                     self.invalid += 1
                     continue
                 self.format = fmt
+            if plain_ok and first_kind == "chat":
+                pairs = _plain_chat(record)
+                if pairs is not None:
+                    # The common, clean conversation: checked and counted without building models.
+                    digest = hash(("chat", tuple([(role, text, None, None) for role, text in pairs])))
+                    if self._seen(digest, line):
+                        continue
+                    if plain_counter is not None:
+                        total, trained = plain_counter.count_pairs(pairs)
+                        self._count(total, trained, total, limit, line)
+                    self.kinds["chat"] += 1
+                    self.valid += 1
+                    continue
             example = parse_record(record, fmt, line, f)
             if example is None:
                 self.invalid += 1
@@ -212,43 +262,48 @@ class Scan:
                 self.invalid += 1
                 continue
             example.__dict__["source"] = trusted(Source, {"file": name, "line": line}, {"file", "line"})
-            digest = fast_digest(example)
-            if self.detect_duplicates:
-                first = self.digests.get(digest)
-                if first is not None:
-                    if self.dedupe:
-                        self.dropped += 1
-                        continue
-                    f.add("duplicate", f"the same example as line {first}", line=line)
-                else:
-                    self.digests[digest] = line or 0
-                if self.compare_to is not None and digest in self.compare_to:
-                    f.add(
-                        "train_validation_overlap",
-                        f"also in the training data (line {self.compare_to[digest]})",
-                        line=line,
-                    )
-            else:
-                self.digest_list[0].append(digest)
-                self.digest_list[1].append(line or 0)
+            if self._seen(fast_digest(example), line):
+                continue
             if counter is not None:
                 total, trained, longest = counter.count_example(example)
-                self.tokens.append(total)
-                self.trained += trained
-                if limit is not None and longest > limit:
-                    f.add(
-                        "over_token_limit",
-                        f"{longest:,} tokens, over the {limit:,} limit: it will be truncated",
-                        line=line,
-                    )
+                self._count(total, trained, longest, limit, line)
             self.kinds[kind] += 1
             self.valid += 1
             yield example
         if self.records == 0 and not f.counts and self.records_in is None:
             f.add("empty_file", line=None)
 
+    def _seen(self, digest: int, line: int | None) -> bool:
+        """Record an example's digest; True when dedupe drops it as a duplicate."""
+        if not self.detect_duplicates:
+            self.digest_list[0].append(digest)
+            self.digest_list[1].append(line or 0)
+            return False
+        first = self.digests.get(digest)
+        if first is not None:
+            if self.dedupe:
+                self.dropped += 1
+                return True
+            self.f.add("duplicate", f"the same example as line {first}", line=line)
+        else:
+            self.digests[digest] = line or 0
+        if self.compare_to is not None and digest in self.compare_to:
+            self.f.add(
+                "train_validation_overlap", f"also in the training data (line {self.compare_to[digest]})", line=line
+            )
+        return False
+
+    def _count(self, total: int, trained: int, longest: int, limit: int | None, line: int | None) -> None:
+        self.tokens.append(total)
+        self.trained += trained
+        if limit is not None and longest > limit:
+            self.f.add(
+                "over_token_limit", f"{longest:,} tokens, over the {limit:,} limit: it will be truncated", line=line
+            )
+
     def run(self) -> None:
         """Scan without keeping examples: in worker processes when the file is large enough."""
+        self.keep_examples = False
         if not self._parallel():
             for _ in self:
                 pass
@@ -433,6 +488,7 @@ def _scan_range(bounds: tuple[int, int]) -> _Part:
         detect_duplicates=False,
     )
     scan.format = parent.format
+    scan.keep_examples = False
     for _ in scan:
         pass
     return _Part(

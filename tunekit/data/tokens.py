@@ -197,6 +197,21 @@ class TiktokenCounter:
                 trained += t
         return TokenCount(total, trained, total)
 
+    def count_pairs(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, int]:
+        """(total, trained) of plain ``(role, content)`` messages: what :meth:`count_example` gives their example."""
+        cache = self._cache
+        roles = self._roles
+        total = self.reply_priming + self.tokens_per_message * len(pairs)
+        trained = 0
+        for role, content in pairs:
+            n = cache.get(content)
+            if n is None:
+                n = self.count_text(content)
+            total += roles[role] + n
+            if role == "assistant":
+                trained += n
+        return total, trained
+
     def count_example(self, example: AnyExample) -> TokenCount:
         if isinstance(example, ChatExample):
             return self._conversation(example.messages, example.tools)
