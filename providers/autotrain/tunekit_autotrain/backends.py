@@ -220,9 +220,13 @@ class SpacesBackend:
             self.hub.call(api.add_space_secret, space, key, value)
         self.hub.call(api.add_space_variable, space, RUN_ID_ENV, launch.run_id)
         self.hub.call(api.add_space_variable, space, MODEL_VARIABLE, str(launch.params["model"]))
+        # The run file makes every run a new commit: a Space reused by a later run (same project) rebuilds
+        # with the new secrets, and the commit's time tells its model files from the earlier run's.
+        run_file = json.dumps({"run_id": launch.run_id, "model_repo": launch.model_repo}, indent=2) + "\n"
         files = [
             CommitOperationAdd("README.md", io.BytesIO(_readme(launch.project).encode())),
             CommitOperationAdd("Dockerfile", io.BytesIO(_DOCKERFILE.encode())),
+            CommitOperationAdd("tunekit-run.json", io.BytesIO(run_file.encode())),
         ]
         self.hub.call(
             lambda: api.create_commit(space, files, commit_message="AutoTrain Space (tunekit)", repo_type="space")

@@ -231,7 +231,7 @@ class AutoTrainProvider(Provider):
         )
 
     def status(self, ref: JobRef) -> JobState:
-        final = self._final.get(ref.job_id)
+        final = self._final.get(_key(ref))
         if final is not None:
             return final
         backend = self._backend(ref)
@@ -246,7 +246,7 @@ class AutoTrainProvider(Provider):
             message = None
             if status == JobStatus.FAILED:
                 message = f"{remote.message or 'the job failed'}\n{self._tail(ref)}"
-            step, total = self._progress.get(ref.job_id, (None, None))
+            step, total = self._progress.get(_key(ref), (None, None))
             state = JobState(
                 status=status,
                 raw_status=remote.stage,
@@ -256,7 +256,7 @@ class AutoTrainProvider(Provider):
                 total_steps=total,
             )
         if state.is_terminal:
-            self._final[ref.job_id] = state
+            self._final[_key(ref)] = state
         return state
 
     def _verify(self, ref: JobRef, remote: Remote) -> JobState:
@@ -264,7 +264,7 @@ class AutoTrainProvider(Provider):
         repo = ref.extra["model_repo"]
         started = remote.created_at or _parse(ref.extra.get("created_at"))
         fresh = self._fresh_files(repo, started)
-        step, total = self._progress.get(ref.job_id, (None, None))
+        step, total = self._progress.get(_key(ref), (None, None))
         if model_files(fresh):
             return JobState(
                 status=JobStatus.SUCCEEDED,
@@ -312,12 +312,12 @@ class AutoTrainProvider(Provider):
         parsed = list(parse_lines(self._lines(ref)))
         step, total, _ = progress(parsed)
         if step is not None:
-            self._progress[ref.job_id] = (step, total)
+            self._progress[_key(ref)] = (step, total)
         yield from log_events(parsed, after=after)
 
     def cancel(self, ref: JobRef) -> None:
         self._backend(ref).cancel(ref.job_id, ref.extra["namespace"])
-        self._final.pop(ref.job_id, None)
+        self._final.pop(_key(ref), None)
 
     # -- results -------------------------------------------------------------------------------
 
@@ -387,6 +387,11 @@ class AutoTrainProvider(Provider):
         api = self.hub.api
         path = self.hub.call(api.snapshot_download, model.model_id, revision=revision, local_dir=folder)
         return Path(path)
+
+
+def _key(ref: JobRef) -> str:
+    # A Space serves every run of its project: its id alone does not name one run.
+    return f"{ref.job_id}@{ref.extra.get('created_at')}"
 
 
 def _parse(value: object) -> datetime | None:

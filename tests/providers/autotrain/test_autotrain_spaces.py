@@ -67,3 +67,17 @@ def test_a_half_made_space_is_completed_not_duplicated(hub_emulator: HubEmulator
     job = make_tuner(backend="spaces", flavor="t4-small", create_attempts=1, max_retries=0).submit()
     assert job.job_id == space and [r["id"] for r in hub_emulator.repos("space")] == [space]
     assert job.wait(poll_interval=0.05, timeout=30).status == JobStatus.SUCCEEDED
+
+
+def test_a_later_run_of_the_same_project_rebuilds_the_space(
+    hub_emulator: HubEmulator, make_tuner: TunerFactory
+) -> None:
+    tuner = make_tuner(backend="spaces", flavor="t4-small", project_name="reused")
+    first = tuner.submit()
+    assert first.wait(poll_interval=0.05, timeout=30).status == JobStatus.SUCCEEDED
+    hub_emulator.set_job_outcome("no_files")
+    second = tuner.submit(new=True)
+    assert second.job_id == first.job_id  # the same Space, rebuilt for the new run
+    assert hub_emulator.api().get_space_variables(second.job_id)["TUNEKIT_RUN_ID"].value == second.run_id
+    state = second.wait(poll_interval=0.05, timeout=30)
+    assert state.status == JobStatus.FAILED  # the first run's adapter does not count for the second
