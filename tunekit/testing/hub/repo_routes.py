@@ -107,7 +107,8 @@ async def delete_repo(request: Request, state: HubState) -> Response:
     repo_id = f"{namespace}/{body.get('name', '')}"
     with state.lock:
         state.store.delete(repo_type, repo_id, user)
-        state.spaces.pop(repo_id, None) if repo_type == "space" else None
+        if repo_type == "space":
+            state.spaces.pop(repo_id, None)
     return Response(status_code=200)
 
 
@@ -175,7 +176,7 @@ def _info(repo_type: RepoType) -> Any:
             repo = state.store.get(repo_type, _repo_id(request), user)
             revision = request.path_params.get("revision", "main")
             _check_revision(repo, revision)
-            return JSONResponse(repo_json(repo, state, blobs=request.query_params.get("blobs") == "True"))
+            return JSONResponse(repo_json(repo, state, blobs=_truthy(request.query_params.get("blobs"))))
 
     return info
 
