@@ -79,8 +79,10 @@ def run(
 
         report = evaluate_run(tuner, job, model)
         ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict)
-        console.print(report.to_markdown())
-        console.print(f"\n[bold]{report.verdict}[/]")
+        # Model answers are arbitrary text: never let rich read them as markup.
+        console.print(report.to_markdown(), markup=False, soft_wrap=True)
+        console.print()
+        console.print(report.verdict, style="bold", markup=False)
         console.print(f"report: {report.paths.get('markdown', '')}  {report.paths.get('html', '')}")
 
 
