@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import BASE_MODEL, TunerFactory, write_pairs
+from autotrain_helpers import BASE_MODEL, TunerFactory, write_pairs
 
 from tunekit.errors import JobCancelledError, JobFailedError
 from tunekit.jobs import JobStatus

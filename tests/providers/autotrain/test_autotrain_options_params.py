@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import BASE_MODEL
+from autotrain_helpers import BASE_MODEL
 from pydantic import ValidationError
 
 from tunekit.config import TuneConfig, parse_config

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BASE_MODEL, TunerFactory, emulator_options
+from autotrain_helpers import BASE_MODEL, TunerFactory, emulator_options
 
 from tunekit.jobs import JobStatus
 from tunekit.testing import Fault

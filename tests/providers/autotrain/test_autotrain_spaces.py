@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TunerFactory
+from autotrain_helpers import TunerFactory
 
 from tunekit.errors import JobCancelledError, ServiceUnavailableError
 from tunekit.jobs import JobStatus
