@@ -23,7 +23,14 @@ from typing import Any
 
 from tunekit.errors import ConfigError
 from tunekit.inference.base import ChatResult, Message, Usage
-from tunekit.inference.loading import ModelSource, adapter_base_model, is_adapter_dir, load_causal_lm, load_tokenizer
+from tunekit.inference.loading import (
+    ModelSource,
+    adapter_base_model,
+    is_adapter_dir,
+    load_causal_lm,
+    load_tokenizer,
+    prepare_cpu_threads,
+)
 from tunekit.secrets import get_logger
 
 __all__ = ["LocalChatClient"]
@@ -97,6 +104,7 @@ class LocalChatClient:
     def _ensure_loaded(self) -> None:
         if self._model is not None:
             return
+        prepare_cpu_threads()
         import torch
 
         self._device = _pick_device(self.device_preference)

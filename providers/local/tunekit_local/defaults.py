@@ -65,22 +65,10 @@ class Hardware:
 
 
 def openmp_settings(environ: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
-    """OpenMP settings for a CPU run, decided before torch is imported.
+    """OpenMP settings for this machine's current load (see :func:`tunekit.inference.loading.openmp_environment`)."""
+    from tunekit.inference.loading import openmp_environment
 
-    OpenMP threads spin while they wait for each other. On a CPU that other
-    processes keep busy, spinning threads steal each other's time slices and a
-    step gets several times slower (measured here: 60-110 s against 18-24 s per
-    step for SmolLM2-135M on 2 busy cores); passive waiting avoids that. An
-    explicit ``OMP_WAIT_POLICY`` is left alone.
-    """
-    environ = dict(os.environ) if environ is None else environ
-    if "OMP_WAIT_POLICY" in environ or not hasattr(os, "getloadavg"):
-        return {}, None
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    load = os.getloadavg()[0]
-    if load < 0.75 * cpus:
-        return {}, None
-    return {"OMP_WAIT_POLICY": "PASSIVE"}, f"load average {load:.1f} on {cpus} cores: OpenMP threads wait passively"
+    return openmp_environment(environ)
 
 
 def _installed(module: str) -> bool:
