@@ -28,8 +28,8 @@ EXIT_DATA_INVALID = 3
 EXIT_JOB_FAILED = 4
 """The training job failed or was cancelled."""
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_json(data: Any) -> None:

@@ -1,60 +1,15 @@
-"""Data, configs and a ledger for the OpenAI provider's tests (all against the emulator)."""
+"""Fixtures for the OpenAI provider's tests (all against the emulator)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from openai_helpers import BASE_MODEL, FAST_OPTIONS, ConfigFactory, chat_rows, preference_rows, write_jsonl
 
 from tunekit.testing.openai import OpenAIEmulator
-
-BASE_MODEL = "gpt-4o-mini-2024-07-18"
-
-# Fast polling and short retry waits keep fault storms quick; the policy is the real one.
-FAST_OPTIONS = {
-    "poll_interval": 0.02,
-    "file_poll_interval": 0.01,
-    "retry_max_wait": 0.05,
-    "max_retries": 4,
-    "create_attempts": 6,
-    "timeout": 5,
-}
-
-
-def chat_rows(n: int, *, start: int = 0) -> list[dict[str, Any]]:
-    return [
-        {
-            "messages": [
-                {"role": "system", "content": "You name capitals."},
-                {"role": "user", "content": f"What is the capital of country {i}?"},
-                {"role": "assistant", "content": f"The capital of country {i} is City{i}."},
-            ]
-        }
-        for i in range(start, start + n)
-    ]
-
-
-def preference_rows(n: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "input": {"messages": [{"role": "user", "content": f"Greet guest number {i}"}]},
-            "preferred_output": [{"role": "assistant", "content": f"Welcome, guest {i}!"}],
-            "non_preferred_output": [{"role": "assistant", "content": "What do you want?"}],
-        }
-        for i in range(n)
-    ]
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-ConfigFactory = Callable[..., Path]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ConfigFactory
+from openai_helpers import ConfigFactory
 from typer.testing import CliRunner
 
 from tunekit import Ledger

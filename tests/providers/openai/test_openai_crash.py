@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ConfigFactory
+from openai_helpers import ConfigFactory
 from typer.testing import CliRunner
 
 from tunekit import JobStatus, Ledger

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import ConfigFactory
+from openai_helpers import ConfigFactory
 
 from tunekit import JobStatus, RateLimitedError, Tuner
 from tunekit.testing import Fault

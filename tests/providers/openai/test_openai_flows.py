@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import BASE_MODEL, ConfigFactory
+from openai_helpers import BASE_MODEL, ConfigFactory
 
 from tunekit import JobStatus, Tuner
 from tunekit.testing.openai import OpenAIEmulator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ConfigFactory
+from openai_helpers import ConfigFactory
 
 from tunekit import JobCancelledError, JobFailedError, JobStatus, Tuner
 from tunekit.testing.openai import OpenAIEmulator

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ConfigFactory
+from openai_helpers import ConfigFactory
 
 from tunekit import ConfigError, JobStatus, Tuner, parse_config
 from tunekit.ledger import tunekit_home

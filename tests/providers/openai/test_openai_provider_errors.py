@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ConfigFactory
+from openai_helpers import ConfigFactory
 
 from tunekit import (
     AuthenticationError,

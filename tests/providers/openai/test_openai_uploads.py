@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ConfigFactory, chat_rows, write_jsonl
+from openai_helpers import ConfigFactory, chat_rows, write_jsonl
 
 from tunekit import JobStatus, Ledger, ServiceUnavailableError, Tuner
 from tunekit.testing import Fault
