@@ -136,6 +136,11 @@ class LocalProvider(Provider):
         if spec is None:
             return None
         info = launch.ProcessInfo.read(folder)
+        if info is None:
+            # job.json was written but the launch was never recorded: adopt the process only if it reported in.
+            pid = (read_json(folder.status) or {}).get("pid")
+            if not isinstance(pid, int) or not _pid_alive(pid):
+                return None
         return _ref(folder, spec.run_id, info)
 
     def status(self, ref: JobRef) -> JobState:
@@ -258,6 +263,15 @@ class LocalProvider(Provider):
                 model.base_model, adapter=model.path or model.model_id, name=model.model_id, **common
             )
         return LocalChatClient(model.path or model.model_id, name=model.model_id, **common)
+
+
+def _pid_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def _installed(module: str) -> bool:

@@ -14,6 +14,7 @@ outlives the process that started it::
     data/             the training data in TRL's format
     checkpoints/      resumable checkpoints (checkpoint-N)
     adapter/          the result: adapter, tokenizer and chat template
+    model/            the result when all weights were trained
     merged/           the adapter merged into the base weights (optional)
 """
 
@@ -98,6 +99,11 @@ class RunFolder:
     @property
     def adapter(self) -> Path:
         return self.root / "adapter"
+
+    @property
+    def model(self) -> Path:
+        """The result of a run that trained all weights."""
+        return self.root / "model"
 
     @property
     def merged(self) -> Path:

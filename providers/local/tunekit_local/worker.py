@@ -164,7 +164,7 @@ class Worker:
     def _finish(self, plan: Any, trainer: Any, tokenizer: Any, train_rows: list[dict[str, Any]]) -> None:
         state = trainer.state
         self.status("running", "saving the result", event=False, step=state.global_step, total_steps=state.max_steps)
-        output = self.folder.adapter
+        output = self.folder.adapter if plan.lora is not None else self.folder.model
         trainer.save_model(str(output))
         if not trainer.is_world_process_zero():
             return

@@ -111,3 +111,46 @@ def test_pad_equal_to_eos_is_warned_about() -> None:
     tokenizer.pad_token = tokenizer.eos_token
     report = inspect_sft_row({"input_ids": [1, 2], "labels": [1, 2]}, tokenizer, {2})
     assert any("pad token equals EOS" in w for w in report.warnings)
+
+
+@pytest.mark.slow
+def test_push_to_hub_uploads_adapter_and_tokenizer(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_emulator: Any
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub_emulator.endpoint)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # pushing is the one step that talks to the (emulated) Hub
+    repo = f"{hub_emulator.namespace}/tiny-adapter"
+    folder = RunFolder(tmp_path / "push")
+    rows = [{"messages": c} for c in sample_conversations(8)]
+    _, _, state = run_job(tiny_model, rows, folder, max_steps=1, push_to_hub=repo, hub_token=hub_emulator.token)
+    assert state.status == JobStatus.SUCCEEDED, (state.message, folder.log.read_text()[-3000:])
+    files = hub_emulator.files(repo)
+    assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "chat_template.jinja"} <= set(files)
+    assert next(r for r in hub_emulator.repos("model") if r["id"] == repo)["private"] is True
+    assert json.loads(folder.result.read_text())["hub_repo"] == repo
+    for written in (folder.job, folder.process, folder.events, folder.status, folder.plan, folder.result):
+        assert hub_emulator.token not in written.read_text()
+
+
+@pytest.mark.slow
+def test_all_weights_without_an_adapter(tiny_model: Path, tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "full")
+    train = write_jsonl([{"messages": c} for c in sample_conversations(8)], folder.data / "train.jsonl")
+    options = LocalOptions(device="cpu", max_steps=2)
+    provider = LocalProvider(options)
+    spec = JobSpec(
+        run_id="full",
+        model=str(tiny_model),
+        train_file=str(train),
+        hyperparameters={"batch_size": 4},
+        lora=None,
+        options=options.model_dump(mode="json"),
+    )
+    ref = provider.start(spec, folder)
+    state = wait_for_job(provider, ref, timeout=600)
+    assert state.status == JobStatus.SUCCEEDED, (state.message, folder.log.read_text()[-3000:])
+    model = provider.result(ref)
+    assert (model.kind, model.path) == ("model_dir", str(folder.model))
+    assert (folder.model / "model.safetensors").is_file() and not folder.adapter.exists()
+    assert json.loads(folder.plan.read_text())["plan"]["learning_rate"] == 2e-5  # all weights: a gentler rate
+    assert provider.client(model).chat([{"role": "user", "content": "Hi"}], max_tokens=3).usage.completion_tokens > 0
