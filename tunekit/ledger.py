@@ -6,6 +6,9 @@ written *before* a side effect (an ``intent`` event) and *after* it (an
 between the two knows what to check on resume. WAL mode and short
 ``BEGIN IMMEDIATE`` transactions make it safe for several processes at once;
 a per-run file lock keeps two processes from driving the same run.
+
+For recovery tests, ``TUNEKIT_CRASH_AT`` makes the process SIGKILL itself
+when it records a chosen event (see :mod:`tunekit.testing.crash`).
 """
 
 from __future__ import annotations
@@ -335,13 +338,19 @@ class Ledger:
         key: str | None = None,
     ) -> bool:
         """Append an event. With ``key``, a second event with the same key is ignored (returns False)."""
+        crash = _CRASH_ENV in os.environ  # tunekit.testing.crash: recovery tests kill the client here
+        if crash:
+            _crash_at(kind, step, after=False)
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO events (run_id, ts, kind, step, message, data_json, event_key)"
                 " VALUES (?,?,?,?,?,?,?)",
                 (run_id, _now(), kind, step, redact(message), json.dumps(redact_data(data or {}), default=str), key),
             )
-            return cursor.rowcount == 1
+            written = cursor.rowcount == 1
+        if crash:
+            _crash_at(kind, step, after=True)
+        return written
 
     def events(self, run_id: str, *, kinds: Sequence[str] | None = None, after_seq: int = 0) -> list[LedgerEvent]:
         sql = (
@@ -425,6 +434,15 @@ def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
         result=json.loads(row[12]) if row[12] else None,
         error=row[13],
     )
+
+
+_CRASH_ENV = "TUNEKIT_CRASH_AT"
+
+
+def _crash_at(kind: str, step: str | None, *, after: bool) -> None:
+    from tunekit.testing.crash import crash_at
+
+    crash_at(kind, step, after=after)
 
 
 def _executescript(conn: sqlite3.Connection, script: str) -> None:

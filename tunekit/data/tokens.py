@@ -348,13 +348,14 @@ def _tokenizer_cache(gguf: Path) -> Path:
 
 def load_tokenizer(model: str) -> Any:
     """A Hugging Face tokenizer for ``model`` from local files only (Hub cache, folder, GGUF, alias)."""
+    from tunekit.inference.loading import resolve_model
+
+    # Resolved first: a model that is not on this machine fails here, without importing transformers (and torch).
+    source = resolve_model(model)
     try:
         from transformers import AutoTokenizer
     except ImportError:
         raise DependencyMissingError("counting tokens with a HF tokenizer", "tunekit[tokenizers]") from None
-    from tunekit.inference.loading import resolve_model
-
-    source = resolve_model(model)
     if source.kind == "hub":
         return AutoTokenizer.from_pretrained(source.location, revision=source.revision, local_files_only=True)
     if source.kind != "gguf":
