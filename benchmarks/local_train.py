@@ -77,9 +77,11 @@ def baseline(args: argparse.Namespace) -> None:
             step_times.append(time.perf_counter() - self.start)
 
     if spec["trl_defaults"]:
-        # TRL's defaults, only what the run needs set: where to write, how long, how often to log, the seed
+        # TRL's defaults, only what the run needs set: where to write, how long, how often to log, the seed, and
+        # use_cpu (without a GPU, TRL's default bf16=True refuses to start unless the CPU is named explicitly)
         config = SFTConfig(
             output_dir=spec["output_dir"],
+            use_cpu=not torch.cuda.is_available(),
             max_steps=spec["steps"],
             per_device_train_batch_size=spec["batch_size"],
             learning_rate=spec["learning_rate"],
@@ -145,6 +147,7 @@ def run_tunekit(data: Path, workdir: Path, steps: int, batch: int, lr: float, se
     if state.status.value != "succeeded":
         raise SystemExit(f"tunekit run failed: {state.message}\n{folder.log.read_text()[-3000:]}")
     events = list(provider.events(ref))
+    peaks = [e.metrics["peak_memory_gib"] for e in events if "peak_memory_gib" in e.metrics]
     losses = [e.metrics["train_loss"] for e in events if "train_loss" in e.metrics]
     step_times = [e.metrics["step_time_s"] for e in events if "step_time_s" in e.metrics]
     summary = next(e.metrics for e in events if "train_runtime" in e.metrics)
@@ -155,6 +158,7 @@ def run_tunekit(data: Path, workdir: Path, steps: int, batch: int, lr: float, se
         "step_times": step_times,
         "wall_seconds": wall,
         "plan": plan,
+        "peak_memory_gib": max(peaks) if peaks else None,
         "num_tokens": next((e.metrics.get("num_tokens") for e in reversed(events) if "num_tokens" in e.metrics), None),
     }
 
@@ -193,7 +197,12 @@ def main() -> int:
         return 0
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tunekit.inference.loading import materialize, resolve_model
+    from tunekit.inference.loading import materialize, openmp_environment, resolve_model
+
+    # Every run below shares one OpenMP setting, so the timings compare the training code and nothing else.
+    openmp, reason = openmp_environment()
+    os.environ.update(openmp)
+    print(f"OpenMP: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')} ({reason or 'as configured'})")
 
     source = resolve_model("smollm2-135m-instruct")
     materialize(source)  # the one-off GGUF conversion is not what this benchmark measures
@@ -241,7 +250,7 @@ def main() -> int:
             f"loss agreement: max |diff| {worst:.2e} (target <= {LOSS_TOLERANCE:g}); "
             f"time ratio {ratio:.3f} (target <= {TIME_RATIO_TARGET})"
         )
-        _gpu_report(ours, plain)
+        _gpu_report(ours, plain, materialize(source) or Path(source.location))
 
         if not args.skip_defaults:
             print(f"\nTRL's defaults (bf16 autocast, gradient checkpointing): {args.default_steps} steps", flush=True)
@@ -270,16 +279,33 @@ def _onoff(value: Any) -> str:
     return "on" if value else "off"
 
 
-def _gpu_report(ours: dict[str, Any], plain: dict[str, Any]) -> None:
+def _gpu_report(ours: dict[str, Any], plain: dict[str, Any], model_dir: Path) -> None:
     hardware = ours["plan"]["hardware"]
     if hardware["device"] != "cuda":
         print(f"no GPU here ({hardware['name']}): tokens/s, peak memory and MFU are reported on CUDA machines only")
         return
-    tokens_ours = (ours.get("num_tokens") or 0) / ours["train_seconds"]
-    tokens_plain = (plain.get("num_tokens") or 0) / plain["train_seconds"]
-    print(f"{'tokens/s':<34}{tokens_ours:>10.0f}{tokens_plain:>11.0f}{tokens_ours / max(tokens_plain, 1e-9):>8.3f}")
-    if plain.get("peak_memory_gib") is not None:
-        print(f"{'peak memory, plain TRL (GiB)':<34}{plain['peak_memory_gib']:>21.2f}")
+    from transformers import AutoConfig
+    from trl.trainer.utils import compute_flops_per_token, compute_mfu, get_peak_flops
+
+    config = AutoConfig.from_pretrained(model_dir)
+    steps = len(ours["losses"])
+    batch = ours["plan"]["plan"]["batch_size"]
+    precision = ours["plan"]["plan"]["precision"]
+    peak = get_peak_flops(
+        hardware["name"], "bf16" if precision == "bf16" else "fp16" if precision == "fp16" else "fp32"
+    )
+    rows = []
+    for side in (ours, plain):
+        tokens = side.get("num_tokens") or 0
+        per_second = tokens / side["train_seconds"]
+        flops = compute_flops_per_token(config, max(1, round(tokens / max(1, steps * batch))))
+        mfu = compute_mfu(flops, per_second, 1, peak) if peak else float("nan")
+        rows.append((per_second, side.get("peak_memory_gib"), mfu))
+    (ours_tps, ours_mem, ours_mfu), (plain_tps, plain_mem, plain_mfu) = rows
+    print(f"{'tokens/s':<34}{ours_tps:>10.0f}{plain_tps:>11.0f}{ours_tps / max(plain_tps, 1e-9):>8.3f}")
+    if ours_mem is not None and plain_mem is not None:
+        print(f"{'peak memory (GiB)':<34}{ours_mem:>10.2f}{plain_mem:>11.2f}{ours_mem / max(plain_mem, 1e-9):>8.3f}")
+    print(f"{'model FLOPs utilization (%)':<34}{ours_mfu:>10.1f}{plain_mfu:>11.1f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import torch
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from tunekit_local.runfolder import EventWriter
@@ -76,6 +77,8 @@ class ProgressCallback(TrainerCallback):
         metrics = rename_metrics(logs)
         if self.last_step_time is not None and "train_loss" in metrics:
             metrics["step_time_s"] = round(self.last_step_time, 4)
+            if torch.cuda.is_available():
+                metrics["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         if not metrics:
             return
         if "train_runtime" in logs:
