@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import torch
@@ -44,6 +45,7 @@ class ProgressCallback(TrainerCallback):
         self.stop_requested = False
         self.last_step_time: float | None = None
         self._step_started = time.monotonic()
+        self._began = (self._step_started, 0)
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -55,6 +57,7 @@ class ProgressCallback(TrainerCallback):
             message = f"training from step {state.global_step}" if state.global_step else "training started"
             self.writer.status("running", message, step=state.global_step, total_steps=state.max_steps)
         self._step_started = time.monotonic()
+        self._began = (self._step_started, state.global_step)
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         now = time.monotonic()
@@ -95,7 +98,17 @@ class ProgressCallback(TrainerCallback):
             event=False,
             step=state.global_step,
             total_steps=state.max_steps,
+            trained_tokens=int(metrics["num_tokens"]) if "num_tokens" in metrics else None,
+            estimated_finish=self._estimated_finish(state),
         )
+
+    def _estimated_finish(self, state: TrainerState) -> str | None:
+        started, first_step = self._began
+        done = state.global_step - first_step
+        if done <= 0 or not state.max_steps:
+            return None
+        remaining = (time.monotonic() - started) / done * max(0, state.max_steps - state.global_step)
+        return (datetime.now(timezone.utc) + timedelta(seconds=remaining)).isoformat()
 
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if self.writer is None or not state.is_world_process_zero:

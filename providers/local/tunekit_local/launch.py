@@ -62,7 +62,7 @@ def launch_command(options: LocalOptions, run_dir: Path, *, resume: bool = False
         ]
     command = [python, "-m", "accelerate.commands.launch"]
     if options.accelerate_config:
-        command += ["--config_file", options.accelerate_config]
+        command += ["--config_file", str(Path(options.accelerate_config).expanduser().resolve())]
     command += [
         "--num_processes",
         str(options.num_processes * options.num_machines),

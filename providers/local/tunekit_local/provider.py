@@ -103,7 +103,7 @@ class LocalProvider(Provider):
         spec = JobSpec(
             run_id=run.run_id,
             method=config.method,
-            model=config.model,
+            model=_absolute_if_local(config.model),
             train_file=prepared.train,
             validation_file=prepared.validation,
             hyperparameters=config.hyperparameters.model_dump(mode="json"),
@@ -159,6 +159,8 @@ class LocalProvider(Provider):
             message=message,
             step=data.get("step"),
             total_steps=data.get("total_steps"),
+            trained_tokens=data.get("trained_tokens"),
+            estimated_finish=data.get("estimated_finish") if raw == "running" else None,
             fine_tuned_model=str(folder.adapter) if raw == "succeeded" else None,
         )
 
@@ -251,11 +253,9 @@ class LocalProvider(Provider):
     def client(self, model: FineTunedModel) -> ChatClient:
         from tunekit.inference.local import LocalChatClient
 
-        device = self.options.device
-        precision = "auto" if self.options.precision == "auto" else self.options.precision
         common: dict[str, Any] = {
-            "device": device,
-            "precision": precision,
+            "device": self.options.device,
+            "precision": self.options.precision,
             "trust_remote_code": self.options.trust_remote_code,
         }
         if model.kind == "adapter":
@@ -263,6 +263,12 @@ class LocalProvider(Provider):
                 model.base_model, adapter=model.path or model.model_id, name=model.model_id, **common
             )
         return LocalChatClient(model.path or model.model_id, name=model.model_id, **common)
+
+
+def _absolute_if_local(reference: str) -> str:
+    """A model path made absolute (the training process runs in the run folder); other references unchanged."""
+    path = Path(reference).expanduser()
+    return str(path.resolve()) if path.exists() else reference
 
 
 def _pid_alive(pid: int) -> bool:
