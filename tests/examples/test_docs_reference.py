@@ -134,3 +134,16 @@ def test_docs_build_strictly(tmp_path: Path) -> None:
     openai_page = (site / "providers" / "openai" / "index.html").read_text()
     assert "file_processing_timeout" in openai_page  # the options table was rendered into the page
     assert "gpt-4.1-nano" in openai_page  # and the price table
+
+
+def test_quickstart_shows_the_demo_config_as_it_is() -> None:
+    import re
+
+    import yaml
+
+    text = (DOCS / "quickstart.md").read_text()
+    block = re.search(r"```yaml\n(# examples/recipes/local.yaml\n.*?)```", text, re.S)
+    assert block is not None
+    shown = yaml.safe_load(block.group(1))
+    actual = yaml.safe_load((ROOT / "examples" / "recipes" / "local.yaml").read_text())
+    assert shown == actual
