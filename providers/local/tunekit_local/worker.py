@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -153,15 +154,22 @@ class Worker:
                 self.emit("message", f"resuming from {last.name}", step=int(last.name.split("-")[1]))
             else:
                 self.emit("message", "no checkpoint was saved before the interruption: training from the start")
+        started, cpu_started = time.perf_counter(), time.process_time()
         trainer.train(resume_from_checkpoint=resume_from)
+        timing = {
+            "train_wall_seconds": time.perf_counter() - started,
+            "train_cpu_seconds": time.process_time() - cpu_started,  # robust to other processes on a shared CPU
+        }
         step = trainer.state.global_step
         if self.callback.stop_requested:
             self.status("cancelled", f"cancelled at step {step}", step=step, total_steps=trainer.state.max_steps)
             return 0
-        self._finish(plan, trainer, tokenizer, train_rows)
+        self._finish(plan, trainer, tokenizer, train_rows, timing)
         return 0
 
-    def _finish(self, plan: Any, trainer: Any, tokenizer: Any, train_rows: list[dict[str, Any]]) -> None:
+    def _finish(
+        self, plan: Any, trainer: Any, tokenizer: Any, train_rows: list[dict[str, Any]], timing: dict[str, float]
+    ) -> None:
         state = trainer.state
         self.status("running", "saving the result", event=False, step=state.global_step, total_steps=state.max_steps)
         output = self.folder.adapter if plan.lora is not None else self.folder.model
@@ -180,6 +188,7 @@ class Worker:
             "final_train_loss": losses[-1] if losses else None,
             "first_train_loss": losses[0] if losses else None,
             "train_summary": final,
+            **timing,
             "created_at": now_iso(),
         }
         write_json(output / ADAPTER_METADATA, {"base_model": self.spec.model, "run_id": self.spec.run_id})
