@@ -75,15 +75,13 @@ def run(
 
     if cfg.eval is not None and not skip_eval:
         ledger.record(job.run_id, "intent", step="evaluate")
+        from tunekit.cli.eval import _print_report, _progress
         from tunekit.evaluate import evaluate_run
 
-        report = evaluate_run(tuner, job, model)
+        with _progress(enabled=True) as progress:
+            report = evaluate_run(tuner, job, model, progress=progress)
         ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict)
-        # Model answers are arbitrary text: never let rich read them as markup.
-        console.print(report.to_markdown(), markup=False, soft_wrap=True)
-        console.print()
-        console.print(report.verdict, style="bold", markup=False)
-        console.print(f"report: {report.paths.get('markdown', '')}  {report.paths.get('html', '')}")
+        _print_report(report)
 
 
 def _load(path: Path) -> Tuner:
