@@ -24,12 +24,15 @@ from tunekit.errors import ConfigError
 from tunekit.secrets import MASK, register_model_secrets
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_VALUES",
     "DataConfig",
     "DeployConfig",
     "EvalConfig",
     "Hyperparameters",
     "LoraConfig",
     "TuneConfig",
+    "check_document_size",
     "config_hash",
     "format_validation_error",
     "interpolate_env",
@@ -256,13 +259,14 @@ def parse_config(
     """
     if not isinstance(data, Mapping):
         raise ConfigError("a config must be a mapping of keys to values", source=source)
+    check_document_size(data, source=source)
     data = interpolate_env(dict(data))
     try:
         config = TuneConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError("invalid config", source=source, problems=format_validation_error(exc)) from None
     if base_dir is not None:
-        _resolve_paths(config, base_dir)
+        _resolve_paths(config, base_dir, source)
     try:
         config.options()
     except ConfigError as exc:
@@ -285,6 +289,8 @@ def load_config(path: str | Path, **overrides: Any) -> TuneConfig:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot parse config: {exc}", source=path) from None
+    except RecursionError:
+        raise ConfigError(f"cannot parse config: nested more than {MAX_DEPTH} levels deep", source=path) from None
     if data is None:
         raise ConfigError("config file is empty", source=path)
     if not isinstance(data, dict):
@@ -293,17 +299,55 @@ def load_config(path: str | Path, **overrides: Any) -> TuneConfig:
     return parse_config(data, source=path, base_dir=path.parent)
 
 
-def _resolve_paths(config: TuneConfig, base_dir: Path) -> None:
-    def resolve(value: str | None) -> str | None:
+MAX_VALUES = 100_000
+"""Most values (every string, number, list and mapping, counted as often as it appears) a config may hold."""
+MAX_DEPTH = 64
+"""Deepest nesting a config may have."""
+
+
+def check_document_size(data: Any, *, source: str | Path | None = None) -> None:
+    """Refuse a parsed document too large or too deep to be a config.
+
+    YAML anchors and aliases let a few lines stand for a tree of billions of
+    values, or for one that contains itself; walking such a tree (to read
+    ``${VAR}``, to validate) would exhaust memory or the stack. The walk here
+    counts every value as often as it appears and stops at the limits.
+    """
+    seen = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ConfigError(
+                f"the config holds more than {MAX_VALUES} values (do YAML aliases repeat a large part?)", source=source
+            )
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                f"the config is nested more than {MAX_DEPTH} levels deep (does a YAML alias refer to itself?)",
+                source=source,
+            )
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None = None) -> None:
+    def resolve(value: str | None, field: str) -> str | None:
         if value is None or "://" in value:
             return value
-        candidate = Path(value).expanduser()
-        return str(candidate if candidate.is_absolute() else (base_dir / candidate).resolve())
+        try:
+            candidate = Path(value).expanduser()
+            return str(candidate if candidate.is_absolute() else (base_dir / candidate).resolve())
+        except (RuntimeError, ValueError, OSError) as exc:  # ~unknown-user, a NUL byte, a path too long
+            problem = f"{field}: not a usable path ({exc})"
+            raise ConfigError("invalid config", source=source, problems=[problem]) from None
 
-    config.data.train = resolve(config.data.train) or config.data.train
-    config.data.validation = resolve(config.data.validation)
+    config.data.train = resolve(config.data.train, "data.train") or config.data.train
+    config.data.validation = resolve(config.data.validation, "data.validation")
     if config.eval is not None:
-        config.eval.data = resolve(config.eval.data)
+        config.eval.data = resolve(config.eval.data, "eval.data")
 
 
 def _validate_provider_options(config: TuneConfig) -> BaseModel:
