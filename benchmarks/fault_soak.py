@@ -490,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="tunekit-soak-") as folder:
         os.environ["TUNEKIT_HOME"] = str(Path(folder) / "home")
+        # A few runs first, so imports and vocabulary loading do not land on whichever pass goes first.
+        run_soak(6, fault_rate=0.0, concurrency=args.concurrency, seed=args.seed, workdir=Path(folder) / "warm-up")
         baseline = None
         if not args.no_baseline:
             baseline = run_soak(

@@ -125,7 +125,7 @@ def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, all
         # The plain {"role", "content"} message, checked in a few operations (most of every file).
         role = m.get("role")
         content = m.get("content")
-        if role in _PLAIN_ROLES and type(content) is str and content and not content.isspace():
+        if type(role) is str and role in _PLAIN_ROLES and type(content) is str and content and not content.isspace():
             plain = {
                 "role": role,
                 "content": content,
@@ -152,6 +152,9 @@ def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, all
         extra = sorted(set(m) - MESSAGE_KEYS)
         f.add("message_unrecognized_key", f"unknown key(s) {extra}", line=line, field=f"{path}[{i}]")
         ok = False
+    if role is not None and not isinstance(role, str):
+        f.add("wrong_type", f"role must be a string, not {type(role).__name__}", line=line, field=f"{path}[{i}].role")
+        return None
     if role is not None and role not in _ROLES:
         f.add("unrecognized_role", f"unknown role {role!r}", line=line, field=f"{path}[{i}].role")
         return None
@@ -216,6 +219,9 @@ def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, all
     tool_call_id = m.get("tool_call_id")
     if role == "tool" and not isinstance(tool_call_id, str):
         f.add("missing_key", "a tool message needs a string 'tool_call_id'", line=line, field=f"{path}[{i}]")
+        return None
+    if tool_call_id is not None and not isinstance(tool_call_id, str):
+        f.add("wrong_type", "tool_call_id must be a string", line=line, field=f"{path}[{i}].tool_call_id")
         return None
     if calls is None and fcall is None and tool_call_id is None:
         # Checked above field by field: skip pydantic's second pass on the hot path.

@@ -154,7 +154,27 @@ def jsonl_range(path: Path, f: Findings, start: int = 0, end: int | None = None)
             except ValueError as exc:
                 f.add("invalid_json", _json_message(exc, text), line=number, excerpt=text.strip())
                 continue
+            if ("\\ud" in text or "\\uD" in text) and lone_surrogate(record, number, f):
+                continue
             yield record, number
+
+
+def lone_surrogate(record: Any, line: int | None, f: Findings) -> bool:
+    """Whether a parsed record holds half of a UTF-16 surrogate pair (a ``\\ud800`` escape alone), reported.
+
+    JSON parsers accept such escapes, but the string is not Unicode: no UTF-8 file and no
+    provider can carry it. Only records whose text has a ``\\ud`` escape are checked.
+    """
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        f.add(
+            "invalid_utf8",
+            f"an unpaired surrogate escape \\u{ord(exc.object[exc.start]):04x} is not valid Unicode",
+            line=line,
+        )
+        return True
+    return False
 
 
 def _json_message(exc: ValueError, text: str) -> str:
@@ -235,7 +255,9 @@ def _json(path: Path, f: Findings) -> Iterator[Record]:
                 # An element that spans the end of the buffer: read on (doubling, so huge ones stay linear).
                 chunk = min(chunk * 2, 1 << 26)
                 more()
-            yield value, line
+            text = buffer[pos:end]
+            if ("\\ud" not in text and "\\uD" not in text) or not lone_surrogate(value, line, f):
+                yield value, line
             line += buffer.count("\n", pos, end)
             pos = end
             chunk = _CHUNK
@@ -267,7 +289,10 @@ def _csv(path: Path, f: Findings, delimiter: str) -> Iterator[Record]:
                         except ValueError:
                             pass
                     record[key] = value
-                yield record, line
+                if not any(isinstance(v, str) and ("\\ud" in v or "\\uD" in v) for v in row.values()) or (
+                    not lone_surrogate(record, line, f)
+                ):
+                    yield record, line
                 line = reader.line_num + 1
     except UnicodeDecodeError as exc:
         f.add("invalid_utf8", f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})", line=None)

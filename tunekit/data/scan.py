@@ -128,7 +128,13 @@ def _plain_chat(record: Any) -> list[tuple[str, str]] | None:
             return None
         role = m.get("role")
         content = m.get("content")
-        if role not in _PLAIN_ROLES or type(content) is not str or not content or content.isspace():
+        if (
+            type(role) is not str
+            or role not in _PLAIN_ROLES
+            or type(content) is not str
+            or not content
+            or content.isspace()
+        ):
             return None
         if role == "user":
             user = True
