@@ -75,6 +75,7 @@ _EXPORTS: dict[str, str] = {
     "to_openai_rows": "tunekit.data",
     "to_trl_rows": "tunekit.data",
     "to_autotrain_rows": "tunekit.data",
+    "check_endpoint": "tunekit.endpoints",
     "get_logger": "tunekit.secrets",
     "redact": "tunekit.secrets",
     "register_secret": "tunekit.secrets",
@@ -155,6 +156,7 @@ if TYPE_CHECKING:
         write_examples,
     )
     from tunekit.data.splits import DatasetSplits
+    from tunekit.endpoints import check_endpoint
     from tunekit.errors import (
         AuthenticationError,
         ConfigError,

@@ -14,14 +14,13 @@ under ``params``, exactly as in an AutoTrain YAML config::
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tunekit.endpoints import check_endpoint as _check_endpoint
 from tunekit.errors import ConfigError
 from tunekit_autotrain.params import LLMParams
 
@@ -231,18 +230,4 @@ class AutoTrainOptions(BaseModel):
 
 def check_endpoint(url: str) -> str | None:
     """Why ``url`` may not carry a token, or None when it may (plain http only on loopback)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return f"endpoint must be an http(s) URL with a host, got {url!r}"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return f"endpoint {url!r} uses plain http to a non-loopback host; use https (the token would travel in clear)"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return _check_endpoint(url, field="endpoint", secret="token")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from tunekit.endpoints import check_endpoint
 from tunekit.errors import ConfigError
 
 __all__ = ["OpenAIOptions", "ReinforcementOptions", "WandbOptions", "check_base_url"]
@@ -124,23 +123,5 @@ class OpenAIOptions(_Section):
 
 
 def check_base_url(url: str) -> str | None:
-    """Why ``url`` may not carry an API key, or None when it may.
-
-    A key sent over plain http can be read by anyone on the path, so http is
-    only accepted for the loopback interface (local emulators and proxies).
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return f"base_url must be an http(s) URL with a host, got {url!r}"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return f"base_url {url!r} uses plain http to a non-loopback host; use https (the API key would travel in clear)"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """Why ``url`` may not carry an API key, or None when it may (plain http only on loopback)."""
+    return check_endpoint(url, field="base_url", secret="API key")
