@@ -284,9 +284,11 @@ class Job:
         self.ledger.record(self.run_id, "outcome", step="pause")
 
     def resume(self) -> None:
-        self.ledger.record(self.run_id, "intent", step="resume")
-        self.provider.resume(self.ref)
-        self.ledger.record(self.run_id, "outcome", step="resume")
+        # A resume may start work (the local provider launches a training process): one process at a time.
+        with self.ledger.lock(self.run_id):
+            self.ledger.record(self.run_id, "intent", step="resume")
+            self.provider.resume(self.ref)
+            self.ledger.record(self.run_id, "outcome", step="resume")
 
     def checkpoints(self) -> list[Checkpoint]:
         return self.provider.checkpoints(self.ref)
