@@ -196,12 +196,13 @@ def main() -> int:
         return 0
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tunekit.inference.loading import materialize, openmp_environment, resolve_model
+    from tunekit.inference.loading import materialize, resolve_model
 
     # Every run below shares one OpenMP setting, so the timings compare the training code and nothing else.
-    openmp, reason = openmp_environment()
-    os.environ.update(openmp)
-    print(f"OpenMP: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')} ({reason or 'as configured'})")
+    # Passive waiting, unless set otherwise: on a shared CPU, spinning OpenMP threads make both the wall and the
+    # CPU time of a run depend on the neighbours' load far more than on the code being measured.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    print(f"OpenMP: OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} for every run")
     source = resolve_model("smollm2-135m-instruct")
     model_dir = materialize(source) or Path(source.location)  # the one-off GGUF conversion is not measured
     with tempfile.TemporaryDirectory(prefix="tunekit-bench-") as tmp:

@@ -55,10 +55,17 @@ class LocalProvider(Provider):
         if opts.quantization == "4bit" and config.lora is None:
             problems.append("provider_options.quantization: 4bit (QLoRA) trains an adapter; keep the lora section")
         for name in ("packing", "padding_free"):
-            if getattr(opts, name) and opts.attn_implementation not in ("auto", *FLASH_ATTENTION):
+            if not getattr(opts, name):
+                continue
+            if opts.attn_implementation not in ("auto", *FLASH_ATTENTION):
                 problems.append(
                     f"provider_options.{name}: needs attn_implementation flash_attention_2 or flash_attention_3 "
                     f"(packed rows must not attend across examples), not {opts.attn_implementation}"
+                )
+            elif opts.attn_implementation == "auto" and not _installed("flash_attn"):
+                problems.append(
+                    f"provider_options.{name}: needs FlashAttention (packed rows must not attend across examples), "
+                    "and flash-attn is not installed: pip install flash-attn (CUDA GPUs only)"
                 )
         if config.method == "dpo" and opts.packing:
             problems.append("provider_options.packing: DPO trains on pairs and cannot pack them")

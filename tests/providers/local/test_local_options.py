@@ -99,3 +99,11 @@ def test_accelerate_command_for_fsdp2_and_deepspeed(tmp_path: Path) -> None:
     ddp = launch_command(two_nodes, tmp_path, precision="bf16")
     assert "--multi_gpu" in ddp and ddp[ddp.index("--num_processes") + 1] == "4"
     assert ddp[ddp.index("--mixed_precision") + 1] == "bf16" and ddp[ddp.index("--main_process_ip") + 1] == "h0"
+
+
+def test_packing_without_flash_attention_installed_is_refused_before_running() -> None:
+    config = parse_config(
+        {"provider": "local", "model": "m", "data": {"train": "t.jsonl"}, "provider_options": {"padding_free": True}}
+    )
+    problems = LocalProvider(config.options()).check(config)
+    assert any("padding_free" in p and "flash-attn is not installed" in p for p in problems)
