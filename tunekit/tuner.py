@@ -120,11 +120,12 @@ class Tuner:
 
     def _drive(self, record: RunRecord) -> Job:
         job = Job(record.run_id, self.provider, self.ledger)
-        if "job_id" in record.remote:
+        if "job_id" in record.remote and self._submit_recorded(record.run_id):
             return job
         with self.ledger.lock(record.run_id):
             record = self.ledger.get(record.run_id)
             if "job_id" in record.remote:
+                self._close_submit(record)
                 return job
             run = self._context(record)
             ref = self.provider.find(run)
@@ -156,17 +157,32 @@ class Tuner:
         """
         record = self.ledger.get(run_id)
         job = Job(run_id, self.provider, self.ledger)
-        if "job_id" in record.remote:
+        if "job_id" in record.remote and self._submit_recorded(run_id):
             return job
         with self.ledger.lock(run_id):
             record = self.ledger.get(run_id)
             if "job_id" in record.remote:
+                self._close_submit(record)
                 return job
             ref = self.provider.find(self._context(record))
             if ref is None:
                 raise JobError("the run has no job at the provider; submit it again to start one", run_id=run_id)
             self._adopt(run_id, ref)
         return job
+
+    def _submit_recorded(self, run_id: str) -> bool:
+        return any(e.step == "submit" for e in self.ledger.events(run_id, kinds=["outcome"]))
+
+    def _close_submit(self, record: RunRecord) -> None:
+        """Write the submit outcome a client killed after keeping the job id did not get to write."""
+        if self._submit_recorded(record.run_id):
+            return
+        job_id = record.remote["job_id"]
+        if record.status == JobStatus.PENDING:
+            self.ledger.update(record.run_id, status=JobStatus.QUEUED)
+        ref = {"provider": record.provider, "job_id": job_id, "extra": record.remote.get("job_extra", {})}
+        message = f"job {job_id} (recorded on resume)"
+        self.ledger.record(record.run_id, "outcome", step="submit", message=message, data=ref)
 
     def _adopt(self, run_id: str, ref: JobRef) -> None:
         self.ledger.update(run_id, remote={"job_id": ref.job_id, "job_extra": ref.extra})

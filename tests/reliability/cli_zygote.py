@@ -32,9 +32,11 @@ PRELOAD = (
     "tunekit_openai.provider",
     "tunekit_azure.provider",
     "tunekit_autotrain.provider",
+    "tunekit_local.provider",
     "openai",
     "huggingface_hub",
     "httpx2",
+    "transformers",  # the local provider counts tokens with the model's own tokenizer
 )
 
 
@@ -225,6 +227,8 @@ def _warm_up() -> None:
     from tunekit_openai.options import OpenAIOptions
 
     get_encoding("o200k_base")
+    from transformers import AutoTokenizer  # noqa: F401 - its lazy modules load once, here
+
     options = OpenAIOptions(api_key="sk-warm-up-only-000000", base_url="http://127.0.0.1:9")
     Connection(options, provider="openai").client.close()
 

@@ -46,6 +46,17 @@ def remote_points(upload_step: str) -> list[CrashPoint]:
         CrashPoint("upload recorded, before create", "intent:create_job:after"),
         CrashPoint("create sent, no answer yet", IN_FLIGHT),
         CrashPoint("create answered, not recorded", "outcome:create_job"),
+        CrashPoint("job id kept, outcome not written", "outcome:submit"),
+        CrashPoint("job id recorded", "outcome:submit:after"),
+    ]
+
+
+def local_points() -> list[CrashPoint]:
+    """The local provider prepares files and launches a process: no upload, no create request."""
+    return [
+        CrashPoint("before prepare", "intent:prepare"),
+        CrashPoint("prepared, before launch", "intent:submit:after"),
+        CrashPoint("launched, outcome not written", "outcome:submit"),
         CrashPoint("job id recorded", "outcome:submit:after"),
     ]
 
@@ -60,13 +71,17 @@ class ProviderCase:
     env: dict[str, str]
     """Credentials and settings the client reads from the environment (the ledger keeps no secret)."""
     write_config: Callable[[Path], Path]
-    remote_jobs: Callable[[str], list[str]]
-    """Remote job ids that carry this run id."""
-    all_jobs: Callable[[], int]
-    uploads: Callable[[], int]
+    remote_jobs: Callable[[str, Path], list[str]]
+    """Jobs that carry this run id (given the client's TUNEKIT_HOME)."""
+    all_jobs: Callable[[Path], int]
+    uploads: Callable[[Path], int]
     """Training data objects stored remotely (files, or dataset commits)."""
     create_route: str | None
     watch_interval: float = 0.02
+    prepare_home: Callable[[Path], None] | None = None
+    """Sets up a client's fresh TUNEKIT_HOME (e.g. a shared tokenizer cache)."""
+    finish: str = "watch"
+    """How the resumed run ends: ``watch`` it succeed, or ``cancel`` it (the local provider's training)."""
 
 
 @dataclass
@@ -108,9 +123,12 @@ def run_case(case: ProviderCase, zygote: Zygote, workdir: Path, base_env: dict[s
 
 def run_point(case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Path, base_env: dict[str, str]) -> Outcome:
     result = Outcome(case.provider, point)
-    case.emulator.reset()
+    if case.emulator is not None:
+        case.emulator.reset()
     folder.mkdir(parents=True)
     home = folder / "home"
+    if case.prepare_home is not None:
+        case.prepare_home(home)
     config = case.write_config(folder)
     env = {**base_env, **case.env, "TUNEKIT_HOME": str(home)}
     ledger = Ledger(home / "runs.db")
@@ -130,24 +148,29 @@ def run_point(case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Pat
         answer = json.loads(again.stdout)
         if answer["run_id"] != run_id:
             result.problems.append(f"submit again started run {answer['run_id']} instead of resuming {run_id}")
-        watch = ["watch", run_id, "--interval", str(case.watch_interval), "--timeout", "120"]
-        watched = zygote.run(watch, env=env, cwd=folder, out=folder / "watch", timeout=180)
-        if watched.code != 0:
-            result.problems.append(f"watch: {watched.describe()}: {watched.stderr.strip()[-300:]}")
+        jobs = case.remote_jobs(run_id, home)  # counted before the run ends: a cancel must not hide a second job
+        if case.finish == "watch":
+            watch = ["watch", run_id, "--interval", str(case.watch_interval), "--timeout", "120"]
+            ended = zygote.run(watch, env=env, cwd=folder, out=folder / "watch", timeout=180)
+            expected = JobStatus.SUCCEEDED
+        else:
+            ended = zygote.run(["cancel", run_id], env=env, cwd=folder, out=folder / "cancel", timeout=180)
+            expected = JobStatus.CANCELLED
+        if ended.code != 0:
+            result.problems.append(f"{case.finish}: {ended.describe()}: {ended.stderr.strip()[-300:]}")
 
         record = ledger.get(run_id)
         result.runs = len(ledger.runs())
         result.status = record.status.value
-        jobs = case.remote_jobs(run_id)
         result.remote_jobs = len(jobs)
-        result.uploads = case.uploads()
+        result.uploads = case.uploads(home)
         if result.runs != 1:
             result.problems.append(f"{result.runs} runs in the ledger after the resume")
-        if len(jobs) != 1 or case.all_jobs() != 1:
-            result.problems.append(f"{case.all_jobs()} remote jobs, {len(jobs)} of this run")
+        if len(jobs) != 1 or case.all_jobs(home) != 1:
+            result.problems.append(f"{case.all_jobs(home)} jobs, {len(jobs)} of this run")
         elif record.remote.get("job_id") != jobs[0]:
             result.problems.append(f"the ledger follows {record.remote.get('job_id')}, the provider has {jobs[0]}")
-        if record.status != JobStatus.SUCCEEDED:
+        if record.status != expected:
             result.problems.append(f"the run ended {record.status.value}: {record.error}")
         submits = [e for e in ledger.events(run_id, kinds=["outcome"]) if e.step == "submit"]
         if len(submits) != 1:
@@ -156,7 +179,8 @@ def run_point(case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Pat
         result.problems.append(f"{type(exc).__name__}: {exc}")
     finally:
         ledger.close()
-        case.emulator.clear_faults()
+        if case.emulator is not None:
+            case.emulator.clear_faults()
     return result
 
 
@@ -169,10 +193,10 @@ def _crash(
     else:
         # The service acts on the create request and holds its answer; the client dies waiting.
         assert case.create_route is not None
-        case.emulator.inject(case.create_route, Fault.timeout(8.0, after_processing=True), first_n=1)
+        case.emulator.inject(case.create_route, Fault.timeout(5.0, after_processing=True), first_n=1)
         pid = zygote.spawn(argv, env=env, cwd=folder, out=folder / "crash")
         deadline = time.monotonic() + 120
-        while not case.all_jobs() and time.monotonic() < deadline:
+        while not case.all_jobs(Path(env["TUNEKIT_HOME"])) and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(pid, signal.SIGKILL)
         died = zygote.wait(pid)

@@ -18,6 +18,7 @@ from crash_harness import (
     Outcome,
     ProviderCase,
     chat_rows,
+    local_points,
     remote_points,
     run_case,
     table,
@@ -61,9 +62,9 @@ def openai_case() -> Iterator[ProviderCase]:
             points=remote_points("upload_train"),
             env={"OPENAI_API_KEY": emu.api_key},
             write_config=config,
-            remote_jobs=lambda run_id: [j["id"] for j in emu.jobs() if j["metadata"].get(RUN_ID_KEY) == run_id],
-            all_jobs=lambda: len(emu.jobs()),
-            uploads=lambda: sum(f["purpose"] == "fine-tune" for f in emu.files()),
+            remote_jobs=lambda run_id, home: [j["id"] for j in emu.jobs() if j["metadata"].get(RUN_ID_KEY) == run_id],
+            all_jobs=lambda home: len(emu.jobs()),
+            uploads=lambda home: sum(f["purpose"] == "fine-tune" for f in emu.files()),
             create_route="POST /v1/fine_tuning/jobs",
         )
 
@@ -84,11 +85,11 @@ def azure_case() -> Iterator[ProviderCase]:
             points=remote_points("upload_train"),
             env={"AZURE_OPENAI_API_KEY": emu.api_key},
             write_config=config,
-            remote_jobs=lambda run_id: [
+            remote_jobs=lambda run_id, home: [
                 j["id"] for j in emu.jobs() if (j.get("metadata") or {}).get(RUN_ID_KEY) == run_id
             ],
-            all_jobs=lambda: len(emu.jobs()),
-            uploads=lambda: sum(f["purpose"] == "fine-tune" for f in emu.files()),
+            all_jobs=lambda home: len(emu.jobs()),
+            uploads=lambda home: sum(f["purpose"] == "fine-tune" for f in emu.files()),
             create_route="POST /openai/fine_tuning/jobs",
         )
 
@@ -103,7 +104,7 @@ def autotrain_case() -> Iterator[ProviderCase]:
             data = {"provider": "autotrain", "model": model, "data": {"train": train.name}}
             return write_yaml(folder / "tune.yaml", {**data, "provider_options": {"endpoint": hub.endpoint, **FAST}})
 
-        def data_commits() -> int:
+        def data_commits(home: Path) -> int:
             repos = hub.repos("dataset")
             return sum(len(hub.api().list_repo_commits(r["id"], repo_type="dataset")) - 1 for r in repos)
 
@@ -113,11 +114,53 @@ def autotrain_case() -> Iterator[ProviderCase]:
             points=remote_points("upload_data"),
             env={"HF_TOKEN": hub.token},
             write_config=config,
-            remote_jobs=lambda run_id: [j["id"] for j in hub.jobs(labels={RUN_ID_LABEL: label_value(run_id)})],
-            all_jobs=lambda: len(hub.jobs()),
+            remote_jobs=lambda run_id, home: [j["id"] for j in hub.jobs(labels={RUN_ID_LABEL: label_value(run_id)})],
+            all_jobs=lambda home: len(hub.jobs()),
             uploads=data_commits,
             create_route=f"POST /api/jobs/{hub.namespace}",
         )
+
+
+@pytest.fixture(scope="module")
+def local_case(tmp_path_factory: pytest.TempPathFactory) -> ProviderCase:
+    """The local provider trains in a child process the client launches and does not wait for.
+
+    Training even a tiny model to the end costs seconds of CPU per crash point, so each resumed run is
+    cancelled instead, once the harness has counted its training processes: the crash points prove
+    that a killed client leads to exactly one launched training, adopted on resume (the local
+    provider's own tests train to the end, and resume an interrupted training).
+    """
+
+    def config(folder: Path) -> Path:
+        train = write_jsonl(folder / "train.jsonl", chat_rows(8))
+        options = {"device": "cpu", "max_steps": 1, "cancel_timeout": 20}
+        data = {"provider": "local", "model": "smollm2-135m-instruct", "data": {"train": train.name}}
+        return write_yaml(folder / "tune.yaml", {**data, "provider_options": options})
+
+    def launches(run_dir: Path) -> int:
+        log = run_dir / "train.log"
+        return log.read_text(encoding="utf-8", errors="replace").count("\n--- attempt ") if log.exists() else 0
+
+    # The model's tokenizer, converted from its GGUF file once and cached, serves every client's validation.
+    tokenizers = tmp_path_factory.mktemp("shared-cache")
+
+    def prepare_home(home: Path) -> None:
+        home.mkdir(parents=True)
+        (home / "cache").symlink_to(tokenizers, target_is_directory=True)
+
+    return ProviderCase(
+        provider="local",
+        emulator=None,
+        points=local_points(),
+        env={},
+        write_config=config,
+        remote_jobs=lambda run_id, home: [f"local-{run_id}"] * launches(home / "runs" / run_id),
+        all_jobs=lambda home: sum(launches(d) for d in (home / "runs").glob("*")),
+        uploads=lambda home: len(list((home / "runs").glob("*/data/train.jsonl"))),
+        create_route=None,
+        prepare_home=prepare_home,
+        finish="cancel",
+    )
 
 
 def _check(case: ProviderCase, zygote: Zygote, tmp_path: Path, env: dict[str, str], found: list[Outcome]) -> None:
@@ -143,3 +186,9 @@ def test_autotrain_crash_points(
     autotrain_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
 ) -> None:
     _check(autotrain_case, cli_zygote, tmp_path, child_env, outcomes)
+
+
+def test_local_crash_points(
+    local_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
+) -> None:
+    _check(local_case, cli_zygote, tmp_path, child_env, outcomes)
