@@ -120,87 +120,99 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+# Explicit "X as X" re-exports: type checkers cannot read the computed __all__ above.
 if TYPE_CHECKING:
     from tunekit.config import (
-        DataConfig,
-        DeployConfig,
-        EvalConfig,
-        Hyperparameters,
-        LoraConfig,
-        TuneConfig,
-        config_hash,
-        load_config,
-        parse_config,
+        DataConfig as DataConfig,
+        DeployConfig as DeployConfig,
+        EvalConfig as EvalConfig,
+        Hyperparameters as Hyperparameters,
+        LoraConfig as LoraConfig,
+        TuneConfig as TuneConfig,
+        config_hash as config_hash,
+        load_config as load_config,
+        parse_config as parse_config,
     )
     from tunekit.data import (
-        ChatExample,
-        CostEstimate,
-        Example,
-        Finding,
-        Message,
-        PreferenceExample,
-        PromptCompletionExample,
-        TextExample,
-        TokenCounter,
-        TokenStats,
-        ValidationReport,
-        count_tokens,
-        detect_format,
-        estimate_cost,
-        load_splits,
-        read_examples,
-        to_autotrain_rows,
-        to_openai_rows,
-        to_trl_rows,
-        validate_data,
-        write_examples,
+        ChatExample as ChatExample,
+        CostEstimate as CostEstimate,
+        Example as Example,
+        Finding as Finding,
+        Message as Message,
+        PreferenceExample as PreferenceExample,
+        PromptCompletionExample as PromptCompletionExample,
+        TextExample as TextExample,
+        TokenCounter as TokenCounter,
+        TokenStats as TokenStats,
+        ValidationReport as ValidationReport,
+        count_tokens as count_tokens,
+        detect_format as detect_format,
+        estimate_cost as estimate_cost,
+        load_splits as load_splits,
+        read_examples as read_examples,
+        to_autotrain_rows as to_autotrain_rows,
+        to_openai_rows as to_openai_rows,
+        to_trl_rows as to_trl_rows,
+        validate_data as validate_data,
+        write_examples as write_examples,
     )
-    from tunekit.data.splits import DatasetSplits
-    from tunekit.endpoints import check_endpoint
+    from tunekit.data.splits import DatasetSplits as DatasetSplits
+    from tunekit.endpoints import check_endpoint as check_endpoint
     from tunekit.errors import (
-        AuthenticationError,
-        ConfigError,
-        ConflictError,
-        DataError,
-        DependencyMissingError,
-        FineTuningUnavailableError,
-        InvalidRequestError,
-        JobCancelledError,
-        JobError,
-        JobFailedError,
-        LedgerError,
-        NotFoundError,
-        PermissionDeniedError,
-        ProviderError,
-        ProviderNotFoundError,
-        QuotaExceededError,
-        RateLimitedError,
-        RunLockedError,
-        RunNotFoundError,
-        ServiceUnavailableError,
-        TunekitError,
-        UnsupportedOperationError,
+        AuthenticationError as AuthenticationError,
+        ConfigError as ConfigError,
+        ConflictError as ConflictError,
+        DataError as DataError,
+        DependencyMissingError as DependencyMissingError,
+        FineTuningUnavailableError as FineTuningUnavailableError,
+        InvalidRequestError as InvalidRequestError,
+        JobCancelledError as JobCancelledError,
+        JobError as JobError,
+        JobFailedError as JobFailedError,
+        LedgerError as LedgerError,
+        NotFoundError as NotFoundError,
+        PermissionDeniedError as PermissionDeniedError,
+        ProviderError as ProviderError,
+        ProviderNotFoundError as ProviderNotFoundError,
+        QuotaExceededError as QuotaExceededError,
+        RateLimitedError as RateLimitedError,
+        RunLockedError as RunLockedError,
+        RunNotFoundError as RunNotFoundError,
+        ServiceUnavailableError as ServiceUnavailableError,
+        TunekitError as TunekitError,
+        UnsupportedOperationError as UnsupportedOperationError,
     )
-    from tunekit.evaluate.candidates import Candidate
-    from tunekit.evaluate.report import EvalReport
-    from tunekit.evaluate.runner import evaluate
-    from tunekit.evaluate.runs import evaluate_run
-    from tunekit.inference.base import ChatClient, ChatResult, Usage
-    from tunekit.inference.hf_client import HuggingFaceChatClient
-    from tunekit.inference.openai_client import OpenAIChatClient
-    from tunekit.inference.openai_errors import map_openai_error
-    from tunekit.inference.ratelimit import RateLimiter
-    from tunekit.jobs import Job, JobEvent, JobState, JobStatus, normalize_status
-    from tunekit.ledger import Ledger, RunRecord
+    from tunekit.evaluate.candidates import Candidate as Candidate
+    from tunekit.evaluate.report import EvalReport as EvalReport
+    from tunekit.evaluate.runner import evaluate as evaluate
+    from tunekit.evaluate.runs import evaluate_run as evaluate_run
+    from tunekit.inference.base import ChatClient as ChatClient, ChatResult as ChatResult, Usage as Usage
+    from tunekit.inference.hf_client import HuggingFaceChatClient as HuggingFaceChatClient
+    from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
+    from tunekit.inference.openai_errors import map_openai_error as map_openai_error
+    from tunekit.inference.ratelimit import RateLimiter as RateLimiter
+    from tunekit.jobs import (
+        Job as Job,
+        JobEvent as JobEvent,
+        JobState as JobState,
+        JobStatus as JobStatus,
+        normalize_status as normalize_status,
+    )
+    from tunekit.ledger import Ledger as Ledger, RunRecord as RunRecord
     from tunekit.provider import (
-        Checkpoint,
-        FineTunedModel,
-        JobRef,
-        NoOptions,
-        PreparedData,
-        Provider,
-        RunContext,
+        Checkpoint as Checkpoint,
+        FineTunedModel as FineTunedModel,
+        JobRef as JobRef,
+        NoOptions as NoOptions,
+        PreparedData as PreparedData,
+        Provider as Provider,
+        RunContext as RunContext,
     )
-    from tunekit.registry import create_provider, get_provider_class, installed_providers, register_provider
-    from tunekit.retry import RetryPolicy
-    from tunekit.secrets import get_logger, redact, register_secret
+    from tunekit.registry import (
+        create_provider as create_provider,
+        get_provider_class as get_provider_class,
+        installed_providers as installed_providers,
+        register_provider as register_provider,
+    )
+    from tunekit.retry import RetryPolicy as RetryPolicy
+    from tunekit.secrets import get_logger as get_logger, redact as redact, register_secret as register_secret

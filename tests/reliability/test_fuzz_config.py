@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tunekit.config import MAX_DEPTH, MAX_VALUES, TuneConfig, load_config, parse_config
 from tunekit.errors import ConfigError, TunekitError

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from cli_zygote import Zygote
 from crash_harness import chat_rows, write_jsonl, write_yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tunekit.config import load_config, parse_config
 from tunekit.errors import ConfigError, LedgerError, RunLockedError
