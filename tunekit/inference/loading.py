@@ -243,23 +243,21 @@ def _load_gguf_model(gguf: Path, *, dtype: Any, **kwargs: Any) -> Any:
 
 
 def openmp_environment(environ: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
-    """OpenMP settings for the machine's current load, to apply before torch is imported.
+    """OpenMP settings to apply before torch is imported: passive waiting, unless set otherwise.
 
-    OpenMP threads spin while they wait for each other. On a CPU that other
-    processes keep busy, spinning threads steal each other's time slices and
-    torch gets several times slower (measured on 2 busy cores: 60-110 s
-    against 18-24 s per SmolLM2-135M training step); passive waiting avoids
-    that. An explicit ``OMP_WAIT_POLICY`` is left alone. Returns the variables
-    to set and the reason, or nothing.
+    OpenMP threads spin while they wait for each other. When other processes
+    want the same cores, spinning threads steal each other's time slices and
+    torch gets several times slower (measured on 2 shared cores: 60-110 s
+    against 18-24 s per SmolLM2-135M training step, and 5 s steps turning into
+    25-50 s ones when a neighbour started mid-run). A run lasts long enough for
+    neighbours to come and go, so the load at start cannot decide it; passive
+    waiting costs little when the cores are free. An explicit
+    ``OMP_WAIT_POLICY`` is left alone. Returns the variables to set and why.
     """
     environ = dict(os.environ) if environ is None else environ
-    if "OMP_WAIT_POLICY" in environ or not hasattr(os, "getloadavg"):
+    if "OMP_WAIT_POLICY" in environ:
         return {}, None
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    load = os.getloadavg()[0]
-    if load < 0.75 * cpus:
-        return {}, None
-    return {"OMP_WAIT_POLICY": "PASSIVE"}, f"load average {load:.1f} on {cpus} cores: OpenMP threads wait passively"
+    return {"OMP_WAIT_POLICY": "PASSIVE"}, "OpenMP threads wait passively, so neighbours on the CPU cannot stall them"
 
 
 def prepare_cpu_threads() -> None:
