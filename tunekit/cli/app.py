@@ -75,8 +75,10 @@ def main() -> None:
     from rich.markup import escape
 
     from tunekit.errors import ConfigError, DataError, JobError, TunekitError
+    from tunekit.inference.loading import prepare_cpu_threads
     from tunekit.secrets import redact
 
+    prepare_cpu_threads()  # local models may run torch in this process; OpenMP reads its settings once, at import
     try:
         app()
     except DataError as exc:

@@ -65,7 +65,7 @@ class Hardware:
 
 
 def openmp_settings(environ: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
-    """OpenMP settings for this machine's current load (see :func:`tunekit.inference.loading.openmp_environment`)."""
+    """OpenMP settings for a training process (see :func:`tunekit.inference.loading.openmp_environment`)."""
     from tunekit.inference.loading import openmp_environment
 
     return openmp_environment(environ)
