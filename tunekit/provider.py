@@ -138,6 +138,8 @@ class Provider(ABC):
     Options: ClassVar[type[BaseModel]] = NoOptions
     spends_money: ClassVar[bool] = True
     """Whether a run bills someone; `tunekit run` asks before spending."""
+    runs_here: ClassVar[bool] = False
+    """Whether the job runs on this machine: Ctrl-C while waiting for it stops it; a remote job goes on."""
 
     def __init__(self, options: BaseModel | None = None) -> None:
         if options is None:

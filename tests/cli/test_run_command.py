@@ -40,6 +40,9 @@ def test_run_trains_evaluates_and_reports(recipe: Path, openai_emulator: Any) ->
     assert "tuned model" in result.output and "ft:" in result.output
     # The verdict compares the tuned model with the prompting baselines, with numbers.
     assert "few-shot" in result.output and "zero-shot" in result.output
+    # The report table fits an 80-column log without truncating a name or a number to "…".
+    table = result.output[result.output.index("Evaluation: ") : result.output.index("The tuned model")]
+    assert "…" not in table and "normalized_exact_match" in table and "prompt tok/req" in table
     assert len(openai_emulator.jobs()) == 1
 
     (run,) = Ledger().runs()

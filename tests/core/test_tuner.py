@@ -80,6 +80,28 @@ def test_cancelled_job_has_no_result(memo_config: Path) -> None:
     assert steps[-2:] == ["cancel", "cancel"]
 
 
+def _interrupt(item: object) -> None:
+    raise KeyboardInterrupt  # what Ctrl-C does to a script blocked in wait()
+
+
+def test_ctrl_c_in_wait_leaves_a_remote_job_running(memo_config: Path) -> None:
+    job = Tuner.from_config(memo_config).submit()
+    with pytest.raises(KeyboardInterrupt):
+        job.wait(poll_interval=0, on_event=_interrupt)
+    assert not job.status().is_terminal
+    assert job.wait(poll_interval=0).status is JobStatus.SUCCEEDED  # a later wait follows it to the end
+
+
+def test_ctrl_c_in_wait_stops_a_job_that_runs_here(memo_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .memo_provider import MemoProvider
+
+    monkeypatch.setattr(MemoProvider, "runs_here", True)
+    job = Tuner.from_config(memo_config).submit()
+    with pytest.raises(KeyboardInterrupt):
+        job.wait(poll_interval=0, on_event=_interrupt)
+    assert job.status().status is JobStatus.CANCELLED
+
+
 def test_result_before_the_end_says_to_wait(memo_config: Path) -> None:
     job = Tuner.from_config(memo_config).submit()
     with pytest.raises(JobError, match="still running"):

@@ -15,7 +15,14 @@ from typing import Annotated
 
 import typer
 
-from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, EXIT_JOB_FAILED, EXIT_USAGE, err_console
+from tunekit.cli.output import (
+    EXIT_DATA_INVALID,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_JOB_FAILED,
+    EXIT_USAGE,
+    err_console,
+)
 
 COMMAND_MODULES = (
     "tunekit.cli.runs",
@@ -79,6 +86,8 @@ def main() -> None:
     from tunekit.secrets import redact
 
     prepare_cpu_threads()  # local models may run torch in this process; OpenMP reads its settings once, at import
+    # The CLI draws its own progress; transformers' "Loading weights" bars would interleave with it.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         app()
     except DataError as exc:
@@ -95,4 +104,4 @@ def main() -> None:
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

@@ -172,11 +172,23 @@ def _print_report(report: EvalReport) -> None:
     from rich.table import Table
 
     header, rows = report.table_rows()
-    table = Table(*header, title=escape(report.title))
-    for column in table.columns[2:]:
-        column.justify = "right"
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
+    # One row per candidate reads best; on a narrow terminal (or a CI log) the columns would
+    # shrink to "can…", so the table turns: one column per candidate, one row per measure.
+    wide = sum(max(len(cell) for cell in column) + 3 for column in zip(header, *rows, strict=True)) + 1
+    if wide <= console.width:
+        table = Table(*header, title=escape(report.title))
+        for column in table.columns[2:]:
+            column.justify = "right"
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+    else:
+        table = Table("", *(escape(row[0]) for row in rows), title=escape(report.title))
+        table.columns[0].min_width = max(len(name) for name in header)
+        for column in table.columns[1:]:
+            column.justify = "right"
+            column.overflow = "fold"
+        for i, name in enumerate(header[1:], 1):
+            table.add_row(escape(name), *(escape(row[i]) for row in rows))
     console.print(table)
     console.print(f"\n[bold]{escape(report.verdict)}[/]")
     console.print(f"\nreport: {report.paths.get('markdown', '')}\n        {report.paths.get('html', '')}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from tunekit.cli.output import EXIT_JOB_FAILED, console, err_console, print_json
+from tunekit.cli.output import EXIT_INTERRUPTED, EXIT_JOB_FAILED, console, err_console, print_json
 
 if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
@@ -202,12 +202,11 @@ def _poll_interval(tuner: Tuner) -> float:
 def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState | None:
     """Show the job's progress until it ends; its final state, or None when the watch timed out.
 
-    Polling survives transient outages that outlast one call's retries.
+    Polling survives transient outages that outlast one call's retries. Ctrl-C
+    stops a job that runs on this machine (``tunekit resume`` continues it) and
+    leaves a remote one running.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from tunekit.errors import RateLimitedError, ServiceUnavailableError
-    from tunekit.jobs import JobEvent, JobState
 
     deadline = None if timeout is None else time.monotonic() + timeout
     progress = Progress(
@@ -219,34 +218,67 @@ def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState
         transient=False,
     )
     state: JobState | None = None
-    failures = 0
-    with progress:
-        task = progress.add_task(job.record.status.value, total=None, step=None, eta=None, loss=None)
-        _replay(job, progress, task)
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                for item in job.watch(poll_interval=poll_interval, timeout=remaining):
-                    failures = 0
-                    if isinstance(item, JobState):
-                        state = item
-                        _show_state(progress, task, item)
-                    elif isinstance(item, JobEvent):
-                        _show_event(progress, task, item)
-                break
-            except (RateLimitedError, ServiceUnavailableError) as exc:
-                failures += 1
-                if failures >= _MAX_POLL_FAILURES:
-                    raise
-                pause = min(60.0, poll_interval * 2**failures)
-                progress.console.print(f"[yellow]polling failed ({_esc(str(exc))}); trying again in {pause:.0f} s[/]")
-                time.sleep(pause)
-            except TimeoutError:
-                progress.console.print(f"[yellow]stopped watching after {timeout} s; the job goes on[/]")
-                return None
+    try:
+        with progress:
+            state = _follow(job, progress, poll_interval=poll_interval, deadline=deadline, timeout=timeout)
+    except KeyboardInterrupt:
+        _interrupted(job)
     if state is not None:
         _print_final(job, state)
     return state
+
+
+def _follow(
+    job: Job, progress: Progress, *, poll_interval: float, deadline: float | None, timeout: float | None
+) -> JobState | None:
+    from tunekit.errors import RateLimitedError, ServiceUnavailableError
+    from tunekit.jobs import JobEvent, JobState
+
+    state: JobState | None = None
+    failures = 0
+    task = progress.add_task(job.record.status.value, total=None, step=None, eta=None, loss=None)
+    _replay(job, progress, task)
+    while True:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            for item in job.watch(poll_interval=poll_interval, timeout=remaining):
+                failures = 0
+                if isinstance(item, JobState):
+                    state = item
+                    _show_state(progress, task, item)
+                elif isinstance(item, JobEvent):
+                    _show_event(progress, task, item)
+            return state
+        except (RateLimitedError, ServiceUnavailableError) as exc:
+            failures += 1
+            if failures >= _MAX_POLL_FAILURES:
+                raise
+            pause = min(60.0, poll_interval * 2**failures)
+            progress.console.print(f"[yellow]polling failed ({_esc(str(exc))}); trying again in {pause:.0f} s[/]")
+            time.sleep(pause)
+        except TimeoutError:
+            progress.console.print(f"[yellow]stopped watching after {timeout} s; the job goes on[/]")
+            return None
+
+
+def _interrupted(job: Job) -> NoReturn:
+    """Ctrl-C while watching: stop training that runs here, as a training script would; leave a remote job be."""
+    run = job.run_id
+    if not job.provider.runs_here:
+        err_console.print(
+            f"[yellow]stopped watching; the job goes on at {job.provider.name}[/]: "
+            f"`tunekit watch {run}` follows it again, `tunekit cancel {run}` stops it",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    err_console.print("[yellow]interrupted: stopping the training process[/]", highlight=False)
+    job.cancel()
+    step = job.status().step
+    err_console.print(
+        f"cancelled{f' at step {step}' if step else ''}; `tunekit resume {run}` continues from the last checkpoint",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _replay(job: Job, progress: Progress, task: TaskID) -> None:

@@ -10,6 +10,7 @@ from rich.console import Console
 __all__ = [
     "EXIT_DATA_INVALID",
     "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
     "EXIT_JOB_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -27,6 +28,8 @@ EXIT_DATA_INVALID = 3
 """The data is invalid; nothing was uploaded or spent."""
 EXIT_JOB_FAILED = 4
 """The training job failed or was cancelled."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: the shell's 128 + SIGINT."""
 
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)

@@ -8,9 +8,11 @@ reproduced. The rules:
 - a GPU that supports it trains in bf16 with gradient checkpointing,
   FlashAttention when ``flash-attn`` is installed and Liger kernels when
   ``liger-kernel`` is;
-- the CPU trains in fp32, without gradient checkpointing, with the plain
-  ``nll`` loss: bf16 autocast and recomputed activations make a CPU step more
-  than twenty times slower and save memory the CPU does not lack;
+- the CPU trains without gradient checkpointing (recomputed activations cost
+  time and save memory the CPU does not lack), with the plain ``nll`` loss,
+  in bf16 autocast where the CPU computes bf16 natively (AVX512-BF16, AMX:
+  about 1.3x faster than fp32 on SmolLM2-135M) and in fp32 elsewhere, where
+  bf16 is emulated and a step gets many times slower;
 - the sequence limit comes from the data (the longest example, rounded up),
   never a fixed 1024 that pads every batch.
 """
@@ -26,7 +28,16 @@ from typing import Any, Literal
 from tunekit.errors import ConfigError
 from tunekit_local.options import FLASH_ATTENTION, LocalOptions
 
-__all__ = ["DataStats", "Hardware", "Plan", "detect_hardware", "library_versions", "openmp_settings", "resolve_plan"]
+__all__ = [
+    "DataStats",
+    "Hardware",
+    "Plan",
+    "cpu_bf16",
+    "detect_hardware",
+    "library_versions",
+    "openmp_settings",
+    "resolve_plan",
+]
 
 DataFormat = Literal["conversational", "prompt-completion", "preference", "text"]
 
@@ -52,6 +63,7 @@ class Hardware:
     name: str
     gpu_count: int = 0
     bf16: bool = False
+    """Native bf16 arithmetic: a GPU that supports it, or a CPU with AVX512-BF16 or AMX."""
     capability: tuple[int, int] | None = None
     memory_gib: float | None = None
     cpu_count: int = 1
@@ -102,7 +114,21 @@ def detect_hardware(preference: str = "auto") -> Hardware:
         return Hardware(device="mps", name="Apple MPS", gpu_count=1, bf16=False, cpu_count=cpus)
     if preference == "mps":
         raise ConfigError("provider_options.device: mps was asked for but torch sees no MPS device")
-    return Hardware(device="cpu", name=f"CPU ({cpus} cores)", cpu_count=cpus)
+    return Hardware(device="cpu", name=f"CPU ({cpus} cores)", cpu_count=cpus, bf16=cpu_bf16())
+
+
+def cpu_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as torch's own dispatch sees it."""
+    import torch
+
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, probe, None)  # private in torch 2.x; absent means: not known, assume not
+        try:
+            if check is not None and check():
+                return True
+        except RuntimeError:
+            continue
+    return False
 
 
 @dataclass(frozen=True)
@@ -238,10 +264,15 @@ def resolve_plan(
         precision, reasons["precision"] = "bf16", f"{hardware.name} supports bf16"
     elif cuda:
         precision, reasons["precision"] = "fp16", f"{hardware.name} lacks bf16"
+    elif hardware.device == "cpu" and hardware.bf16:
+        precision, reasons["precision"] = "bf16", "the CPU computes bf16 natively: autocast runs faster than fp32"
     else:
-        precision, reasons["precision"] = "fp32", f"{hardware.device}: bf16 autocast is slow and fp32 is exact"
-    if precision != "fp32" and not gpu:
-        raise ConfigError(f"provider_options.precision: {precision} training needs a GPU; the CPU trains in fp32")
+        precision, reasons["precision"] = (
+            "fp32",
+            f"{hardware.device}: no native bf16 (emulated, it is many times slower)",
+        )
+    if precision == "fp16" and not gpu:
+        raise ConfigError("provider_options.precision: fp16 training needs a GPU; the CPU trains in bf16 or fp32")
 
     # quantization
     if options.quantization == "4bit":

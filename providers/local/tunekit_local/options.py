@@ -19,7 +19,9 @@ class LocalOptions(BaseModel):
 
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Device to train on.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="auto: bf16 on a GPU that supports it, fp32 on the CPU."
+        "auto",
+        description="auto: bf16 on a GPU that supports it; on the CPU, bf16 autocast where it is native "
+        "(AVX512-BF16, AMX), else fp32.",
     )
     quantization: Literal["none", "4bit"] = Field(
         "none", description="4bit: QLoRA with nf4 weights through bitsandbytes (CUDA only)."

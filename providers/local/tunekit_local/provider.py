@@ -41,6 +41,7 @@ class LocalProvider(Provider):
     name: ClassVar[str] = "local"
     Options: ClassVar[type[LocalOptions]] = LocalOptions
     spends_money: ClassVar[bool] = False
+    runs_here: ClassVar[bool] = True
 
     options: LocalOptions
 

@@ -153,7 +153,9 @@ def load_model(model_ref: str, plan: Plan, *, trust_remote_code: bool = False, l
     """The base model, at the plan's precision (4-bit nf4 for QLoRA), ready for the trainer."""
     import torch
 
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[plan.precision]
+    # The CPU's bf16 is autocast over fp32 weights: exact master weights, and measured faster than bf16 weights there.
+    weights = "fp32" if plan.device == "cpu" else plan.precision
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[weights]
     quantization = None
     device = None
     if plan.quantization == "4bit":

@@ -11,6 +11,7 @@ from tunekit_local.defaults import DataStats, Hardware, openmp_settings, resolve
 from tunekit_local.options import LocalOptions
 
 CPU = Hardware(device="cpu", name="CPU (2 cores)", cpu_count=2)
+CPU_BF16 = Hardware(device="cpu", name="CPU (2 cores)", cpu_count=2, bf16=True)
 H100 = Hardware(
     device="cuda", name="NVIDIA H100", gpu_count=1, bf16=True, capability=(9, 0), flash_attn=True, liger=True
 )
@@ -38,6 +39,25 @@ def test_cpu_trains_in_fp32_without_checkpointing_with_plain_nll() -> None:
     assert args["bf16"] is False and args["fp16"] is False and args["gradient_checkpointing"] is False
     assert args["loss_type"] == "nll" and args["use_cpu"] is True
     assert "precision" in p.reasons and "gradient_checkpointing" in p.reasons
+
+
+def test_cpu_with_native_bf16_trains_in_bf16_autocast_still_without_checkpointing() -> None:
+    p = plan(CPU_BF16)
+    args = p.trainer_kwargs("out")
+    assert (p.precision, p.gradient_checkpointing) == ("bf16", False)
+    assert args["bf16"] is True and args["fp16"] is False and args["use_cpu"] is True and args["loss_type"] == "nll"
+    assert "natively" in p.reasons["precision"]
+    assert plan(CPU_BF16, precision="fp32").precision == "fp32"  # an explicit choice wins
+
+
+def test_detected_cpu_bf16_matches_torch() -> None:
+    import torch
+
+    from tunekit_local.defaults import cpu_bf16, detect_hardware
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert cpu_bf16() is native
+    assert detect_hardware("cpu").bf16 is native
 
 
 def test_capable_gpu_gets_bf16_checkpointing_flash_attention_and_liger() -> None:
@@ -95,7 +115,8 @@ def test_qlora_is_refused_without_cuda_and_bitsandbytes() -> None:
 
 def test_gpu_precision_is_refused_on_the_cpu() -> None:
     with pytest.raises(ConfigError, match="needs a GPU"):
-        plan(precision="bf16")
+        plan(precision="fp16")
+    assert plan(precision="bf16").precision == "bf16"  # slow without native bf16, but it runs
 
 
 def test_loss_masking_uses_template_markers_or_splits_turns() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tunekit.jobs import JobStatus
 from tunekit.tuner import Tuner
+from tunekit_local.defaults import cpu_bf16
 from tunekit_local.runfolder import RunFolder
 from tunekit_local.testing import write_jsonl
 
@@ -50,7 +51,7 @@ def test_lora_on_smollm2_then_chat_with_the_adapter(tmp_path: Path) -> None:
     folder = RunFolder(job.record.run_dir)
     assert state.status == JobStatus.SUCCEEDED, (state.message, folder.log.read_text()[-3000:])
     plan = json.loads(folder.plan.read_text())
-    assert plan["trainer_args"]["bf16"] is False and plan["trainer_args"]["gradient_checkpointing"] is False
+    assert plan["trainer_args"]["bf16"] is cpu_bf16() and plan["trainer_args"]["gradient_checkpointing"] is False
     assert plan["plan"]["max_length"] <= 128  # from the data, not a fixed 1024
 
     model = job.result()

@@ -11,6 +11,7 @@ import pytest
 from tunekit.jobs import JobStatus
 from tunekit.provider import FineTunedModel, JobRef
 from tunekit_local import LocalOptions, LocalProvider
+from tunekit_local.defaults import cpu_bf16
 from tunekit_local.runfolder import RunFolder
 from tunekit_local.spec import JobSpec
 from tunekit_local.testing import sample_conversations, wait_for_job, write_jsonl
@@ -116,7 +117,7 @@ def test_plan_versions_and_checkpoints_are_recorded(trained: tuple[LocalProvider
     provider, ref, folder = trained
     recorded: dict[str, Any] = json.loads(folder.plan.read_text())
     args = recorded["trainer_args"]
-    assert (args["bf16"], args["gradient_checkpointing"], args["loss_type"]) == (False, False, "nll")
+    assert (args["bf16"], args["gradient_checkpointing"], args["loss_type"]) == (cpu_bf16(), False, "nll")
     assert args["max_length"] == recorded["plan"]["max_length"] <= 64
     assert {"torch", "transformers", "peft", "trl", "accelerate"} <= set(recorded["versions"])
     assert recorded["plan"]["split_turns"] is True  # the ChatML template has no generation markers
