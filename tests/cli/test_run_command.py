@@ -43,6 +43,7 @@ def test_run_trains_evaluates_and_reports(recipe: Path, openai_emulator: Any) ->
     # The report table fits an 80-column log without truncating a name or a number to "…".
     table = result.output[result.output.index("Evaluation: ") : result.output.index("The tuned model")]
     assert "…" not in table and "normalized_exact_match" in table and "prompt tok/req" in table
+    assert max(len(line) for line in table.splitlines()) <= 80 and table.count("0/40") == 3  # nothing cropped
     assert len(openai_emulator.jobs()) == 1
 
     (run,) = Ledger().runs()

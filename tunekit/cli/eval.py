@@ -183,7 +183,7 @@ def _print_report(report: EvalReport) -> None:
             table.add_row(*(escape(cell) for cell in row))
     else:
         table = Table("", *(escape(row[0]) for row in rows), title=escape(report.title))
-        table.columns[0].min_width = max(len(name) for name in header)
+        table.columns[0].no_wrap = True
         for column in table.columns[1:]:
             column.justify = "right"
             column.overflow = "fold"
