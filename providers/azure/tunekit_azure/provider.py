@@ -32,7 +32,7 @@ from tunekit_azure.deployments import (
 from tunekit_azure.files import import_file
 from tunekit_azure.options import V1, AzureOptions
 from tunekit_azure.states import AZURE_STATUSES
-from tunekit_openai.files import RemoteFile, content_hash, upload_file
+from tunekit_openai.files import RemoteFile
 from tunekit_openai.params import build_create_params
 from tunekit_openai.provider import OpenAIProvider
 
@@ -171,7 +171,6 @@ class AzureProvider(OpenAIProvider):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write and upload each split, or have Azure import it from its URL when one is configured."""
-        from tunekit.data import write_examples
 
         options = self.azure
         urls = {"train": options.training_file_url, "validation": options.validation_file_url}
@@ -186,19 +185,7 @@ class AzureProvider(OpenAIProvider):
                 remote = import_file(self.conn, url.get_secret_value(), role=role)
                 run.outcome(f"import_{role}", remote.id, file_id=remote.id, name=remote.name)
             elif examples is not None:
-                path = run.run_dir / f"{role}.jsonl"
-                write_examples(examples, path, target=target)
-                digest = hashes[role] = content_hash(path)
-                run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
-                remote = upload_file(self.conn, path, sha256=digest)
-                run.outcome(
-                    f"upload_{role}",
-                    f"{remote.id}{' (reused)' if remote.reused else ''}",
-                    file_id=remote.id,
-                    sha256=digest,
-                    reused=remote.reused,
-                    bytes=remote.bytes,
-                )
+                remote, hashes[role] = self.upload_split(run, role, examples, target)
             else:
                 continue
             run.remember(**{f"{role}_file": remote.id})

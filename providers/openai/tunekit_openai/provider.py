@@ -19,7 +19,7 @@ from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, P
 from tunekit.secrets import get_logger
 from tunekit_openai.connection import Connection
 from tunekit_openai.errors import explain_openai_error
-from tunekit_openai.files import content_hash, upload_file
+from tunekit_openai.files import RemoteFile, content_hash, upload_file
 from tunekit_openai.options import OpenAIOptions
 from tunekit_openai.params import RUN_ID_KEY, build_create_params, check_config, method_type
 from tunekit_openai.results import (
@@ -97,7 +97,6 @@ class OpenAIProvider(Provider):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the splits as OpenAI JSONL in the run folder and upload each (once per content)."""
-        from tunekit.data import write_examples
 
         target = self.data_target(config)
         ids: dict[str, str | None] = {"train": None, "validation": None}
@@ -105,20 +104,7 @@ class OpenAIProvider(Provider):
         for role, examples in (("train", data.train), ("validation", data.validation)):
             if examples is None:
                 continue
-            path = run.run_dir / f"{role}.jsonl"
-            write_examples(examples, path, target=target)
-            digest = content_hash(path)
-            hashes[role] = digest
-            run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
-            remote = upload_file(self.conn, path, sha256=digest)
-            run.outcome(
-                f"upload_{role}",
-                f"{remote.id}{' (reused)' if remote.reused else ''}",
-                file_id=remote.id,
-                sha256=digest,
-                reused=remote.reused,
-                bytes=remote.bytes,
-            )
+            remote, hashes[role] = self.upload_split(run, role, examples, target)
             run.remember(**{f"{role}_file": remote.id})
             ids[role] = remote.id
         assert ids["train"] is not None
@@ -130,6 +116,25 @@ class OpenAIProvider(Provider):
             content_hash=hashes["train"],
             extra={"validation_hash": hashes.get("validation"), "target": target},
         )
+
+    def upload_split(self, run: RunContext, role: str, examples: Any, target: str) -> tuple[RemoteFile, str]:
+        """Write one split into the run folder and upload it (reused when the same content is there): file, sha256."""
+        from tunekit.data import write_examples
+
+        path = run.run_dir / f"{role}.jsonl"
+        write_examples(examples, path, target=target)
+        digest = content_hash(path)
+        run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
+        remote = upload_file(self.conn, path, sha256=digest)
+        run.outcome(
+            f"upload_{role}",
+            f"{remote.id}{' (reused)' if remote.reused else ''}",
+            file_id=remote.id,
+            sha256=digest,
+            reused=remote.reused,
+            bytes=remote.bytes,
+        )
+        return remote, digest
 
     # -- the job -----------------------------------------------------------------
 
