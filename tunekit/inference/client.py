@@ -20,7 +20,7 @@ import concurrent.futures
 import contextvars
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tunekit.errors import (
@@ -35,7 +35,7 @@ from tunekit.inference.ratelimit import RateLimiter, Reservation, estimate_promp
 from tunekit.retry import DEFAULT_RETRY, RetryPolicy, header_of, retry_after_of, status_code_of
 from tunekit.secrets import get_logger
 
-__all__ = ["FATAL_ERRORS", "RemoteChatClient", "run_sync"]
+__all__ = ["FATAL_ERRORS", "RemoteChatClient", "run_sync", "sdk_kwargs"]
 
 logger = get_logger("tunekit.inference")
 
@@ -335,6 +335,26 @@ class RemoteChatClient(ABC):
 
     async def _release_loop_resources(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Close async connections bound to the current event loop (it is about to end)."""
+
+
+def sdk_kwargs(params: Mapping[str, Any], known: Collection[str], **fixed: Any) -> dict[str, Any]:
+    """Keyword arguments for an SDK's chat call: ``fixed``, the parameters it names, and the rest in ``extra_body``.
+
+    A server-specific option the SDK does not know (``top_k``, ``repetition_penalty``)
+    still reaches the server, in the request body, instead of failing in the SDK.
+    """
+    kwargs = dict(fixed)
+    extra: dict[str, Any] = dict(params.get("extra_body") or {})
+    for key, value in params.items():
+        if key == "extra_body":
+            continue
+        if key in known:
+            kwargs[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
 
 
 def _normalize_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from tunekit.errors import DependencyMissingError, ProviderError, TunekitError
 from tunekit.inference.base import ChatResult, Usage
-from tunekit.inference.client import RemoteChatClient
+from tunekit.inference.client import RemoteChatClient, sdk_kwargs
 from tunekit.inference.http_errors import error_for_status
 from tunekit.inference.ratelimit import RateLimiter
 from tunekit.retry import DEFAULT_RETRY, RetryPolicy, is_connection_error, retry_after_of, status_code_of
@@ -129,19 +129,7 @@ class HuggingFaceChatClient(RemoteChatClient):
     # -- one attempt -------------------------------------------------------------------
 
     def _kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
-        known = _chat_parameters()
-        kwargs: dict[str, Any] = {"model": self.model}
-        extra: dict[str, Any] = dict(params.get("extra_body") or {})
-        for key, value in params.items():
-            if key == "extra_body":
-                continue
-            if key in known:
-                kwargs[key] = value
-            else:
-                extra[key] = value
-        if extra:
-            kwargs["extra_body"] = extra
-        return kwargs
+        return sdk_kwargs(params, _chat_parameters(), model=self.model)
 
     def _create(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         start = time.perf_counter()

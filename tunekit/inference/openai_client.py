@@ -30,7 +30,7 @@ from pydantic import SecretStr
 
 from tunekit.errors import AuthenticationError, ConfigError, TunekitError
 from tunekit.inference.base import ChatResult, Usage
-from tunekit.inference.client import RemoteChatClient
+from tunekit.inference.client import RemoteChatClient, sdk_kwargs
 from tunekit.inference.openai_errors import map_openai_error
 from tunekit.inference.ratelimit import RateLimiter
 from tunekit.retry import DEFAULT_RETRY, RetryPolicy
@@ -217,19 +217,7 @@ class OpenAIChatClient(RemoteChatClient):
     # -- one attempt -------------------------------------------------------------------
 
     def _kwargs(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-        known = _create_parameters()
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
-        extra: dict[str, Any] = dict(params.get("extra_body") or {})
-        for key, value in params.items():
-            if key == "extra_body":
-                continue
-            if key in known:
-                kwargs[key] = value
-            else:
-                extra[key] = value
-        if extra:
-            kwargs["extra_body"] = extra
-        return kwargs
+        return sdk_kwargs(params, _create_parameters(), model=self.model, messages=messages)
 
     def _create(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         start = time.perf_counter()
