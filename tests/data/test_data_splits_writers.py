@@ -120,6 +120,11 @@ def test_trl_rows_drop_weights_and_split_prompt_completion() -> None:
     assert set(pref) == {"prompt", "chosen", "rejected"}
 
 
+def test_trl_rows_keep_weights_for_a_trainer_that_honours_them() -> None:
+    (row,) = to_trl_rows([CHAT], weights=True)
+    assert [m.get("weight") for m in row["messages"]] == [None, None, 1]
+
+
 def test_autotrain_rows_and_params() -> None:
     (as_messages,) = to_autotrain_rows([CHAT], chat_template="chatml")
     assert as_messages["text"][0] == {"role": "system", "content": "Be brief."}

@@ -96,15 +96,17 @@ def to_openai_preference_rows(examples: Iterable[AnyExample]) -> Iterator[dict[s
 
 
 def to_trl_rows(
-    examples: Iterable[AnyExample], *, format: TrlFormat = "auto", tools: bool = True
+    examples: Iterable[AnyExample], *, format: TrlFormat = "auto", tools: bool = True, weights: bool = False
 ) -> Iterator[dict[str, Any]]:
     """Rows of a TRL dataset (conversational, prompt-completion, preference or text).
 
     ``auto`` keeps each kind in its natural TRL shape; ``prompt-completion``
     splits a conversation before its last assistant turn. TRL has no
-    per-message weight, so weights are dropped (a warning is logged once).
+    per-message weight: ``weights=True`` keeps them on conversational messages
+    for a trainer that honours them (tunekit-local trains only weight-1
+    turns); otherwise they are dropped, with a warning logged once.
     """
-    warned = False
+    warned = weights
     for ex in examples:
         if isinstance(ex, ChatExample):
             if not warned and any(m.weight is not None for m in ex.messages):
@@ -121,7 +123,7 @@ def to_trl_rows(
                 continue
             if format not in ("auto", "conversational"):
                 raise _cannot(ex, f"trl-{format}")
-            row: dict[str, Any] = {"messages": _messages(ex.messages, weights=False)}
+            row: dict[str, Any] = {"messages": _messages(ex.messages, weights=weights)}
             if tools and ex.tools is not None:
                 row["tools"] = _tools(ex.tools)
             yield row
@@ -238,15 +240,17 @@ _TRL_FORMATS: dict[str, TrlFormat] = {
 }
 
 
-def _rows(examples: Iterable[AnyExample], target: str, chat_template: ChatTemplate, tokenizer: Any) -> Iterator[Any]:
+def _rows(
+    examples: Iterable[AnyExample], target: str, chat_template: ChatTemplate, tokenizer: Any, weights: bool
+) -> Iterator[Any]:
     if target in ("openai", "azure"):
         return to_openai_rows(examples)
     if target in ("openai-preference", "azure-preference"):
         return to_openai_preference_rows(examples)
     if target == "trl":
-        return to_trl_rows(examples)
+        return to_trl_rows(examples, weights=weights)
     if target.startswith("trl-"):
-        return to_trl_rows(examples, format=_TRL_FORMATS[target])
+        return to_trl_rows(examples, format=_TRL_FORMATS[target], weights=weights)
     if target == "autotrain":
         return to_autotrain_rows(examples, chat_template=chat_template, tokenizer=tokenizer)
     raise DataError(f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
@@ -259,8 +263,11 @@ def write_examples(
     *,
     chat_template: ChatTemplate = "tokenizer",
     tokenizer: Any = None,
+    weights: bool = False,
 ) -> Path:
     """Write examples as JSONL for ``target``; Azure files start with a UTF-8 byte-order mark.
+
+    ``weights=True`` keeps per-message weights in TRL conversational rows (see :func:`to_trl_rows`).
 
     The file appears only when every example was written (a temporary file is
     renamed into place), so a failed conversion leaves nothing half-written.
@@ -274,7 +281,7 @@ def write_examples(
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     try:
         with tmp.open("w", encoding="utf-8-sig" if target.startswith("azure") else "utf-8", newline="\n") as out:
-            for row in _rows(examples, target, chat_template, tokenizer):
+            for row in _rows(examples, target, chat_template, tokenizer, weights):
                 out.write(dumps(row))
                 out.write("\n")
         os.replace(tmp, path)

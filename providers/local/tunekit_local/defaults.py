@@ -143,6 +143,8 @@ class DataStats:
     p95_tokens: int = 0
     template_masks_assistant: bool = False
     """The chat template marks assistant turns (``{% generation %}``), so TRL can mask by turn."""
+    weighted_turns: bool = False
+    """Some assistant turns have weight 0 (OpenAI's per-message weight): context, not targets."""
     model_max_length: int | None = None
 
 
@@ -423,6 +425,8 @@ def _resolve_loss(
         requested = {"conversational": "assistant_only", "prompt-completion": "completion_only"}.get(fmt, "all")
         reasons["loss"] = f"{fmt} data"
     if requested == "all":
+        if stats.weighted_turns:
+            reasons["weights"] = "loss: all trains on every token, so per-message weights are ignored"
         return "all", False
     if fmt == "text":
         raise ConfigError(
@@ -432,6 +436,13 @@ def _resolve_loss(
         return "completion_only", False
     if requested == "completion_only":
         raise ConfigError("provider_options.loss: completion_only is for prompt-completion data; use assistant_only")
+    if stats.weighted_turns:
+        # TRL masks every assistant turn alike; one row per weight-1 turn trains exactly those.
+        reasons["loss_masking"] = (
+            "some assistant turns have weight 0: each weight-1 turn becomes a prompt-completion row, "
+            "and weight-0 turns stay in the prompt as context"
+        )
+        return "assistant_only", True
     if stats.template_masks_assistant:
         reasons["loss_masking"] = "the chat template marks assistant turns"
         return "assistant_only", False

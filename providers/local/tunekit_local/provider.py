@@ -90,10 +90,11 @@ class LocalProvider(Provider):
 
         folder = RunFolder(run.run_dir)
         target = _trl_target(data.train, config.method)
-        train = write_examples(data.train, folder.data / "train.jsonl", target)
+        # Weights stay on the messages: the trainer leaves weight-0 assistant turns out of the loss.
+        train = write_examples(data.train, folder.data / "train.jsonl", target, weights=True)
         validation = None
         if data.validation:
-            validation = write_examples(data.validation, folder.data / "validation.jsonl", target)
+            validation = write_examples(data.validation, folder.data / "validation.jsonl", target, weights=True)
         digest = hashlib.sha256(train.read_bytes()).hexdigest()
         return PreparedData(
             train=str(train),

@@ -19,11 +19,13 @@ __all__ = [
     "build_trainer",
     "data_format",
     "data_stats",
+    "has_weighted_turns",
     "load_model",
     "lora_config",
     "read_rows",
     "split_turns",
     "template_masks_assistant",
+    "without_weights",
 ]
 
 STATS_SAMPLE = 4000
@@ -58,22 +60,42 @@ def data_format(row: dict[str, Any]) -> DataFormat:
 
 
 def split_turns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One prompt-completion row per assistant turn, with the conversation before it as the prompt.
+    """One prompt-completion row per trained assistant turn, with the conversation before it as the prompt.
 
     With a chat template that cannot mark assistant turns, this puts the loss on
-    every assistant turn (and its end-of-turn token) and nothing else.
+    every assistant turn (and its end-of-turn token) and nothing else; a turn
+    with weight 0 is not a completion of its own, only context for later ones.
     """
     out = []
     for row in rows:
         messages = row["messages"]
+        clean = [_unweighted(m) for m in messages]
         for index, message in enumerate(messages):
-            if message.get("role") != "assistant" or index == 0:
+            if message.get("role") != "assistant" or index == 0 or message.get("weight") == 0:
                 continue
-            split: dict[str, Any] = {"prompt": messages[:index], "completion": [message]}
+            split: dict[str, Any] = {"prompt": clean[:index], "completion": [clean[index]]}
             if row.get("tools") is not None:
                 split["tools"] = row["tools"]
             out.append(split)
+    if rows and not out:
+        raise DataError("every assistant turn has weight 0: there is nothing to train on")
     return out
+
+
+def without_weights(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without per-message ``weight`` keys, which chat templates do not expect."""
+    return [
+        {**row, "messages": [_unweighted(m) for m in row["messages"]]} if "messages" in row else row for row in rows
+    ]
+
+
+def _unweighted(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k != "weight"} if "weight" in message else message
+
+
+def has_weighted_turns(rows: list[dict[str, Any]]) -> bool:
+    """Whether any assistant turn has weight 0."""
+    return any(m.get("weight") == 0 and m.get("role") == "assistant" for row in rows for m in row.get("messages") or ())
 
 
 def template_masks_assistant(tokenizer: Any) -> bool:
@@ -126,6 +148,7 @@ def data_stats(
         max_tokens=lengths[-1],
         p95_tokens=p95,
         template_masks_assistant=fmt == "conversational" and template_masks_assistant(tokenizer),
+        weighted_turns=fmt == "conversational" and has_weighted_turns(rows),
         model_max_length=model_max,
     )
 
@@ -202,6 +225,9 @@ def build_trainer(
     if plan.split_turns:
         train_rows = split_turns(train_rows)
         eval_rows = split_turns(eval_rows) if eval_rows else eval_rows
+    else:
+        train_rows = without_weights(train_rows)
+        eval_rows = without_weights(eval_rows) if eval_rows else eval_rows
     train = Dataset.from_list(train_rows)
     evaluation = Dataset.from_list(eval_rows) if eval_rows else None
     peft_config = lora_config(plan.lora) if plan.lora is not None else None

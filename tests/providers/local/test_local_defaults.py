@@ -131,6 +131,14 @@ def test_loss_masking_uses_template_markers_or_splits_turns() -> None:
     assert (everything.loss, everything.split_turns) == ("all", False)
 
 
+def test_weight_zero_turns_split_turns_even_when_the_template_marks_them() -> None:
+    stats = DataStats(format="conversational", train_examples=8, template_masks_assistant=True, weighted_turns=True)
+    weighted = plan(stats=stats)
+    assert (weighted.loss, weighted.split_turns) == ("assistant_only", True)
+    assert "weight 0" in weighted.reasons["loss_masking"]
+    assert "ignored" in plan(stats=stats, loss="all").reasons["weights"]
+
+
 def test_prompt_completion_and_text_defaults() -> None:
     pc = plan(stats=DataStats(format="prompt-completion", train_examples=8))
     assert pc.loss == "completion_only" and pc.trainer_kwargs("o")["completion_only_loss"] is True

@@ -154,3 +154,40 @@ def test_all_weights_without_an_adapter(tiny_model: Path, tmp_path: Path) -> Non
     assert (folder.model / "model.safetensors").is_file() and not folder.adapter.exists()
     assert json.loads(folder.plan.read_text())["plan"]["learning_rate"] == 2e-5  # all weights: a gentler rate
     assert provider.client(model).chat([{"role": "user", "content": "Hi"}], max_tokens=3).usage.completion_tokens > 0
+
+
+WEIGHTED = [
+    {"role": "user", "content": "Say one word."},
+    {"role": "assistant", "content": "Banana banana banana.", "weight": 0},
+    {"role": "user", "content": "Shorter, please."},
+    {"role": "assistant", "content": "Banana.", "weight": 1},
+]
+
+
+def test_split_turns_trains_weight_one_turns_and_keeps_weight_zero_ones_as_context() -> None:
+    from tunekit_local.training import has_weighted_turns, split_turns, without_weights
+
+    rows = [{"messages": WEIGHTED}]
+    assert has_weighted_turns(rows) and not has_weighted_turns(without_weights(rows))
+    (row,) = split_turns(rows)
+    assert row["completion"] == [{"role": "assistant", "content": "Banana."}]
+    assert [m["content"] for m in row["prompt"]] == ["Say one word.", "Banana banana banana.", "Shorter, please."]
+    assert "weight" not in json.dumps(row)
+    silent = [{"messages": [WEIGHTED[0], {**WEIGHTED[1]}]}]
+    with pytest.raises(DataError, match="weight 0"):
+        split_turns(silent)
+
+
+@pytest.mark.slow
+def test_weight_zero_turns_carry_no_loss(tiny_model_marked: Path, tmp_path: Path) -> None:
+    # A template with generation markers would mask every assistant turn alike; weights must still win.
+    folder = RunFolder(tmp_path / "weighted")
+    rows = [{"messages": WEIGHTED}] * 8
+    *_, state = run_job(tiny_model_marked, rows, folder, max_steps=2)
+    assert state.status == JobStatus.SUCCEEDED, folder.log.read_text()[-3000:]
+    plan = json.loads(folder.plan.read_text())
+    assert plan["plan"]["split_turns"] is True and "weight 0" in plan["plan"]["reasons"]["loss_masking"]
+    preflight = next(e for e in folder.read_events() if "preflight" in (e.get("data") or {}))
+    rendered = preflight["data"]["preflight"]["rendered"]
+    context, trained = rendered.split("[[", 1)
+    assert "Banana banana" in context and "Banana banana" not in trained  # only the weight-1 reply trains
