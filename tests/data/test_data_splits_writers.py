@@ -120,6 +120,12 @@ def test_trl_rows_drop_weights_and_split_prompt_completion() -> None:
     assert set(pref) == {"prompt", "chosen", "rejected"}
 
 
+def test_autotrain_rows_drop_weights_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    (row,) = to_autotrain_rows([CHAT])
+    assert "weight" not in json.dumps(row)
+    assert "AutoTrain has no per-message weight" in caplog.text
+
+
 def test_trl_rows_keep_weights_for_a_trainer_that_honours_them() -> None:
     (row,) = to_trl_rows([CHAT], weights=True)
     assert [m.get("weight") for m in row["messages"]] == [None, None, 1]

@@ -176,9 +176,13 @@ def to_autotrain_rows(
     if chat_template not in CHAT_TEMPLATES:
         raise DataError(f"unknown chat_template {chat_template!r}; use one of {', '.join(CHAT_TEMPLATES)}")
     as_text = chat_template == "none"
+    warned = False
     for ex in examples:
         if isinstance(ex, (ChatExample, PromptCompletionExample)):
             messages = ex.to_messages()
+            if not warned and any(m.weight is not None for m in messages):
+                logger.warning("AutoTrain has no per-message weight: weights are dropped, all assistant turns train")
+                warned = True
             text = render_chat(messages, "chatml", tokenizer) if as_text else _messages(messages, weights=False)
             yield {"text": text}
         elif isinstance(ex, PreferenceExample):
