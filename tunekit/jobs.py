@@ -256,11 +256,20 @@ class Job:
                 if isinstance(item, JobState):
                     state = item
         except KeyboardInterrupt:
-            if self.provider.runs_here:
-                self.cancel()
+            self.interrupted()
             raise
         assert state is not None
         return state
+
+    def interrupted(self) -> bool:
+        """The user pressed Ctrl-C while following the job: cancel it if it runs on this machine (True).
+
+        A remote job is left running (False): only watching it stopped.
+        """
+        if not self.provider.runs_here:
+            return False
+        self.cancel()
+        return True
 
     def result(self) -> FineTunedModel:
         """The tuned model; raises if the job failed, was cancelled, or is still running."""

@@ -264,15 +264,15 @@ def _follow(
 def _interrupted(job: Job) -> NoReturn:
     """Ctrl-C while watching: stop training that runs here, as a training script would; leave a remote job be."""
     run = job.run_id
-    if not job.provider.runs_here:
+    if job.provider.runs_here:
+        err_console.print("[yellow]interrupted: stopping the training process[/]", highlight=False)
+    if not job.interrupted():
         err_console.print(
             f"[yellow]stopped watching; the job goes on at {job.provider.name}[/]: "
             f"`tunekit watch {run}` follows it again, `tunekit cancel {run}` stops it",
             highlight=False,
         )
         raise typer.Exit(EXIT_INTERRUPTED)
-    err_console.print("[yellow]interrupted: stopping the training process[/]", highlight=False)
-    job.cancel()
     step = job.status().step
     err_console.print(
         f"cancelled{f' at step {step}' if step else ''}; `tunekit resume {run}` continues from the last checkpoint",

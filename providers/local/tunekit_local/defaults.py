@@ -11,8 +11,8 @@ reproduced. The rules:
 - the CPU trains without gradient checkpointing (recomputed activations cost
   time and save memory the CPU does not lack), with the plain ``nll`` loss,
   in bf16 autocast where the CPU computes bf16 natively (AVX512-BF16, AMX:
-  about 1.3x faster than fp32 on SmolLM2-135M) and in fp32 elsewhere, where
-  bf16 is emulated and a step gets many times slower;
+  1.33x faster per step than fp32 on SmolLM2-135M in benchmarks/local_train.py)
+  and in fp32 elsewhere, where bf16 is emulated and a step gets many times slower;
 - the sequence limit comes from the data (the longest example, rounded up),
   never a fixed 1024 that pads every batch.
 """

@@ -97,7 +97,6 @@ class OpenAIProvider(Provider):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the splits as OpenAI JSONL in the run folder and upload each (once per content)."""
-
         target = self.data_target(config)
         ids: dict[str, str | None] = {"train": None, "validation": None}
         hashes: dict[str, str] = {}
