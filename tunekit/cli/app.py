@@ -3,6 +3,15 @@
 Each command group lives in its own module with a ``register(app)``
 function, listed in ``COMMAND_MODULES``. Modules import their heavy
 dependencies inside the command functions, so ``tunekit --help`` stays fast.
+
+Plugins (providers, the emulators) contribute commands the same way: a
+``register(app)`` function named in the ``tunekit.cli`` entry-point group::
+
+    [project.entry-points."tunekit.cli"]
+    myprovider = "my_package.cli:register"
+
+A plugin whose commands fail to load is reported on stderr, never fatal to
+the rest of the CLI.
 """
 
 from __future__ import annotations
@@ -73,8 +82,22 @@ def _root(
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
 
 
+CLI_GROUP = "tunekit.cli"
+
+
+def _register_plugin_commands(target: typer.Typer) -> None:
+    from importlib import metadata
+
+    for ep in sorted(metadata.entry_points(group=CLI_GROUP), key=lambda e: e.name):
+        try:
+            ep.load()(target)
+        except Exception as exc:  # one broken plugin must not take the whole CLI down
+            err_console.print(f"[yellow]warning:[/] commands of plugin {ep.name!r} not loaded: {exc}", highlight=False)
+
+
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
+_register_plugin_commands(app)
 
 
 def main() -> None:
