@@ -102,6 +102,7 @@ _EXPORTS: dict[str, str] = {
     "ServiceUnavailableError": "tunekit.errors",
     "JobError": "tunekit.errors",
     "JobFailedError": "tunekit.errors",
+    "JobNotFinishedError": "tunekit.errors",
     "JobCancelledError": "tunekit.errors",
 }
 
@@ -159,6 +160,7 @@ if TYPE_CHECKING:
         JobCancelledError as JobCancelledError,
         JobError as JobError,
         JobFailedError as JobFailedError,
+        JobNotFinishedError as JobNotFinishedError,
         LedgerError as LedgerError,
         NotFoundError as NotFoundError,
         PermissionDeniedError as PermissionDeniedError,

@@ -25,7 +25,8 @@ and remote job ids, the provider's own message.
      │    ├── ConflictError                     the object exists or is busy (HTTP 409)
      │    ├── RateLimitedError                  HTTP 429 after bounded retries
      │    └── ServiceUnavailableError           5xx, timeouts, resets after bounded retries
-     └── JobError                               a training job ended without a model
+     └── JobError                               a training job has no model to give
+          ├── JobNotFinishedError               not yet: the job is still pending or running
           ├── JobFailedError                    the job failed (with the provider's message)
           └── JobCancelledError                 the job was cancelled
 
@@ -49,6 +50,7 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
+    "JobNotFinishedError",
     "LedgerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -248,13 +250,22 @@ class ServiceUnavailableError(ProviderError):
 
 
 class JobError(TunekitError):
-    """A training job ended without producing a model."""
+    """A training job has no model to give (not yet, or never)."""
 
     def __init__(self, message: str, *, run_id: str | None = None, job_id: str | None = None) -> None:
         self.run_id = run_id
         self.job_id = job_id
         ids = ", ".join(x for x in (f"run {run_id}" if run_id else "", f"job {job_id}" if job_id else "") if x)
         super().__init__(f"{message} ({ids})" if ids else message)
+
+
+class JobNotFinishedError(JobError):
+    """The job has not ended yet: there is no model *yet*; ``status`` is where it stands."""
+
+    def __init__(self, status: str, *, run_id: str | None = None, job_id: str | None = None, hint: str = "") -> None:
+        self.status = status
+        advice = hint or "wait for it first (`tunekit watch RUN`)"
+        super().__init__(f"the job is still {status}; {advice}", run_id=run_id, job_id=job_id)
 
 
 class JobFailedError(JobError):

@@ -157,12 +157,14 @@ class Job:
 
     @property
     def ref(self) -> JobRef:
-        from tunekit.errors import JobError
+        from tunekit.errors import JobNotFinishedError
         from tunekit.provider import JobRef
 
-        remote = self.record.remote
+        record = self.record
+        remote = record.remote
         if "job_id" not in remote:
-            raise JobError("the run has no job yet: submit it first", run_id=self.run_id)
+            hint = "it has no job at the provider yet: submit it first"
+            raise JobNotFinishedError(record.status.value, run_id=self.run_id, hint=hint)
         return JobRef(provider=self.provider.name, job_id=remote["job_id"], extra=remote.get("job_extra", {}))
 
     @property
@@ -213,13 +215,23 @@ class Job:
         """Yield new events and each state change until the job ends.
 
         Polls with ``poll_interval`` seconds between rounds; raises
-        ``TimeoutError`` after ``timeout`` seconds.
+        ``TimeoutError`` after ``timeout`` seconds. The timeout also bounds the
+        retries of each poll: a service that is down surfaces its error
+        (``ServiceUnavailableError``) by then instead of being retried past it.
         """
+        from tunekit.retry import deadline as retry_deadline
+
         deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         last: JobState | None = None
         while True:
-            yield from self.events()
-            state = self.status()
+            with retry_deadline(left()):
+                fresh = list(self.events())
+                state = self.status()
+            yield from fresh
             changed = last is None or (state.status, state.step, state.raw_status) != (
                 last.status,
                 last.step,
@@ -231,9 +243,10 @@ class Job:
             if state.is_terminal:
                 yield from self.events()  # the final messages arrive with the last state
                 return
-            if deadline is not None and time.monotonic() >= deadline:
+            remaining = left()
+            if remaining is not None and remaining <= 0:
                 raise TimeoutError(f"run {self.run_id} still {state.status.value} after {timeout} s")
-            time.sleep(poll_interval)
+            time.sleep(poll_interval if remaining is None else min(poll_interval, remaining))
 
     def wait(
         self,
@@ -273,7 +286,7 @@ class Job:
 
     def result(self) -> FineTunedModel:
         """The tuned model; raises if the job failed, was cancelled, or is still running."""
-        from tunekit.errors import JobCancelledError, JobError, JobFailedError
+        from tunekit.errors import JobCancelledError, JobFailedError, JobNotFinishedError
         from tunekit.provider import FineTunedModel
 
         record = self.record
@@ -285,7 +298,7 @@ class Job:
         if state.status == JobStatus.CANCELLED:
             raise JobCancelledError("the job was cancelled", run_id=self.run_id, job_id=state.job_id)
         if state.status != JobStatus.SUCCEEDED:
-            raise JobError(f"the job is still {state.status.value}; wait for it first", run_id=self.run_id)
+            raise JobNotFinishedError(state.status.value, run_id=self.run_id, job_id=state.job_id)
         model = self.provider.result(self.ref)
         model.run_id = self.run_id
         self.ledger.update(self.run_id, result=model.model_dump(mode="json"))

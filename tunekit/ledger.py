@@ -283,6 +283,11 @@ class Ledger:
             sql += f" LIMIT {int(limit)}"
         return [_run_from_row(r) for r in self._connect().execute(sql, args).fetchall()]
 
+    def run_ids(self, *, prefix: str = "") -> list[str]:
+        """Ids of the runs whose id starts with ``prefix``, newest first."""
+        sql = "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC, rowid DESC"
+        return [row[0] for row in self._connect().execute(sql, (len(prefix), prefix)).fetchall()]
+
     def find_resumable(self, config_hash: str) -> RunRecord | None:
         """The newest run of this config that has not reached a terminal state."""
         for run in self.runs(config_hash=config_hash):

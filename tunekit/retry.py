@@ -17,6 +17,13 @@ Callers that create remote objects must check whether a failed attempt
 already took effect before trying again; :class:`RetryPolicy` accepts a
 ``before_retry`` hook for exactly that.
 
+A caller with a time budget of its own (``tunekit watch --timeout 10``,
+``Job.wait(timeout=...)``) wraps its calls in :func:`deadline`: every retried
+call inside the block then stops waiting and surfaces its last error when the
+next attempt could not start before that moment, whatever the policy's own
+``deadline``. A service that is down cannot stretch a ten-second budget into
+minutes of backoff.
+
 Why tunekit retries instead of the SDK (``openai`` clients are built with
 ``max_retries=0``): each attempt then goes through tunekit's rate limiter, so
 a retry spends the RPM budget like any request instead of slipping around it;
@@ -30,7 +37,9 @@ import email.utils
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -44,9 +53,11 @@ __all__ = [
     "NO_RETRY",
     "RETRYABLE_STATUS",
     "RetryPolicy",
+    "deadline",
     "header_of",
     "is_connection_error",
     "is_retryable",
+    "remaining_time",
     "retry_after_of",
     "status_code_of",
 ]
@@ -59,6 +70,36 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 """Statuses worth another attempt, besides every 5xx."""
 
 _NOT_RATE_LIMITS = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("tunekit_retry_deadline", default=None)
+"""The ``time.monotonic()`` by which every retried call in this context must end, if any."""
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every retried call inside the block by ``seconds`` from now, waits included.
+
+    Nested blocks keep the earlier of the two deadlines; ``None`` adds no
+    bound. The context variable follows threads started with
+    ``contextvars.copy_context()`` and asyncio tasks.
+    """
+    if seconds is None:
+        yield
+        return
+    ends = time.monotonic() + max(0.0, seconds)
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(ends if outer is None else min(outer, ends))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining_time() -> float | None:
+    """Seconds left before the innermost :func:`deadline` (never negative); ``None`` outside one."""
+    ends = _DEADLINE.get()
+    return None if ends is None else max(0.0, ends - time.monotonic())
 
 
 def status_code_of(exc: BaseException) -> int | None:
@@ -216,10 +257,14 @@ class RetryPolicy:
         stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(self.max_attempts)
         if self.deadline is not None:
             stop = stop | tenacity.stop_before_delay(self.deadline)
+        # The caller's own budget (see `deadline`), read when the call runs, not when the policy was built.
+        stop = stop | _StopAtCallerDeadline(self)
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome is not None else None
-            return self.wait_for(exc, state.attempt_number)
+            delay = self.wait_for(exc, state.attempt_number)
+            left = remaining_time()
+            return delay if left is None else min(delay, left)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome is not None else None
@@ -270,6 +315,25 @@ class RetryPolicy:
     ) -> T:
         """Await ``fn`` under this policy; the last error is re-raised unchanged."""
         return await self.aretrying(before_retry=before_retry)(fn, *args, **kwargs)
+
+
+class _StopAtCallerDeadline(tenacity.stop.stop_base):
+    """Stop when the next attempt could not start before the caller's deadline (see :func:`deadline`)."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        left = remaining_time()
+        if left is None:
+            return False
+        exc = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        after = retry_after_of(exc) if exc is not None else None
+        if after is not None:  # a Retry-After is waited exactly
+            return left <= after
+        # Backoff is jittered down to half its nominal value.
+        nominal = min(self.policy.max_wait, self.policy.initial_wait * 2.0 ** (retry_state.attempt_number - 1))
+        return left <= 0.5 * nominal
 
 
 def _describe(exc: BaseException | None) -> str:

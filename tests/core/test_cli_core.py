@@ -50,6 +50,6 @@ def test_runs_and_show(memo_config: Path) -> None:
 
 def test_unknown_run_is_one_clear_line_and_exit_code(tunekit_home: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "tunekit.cli", "show", "nope"], capture_output=True, text=True)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a usage error, as docs/cli.md says
     assert "no run 'nope' in the ledger" in proc.stderr
     assert "Traceback" not in proc.stderr

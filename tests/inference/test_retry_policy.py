@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 
-from tunekit.retry import RetryPolicy, is_retryable, retry_after_of
+from tunekit.retry import RetryPolicy, deadline, is_retryable, remaining_time, retry_after_of
 
 FAST = RetryPolicy(max_attempts=4, initial_wait=0.001, max_wait=0.01)
 
@@ -148,3 +148,53 @@ def test_async_calls_retry_the_same_way() -> None:
 def test_policy_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
+
+
+# -- the caller's own deadline ---------------------------------------------------------------
+
+
+def test_a_caller_deadline_bounds_every_retry_inside_it() -> None:
+    patient = RetryPolicy(max_attempts=50, initial_wait=0.4, max_wait=5.0, deadline=None)
+    fn = Flaky(*[connection_error() for _ in range(60)])
+    start = time.monotonic()
+    with deadline(1.5), pytest.raises(openai.APIConnectionError):
+        patient.call(fn)
+    assert time.monotonic() - start < 2.0
+    assert fn.calls >= 2  # it did retry, within the budget
+
+
+def test_a_retry_after_beyond_the_caller_deadline_is_not_waited_for() -> None:
+    fn = Flaky(*[status_error(503, {"retry-after": "30"}) for _ in range(3)])
+    start = time.monotonic()
+    with deadline(5.0), pytest.raises(openai.InternalServerError):
+        FAST.call(fn)
+    assert time.monotonic() - start < 1.0 and fn.calls == 1
+
+
+def test_nested_deadlines_keep_the_earlier_and_end_with_their_block() -> None:
+    assert remaining_time() is None
+    with deadline(10.0):
+        with deadline(60.0):
+            inner = remaining_time()
+            assert inner is not None and inner <= 10.0
+        with deadline(None):
+            assert remaining_time() is not None
+    assert remaining_time() is None
+
+
+def test_an_async_call_honours_the_caller_deadline() -> None:
+    patient = RetryPolicy(max_attempts=50, initial_wait=0.4, max_wait=5.0, deadline=None)
+    calls = 0
+
+    async def down() -> str:
+        nonlocal calls
+        calls += 1
+        raise connection_error()
+
+    async def main() -> None:
+        with deadline(1.0), pytest.raises(openai.APIConnectionError):
+            await patient.acall(down)
+
+    start = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - start < 1.5 and calls >= 2

@@ -29,6 +29,7 @@ from tunekit.cli.output import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_JOB_FAILED,
+    EXIT_NOT_FINISHED,
     EXIT_USAGE,
     err_console,
 )
@@ -104,7 +105,15 @@ def main() -> None:
     """Entry point: run the app and turn tunekit errors into one clear line and an exit code."""
     from rich.markup import escape
 
-    from tunekit.errors import ConfigError, DataError, JobError, TunekitError
+    from tunekit.errors import (
+        ConfigError,
+        DataError,
+        JobCancelledError,
+        JobFailedError,
+        JobNotFinishedError,
+        RunNotFoundError,
+        TunekitError,
+    )
     from tunekit.inference.loading import prepare_cpu_threads
     from tunekit.secrets import redact
 
@@ -119,8 +128,17 @@ def main() -> None:
     except ConfigError as exc:
         err_console.print(f"[bold red]config error:[/] {escape(redact(str(exc)))}", highlight=False)
         sys.exit(EXIT_USAGE)
-    except JobError as exc:
+    except RunNotFoundError as exc:  # a RUN argument that names no run: nothing was started
+        err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    except JobNotFinishedError as exc:  # no model *yet*: not a failure of the job
+        err_console.print(f"[bold yellow]not finished:[/] {escape(redact(str(exc)))}", highlight=False)
+        sys.exit(EXIT_NOT_FINISHED)
+    except JobFailedError as exc:
         err_console.print(f"[bold red]job failed:[/] {escape(redact(str(exc)))}", highlight=False)
+        sys.exit(EXIT_JOB_FAILED)
+    except JobCancelledError as exc:
+        err_console.print(f"[bold yellow]job cancelled:[/] {escape(redact(str(exc)))}", highlight=False)
         sys.exit(EXIT_JOB_FAILED)
     except TunekitError as exc:
         err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False)

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from tunekit.cli.output import console, err_console, print_json
-
-RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
+from tunekit.cli.runref import RunArg
 
 BILLING_NOTE = (
     "[bold yellow]note:[/] a deployed fine-tuned model is billed by the hour while the deployment exists, "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tunekit.cli.output import console, err_console, print_json
+from tunekit.cli.runref import RunArg
 
 if TYPE_CHECKING:
     from tunekit.evaluate.report import EvalReport
@@ -107,8 +108,11 @@ def _resolve(target: str) -> tuple[Tuner, Job | None]:
         return tuner, None
     if path.suffix.lower() in {".yaml", ".yml", ".json"}:
         raise typer.BadParameter(f"no such config file: {path}", param_hint="TARGET")
-    tuner = Tuner.for_run(target)
-    return tuner, tuner.job(target)
+    from tunekit.cli.runref import resolve_run
+
+    run_id = resolve_run(target)
+    tuner = Tuner.for_run(run_id)
+    return tuner, tuner.job(run_id)
 
 
 def _apply_eval_overrides(tuner: Tuner, overrides: dict[str, Any]) -> None:
@@ -198,7 +202,7 @@ def _print_report(report: EvalReport) -> None:
 
 
 def chat(
-    run_id: Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")],
+    run_id: RunArg,
     system: Annotated[str | None, typer.Option("--system", "-s", help="A system message for the conversation.")] = None,
     message: Annotated[
         str | None, typer.Option("--message", "-m", help="Send this one message, print the reply and exit.")

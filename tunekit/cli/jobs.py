@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from tunekit.cli.output import EXIT_INTERRUPTED, EXIT_JOB_FAILED, console, err_console, print_json
+from tunekit.cli.runref import RunArg
 
 if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel
     from tunekit.tuner import Tuner
 
-RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 _MAX_POLL_FAILURES = 8
@@ -251,9 +251,14 @@ def _follow(
             return state
         except (RateLimitedError, ServiceUnavailableError) as exc:
             failures += 1
+            pause = min(60.0, poll_interval * 2**failures)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= pause:
+                # The deadline holds during outages too: say why watching stopped, then the service's error (exit 1).
+                progress.console.print(f"[yellow]stopped watching after {timeout} s: the service did not answer[/]")
+                raise
             if failures >= _MAX_POLL_FAILURES:
                 raise
-            pause = min(60.0, poll_interval * 2**failures)
             progress.console.print(f"[yellow]polling failed ({_esc(str(exc))}); trying again in {pause:.0f} s[/]")
             time.sleep(pause)
         except TimeoutError:

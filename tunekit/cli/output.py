@@ -12,6 +12,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
     "EXIT_JOB_FAILED",
+    "EXIT_NOT_FINISHED",
     "EXIT_OK",
     "EXIT_USAGE",
     "console",
@@ -23,11 +24,13 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 """The tool failed: a service error, a ledger error, a bug."""
 EXIT_USAGE = 2
-"""Bad arguments or config (typer uses 2 for usage errors too)."""
+"""Bad arguments or config, an unknown run, a spend not confirmed: nothing was started (typer uses 2 too)."""
 EXIT_DATA_INVALID = 3
 """The data is invalid; nothing was uploaded or spent."""
 EXIT_JOB_FAILED = 4
 """The training job failed or was cancelled."""
+EXIT_NOT_FINISHED = 5
+"""The job has not finished yet, so there is no model to show or chat with: try again when it has."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C: the shell's 128 + SIGINT."""
 

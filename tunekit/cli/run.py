@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunekit.cli.output import EXIT_DATA_INVALID, console, err_console
+from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_USAGE, console, err_console
 
 if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel
@@ -119,10 +119,10 @@ def _validate_and_confirm(tuner: Tuner, *, yes: bool) -> None:
     if not tuner.provider.spends_money or yes:
         return
     if not sys.stdin.isatty():
-        err_console.print("this run spends money; pass --yes to confirm without a prompt")
-        raise typer.Exit(1)
+        err_console.print("this run spends money; pass --yes to confirm without a prompt (nothing was started)")
+        raise typer.Exit(EXIT_USAGE)
     if not typer.confirm("Start this run?", default=False):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_USAGE)
 
 
 def _deploy(tuner: Tuner, run_id: str, model: FineTunedModel) -> FineTunedModel:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tunekit.cli.output import console, print_json
+from tunekit.cli.runref import RunArg
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tunekit.ledger import RunRecord
 
 
 def register(app: typer.Typer) -> None:
@@ -68,19 +74,48 @@ def runs(
     if not records:
         console.print("no runs yet: start one with [bold]tunekit run CONFIG[/]")
         return
+    console.print(_runs_table(records, width=console.width))
+
+
+_DROP_FIRST = ("result", "created", "model", "provider")
+"""Columns given up, in this order, when the table is wider than the terminal; the run id never is."""
+
+
+def _runs_table(records: list[RunRecord], *, width: int) -> Table:
+    """The runs as a table that fits ``width`` columns with every run id whole (other commands need it)."""
     from rich.table import Table
 
-    table = Table("run", "provider", "model", "status", "created", "result")
-    for r in records:
-        result = (r.result or {}).get("model_id", "") if r.result else (r.error or "")
-        table.add_row(
-            r.run_id, r.provider, r.model, _status(r.status.value), r.created_at.strftime("%Y-%m-%d %H:%M"), result
-        )
-    console.print(table)
+    rows = [
+        {
+            "run": r.run_id,
+            "provider": r.provider,
+            "model": r.model,
+            "status": r.status.value,
+            "created": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            "result": ((r.result or {}).get("model_id") or "") if r.result else (r.error or ""),
+        }
+        for r in records
+    ]
+    columns = ["run", "provider", "model", "status", "created", "result"]
+
+    def natural(names: list[str]) -> int:  # rich's default box: a border and two padding cells per column
+        return 1 + sum(3 + max(len(name), *(len(row[name]) for row in rows)) for name in names)
+
+    for name in _DROP_FIRST:
+        if natural(columns) <= width:
+            break
+        columns.remove(name)
+    table = Table(*columns)
+    run_width = max(len("run"), *(len(row["run"]) for row in rows))
+    table.columns[0].min_width = run_width
+    table.columns[0].no_wrap = True
+    for row in rows:
+        table.add_row(*(_status(row[c]) if c == "status" else row[c] for c in columns))
+    return table
 
 
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")],
+    run_id: RunArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one run: its config, remote ids, status, result and ledger events."""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
+from tunekit.errors import JobCancelledError, JobError, JobFailedError, JobNotFinishedError, NotFoundError
 from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
 from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
@@ -329,7 +329,7 @@ class AutoTrainProvider(Provider):
         if state.status == JobStatus.CANCELLED:
             raise JobCancelledError("the job was cancelled", job_id=ref.job_id)
         if state.status != JobStatus.SUCCEEDED:
-            raise JobError(f"the job is still {state.status.value}; wait for it first", job_id=ref.job_id)
+            raise JobNotFinishedError(state.status.value, job_id=ref.job_id)
         repo = ref.extra["model_repo"]
         info = self.hub.call(self.hub.api.model_info, repo)
         files = sorted(s.rfilename for s in info.siblings or [])

@@ -10,8 +10,8 @@ from tunekit.errors import (
     ConflictError,
     InvalidRequestError,
     JobCancelledError,
-    JobError,
     JobFailedError,
+    JobNotFinishedError,
     NotFoundError,
 )
 from tunekit.jobs import JobEvent, JobState, JobStatus
@@ -261,7 +261,7 @@ class OpenAIProvider(Provider):
         if state.status == JobStatus.CANCELLED:
             raise JobCancelledError("the job was cancelled", job_id=ref.job_id)
         if state.status != JobStatus.SUCCEEDED or not job.fine_tuned_model:
-            raise JobError(f"the job is still {state.status.value}; wait for it first", job_id=ref.job_id)
+            raise JobNotFinishedError(state.status.value, job_id=ref.job_id)
         metadata: dict[str, Any] = {
             "job_id": job.id,
             "trained_tokens": job.trained_tokens,
