@@ -40,7 +40,6 @@ COMMAND_MODULES = (
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
     "tunekit.cli.data",
-    "tunekit.cli.emulate",
     "tunekit.cli.autotrain",
 )
 
