@@ -129,7 +129,7 @@ def _apply_eval_overrides(tuner: Tuner, overrides: dict[str, Any]) -> None:
 
 
 def _default_folder() -> Path:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     return tunekit_home() / "evals" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
