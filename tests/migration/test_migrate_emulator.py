@@ -102,7 +102,7 @@ def test_a_source_that_refuses_stops_everything_before_training(
 ) -> None:
     prompts = write_jsonl(tmp_path / "prompts.jsonl", rows(12))
     target = openai_config("target", model="gpt-4.1-mini-2025-04-14")
-    with pytest.raises(ProviderError, match="refused the distillation requests.*does not exist.*nothing was trained"):
+    with pytest.raises(ProviderError, match=r"refused the distillation requests.*does not exist.*nothing was trained"):
         migrate("ft:gpt-4o-mini-2024-07-18:acme::gone", target, data=prompts, eval_data=tmp_path / "eval.jsonl")
     assert openai_emulator.jobs() == [] and Ledger().runs() == []
 
