@@ -206,3 +206,4 @@ if TYPE_CHECKING:
     )
     from tunekit.retry import RetryPolicy as RetryPolicy
     from tunekit.secrets import get_logger as get_logger, redact as redact, register_secret as register_secret
+    from tunekit.tuner import Tuner as Tuner

@@ -29,6 +29,7 @@ import filelock
 
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
 from tunekit.jobs import JobStatus
+from tunekit.paths import tunekit_home
 from tunekit.secrets import redact, redact_data
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerEvent", "RunRecord", "tunekit_home", "validate_run_id"]
@@ -77,11 +78,6 @@ _MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX events_key ON events(run_id, event_key) WHERE event_key IS NOT NULL;
     """,
 ]
-
-
-def tunekit_home() -> Path:
-    """``$TUNEKIT_HOME``, or ``~/.tunekit``."""
-    return Path(os.environ.get("TUNEKIT_HOME") or Path.home() / ".tunekit").expanduser()
 
 
 def validate_run_id(run_id: str) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tunekit.data.splits import DatasetSplits
     from tunekit.inference.base import ChatClient
     from tunekit.ledger import Ledger
+    from tunekit.retirement import Retirement
 
 __all__ = ["Checkpoint", "FineTunedModel", "JobRef", "NoOptions", "PreparedData", "Provider", "RunContext"]
 
@@ -205,6 +206,22 @@ class Provider(ABC):
 
     def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
         raise UnsupportedOperationError(self.name, "undeploy")
+
+    # -- model lifecycle (optional hooks) ---------------------------------------------------
+
+    @classmethod
+    def retirements(cls) -> list[Retirement]:
+        """The shutdown dates this provider knows for its base models (a dated table it ships)."""
+        return []
+
+    @classmethod
+    def base_model_of(cls, model_id: str) -> str:
+        """The base model a tuned model id was trained from (``ft:gpt-4.1-mini-...:org::id`` → its snapshot)."""
+        return model_id
+
+    def refresh_retirements(self) -> list[Retirement]:
+        """Shutdown dates the service reports through its API (network call; credentials needed)."""
+        raise UnsupportedOperationError(self.name, "refresh retirements", "it reports no shutdown dates")
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release clients and connections."""

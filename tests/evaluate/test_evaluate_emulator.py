@@ -188,4 +188,6 @@ def test_failed_requests_are_counted_not_fatal(openai_emulator: OpenAIEmulator) 
     assert fine.errors == 0 and fine.score("token_f1") > 0
     assert hot.errors == 4 and hot.score("token_f1") == 0.0
     assert all("temperature" in (r.error or "") for r in hot.items)
-    assert "4 of 4 hot requests failed and count as wrong" in report.verdict
+    # A candidate that answered nothing was not evaluated: the verdict says so, with the service's reason.
+    assert report.verdict.startswith("Evaluation failed: hot") and "temperature" in report.verdict
+    assert [c.name for c in report.failed] == ["hot"]

@@ -35,6 +35,7 @@ from tunekit.cli.output import (
 
 COMMAND_MODULES = (
     "tunekit.cli.runs",
+    "tunekit.cli.retirements",
     "tunekit.cli.run",
     "tunekit.cli.deploy",
     "tunekit.cli.jobs",

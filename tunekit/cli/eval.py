@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tunekit.cli.output import console, err_console, print_json
+from tunekit.cli.output import EXIT_FAILURE, console, err_console, print_json
 
 if TYPE_CHECKING:
     from tunekit.evaluate.report import EvalReport
@@ -90,8 +90,10 @@ def eval_command(
         tuner.ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict, data=report.to_dict())
     if as_json:
         print_json(report.to_dict())
-        return
-    _print_report(report)
+    else:
+        _print_report(report)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILURE)  # a model that answered nothing was not evaluated: never a tie, never 0
 
 
 def _resolve(target: str) -> tuple[Tuner, Job | None]:
@@ -127,7 +129,7 @@ def _apply_eval_overrides(tuner: Tuner, overrides: dict[str, Any]) -> None:
 
 
 def _default_folder() -> Path:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     return tunekit_home() / "evals" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 

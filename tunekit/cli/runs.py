@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tunekit.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from tunekit.ledger import RunRecord
 
 
 def register(app: typer.Typer) -> None:
@@ -77,6 +80,7 @@ def runs(
             r.run_id, r.provider, r.model, _status(r.status.value), r.created_at.strftime("%Y-%m-%d %H:%M"), result
         )
     console.print(table)
+    _print_retirements(records)
 
 
 def show(
@@ -106,12 +110,22 @@ def show(
         console.print(f"result   {record.result.get('model_id')}")
     if record.error:
         console.print(f"[red]error[/]    {record.error}")
+    _print_retirements([record])
     from rich.table import Table
 
     table = Table("time", "kind", "step", "message")
     for e in events[-30:]:
         table.add_row(e.ts.strftime("%H:%M:%S"), e.kind, e.step or "", e.message)
     console.print(table)
+
+
+def _print_retirements(records: list[RunRecord]) -> None:
+    from rich.markup import escape
+
+    from tunekit.cli.retirements import retirement_warnings
+
+    for line in retirement_warnings(records):
+        console.print(f"[yellow]shuts down soon:[/] {escape(line)}", soft_wrap=True)
 
 
 def _status(value: str) -> str:

@@ -93,7 +93,7 @@ def evaluate_config(
             progress=progress,
         )
     finally:
-        _close(candidates)
+        close_candidates(candidates)
     if out_dir is not None:
         report.save(out_dir)
         logger.info("evaluation report written to %s", report.paths.get("markdown"))
@@ -120,7 +120,8 @@ def _title(config: TuneConfig, model: FineTunedModel | None) -> str:
     return f"Evaluation: {name} ({config.provider})"
 
 
-def _close(candidates: list[Candidate]) -> None:
+def close_candidates(candidates: Sequence[Candidate]) -> None:
+    """Close each distinct client once (baselines share one)."""
     seen: set[int] = set()
     for candidate in candidates:
         if id(candidate.client) in seen:

@@ -380,7 +380,7 @@ class AutoTrainProvider(Provider):
         return LocalChatClient(str(folder), name=model.model_id)
 
     def _download(self, model: FineTunedModel) -> Path:
-        from tunekit.ledger import tunekit_home
+        from tunekit.paths import tunekit_home
 
         revision = model.metadata.get("revision")
         folder = tunekit_home() / "cache" / "hub-models" / model.model_id.replace("/", "--") / str(revision or "main")

@@ -31,6 +31,7 @@ from tunekit_openai.results import (
     rows_from_events,
     to_checkpoint,
 )
+from tunekit_openai.retirements import api_retirements, base_model_of, shipped_retirements
 from tunekit_openai.states import OPENAI_STATUSES, error_message, to_event, to_state
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from tunekit.config import TuneConfig
     from tunekit.data.splits import DatasetSplits
     from tunekit.inference.base import ChatClient
+    from tunekit.retirement import Retirement
 
 __all__ = ["OpenAIProvider"]
 
@@ -78,6 +80,19 @@ class OpenAIProvider(Provider):
         if self._conn is None:
             self._conn = self.make_connection()
         return self._conn
+
+    # -- model lifecycle ----------------------------------------------------------------
+
+    @classmethod
+    def retirements(cls) -> list[Retirement]:
+        return shipped_retirements(cls.name, cls.__module__.split(".")[0])
+
+    @classmethod
+    def base_model_of(cls, model_id: str) -> str:
+        return base_model_of(model_id)
+
+    def refresh_retirements(self) -> list[Retirement]:
+        return self.conn.call(api_retirements, self.conn.client, self.name)
 
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""

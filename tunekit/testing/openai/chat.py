@@ -77,7 +77,10 @@ class ChatRoutes:
         )
 
     def _base_model(self, model: str) -> dict[str, Any]:
-        return {"id": model, "object": "model", "created": _BASE_CREATED, "owned_by": "system"}
+        data: dict[str, Any] = {"id": model, "object": "model", "created": _BASE_CREATED, "owned_by": "system"}
+        if model in self.state.shutdown_dates:
+            data["shutdown_date"] = self.state.shutdown_dates[model]
+        return data
 
     async def list_models(self, request: Request) -> Response:
         with self.state.lock:

@@ -177,6 +177,11 @@ class OpenAICompatibleEmulator(Emulator):
         with self.svc.state.lock:
             self.svc.state.deny = (message, code)
 
+    def announce_shutdown(self, model: str, day: str) -> None:
+        """Report ``day`` (YYYY-MM-DD) as the base model's ``shutdown_date`` on GET /v1/models."""
+        with self.svc.state.lock:
+            self.svc.state.shutdown_dates[model] = day
+
     def allow_fine_tuning(self) -> None:
         with self.svc.state.lock:
             self.svc.state.deny = None

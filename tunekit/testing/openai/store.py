@@ -301,6 +301,8 @@ class OpenAIState:
         self.models: dict[str, ModelRecord] = {}
         self.deny: tuple[str, str | None] | None = None
         self.rejected_keys: set[str] = set()
+        self.shutdown_dates: dict[str, str] = {}
+        """Base model → the ``shutdown_date`` GET /v1/models reports (YYYY-MM-DD)."""
         self.created_at = int(time.time())
 
     def clear(self) -> None:
@@ -311,6 +313,7 @@ class OpenAIState:
             self.models.clear()
             self.deny = None
             self.rejected_keys.clear()
+            self.shutdown_dates.clear()
 
     def now(self) -> int:
         return int(self.lifecycle.now())
