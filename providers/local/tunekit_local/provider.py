@@ -82,9 +82,8 @@ class LocalProvider(Provider[LocalOptions]):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the data as TRL JSONL into the run folder."""
-        import hashlib
-
         from tunekit.data import write_examples
+        from tunekit.remote import content_hash
 
         folder = RunFolder(run.run_dir)
         target = _trl_target(data.train, config.method)
@@ -93,7 +92,7 @@ class LocalProvider(Provider[LocalOptions]):
         validation = None
         if data.validation:
             validation = write_examples(data.validation, folder.data / "validation.jsonl", target, weights=True)
-        digest = hashlib.sha256(train.read_bytes()).hexdigest()
+        digest = content_hash(train)
         return PreparedData(
             train=str(train),
             validation=str(validation) if validation else None,
