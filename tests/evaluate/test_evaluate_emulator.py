@@ -105,7 +105,8 @@ def test_tuned_model_beats_the_baselines_through_the_whole_path(
     assert tuned.latency_p50 is not None and tuned.latency_p95 is not None
     assert tuned.latency_p50 <= tuned.latency_p95
 
-    folder = job.record.run_dir / "eval"
+    folder = job.record.run_dir / "eval" / "latest"
+    assert Path(report.paths["markdown"]).parent.resolve() == folder.resolve()
     for name in ("report.md", "report.html", "report.json", "predictions.jsonl", "metrics.png"):
         assert (folder / name).is_file(), name
     assert report.verdict in (folder / "report.md").read_text(encoding="utf-8")

@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "tunekit.cli.deploy",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
+    "tunekit.cli.migrate",
     "tunekit.cli.data",
     "tunekit.cli.autotrain",
 )
