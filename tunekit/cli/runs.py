@@ -75,6 +75,7 @@ def runs(
         console.print("no runs yet: start one with [bold]tunekit run CONFIG[/]")
         return
     console.print(_runs_table(records, width=console.width))
+    _print_retirements(records)
 
 
 _DROP_FIRST = ("result", "created", "model", "provider")
@@ -139,14 +140,27 @@ def show(
         console.print("remote   " + ", ".join(f"{k}={v}" for k, v in record.remote.items() if k != "job_extra"))
     if record.result:
         console.print(f"result   {record.result.get('model_id')}")
+    if record.remote.get("migrated_from"):
+        origin = record.remote.get("migrated_from_model") or ""
+        console.print(f"lineage  migrated from {record.remote['migrated_from']}" + (f" ({origin})" if origin else ""))
     if record.error:
         console.print(f"[red]error[/]    {record.error}")
+    _print_retirements([record])
     from rich.table import Table
 
     table = Table("time", "kind", "step", "message")
     for e in events[-30:]:
         table.add_row(e.ts.strftime("%H:%M:%S"), e.kind, e.step or "", e.message)
     console.print(table)
+
+
+def _print_retirements(records: list[RunRecord]) -> None:
+    from rich.markup import escape
+
+    from tunekit.cli.retirements import retirement_warnings
+
+    for line in retirement_warnings(records):
+        console.print(f"[yellow]shuts down soon:[/] {escape(line)}", soft_wrap=True)
 
 
 def _status(value: str) -> str:
