@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "redact": "tunekit.secrets",
     "register_secret": "tunekit.secrets",
     "check_endpoint": "tunekit.endpoints",
+    "unreachable": "tunekit.endpoints",
     "tunekit_home": "tunekit.paths",
     # the errors a provider raises
     "TunekitError": "tunekit.errors",
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "ServiceUnavailableError": "tunekit.errors",
     "JobError": "tunekit.errors",
     "JobFailedError": "tunekit.errors",
+    "JobNotFinishedError": "tunekit.errors",
     "JobCancelledError": "tunekit.errors",
 }
 
@@ -124,7 +126,7 @@ if TYPE_CHECKING:
         to_trl_rows as to_trl_rows,
         write_examples as write_examples,
     )
-    from tunekit.endpoints import check_endpoint as check_endpoint
+    from tunekit.endpoints import check_endpoint as check_endpoint, unreachable as unreachable
     from tunekit.errors import (
         AuthenticationError as AuthenticationError,
         ConfigError as ConfigError,
@@ -136,6 +138,7 @@ if TYPE_CHECKING:
         JobCancelledError as JobCancelledError,
         JobError as JobError,
         JobFailedError as JobFailedError,
+        JobNotFinishedError as JobNotFinishedError,
         NotFoundError as NotFoundError,
         PermissionDeniedError as PermissionDeniedError,
         ProviderError as ProviderError,

@@ -14,7 +14,7 @@ import pytest
 
 from tunekit.cli.output import EXIT_FAILURE
 from tunekit.ledger import Ledger
-from tunekit.testing.faults import Fault
+from tunekit_emulators.faults import Fault
 
 RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
 TUNEKIT = str(Path(sys.executable).with_name("tunekit"))
@@ -43,10 +43,11 @@ def test_watch_timeout_holds_while_the_service_is_down(
     )
     elapsed = time.monotonic() - start
 
-    # Six seconds of budget, plus the interpreter's start on a busy machine; not minutes of backoff.
-    assert elapsed < 15, (elapsed, watched.stderr)
+    retried = [r for r in openai_emulator.requests if r.fault == "status"]
+    assert len(retried) >= 2  # it did keep trying within the budget
+    # Polling (retries included) stops within the six seconds asked, however slowly the interpreter started.
+    assert retried[-1].at - retried[0].at < 6.5, [r.at for r in retried]
+    assert elapsed < 60, (elapsed, watched.stderr)  # before: minutes of backoff while the service was down
     assert watched.returncode == EXIT_FAILURE, watched.stderr
     assert "stopped watching after 6.0 s: the service did not answer" in watched.stderr
     assert "Traceback" not in watched.stderr
-    retried = [r for r in openai_emulator.requests if r.fault == "status"]
-    assert len(retried) >= 2  # it did keep trying within the budget
