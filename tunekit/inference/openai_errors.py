@@ -22,7 +22,17 @@ from tunekit.errors import ProviderError, TunekitError
 from tunekit.inference.http_errors import error_for_status
 from tunekit.retry import is_connection_error, retry_after_of, status_code_of
 
-__all__ = ["map_openai_error"]
+__all__ = ["map_openai_error", "resource_of"]
+
+# The last path segments that name a resource, and what to call it: /v1/files/ID, /openai/deployments/NAME/...
+_RESOURCES = (
+    ("fine_tuning/jobs", "fine-tuning job"),
+    ("checkpoints", "checkpoint"),
+    ("files", "file"),
+    ("uploads", "upload"),
+    ("models", "model"),
+    ("deployments", "deployment"),
+)
 
 
 def _body_error(body: object) -> Mapping[str, Any]:
@@ -61,9 +71,14 @@ def map_openai_error(exc: BaseException, *, provider: str = "openai", attempts: 
         )
     if status is None:
         return ProviderError(message, provider=provider, provider_message=None)
+    summary = message
+    if status == 404:
+        wanted = resource_of(exc)
+        if wanted is not None:  # "not found" alone does not say whether the file, the job or the model is missing
+            summary = f"{wanted} was not found"
     return error_for_status(
         status,
-        message,
+        summary,
         provider=provider,
         code=str(code) if code is not None else None,
         param=str(param) if param is not None else None,
@@ -73,6 +88,32 @@ def map_openai_error(exc: BaseException, *, provider: str = "openai", attempts: 
         attempts=attempts,
         creating_job=_creates_fine_tuning_job(exc),
     )
+
+
+def resource_of(exc: BaseException) -> str | None:
+    """What a failed request asked for, from its URL (``file file-abc``, ``deployment NAME``) or its model."""
+    import json
+
+    request = getattr(exc, "request", None)
+    path = str(getattr(getattr(request, "url", None), "path", "") or "").strip("/")
+    segments = path.split("/")
+    found: str | None = None
+    for index in range(len(segments) - 1):
+        for prefix, noun in _RESOURCES:
+            parts = prefix.split("/")
+            if segments[index : index + len(parts)] == parts and index + len(parts) < len(segments):
+                found = f"{noun} {segments[index + len(parts)]}"  # the innermost wins: jobs/ID/checkpoints/ID
+    if found is not None:
+        return found
+    content = getattr(request, "content", None)
+    if isinstance(content, bytes) and content[:1] == b"{":
+        try:
+            model = json.loads(content).get("model")
+        except ValueError:
+            return None
+        if isinstance(model, str) and model:
+            return f"model {model}"
+    return None
 
 
 def _creates_fine_tuning_job(exc: BaseException) -> bool:

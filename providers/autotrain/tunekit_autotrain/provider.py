@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.errors import JobCancelledError, JobError, JobFailedError, JobNotFinishedError, NotFoundError
+from tunekit.errors import ConfigError, JobCancelledError, JobError, JobFailedError, JobNotFinishedError, NotFoundError
 from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
 from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
@@ -119,7 +119,33 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
     # -- before spending -----------------------------------------------------------------------
 
     def check(self, config: TuneConfig) -> list[str]:
-        return check_params(config, self.opts.params, runner=self.opts.runner)
+        problems = check_params(config, self.opts.params, runner=self.opts.runner)
+        try:
+            self.opts.resolved_token()
+            self.opts.resolved_endpoint()
+        except ConfigError as exc:
+            problems.append(f"provider_options.token: {exc}")
+        if config.eval is not None:
+            problems.extend(self._inference_problems(config))
+        return problems
+
+    def _inference_problems(self, config: TuneConfig) -> list[str]:
+        """The evaluation chats with the base model and the tuned repo: something must serve them."""
+        from tunekit.plugin import unreachable
+
+        opts = self.opts
+        if opts.inference == "local" or (opts.inference_url is None and opts.inference_provider is not None):
+            return []
+        if opts.inference_url is None:
+            return [
+                "provider_options.inference_url: the evaluation chats with the base model and the tuned repo, and "
+                "nothing serves a freshly tuned repo by default: set inference_url to an Inference Endpoint or TGI "
+                "server ('{model}' becomes the repo id), inference_provider to a provider that serves both, or "
+                "inference: local to run them here; or remove the eval section"
+            ]
+        url = opts.inference_url.replace("{model}", config.model)
+        problem = unreachable(url, field="provider_options.inference_url")
+        return [problem] if problem else []
 
     # -- data ----------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ __all__ = [
     "arm_token_provider",
     "data_plane_auth",
     "default_token_provider",
+    "identity_installed",
     "token_expiry",
 ]
 
@@ -112,6 +113,16 @@ def _fixed(token: str, *, where: str, hint: str) -> TokenProvider:
         return token
 
     return provide
+
+
+def identity_installed() -> bool:
+    """Whether ``azure-identity`` (the ``identity`` extra) is there to sign in with Entra ID; imports nothing."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec("azure.identity") is not None
+    except ModuleNotFoundError:  # no "azure" namespace package at all
+        return False
 
 
 def default_token_provider(scope: str) -> TokenProvider:

@@ -99,11 +99,16 @@ def refine_data_plane_error(
             **common,
         )
     if isinstance(error, NotFoundError) and endpoint:
-        return NotFoundError(
-            str(error.provider_message or "not found"),
-            hint=f"Check the model, deployment or object id, and that {endpoint} is the resource that holds it.",
-            **common,
-        )
+        summary = error.message if " was not found" in error.message else str(error.provider_message or "not found")
+        hint = f"Check the model, deployment or object id, and that {endpoint} is the resource that holds it."
+        if summary.startswith(("deployment ", "model ")):
+            # Chat on Azure goes to a deployment: the tuned model's (deploy) or the base model's (the baselines).
+            hint = (
+                f"Azure serves a model only through a deployment on {endpoint}: deploy the tuned model "
+                "(tunekit deploy RUN), and name the base model's deployment in provider_options.base_deployment "
+                "for the evaluation's baselines."
+            )
+        return NotFoundError(summary, hint=hint, **common)
     return error
 
 

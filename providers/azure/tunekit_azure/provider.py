@@ -20,7 +20,7 @@ from tunekit.remote import RemoteFile
 from tunekit.retry import DEFAULT_RETRY, RetryPolicy
 from tunekit.secrets import get_logger
 from tunekit_azure.arm import ArmClient, ArmRetryPolicy
-from tunekit_azure.auth import DataPlaneAuth, TokenProvider, arm_token_provider
+from tunekit_azure.auth import DataPlaneAuth, TokenProvider, arm_token_provider, identity_installed
 from tunekit_azure.connection import AzureConnection
 from tunekit_azure.deployments import (
     BILLING_WARNING,
@@ -136,15 +136,46 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
             problems.append(
                 f"suffix: Azure allows at most {MAX_SUFFIX} characters, {config.suffix!r} has {len(config.suffix)}"
             )
+        if config.deploy is not None:
+            problems.extend(self._deploy_problems(config.deploy))
+        return problems
+
+    def credential_problems(self) -> list[str]:
+        """The resource's endpoint and API version, and a way to sign data-plane requests (key, token, Entra ID)."""
         options = self.azure
+        problems = []
         for field, resolve in (("api_version", options.resolved_api_version), ("endpoint", options.resolved_endpoint)):
             try:
                 resolve()
             except ConfigError as exc:
                 problems.append(f"provider_options.{field}: {exc}")
-        if config.deploy is not None:
-            problems.extend(self._deploy_problems(config.deploy))
+        try:
+            key = options.resolved_key()
+        except ConfigError as exc:
+            return [*problems, f"provider_options.api_key: {exc}"]
+        signed = key is not None or self._token_provider is not None or options.resolved_ad_token() is not None
+        if not signed and not identity_installed():
+            problems.append(
+                "provider_options.api_key: nothing signs requests to the Azure OpenAI resource: set "
+                "AZURE_OPENAI_API_KEY (or provider_options.api_key) or AZURE_OPENAI_AD_TOKEN, or install the identity "
+                "extra (pip install 'tunekit-azure[identity]') to sign in with Microsoft Entra ID (az login)"
+            )
         return problems
+
+    def _arm_credential_problem(self) -> str | None:
+        """Resource Manager takes Entra ID tokens only: a fixed token, an injected provider, or azure-identity."""
+        import os
+
+        arm = self.azure.arm
+        has_token = (arm.token is not None and arm.token.get_secret_value()) or os.environ.get("AZURE_ARM_TOKEN")
+        if has_token or self._arm_token_provider is not None or identity_installed():
+            return None
+        return (
+            "provider_options.arm.token: deployments are made through Azure Resource Manager, which takes Entra ID "
+            "tokens only (not the resource key): set AZURE_ARM_TOKEN (az account get-access-token --resource "
+            "https://management.azure.com) or provider_options.arm.token, or install the identity extra "
+            "(pip install 'tunekit-azure[identity]') and sign in (az login)"
+        )
 
     def _deploy_problems(self, deploy: DeployConfig) -> list[str]:
         problems = []
@@ -160,6 +191,9 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
             self._source_scope()
         except ConfigError as exc:
             problems.append(f"provider_options.arm: {exc}")
+        arm_problem = self._arm_credential_problem()
+        if arm_problem:
+            problems.append(arm_problem)
         return problems
 
     # -- data ----------------------------------------------------------------------
@@ -305,7 +339,10 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
 
     def client(self, model: FineTunedModel) -> ChatClient:
         """A chat client for a deployment (Azure serves models only through deployments)."""
-        from tunekit.inference.openai_client import OpenAIChatClient
+        from functools import partial
+
+        from tunekit_azure.chat import AzureChatClient
+        from tunekit_azure.errors import refine_data_plane_error
 
         deployment = model.deployment or (model.model_id if model.kind == "deployment" else None)
         if deployment is None:
@@ -325,12 +362,14 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
         if target is not None and target.api_key is not None and model.metadata.get("endpoint"):
             # Served by another resource: its own key, not the training resource's.
             auth = DataPlaneAuth(api_key=target.api_key.get_secret_value(), kind="key")
+        refine = partial(refine_data_plane_error, auth_kind=auth.kind, api_version=version, endpoint=endpoint)
+        client: AzureChatClient
         if version == V1:
             # The plain client takes a string key; a token is fetched now and lasts the client's working life.
             credential = auth.api_key
             if credential is None and auth.token_provider is not None:
                 credential = auth.token_provider()
-            return OpenAIChatClient(
+            client = AzureChatClient(
                 deployment,
                 api_key=credential,
                 base_url=f"{endpoint}/openai/v1",
@@ -338,15 +377,18 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
                 provider=self.name,
                 retry=self._chat_retry(),
             )
-        return OpenAIChatClient.azure(
-            deployment,
-            endpoint=endpoint,
-            api_version=version,
-            api_key=auth.api_key,
-            azure_ad_token_provider=auth.token_provider,
-            timeout=options.timeout,
-            retry=self._chat_retry(),
-        )
+        else:
+            client = AzureChatClient.azure(  # type: ignore[assignment]  # built as cls, typed as the base
+                deployment,
+                endpoint=endpoint,
+                api_version=version,
+                api_key=auth.api_key,
+                azure_ad_token_provider=auth.token_provider,
+                timeout=options.timeout,
+                retry=self._chat_retry(),
+            )
+        client.refine = refine
+        return client
 
     def base_client(self, model: str) -> ChatClient:
         """A chat client for the untuned base model, through ``base_deployment`` when one is configured."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from typing_extensions import TypeVar
 
 from tunekit.errors import (
+    ConfigError,
     ConflictError,
     InvalidRequestError,
     JobCancelledError,
@@ -112,7 +113,17 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def check(self, config: TuneConfig) -> list[str]:
         self.warn_ignored(config)
-        return check_config(config, self.opts)
+        return check_config(config, self.opts) + self.credential_problems()
+
+    def credential_problems(self) -> list[str]:
+        """What is missing to sign requests (checked before any request, upload or spend)."""
+        problems = []
+        for field, resolve in (("api_key", self.opts.resolved_api_key), ("base_url", self.opts.resolved_base_url)):
+            try:
+                resolve()
+            except ConfigError as exc:
+                problems.append(f"provider_options.{field}: {exc}")
+        return problems
 
     def warn_ignored(self, config: TuneConfig) -> None:
         """Warn about each setting this service cannot honour, once (``check`` runs at validate and at submit)."""
