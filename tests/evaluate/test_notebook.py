@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from tunekit.notebook import in_notebook
-from tunekit.testing import OpenAIEmulator
 from tunekit.tuner import Tuner
+from tunekit_emulators import OpenAIEmulator
 
 IPython = pytest.importorskip("IPython")
 RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
