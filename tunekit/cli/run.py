@@ -31,6 +31,12 @@ def run(
         bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")
     ] = False,
     skip_eval: Annotated[bool, typer.Option("--skip-eval", help="Stop after the result; do not evaluate.")] = False,
+    re_evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--re-evaluate", help="Ask the models again even if this run was evaluated (default: show that report)."
+        ),
+    ] = False,
     poll_interval: Annotated[
         float | None, typer.Option("--poll-interval", help="Seconds between status polls (default: the provider's).")
     ] = None,
@@ -74,10 +80,23 @@ def run(
         model = _deploy(tuner, job.run_id, model)
 
     if cfg.eval is not None and not skip_eval:
-        ledger.record(job.run_id, "intent", step="evaluate")
         from tunekit.cli.eval import _print_report, _progress
         from tunekit.evaluate import evaluate_run
+        from tunekit.evaluate.runs import stored_report
 
+        stored = None if re_evaluate else stored_report(job)
+        if stored is not None:
+            # Every evaluation request is paid for: a finished run shows what it already measured.
+            when = stored.created_at.strftime("%Y-%m-%d %H:%M UTC")
+            console.print(
+                f"evaluated {when} on {len(stored.items)} examples; showing that report "
+                "(--re-evaluate asks the models again)"
+            )
+            _print_report(stored)
+            if stored.failed:
+                raise typer.Exit(EXIT_FAILURE)
+            return
+        ledger.record(job.run_id, "intent", step="evaluate")
         with _progress(enabled=True) as progress:
             report = evaluate_run(tuner, job, model, progress=progress)
         ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict)

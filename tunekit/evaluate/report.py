@@ -369,6 +369,13 @@ class EvalReport:
 
         return redact(render_html(self))
 
+    @classmethod
+    def load(cls, directory: str | Path) -> EvalReport:
+        """Read back a report :meth:`save` wrote (``report.json`` and ``predictions.jsonl`` in ``directory``)."""
+        from tunekit.evaluate.store import load_report
+
+        return load_report(directory)
+
     def save(self, directory: str | Path) -> dict[str, str]:
         """Write report.md, report.html, report.json, predictions.jsonl and the PNG plots."""
         from tunekit.evaluate.plots import plot_loss, plot_metrics
@@ -388,6 +395,7 @@ class EvalReport:
             for index, item in enumerate(self.items):
                 row = {
                     "where": item.where,
+                    "prompt": item.prompt,
                     "reference": item.reference,
                     "answers": {c.name: asdict(c.items[index]) for c in self.candidates},
                 }
