@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tunekit import Ledger, Tuner
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 from .conftest import ConfigWriter
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tunekit import Ledger, Tuner, migrate, parse_config
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 from tunekit_local.testing import build_tiny_chat_model
 
 from .conftest import ConfigWriter
