@@ -28,9 +28,9 @@ from typing import Any
 import filelock
 
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
-from tunekit.jobs import JobStatus
 from tunekit.paths import tunekit_home
 from tunekit.secrets import redact, redact_data
+from tunekit.states import JobStatus
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerEvent", "RunRecord", "tunekit_home", "validate_run_id"]
 

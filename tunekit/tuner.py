@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from tunekit.config import TuneConfig, config_hash, load_config, parse_config
 from tunekit.errors import ConfigError, JobError, RunNotFoundError
-from tunekit.jobs import Job, JobStatus
+from tunekit.jobs import Job
 from tunekit.ledger import Ledger, RunRecord
 from tunekit.provider import JobRef, Provider, RunContext
 from tunekit.registry import create_provider
 from tunekit.secrets import get_logger
+from tunekit.states import JobStatus
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig
