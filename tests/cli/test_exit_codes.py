@@ -39,7 +39,7 @@ def config(tmp_path: Path, openai_emulator: Any, monkeypatch: pytest.MonkeyPatch
 
 
 def submitted(config: Path) -> str:
-    done = tunekit("submit", str(config), "--json")
+    done = tunekit("submit", str(config), "--json", "--yes")
     assert done.returncode == 0, done.stderr
     (run,) = Ledger().runs()
     return run.run_id
@@ -62,7 +62,7 @@ def test_0_success(config: Path) -> None:
 
 def test_1_a_provider_refusal(config: Path, openai_emulator: Any) -> None:
     openai_emulator.reject_keys(openai_emulator.api_key)
-    done = tunekit("submit", str(config))
+    done = tunekit("submit", str(config), "--yes")
     assert done.returncode == output.EXIT_FAILURE, done.stderr
     assert "Traceback" not in done.stderr
 
