@@ -1,16 +1,28 @@
-"""Render the config's JSON Schema as Markdown: the configuration reference.
+"""Render the references generated from the code: configuration, command line, provider options, prices, codes.
 
-Used two ways:
+The generated Markdown is committed, so the pages read the same on GitHub, in
+an editor and on the built site, and ``tests/core/test_docs_reference.py``
+fails when it falls behind the code. Each generated block sits after its
+marker and ends with an end marker::
 
-* as an mkdocs hook (``hooks:`` in ``mkdocs.yml``): ``reference/configuration.md``
-  is generated at build time from ``TuneConfig.model_json_schema()``, and a
-  ``<!-- provider-options: NAME -->`` marker in any page is replaced by the
-  table of that provider's ``Options`` model, so the docs cannot fall behind
-  the code;
-* ``<!-- cli-reference -->`` is replaced by every ``tunekit`` command with its
-  arguments and options, read from the typer application;
-* as a script: ``python docs/gen_config_reference.py [--provider NAME | --cli]``
-  prints the same Markdown.
+    <!-- provider-options: azure -->          the table of that provider's ``Options`` model
+    <!-- provider-prices: openai -->           the packaged price table of a provider
+    <!-- cli-reference -->                     every ``tunekit`` command, from the typer application
+    <!-- finding-codes -->                     every validation finding code
+    ...generated...
+    <!-- end of generated reference -->
+
+``reference/configuration.md`` is generated whole from
+``TuneConfig.model_json_schema()``.
+
+Used three ways:
+
+* ``python docs/gen_config_reference.py --write`` regenerates every block and
+  the configuration reference in place (``--check`` only reports stale files);
+* as an mkdocs hook (``hooks:`` in ``mkdocs.yml``), which renders the same
+  blocks at build time, so the site cannot fall behind either;
+* ``python docs/gen_config_reference.py [--provider NAME | --cli]`` prints one
+  reference as Markdown.
 """
 
 from __future__ import annotations
@@ -19,13 +31,20 @@ import argparse
 import json
 import logging
 import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 REFERENCE_PAGE = "reference/configuration.md"
-OPTIONS_MARKER = re.compile(r"<!--\s*provider-options:\s*([A-Za-z0-9_.-]+)\s*-->")
-CLI_MARKER = re.compile(r"<!--\s*cli-reference\s*-->")
-CODES_MARKER = re.compile(r"<!--\s*finding-codes\s*-->")
-PRICES_MARKER = re.compile(r"<!--\s*provider-prices:\s*([A-Za-z0-9_.-]+)\s*-->")
+DOCS = Path(__file__).resolve().parent
+END_MARKER = "<!-- end of generated reference -->"
+_KINDS = "cli-reference|finding-codes|provider-options|provider-prices"
+# A marker, and the block generated after it last time (never reaching into the next marker).
+BLOCK = re.compile(
+    rf"<!--\s*(?P<kind>{_KINDS})(?::\s*(?P<name>[A-Za-z0-9_.-]+))?\s*-->"
+    rf"(?P<body>\n(?:(?!<!--\s*(?:{_KINDS}))[^\n]*\n)*?{re.escape(END_MARKER)})?"
+)
 
 log = logging.getLogger("mkdocs.hooks.config_reference")
 
@@ -159,6 +178,10 @@ def provider_options_reference(name: str) -> str:
     return render_schema(options.model_json_schema(), "provider_options", root_path="provider_options", level=3)
 
 
+def _metavar(param: Any) -> str:
+    return str(getattr(param, "metavar", None) or param.name or "").upper()
+
+
 def _cli_command(path: str, command: Any, level: int) -> list[str]:
     # Typer vendors its own click, so commands and parameters are told apart by their attributes.
     if getattr(command, "hidden", False):
@@ -173,13 +196,13 @@ def _cli_command(path: str, command: Any, level: int) -> list[str]:
         return lines
     arguments = [p for p in command.params if p.param_type_name == "argument"]
     options = [p for p in command.params if p.param_type_name == "option" and not p.hidden]
-    usage = " ".join([path, *((a.name or "").upper() for a in arguments), "[OPTIONS]" if options else ""])
+    usage = " ".join([path, *(_metavar(a) for a in arguments), "[OPTIONS]" if options else ""])
     lines += ["```", usage.strip(), "```", ""]
     if arguments or options:
         lines += ["| argument / option | description | default |", "|---|---|---|"]
     for param in arguments:
         help_text = getattr(param, "help", None) or ""
-        metavar = (param.name or "").upper()
+        metavar = _metavar(param)
         lines.append(f"| `{metavar}` | {_cell(help_text)} | required |")
     for param in options:
         names = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
@@ -243,50 +266,89 @@ def prices_reference(provider: str) -> str:
     return "\n".join([*lines, "", note]) + "\n"
 
 
+# -- the generated blocks -----------------------------------------------------
+
+
+def generate(kind: str, name: str | None) -> str:
+    """The Markdown one marker stands for."""
+    if kind == "cli-reference":
+        return cli_reference()
+    if kind == "finding-codes":
+        return finding_codes_reference()
+    if name is None:
+        raise ValueError(f"<!-- {kind}: NAME --> needs a provider name")
+    return provider_options_reference(name) if kind == "provider-options" else prices_reference(name)
+
+
+def render(markdown: str, *, on_error: Callable[[str, str | None, Exception], str] | None = None) -> str:
+    """``markdown`` with every generated block brought up to date (``on_error`` may stand in for a failed one)."""
+
+    def replace(match: re.Match[str]) -> str:
+        kind, name = match.group("kind"), match.group("name")
+        try:
+            body = generate(kind, name)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            body = on_error(kind, name, exc)
+        marker = f"<!-- {kind}: {name} -->" if name else f"<!-- {kind} -->"
+        return f"{marker}\n\n{body.rstrip()}\n\n{END_MARKER}"
+
+    return BLOCK.sub(replace, markdown)
+
+
+def stale_files(docs: Path = DOCS) -> dict[Path, str]:
+    """Every page whose generated content differs from what the code gives now, with that content."""
+    found: dict[Path, str] = {}
+    for page in sorted(docs.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        fresh = config_reference() if page == docs / REFERENCE_PAGE else render(text)
+        if fresh != text:
+            found[page] = fresh
+    reference = docs / REFERENCE_PAGE
+    if not reference.exists():
+        found[reference] = config_reference()
+    return found
+
+
 # -- mkdocs hooks -------------------------------------------------------------
 
 
 def on_files(files: Any, config: Any) -> Any:
-    """Add the generated configuration reference to the site."""
+    """Add the configuration reference to the site when the checkout lacks it."""
     from mkdocs.structure.files import File
 
-    files.append(File.generated(config, REFERENCE_PAGE, content=config_reference()))
+    if files.get_file_from_path(REFERENCE_PAGE) is None:
+        files.append(File.generated(config, REFERENCE_PAGE, content=config_reference()))
     return files
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """Replace ``<!-- provider-options: NAME -->`` with that provider's options table."""
+    """Render every generated block from the code being documented."""
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        try:
-            return provider_options_reference(name)
-        except Exception as exc:  # a missing provider fails a strict build, with the reason
-            log.warning("%s: cannot render provider_options of %r: %s", page.file.src_uri, name, exc)
-            return f"*The options of `{name}` could not be rendered: install its package to build these docs.*\n"
+    def failed(kind: str, name: str | None, exc: Exception) -> str:  # a strict build fails, with the reason
+        log.warning("%s: cannot render %s %r: %s", page.file.src_uri, kind, name, exc)
+        return f"*This reference could not be rendered: install the package of `{name}` to build these docs.*"
 
-    def replace_prices(match: re.Match[str]) -> str:
-        try:
-            return prices_reference(match.group(1))
-        except Exception as exc:  # a missing entry fails a strict build, with the reason
-            log.warning("%s: cannot render the prices of %r: %s", page.file.src_uri, match.group(1), exc)
-            return ""
-
-    markdown = OPTIONS_MARKER.sub(replace, markdown)
-    markdown = PRICES_MARKER.sub(replace_prices, markdown)
-    if CODES_MARKER.search(markdown):
-        markdown = CODES_MARKER.sub(lambda _: finding_codes_reference(), markdown)
-    if CLI_MARKER.search(markdown):
-        markdown = CLI_MARKER.sub(lambda _: cli_reference(), markdown)
-    return markdown
+    return render(markdown, on_error=failed)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print the configuration reference as Markdown.")
+    parser = argparse.ArgumentParser(description="Print or refresh the references generated from the code.")
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--provider", help="print this provider's provider_options instead")
-    what.add_argument("--cli", action="store_true", help="print the command-line reference instead")
+    what.add_argument("--provider", help="print this provider's provider_options")
+    what.add_argument("--cli", action="store_true", help="print the command-line reference")
+    what.add_argument("--write", action="store_true", help="refresh every generated block and page in docs/")
+    what.add_argument("--check", action="store_true", help="exit 1 when a generated block or page is out of date")
     args = parser.parse_args(argv)
+    if args.write or args.check:
+        stale = stale_files()
+        for page, fresh in stale.items():
+            if args.write:
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text(fresh, encoding="utf-8")
+            print(f"{'refreshed' if args.write else 'out of date'}: {page.relative_to(DOCS.parent)}")
+        return 1 if stale and args.check else 0
     if args.cli:
         print(cli_reference(), end="")
     elif args.provider:
@@ -297,4 +359,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

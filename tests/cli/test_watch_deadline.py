@@ -28,7 +28,9 @@ def test_watch_timeout_holds_while_the_service_is_down(
     config = shutil.copy(RECIPES / "openai.yaml", tmp_path / "openai.yaml")
     env = {**os.environ, "OPENAI_API_KEY": openai_emulator.api_key, "OPENAI_BASE_URL": openai_emulator.base_url}
     env["COLUMNS"] = "200"
-    submitted = subprocess.run([TUNEKIT, "submit", str(config), "--yes"], capture_output=True, text=True, env=env, timeout=120)
+    submitted = subprocess.run(
+        [TUNEKIT, "submit", str(config), "--yes"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert submitted.returncode == 0, submitted.stderr
     (run,) = Ledger().runs()
 

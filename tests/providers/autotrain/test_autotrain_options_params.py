@@ -99,7 +99,8 @@ def test_check_reports_conflicts_and_mismatched_trainers() -> None:
     assert any("trainer: dpo trains on preference pairs; set method: dpo" in p for p in problems)
     trl = AutoTrainProvider(AutoTrainOptions(runner="trl", params=LLMParams(trainer="orpo")))
     assert any("trl runner runs sft and dpo" in p for p in trl.check(_config(method="dpo")))
-    assert AutoTrainProvider(AutoTrainOptions()).check(_config()) == []
+    assert AutoTrainProvider(AutoTrainOptions(token="hf_" + "t" * 30)).check(_config()) == []
+    assert any(p.startswith("provider_options.token: no Hugging Face token") for p in provider.check(_config()))
 
 
 def test_trl_arguments_carry_the_resolved_parameters() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tunekit import Tuner
-from tunekit.config import TuneConfig
-from tunekit.errors import DependencyMissingError
+from tunekit.config import DeployConfig, TuneConfig
+from tunekit.errors import ConfigError, DependencyMissingError
 from tunekit.jobs import JobStatus
 from tunekit_azure.auth import data_plane_auth, token_expiry
 from tunekit_azure.options import AzureOptions
@@ -46,21 +46,28 @@ def test_without_credentials_entra_sign_in_needs_the_identity_extra(
     azure_emulator: Any, make_config: Callable[..., TuneConfig]
 ) -> None:
     tuner = Tuner(make_config(options={"api_key": None}))
-    with pytest.raises(DependencyMissingError) as caught:
+    with pytest.raises(ConfigError) as caught:  # found by check(), before any request
         tuner.submit()
     assert "pip install 'tunekit-azure[identity]'" in str(caught.value)
     assert azure_emulator.requests == []
+    with pytest.raises(DependencyMissingError, match=r"pip install 'tunekit-azure\[identity\]'"):
+        data_plane_auth(AzureOptions())  # what signing in would need
 
 
 @pytest.mark.skipif(HAS_IDENTITY, reason="azure-identity is installed: DefaultAzureCredential would try to sign in")
 def test_deploying_without_an_arm_credential_needs_the_identity_extra(
     azure_emulator: Any, make_config: Callable[..., TuneConfig]
 ) -> None:
-    tuner = Tuner(make_config(options={"arm": {"token": None}}))
+    # A config that deploys is refused before training: the deploy could not happen after paying for it.
+    with pytest.raises(ConfigError, match=r"provider_options\.arm\.token"):
+        Tuner(make_config(options={"arm": {"token": None}})).submit()
+    assert azure_emulator.jobs() == []
+    # A later `tunekit deploy` of a run whose config had no deploy section says what signing in needs.
+    tuner = Tuner(make_config(options={"arm": {"token": None}}, deploy=None))
     job = tuner.submit()
     assert job.wait(poll_interval=0.02, timeout=30).status is JobStatus.SUCCEEDED
     with pytest.raises(DependencyMissingError, match="Entra ID"):
-        tuner.deploy(job.run_id)
+        tuner.deploy(job.run_id, DeployConfig(name="recipes-bot"))
     assert not [r for r in azure_emulator.requests if r.path.startswith("/subscriptions")]
 
 
