@@ -76,6 +76,7 @@ def render_fragment(report: EvalReport, *, heading: str = "h3") -> str:
     return f"""<div class="tunekit-report"><style>{_STYLE}</style>
 <p>{escape(report.legend())} Generated {escape(report.created_at.strftime("%Y-%m-%d %H:%M UTC"))}.</p>
 <p class="verdict{state}">{escape(report.verdict)}</p>
+{"".join(f"<p>{escape(note)}</p>" for note in report.notes())}
 <div class="table-box"><table><thead><tr>{head}</tr></thead><tbody>
 {body}
 </tbody></table></div>

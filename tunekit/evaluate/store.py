@@ -103,6 +103,7 @@ def load_report(folder: str | Path) -> EvalReport:
                 model=summary["model"],
                 items=results,
                 price=Price(**price) if price else None,
+                notes=dict(summary.get("notes") or {}),
             )
         )
     paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
