@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sized
+from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tunekit.evaluate.report import EvalReport
+__all__ = ["HtmlReport", "render_html"]
 
-__all__ = ["render_html"]
+
+class _Comparison(Protocol):
+    @property
+    def difference(self) -> float: ...
+
+
+class HtmlReport(Protocol):
+    """What the page shows of an :class:`~tunekit.evaluate.report.EvalReport` (which renders itself with it)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def items(self) -> Sized: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def paths(self) -> Mapping[str, str]: ...
+    @property
+    def verdict(self) -> str: ...
+    def table_rows(self) -> tuple[list[str], list[list[str]]]: ...
+    def comparison(self) -> _Comparison | None: ...
+    def samples(self, limit: int = ...) -> list[dict[str, Any]]: ...
+
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #1f2328; }
@@ -32,7 +55,7 @@ def _image(path: str | None, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(report: EvalReport) -> str:
+def render_html(report: HtmlReport) -> str:
     header, rows = report.table_rows()
     numeric_from = 2
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
