@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tunekit import Ledger, Tuner, migrate, parse_config
 from tunekit.cli.app import app
-from tunekit.errors import ConfigError, ProviderError
+from tunekit.errors import ConfigError, DataError, ProviderError
 from tunekit_emulators.openai import OpenAIEmulator
 
 from .conftest import ConfigWriter, rows, write_jsonl
@@ -176,3 +176,22 @@ def test_an_openai_run_moves_to_azure_deployed_and_certified(
     assert record.provider == "azure" and record.remote["migrated_from"] == source
     assert (record.result or {}).get("deployment") == "recipes-bot"
     assert len(azure_emulator.jobs()) == 1
+
+
+def test_a_target_that_cannot_take_the_data_is_refused_before_upload(
+    openai_emulator: OpenAIEmulator, openai_config: ConfigWriter, tmp_path: Path
+) -> None:
+    preferences = [
+        {
+            "input": {"messages": [{"role": "user", "content": f"What is the capital of country {i}?"}]},
+            "preferred_output": [{"role": "assistant", "content": f"City{i}"}],
+            "non_preferred_output": [{"role": "assistant", "content": "No idea."}],
+        }
+        for i in range(12)
+    ]
+    write_jsonl(tmp_path / "prefs.jsonl", preferences)
+    source = finished_run(openai_config("source", method="dpo", data={"train": "prefs.jsonl"}))
+    files_before = len(openai_emulator.files())
+    with pytest.raises(DataError):  # preference pairs cannot train a supervised target
+        migrate(source, openai_config("target", model="gpt-4.1-mini-2025-04-14"))
+    assert len(openai_emulator.jobs()) == 1 and len(openai_emulator.files()) == files_before
