@@ -43,7 +43,6 @@ COMMAND_MODULES = (
     "tunekit.cli.migrate",
     "tunekit.cli.data",
     "tunekit.cli.emulate",
-    "tunekit.cli.autotrain",
 )
 
 app = typer.Typer(
