@@ -44,8 +44,19 @@ _EXPORTS: dict[str, str] = {
     "write_examples": "tunekit.data.writers",
     "autotrain_params": "tunekit.data.writers",
     "target_epochs": "tunekit.data.cost",
+    # canonical examples (what ``DatasetSplits`` holds) and their writers
+    "Example": "tunekit.data.examples",
+    "ChatExample": "tunekit.data.examples",
+    "PromptCompletionExample": "tunekit.data.examples",
+    "PreferenceExample": "tunekit.data.examples",
+    "TextExample": "tunekit.data.examples",
+    "to_openai_rows": "tunekit.data.writers",
+    "to_trl_rows": "tunekit.data.writers",
+    "to_autotrain_rows": "tunekit.data.writers",
     # chat clients
     "ChatClient": "tunekit.inference.base",
+    "ChatResult": "tunekit.inference.base",
+    "Usage": "tunekit.inference.base",
     "OpenAIChatClient": "tunekit.inference.openai_client",
     "HuggingFaceChatClient": "tunekit.inference.hf_client",
     "LocalChatClient": "tunekit.inference.local",
@@ -98,8 +109,21 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig as DeployConfig, TuneConfig as TuneConfig, parse_config as parse_config
     from tunekit.data.cost import target_epochs as target_epochs
+    from tunekit.data.examples import (
+        ChatExample as ChatExample,
+        Example as Example,
+        PreferenceExample as PreferenceExample,
+        PromptCompletionExample as PromptCompletionExample,
+        TextExample as TextExample,
+    )
     from tunekit.data.splits import DatasetSplits as DatasetSplits
-    from tunekit.data.writers import autotrain_params as autotrain_params, write_examples as write_examples
+    from tunekit.data.writers import (
+        autotrain_params as autotrain_params,
+        to_autotrain_rows as to_autotrain_rows,
+        to_openai_rows as to_openai_rows,
+        to_trl_rows as to_trl_rows,
+        write_examples as write_examples,
+    )
     from tunekit.endpoints import check_endpoint as check_endpoint
     from tunekit.errors import (
         AuthenticationError as AuthenticationError,
@@ -121,7 +145,7 @@ if TYPE_CHECKING:
         TunekitError as TunekitError,
         UnsupportedOperationError as UnsupportedOperationError,
     )
-    from tunekit.inference.base import ChatClient as ChatClient
+    from tunekit.inference.base import ChatClient as ChatClient, ChatResult as ChatResult, Usage as Usage
     from tunekit.inference.hf_client import HuggingFaceChatClient as HuggingFaceChatClient, map_hf_error as map_hf_error
     from tunekit.inference.http_errors import error_for_status as error_for_status
     from tunekit.inference.loading import (

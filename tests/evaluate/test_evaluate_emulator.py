@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from tunekit.cli.app import app
 from tunekit.evaluate import Candidate, Price, evaluate, evaluate_run, few_shot_turns
 from tunekit.inference import OpenAIChatClient
-from tunekit.testing import Fault, OpenAIEmulator
 from tunekit.tuner import Tuner
+from tunekit_emulators import Fault, OpenAIEmulator
 
 BASE = "gpt-4o-mini-2024-07-18"
 SYSTEM = "You name capitals."

@@ -21,7 +21,7 @@ from tunekit.cli.app import app
 from tunekit.evaluate import Candidate, evaluate
 from tunekit.inference import OpenAIChatClient
 from tunekit.retry import RetryPolicy
-from tunekit.testing import OpenAIEmulator
+from tunekit_emulators import OpenAIEmulator
 
 RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
 MODEL = "gpt-4o-mini-2024-07-18"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 FAST = {"poll_interval": 0.02, "file_poll_interval": 0.01, "retry_max_wait": 0.05, "max_retries": 3, "timeout": 5}
 

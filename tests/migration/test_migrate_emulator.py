@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tunekit import Ledger, Tuner, migrate
 from tunekit.cli.app import app
 from tunekit.errors import ConfigError, ProviderError
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 from .conftest import ConfigWriter, rows, write_jsonl
 

@@ -53,7 +53,7 @@ MAX_SUFFIX = 18
 _FINE_TUNED = re.compile(r"\.ft-|^ft:|:ckpt-step-")
 
 
-class AzureProvider(OpenAIProvider):
+class AzureProvider(OpenAIProvider[AzureOptions]):
     """Fine-tune on an Azure OpenAI resource; deploy, serve and delete the tuned model.
 
     Credentials come from ``provider_options`` and the environment; to sign
@@ -80,7 +80,7 @@ class AzureProvider(OpenAIProvider):
 
     @property
     def azure(self) -> AzureOptions:
-        return cast(AzureOptions, self.options)
+        return self.options
 
     def use_credentials(
         self, *, data_plane: TokenProvider | None = None, resource_manager: TokenProvider | None = None

@@ -35,15 +35,13 @@ STATUS_MAP = {
 }
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider[LocalOptions]):
     """Fine-tune on this machine; training runs in a child process that reports through the run folder."""
 
     name: ClassVar[str] = "local"
     Options: ClassVar[type[LocalOptions]] = LocalOptions
     spends_money: ClassVar[bool] = False
     runs_here: ClassVar[bool] = True
-
-    options: LocalOptions
 
     # -- before anything runs ----------------------------------------------------
 

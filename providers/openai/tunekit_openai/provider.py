@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from typing_extensions import TypeVar
 
 from tunekit.errors import (
     ConflictError,
@@ -50,8 +52,11 @@ _PAGE = 100
 RESULTS_CSV = "results.csv"
 LOSS_CURVE = "loss_curve.png"
 
+OpenAIOptionsT = TypeVar("OpenAIOptionsT", bound=OpenAIOptions, covariant=True, default=OpenAIOptions)
+"""The options of an OpenAI-like provider: Azure's extend OpenAI's."""
 
-class OpenAIProvider(Provider):
+
+class OpenAIProvider(Provider[OpenAIOptionsT]):
     """Fine-tune OpenAI models: upload (deduplicated), submit (idempotent), watch, cancel, pause, resume.
 
     Every request goes through the official SDK; retries follow tunekit's
@@ -72,8 +77,8 @@ class OpenAIProvider(Provider):
         self._warned: set[str] = set()
 
     @property
-    def opts(self) -> OpenAIOptions:
-        return cast(OpenAIOptions, self.options)
+    def opts(self) -> OpenAIOptionsT:
+        return self.options
 
     @property
     def conn(self) -> Connection:

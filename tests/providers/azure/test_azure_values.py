@@ -12,7 +12,7 @@ import pytest
 from tunekit import Tuner
 from tunekit.config import TuneConfig
 from tunekit.jobs import JobStatus
-from tunekit.testing import Fault
+from tunekit_emulators import Fault
 
 
 @pytest.mark.azure_emulator(lifecycle="manual")

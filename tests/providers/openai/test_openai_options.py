@@ -11,7 +11,7 @@ from openai_helpers import ConfigFactory
 
 from tunekit import ConfigError, JobStatus, Tuner, parse_config
 from tunekit.ledger import tunekit_home
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 from tunekit_openai import OpenAIOptions, OpenAIProvider
 
 
