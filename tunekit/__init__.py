@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "normalize_status": "tunekit.jobs",
     "Ledger": "tunekit.ledger",
     "RunRecord": "tunekit.ledger",
+    "DeploymentRecord": "tunekit.ledger",
     "installed_providers": "tunekit.registry",
     "get_provider_class": "tunekit.registry",
     "create_provider": "tunekit.registry",
@@ -105,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "JobError": "tunekit.errors",
     "JobFailedError": "tunekit.errors",
     "JobCancelledError": "tunekit.errors",
+    "JobLostError": "tunekit.errors",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -161,6 +163,7 @@ if TYPE_CHECKING:
         JobCancelledError as JobCancelledError,
         JobError as JobError,
         JobFailedError as JobFailedError,
+        JobLostError as JobLostError,
         LedgerError as LedgerError,
         NotFoundError as NotFoundError,
         PermissionDeniedError as PermissionDeniedError,
@@ -190,7 +193,7 @@ if TYPE_CHECKING:
         JobStatus as JobStatus,
         normalize_status as normalize_status,
     )
-    from tunekit.ledger import Ledger as Ledger, RunRecord as RunRecord
+    from tunekit.ledger import DeploymentRecord as DeploymentRecord, Ledger as Ledger, RunRecord as RunRecord
     from tunekit.migration.certificate import Certificate as Certificate
     from tunekit.migration.flow import migrate as migrate
     from tunekit.provider import (

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, console, err_console
+from tunekit.cli.output import EXIT_FAILURE, console, err_console
 
 if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel
@@ -44,22 +44,24 @@ def run(
 ) -> None:
     """Validate, estimate, train, watch, deploy and evaluate a config — resuming if it ran before."""
     from tunekit.cli.jobs import _watch
+    from tunekit.cli.spend import confirm_new_job
     from tunekit.jobs import JobStatus
 
     tuner = _load(config)
     cfg = tuner.config
     console.rule(f"[bold]tunekit run[/] {config}  ({cfg.provider} · {cfg.model} · {cfg.method})")
 
-    latest = None if new else next(iter(tuner.ledger.runs(config_hash=tuner.config_hash, limit=1)), None)
+    latest = None if new else tuner.existing_run()
     if latest is not None and latest.status is JobStatus.SUCCEEDED:
-        # The same config already produced a model: show it (and evaluate) rather than pay again.
+        # The same job already produced a model: show it (and evaluate) rather than pay again.
         console.print(f"run [bold]{latest.run_id}[/] of this config already succeeded; use --new to train again")
         job = tuner.job(latest.run_id)
     else:
-        if latest is not None and not latest.status.is_terminal and "job_id" in latest.remote:
+        if latest is not None and latest.has_job:
             console.print(f"resuming run [bold]{latest.run_id}[/] (job {latest.remote['job_id']})")
         else:
-            _validate_and_confirm(tuner, yes=yes, check_eval=cfg.eval is not None and not skip_eval)
+            evaluates = cfg.eval is not None and not skip_eval
+            confirm_new_job(tuner, yes=yes, preflight=(lambda: _check_evaluation(tuner)) if evaluates else None)
         job = tuner.submit(new=new)
     ledger = tuner.ledger
     console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")
@@ -127,23 +129,6 @@ def _names_no_provider(path: Path) -> bool:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False  # load_config reports it properly
     return isinstance(data, dict) and "provider" not in data
-
-
-def _validate_and_confirm(tuner: Tuner, *, yes: bool, check_eval: bool = False) -> None:
-    report = tuner.validate()
-    console.print(report.summary(), soft_wrap=True, markup=False)
-    if not report.ok:
-        err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
-        raise typer.Exit(EXIT_DATA_INVALID)
-    if check_eval:
-        _check_evaluation(tuner)
-    if not tuner.provider.spends_money or yes:
-        return
-    if not sys.stdin.isatty():
-        err_console.print("this run spends money; pass --yes to confirm without a prompt")
-        raise typer.Exit(1)
-    if not typer.confirm("Start this run?", default=False):
-        raise typer.Exit(1)
 
 
 def _check_evaluation(tuner: Tuner) -> None:

@@ -28,6 +28,7 @@ from tunekit_azure.deployments import (
     AccountScope,
     DeploymentManager,
     check_deployment_name,
+    hourly_price,
     normalize_sku,
 )
 from tunekit_azure.files import import_file
@@ -264,6 +265,9 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
             "account": target.account,
             "billing": "hourly while deployed",
         }
+        price = hourly_price(model.base_model, deployment.sku or sku)
+        if price is not None:
+            metadata["hourly_price"], metadata["currency"] = price
         if manager.cross_resource:
             metadata["endpoint"] = self._target_endpoint()
         return FineTunedModel(
