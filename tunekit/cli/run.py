@@ -7,7 +7,6 @@ ledger; running the same command again resumes the same run.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
