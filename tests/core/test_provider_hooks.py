@@ -9,7 +9,7 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from tunekit import registry
+from tunekit import entrypoints
 from tunekit.config import TuneConfig, parse_config
 from tunekit.registry import foreign_config, register_provider
 
@@ -42,7 +42,7 @@ class ForeignMemoProvider(MemoProvider):
 def _foreign_provider() -> Iterator[None]:
     register_provider(ForeignMemoProvider)
     yield
-    registry._registered.pop(ForeignMemoProvider.name, None)
+    entrypoints._registered.pop(ForeignMemoProvider.name, None)
 
 
 def test_a_foreign_config_is_read_by_the_provider_that_knows_it(tmp_path: Path, chat_file: Path) -> None:
