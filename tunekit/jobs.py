@@ -127,16 +127,26 @@ class Job:
         poll_interval: float = 5.0,
         timeout: float | None = None,
         on_event: Callable[[JobEvent | JobState], None] | None = None,
+        progress: bool | None = None,
     ) -> JobState:
         """Block until the job ends; return its final state.
+
+        ``progress`` shows one status line, updated in place, in a Jupyter
+        notebook (and logs it at INFO elsewhere); by default it is shown in
+        notebooks only (see :mod:`tunekit.notebook`).
 
         Ctrl-C (``KeyboardInterrupt``) stops a job that runs on this machine
         before it propagates, as it would stop a training script; a remote job
         goes on, and ``watch`` or ``wait`` can follow it again.
         """
+        from tunekit.notebook import JobProgress, in_notebook
+
+        show = JobProgress() if (in_notebook() if progress is None else progress) else None
         state: JobState | None = None
         try:
             for item in self.watch(poll_interval=poll_interval, timeout=timeout):
+                if show is not None:
+                    show(item)
                 if on_event is not None:
                     on_event(item)
                 if isinstance(item, JobState):
