@@ -135,10 +135,11 @@ class CopiesTheMostSimilarShot:
 def test_retrieval_finds_the_near_duplicate_that_random_shots_miss() -> None:
     train, held_out, planted = recipe_like()
     retrieval_client, few_shot_client = CopiesTheMostSimilarShot(), CopiesTheMostSimilarShot()
+    nearest = Retrieval([example["messages"] for example in train], 3)
     report = evaluate(
         [
             Candidate("base few-shot (k=3)", few_shot_client, "few-shot", shots=few_shot_turns(train, 3, seed=42)),
-            Candidate("base retrieval (k=3)", retrieval_client, "retrieval", retrieval=Retrieval(train, 3)),
+            Candidate("base retrieval (k=3)", retrieval_client, "retrieval", retrieval=nearest),
         ],
         held_out,
         ["exact_match"],
@@ -161,6 +162,6 @@ def test_retrieval_configuration_and_bad_k() -> None:
     assert EvalConfig.model_validate({"baselines": ["zero-shot", "retrieval"]}).baselines == ["zero-shot", "retrieval"]
     train, _, _ = recipe_like()
     with pytest.raises(ConfigError, match="only 235 examples"):
-        Retrieval(train, 500)
+        Retrieval([e["messages"] for e in train], 500)
     with pytest.raises(ConfigError, match="at least 1"):
-        Retrieval(train, 0)
+        Retrieval([e["messages"] for e in train], 0)

@@ -191,7 +191,7 @@ def build_candidates(
         from tunekit.evaluate.retrieval import Retrieval
 
         k = settings.few_shot
-        retrieval = Retrieval(train_examples, k)
+        retrieval = Retrieval([conversation_of(example) for example in train_examples], k)
         name = f"base retrieval (k={k})"
         candidates.append(Candidate(name, base, "retrieval", retrieval=retrieval, price=price(base_model)))
     if model is not None:

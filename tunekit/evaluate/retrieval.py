@@ -18,14 +18,20 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tunekit.errors import ConfigError, DataError, DependencyMissingError
 
-if TYPE_CHECKING:
-    from tunekit.evaluate.candidates import EvalItem
-
 __all__ = ["Retrieval"]
+
+
+class _Item(Protocol):
+    """A held-out item (:class:`tunekit.evaluate.candidates.EvalItem`): its prompt and reference answer."""
+
+    @property
+    def prompt(self) -> list[dict[str, Any]]: ...
+    @property
+    def reference(self) -> str: ...
 
 
 def _text(content: Any) -> str:
@@ -50,18 +56,20 @@ def _query(turns: Sequence[dict[str, Any]]) -> str:
 
 
 class Retrieval:
-    """BM25 over training conversations; ``shots_for(items)`` gives each item its ``k`` nearest, leaks excluded."""
+    """BM25 over training conversations; ``shots_for(items)`` gives each item its ``k`` nearest, leaks excluded.
 
-    def __init__(self, train_examples: Sequence[Any], k: int) -> None:
-        from tunekit.evaluate.candidates import conversation_of
+    ``conversations`` are the training examples as lists of OpenAI-style message dicts
+    (:func:`tunekit.evaluate.candidates.conversation_of` makes them from canonical examples).
+    """
 
+    def __init__(self, conversations: Sequence[Sequence[dict[str, Any]]], k: int) -> None:
         try:
             import bm25s
         except ImportError as exc:
             raise DependencyMissingError("the retrieval baseline", "tunekit[retrieval]") from exc
         if k <= 0:
             raise ConfigError("eval.few_shot: the retrieval baseline needs k of at least 1")
-        self.conversations = [_turns(conversation_of(example)) for example in train_examples]
+        self.conversations = [_turns(messages) for messages in conversations]
         if not self.conversations:
             raise DataError("the retrieval baseline needs training examples, and there are none")
         if k > len(self.conversations):
@@ -84,7 +92,7 @@ class Retrieval:
         tokens: list[list[str]] = self._bm25.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
         return tokens
 
-    def shots_for(self, items: Sequence[EvalItem]) -> list[list[dict[str, Any]]]:
+    def shots_for(self, items: Sequence[_Item]) -> list[list[dict[str, Any]]]:
         """Each item's ``k`` most similar training conversations as prior turns, most similar last."""
         if not items:
             return []
