@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeVar
 
-from tunekit.errors import UnsupportedOperationError
-from tunekit.jobs import JobEvent, JobState
+from tunekit.errors import TunekitError, UnsupportedOperationError
+from tunekit.states import JobEvent, JobState
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig, TuneConfig
@@ -102,11 +102,18 @@ class FineTunedModel(BaseModel):
         return self
 
     def client(self) -> ChatClient:
-        """A chat client for this model, built by the provider that trained it."""
-        if self._provider is None:
-            from tunekit.registry import create_provider
+        """A chat client for this model, built by the provider that trained it.
 
-            self._provider = create_provider(self.provider)
+        ``job.result()``, ``Tuner.deploy()`` and ``job.use_checkpoint()`` return
+        models bound to their provider; a model built by hand is bound first
+        (``model.bind(tunekit.create_provider(model.provider))``). The contract
+        does not look providers up itself: the registry is a layer above it.
+        """
+        if self._provider is None:
+            raise TunekitError(
+                f"model {self.model_id!r} is not bound to its provider: use job.result(), "
+                f"or model.bind(tunekit.create_provider({self.provider!r})).client()"
+            )
         return self._provider.client(self)
 
 

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
     from rich.text import Text
 
-    from tunekit.jobs import Job, JobEvent, JobState
+    from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel
+    from tunekit.states import JobEvent, JobState
     from tunekit.tuner import Tuner
 
 RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
@@ -55,7 +56,7 @@ def submit(
     """
     from tunekit.cli.spend import confirm_new_job
     from tunekit.errors import JobLostError
-    from tunekit.jobs import JobStatus
+    from tunekit.states import JobStatus
     from tunekit.tuner import Tuner
 
     tuner = Tuner.from_config(config)
@@ -262,7 +263,7 @@ def _follow(
     job: Job, progress: Progress, *, poll_interval: float, deadline: float | None, timeout: float | None
 ) -> JobState | None:
     from tunekit.errors import RateLimitedError, ServiceUnavailableError
-    from tunekit.jobs import JobEvent, JobState
+    from tunekit.states import JobEvent, JobState
 
     state: JobState | None = None
     failures = 0

@@ -45,7 +45,7 @@ def run(
     """Validate, estimate, train, watch, deploy and evaluate a config — resuming if it ran before."""
     from tunekit.cli.jobs import _poll_interval, _watch
     from tunekit.cli.spend import confirm_new_job
-    from tunekit.jobs import JobStatus
+    from tunekit.states import JobStatus
 
     tuner = _load(config)
     cfg = tuner.config

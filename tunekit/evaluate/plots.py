@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tunekit.evaluate.report import EvalReport
-    from tunekit.jobs import JobEvent
+    from tunekit.states import JobEvent
 
 __all__ = ["loss_points", "plot_loss", "plot_metrics"]
 

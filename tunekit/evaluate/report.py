@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -189,6 +190,9 @@ class EvalReport:
     title: str = "Evaluation"
     loss: list[dict[str, float]] = field(default_factory=list)
     """Training metrics by step (``step``, ``train_loss``, ``valid_loss``, ...) for the loss curve."""
+    loss_image: str | None = None
+    """A loss plot the run already has (the provider's): shown as the report's loss curve instead of drawing
+    a second one."""
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     paths: dict[str, str] = field(default_factory=dict)
     """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, loss_png."""
@@ -294,8 +298,8 @@ class EvalReport:
             "candidate",
             "model",
             *self.metrics,
-            "prompt tok/req",
-            "completion tok/req",
+            "mean prompt tok/req",
+            "mean completion tok/req",
             "cost / 1k req",
             "p50 latency",
             "p95 latency",
@@ -340,12 +344,7 @@ class EvalReport:
 
     def to_markdown(self) -> str:
         header, rows = self.table_rows()
-        lines = [
-            f"# {self.title}",
-            "",
-            f"{len(self.items)} held-out examples; quality in points (mean score × 100).",
-            "",
-        ]
+        lines = [f"# {self.title}", "", self.legend(), ""]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
         lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
@@ -364,10 +363,30 @@ class EvalReport:
                     lines.append(f"  - {_md(name)}: `{_md(_short(answer))}`")
         return redact("\n".join(lines).rstrip() + "\n")
 
+    def legend(self) -> str:
+        """What the table's numbers are: which are averages, which percentiles."""
+        return (
+            f"{len(self.items)} held-out examples. Quality: the mean score × 100 (points); tokens: the mean per "
+            "request; cost per 1,000 requests at those mean token counts; latency: the 50th and 95th "
+            "percentiles of the answered requests."
+        )
+
     def to_html(self) -> str:
         from tunekit.evaluate.html import render_html
 
         return redact(render_html(self))
+
+    # -- notebooks -------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from tunekit.evaluate.html import render_fragment
+
+        return redact(f"<h3>{escape(self.title)}</h3>" + render_fragment(self, heading="h4"))
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
     @classmethod
     def load(cls, directory: str | Path) -> EvalReport:
@@ -383,9 +402,12 @@ class EvalReport:
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
         paths: dict[str, str] = {}
+        if self.loss_image and Path(self.loss_image).is_file():
+            # The run already drew its loss curve: the report shows that one, not a second drawing.
+            paths["loss_png"] = str(shutil.copyfile(self.loss_image, folder / "loss.png"))
         try:
             paths["metrics_png"] = str(plot_metrics(self, folder / "metrics.png"))
-            if self.loss:
+            if self.loss and "loss_png" not in paths:
                 paths["loss_png"] = str(plot_loss(self.loss, folder / "loss.png"))
         except ImportError as exc:
             logger.warning("no plots (%s); install tunekit[plots] for the PNG charts", exc)

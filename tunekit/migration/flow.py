@@ -41,7 +41,7 @@ Say = Callable[[str], None]
 
 def migration_folder(source: str, target_hash: str, *, distill: bool, data: str | None) -> Path:
     """Where one migration (this source, this target config, this dataset choice) keeps its files."""
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     key = json.dumps([source, target_hash, distill, data], sort_keys=True)
     return tunekit_home() / "migrations" / hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -269,7 +269,7 @@ def _tuner(config: TuneConfig, ledger: Ledger) -> Tuner:
 def _train(
     tuner: Tuner, origin: MigrationSource, *, confirm: Confirm | None, say: Say, poll_interval: float | None
 ) -> Job:
-    from tunekit.jobs import JobStatus
+    from tunekit.states import JobStatus
 
     finished = next(
         (r for r in tuner.ledger.runs(config_hash=tuner.config_hash) if r.status is JobStatus.SUCCEEDED), None
