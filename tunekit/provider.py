@@ -170,6 +170,21 @@ class Provider(ABC, Generic[OptionsT]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between status polls while a job is watched (remote providers read their options)."""
+        return 10.0
+
+    @classmethod
+    def foreign_config(cls, path: Path) -> TuneConfig | None:
+        """The tunekit config equivalent to ``path`` when it is a config in this provider's own format, else None.
+
+        ``tunekit run`` asks every installed provider about a file that is not
+        a tunekit config (AutoTrain reads AutoTrain's YAML). A file that is
+        this provider's format but invalid raises :class:`ConfigError`.
+        """
+        return None
+
     def check(self, config: TuneConfig) -> list[str]:
         """Provider-specific problems with a config, as ``"path: message"`` lines."""
         return []
