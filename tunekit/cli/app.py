@@ -37,6 +37,8 @@ COMMAND_MODULES = (
     "tunekit.cli.runs",
     "tunekit.cli.run",
     "tunekit.cli.deploy",
+    "tunekit.cli.serve",
+    "tunekit.cli.export",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
     "tunekit.cli.data",
