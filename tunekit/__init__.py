@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "normalize_status": "tunekit.jobs",
     "Ledger": "tunekit.ledger",
     "RunRecord": "tunekit.ledger",
+    "DeploymentRecord": "tunekit.ledger",
     "installed_providers": "tunekit.registry",
     "get_provider_class": "tunekit.registry",
     "create_provider": "tunekit.registry",
@@ -50,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "RateLimiter": "tunekit.inference.ratelimit",
     "map_openai_error": "tunekit.inference.openai_errors",
     "RetryPolicy": "tunekit.retry",
+    "migrate": "tunekit.migration.flow",
+    "Certificate": "tunekit.migration.certificate",
     "evaluate": "tunekit.evaluate.runner",
     "evaluate_run": "tunekit.evaluate.runs",
     "EvalReport": "tunekit.evaluate.report",
@@ -104,6 +107,7 @@ _EXPORTS: dict[str, str] = {
     "JobError": "tunekit.errors",
     "JobFailedError": "tunekit.errors",
     "JobCancelledError": "tunekit.errors",
+    "JobLostError": "tunekit.errors",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -160,6 +164,7 @@ if TYPE_CHECKING:
         JobCancelledError as JobCancelledError,
         JobError as JobError,
         JobFailedError as JobFailedError,
+        JobLostError as JobLostError,
         LedgerError as LedgerError,
         NotFoundError as NotFoundError,
         PermissionDeniedError as PermissionDeniedError,
@@ -190,7 +195,9 @@ if TYPE_CHECKING:
         JobStatus as JobStatus,
         normalize_status as normalize_status,
     )
-    from tunekit.ledger import Ledger as Ledger, RunRecord as RunRecord
+    from tunekit.ledger import DeploymentRecord as DeploymentRecord, Ledger as Ledger, RunRecord as RunRecord
+    from tunekit.migration.certificate import Certificate as Certificate
+    from tunekit.migration.flow import migrate as migrate
     from tunekit.provider import (
         Checkpoint as Checkpoint,
         FineTunedModel as FineTunedModel,
@@ -208,3 +215,4 @@ if TYPE_CHECKING:
     )
     from tunekit.retry import RetryPolicy as RetryPolicy
     from tunekit.secrets import get_logger as get_logger, redact as redact, register_secret as register_secret
+    from tunekit.tuner import Tuner as Tuner

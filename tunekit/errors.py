@@ -28,7 +28,8 @@ and remote job ids, the provider's own message.
      │    └── ServiceUnavailableError           5xx, timeouts, resets after bounded retries
      └── JobError                               a training job ended without a model
           ├── JobFailedError                    the job failed (with the provider's message)
-          └── JobCancelledError                 the job was cancelled
+          ├── JobCancelledError                 the job was cancelled
+          └── JobLostError                      the recorded job no longer exists at the provider
 
 Subclassing ``ValueError``, ``ImportError`` and ``KeyError`` lets callers keep
 catching the stdlib types they already catch.
@@ -50,6 +51,7 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
+    "JobLostError",
     "LedgerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -269,3 +271,7 @@ class JobFailedError(JobError):
 
 class JobCancelledError(JobError):
     """The job was cancelled before it produced a model."""
+
+
+class JobLostError(JobError):
+    """The job the ledger recorded for a run no longer exists at the provider (deleted, or another account)."""

@@ -312,27 +312,37 @@ class Job:
     def checkpoints(self) -> list[Checkpoint]:
         return self.provider.checkpoints(self.ref)
 
-    def use_checkpoint(self, checkpoint: str | int) -> FineTunedModel:
-        """Make a saved checkpoint (by id or step) the run's result, instead of the final model."""
+    def checkpoint(self, checkpoint: str | int) -> Checkpoint:
+        """The saved checkpoint with this id or step that holds a model: the one place a checkpoint is chosen."""
         from tunekit.errors import JobError
-        from tunekit.provider import FineTunedModel
 
         wanted = str(checkpoint)
-        found = [c for c in self.checkpoints() if wanted in (c.id, str(c.step))]
-        if not found or (found[0].model_id is None and found[0].path is None):
-            raise JobError(f"no usable checkpoint {wanted!r} (see `tunekit checkpoints`)", run_id=self.run_id)
-        chosen = found[0]
-        record = self.record
-        model = FineTunedModel(
+        for saved in self.checkpoints():
+            if wanted in (saved.id, str(saved.step)) and (saved.model_id is not None or saved.path is not None):
+                return saved
+        raise JobError(f"no usable checkpoint {wanted!r} (see `tunekit checkpoints`)", run_id=self.run_id)
+
+    def checkpoint_model(self, checkpoint: str | int) -> FineTunedModel:
+        """The model a saved checkpoint (by id or step) holds, without making it the run's result."""
+        from tunekit.provider import FineTunedModel
+
+        chosen = self.checkpoint(checkpoint)
+        return FineTunedModel(
             provider=self.provider.name,
             model_id=chosen.model_id or chosen.path or "",
-            base_model=record.model,
+            base_model=self.record.model,
             kind="model_id" if chosen.model_id else "adapter",
             run_id=self.run_id,
             path=chosen.path,
             checkpoint=chosen.id,
             metadata={"job_id": self.job_id, "step": chosen.step, "metrics": chosen.metrics},
-        )
+        ).bind(self.provider)
+
+    def use_checkpoint(self, checkpoint: str | int) -> FineTunedModel:
+        """Make a saved checkpoint (by id or step) the run's result, instead of the final model."""
+        model = self.checkpoint_model(checkpoint)
         self.ledger.update(self.run_id, result=model.model_dump(mode="json"))
-        self.ledger.record(self.run_id, "outcome", step="result", message=f"checkpoint {chosen.id}: {model.model_id}")
-        return model.bind(self.provider)
+        self.ledger.record(
+            self.run_id, "outcome", step="result", message=f"checkpoint {model.checkpoint}: {model.model_id}"
+        )
+        return model

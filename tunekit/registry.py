@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from tunekit.provider import Provider
+    from tunekit.retirement import Retirement
 
 __all__ = [
     "GROUP",
@@ -31,6 +32,7 @@ __all__ = [
     "create_provider",
     "get_provider_class",
     "installed_providers",
+    "model_retirement",
     "register_provider",
 ]
 
@@ -161,3 +163,20 @@ def create_provider(name: str, options: BaseModel | dict[str, object] | None = N
                 "invalid provider_options", problems=format_validation_error(exc, prefix="provider_options")
             ) from None
     return cls(options)
+
+
+def model_retirement(provider: str, model: str) -> Retirement | None:
+    """When ``model`` (a base or tuned model id) shuts down at ``provider``, from its table or a refreshed copy.
+
+    ``None`` when the provider knows no date for it, or is not installed (a
+    ledger can hold runs of providers this interpreter no longer has).
+    """
+    from tunekit.errors import TunekitError
+    from tunekit.retirement import cached_retirements, lookup
+
+    try:
+        cls = get_provider_class(provider)
+    except TunekitError:
+        return None
+    base = cls.base_model_of(model)
+    return lookup([*cached_retirements(provider), *cls.retirements()], base)

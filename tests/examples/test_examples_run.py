@@ -73,7 +73,7 @@ def azure_env(azure_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AZURE_ARM_TOKEN", azure_emulator.issue_token())
     monkeypatch.setenv("AZURE_ARM_URL", azure_emulator.arm_url)
     # Azure serves even a base model through a deployment: the baselines call the one named after the model.
-    azure_emulator.deploy("gpt-4.1-nano-2025-04-14", "gpt-4.1-nano-2025-04-14")
+    azure_emulator.deploy("gpt-4.1-mini-2025-04-14", "gpt-4.1-mini-2025-04-14")
     return azure_emulator
 
 
@@ -91,7 +91,7 @@ def test_library_api_on_openai(openai_env: Any, capsys: pytest.CaptureFixture[st
 
     jobs = openai_env.jobs()
     assert len(jobs) == 1 and jobs[0]["status"] == "succeeded"
-    assert jobs[0]["model"] == "gpt-4.1-nano-2025-04-14"
+    assert jobs[0]["model"] == "gpt-4.1-mini-2025-04-14"
     assert len(_training_rows(openai_env)) == 400
     assert f"tuned model: {jobs[0]['fine_tuned_model']}" in out
     # The evaluation asked base zero-shot, base few-shot and the tuned model about each held-out example.

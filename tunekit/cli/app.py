@@ -35,14 +35,15 @@ from tunekit.cli.output import (
 
 COMMAND_MODULES = (
     "tunekit.cli.runs",
+    "tunekit.cli.retirements",
     "tunekit.cli.run",
     "tunekit.cli.deploy",
     "tunekit.cli.serve",
     "tunekit.cli.export",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
+    "tunekit.cli.migrate",
     "tunekit.cli.data",
-    "tunekit.cli.emulate",
     "tunekit.cli.autotrain",
 )
 

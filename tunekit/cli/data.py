@@ -200,6 +200,11 @@ def estimate(
         print_json({"config": str(config), "estimates": [row.model_dump(mode="json") for row in rows]})
         return
     _print_estimates(cfg, rows)
+    from tunekit.cli.retirements import model_warning
+
+    warning = model_warning(cfg.provider, cfg.model)
+    if warning:
+        err_console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
 
 
 def _estimates(cfg: TuneConfig) -> list[CostEstimate]:

@@ -40,26 +40,56 @@ def register(app: typer.Typer) -> None:
 def submit(
     config: Annotated[Path, typer.Argument(help="Config file (YAML or JSON).", exists=True, dir_okay=False)],
     new: Annotated[
-        bool, typer.Option("--new", help="Start a fresh run even if one of this config is unfinished.")
+        bool, typer.Option("--new", help="Start a fresh run even if this job already ran or is running.")
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before starting a job that bills.")] = False,
     follow: Annotated[bool, typer.Option("--watch", help="Watch the job until it ends.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload the data and start the fine-tuning job; an unfinished run of the same config is resumed, not repeated."""
+    """Upload the data and start the fine-tuning job, once.
+
+    A run of the same job that succeeded is shown, not trained again; an
+    unfinished one is resumed. Before a new job that bills, the data is
+    validated, the cost estimated, and you are asked (``--yes`` skips the
+    question; without a terminal it is required).
+    """
+    from tunekit.cli.spend import confirm_new_job
+    from tunekit.errors import JobLostError
+    from tunekit.jobs import JobStatus
     from tunekit.tuner import Tuner
 
     tuner = Tuner.from_config(config)
-    job = tuner.submit(new=new)
+    existing = None if new else tuner.existing_run()
+    if existing is not None and existing.status is JobStatus.SUCCEEDED:
+        _print_submitted(existing.run_id, existing.remote.get("job_id"), existing.status.value, as_json, reused=True)
+        if not as_json:
+            model = (existing.result or {}).get("model_id")
+            console.print(f"this job already succeeded{f' ({model})' if model else ''}; nothing was started")
+            console.print(f"train it again with: tunekit submit {config} --new")
+        return
+    if existing is None or not existing.has_job:
+        confirm_new_job(tuner, yes=yes, out=err_console if as_json else console)
+    try:
+        job = tuner.submit(new=new)
+    except JobLostError as exc:
+        err_console.print(f"[bold red]job lost:[/] {_esc(str(exc))}", highlight=False)
+        err_console.print(f"start a fresh run with: tunekit submit {config} --new", highlight=False)
+        raise typer.Exit(EXIT_JOB_FAILED) from None
     record = job.record
-    if as_json:
-        print_json({"run_id": job.run_id, "job_id": record.remote.get("job_id"), "status": record.status.value})
-    else:
-        console.print(f"run [bold]{job.run_id}[/]  job {record.remote.get('job_id')}  ({record.status.value})")
+    _print_submitted(job.run_id, record.remote.get("job_id"), record.status.value, as_json, reused=False)
+    if not as_json:
         console.print(f"follow it with: tunekit watch {job.run_id}")
     if follow:
         state = _watch(job, poll_interval=_poll_interval(tuner), timeout=None)
         if state is not None and state.status.value in ("failed", "cancelled"):
             raise typer.Exit(EXIT_JOB_FAILED)
+
+
+def _print_submitted(run_id: str, job_id: str | None, status: str, as_json: bool, *, reused: bool) -> None:
+    if as_json:
+        print_json({"run_id": run_id, "job_id": job_id, "status": status, "reused": reused})
+    else:
+        console.print(f"run [bold]{run_id}[/]  job {job_id}  ({status})")
 
 
 def status(run_id: RunArg, as_json: JsonOpt = False) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tunekit.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from tunekit.ledger import RunRecord
 
 
 def register(app: typer.Typer) -> None:
@@ -77,6 +80,7 @@ def runs(
             r.run_id, r.provider, r.model, _status(r.status.value), r.created_at.strftime("%Y-%m-%d %H:%M"), result
         )
     console.print(table)
+    _print_retirements(records)
 
 
 def show(
@@ -89,8 +93,10 @@ def show(
     ledger = Ledger()
     record = ledger.get(run_id)
     events = ledger.events(run_id)
+    deployments = ledger.deployments(run_id)
     if as_json:
         data = record.to_json()
+        data["deployments"] = [d.to_json() for d in deployments]
         data["events"] = [
             {"seq": e.seq, "ts": e.ts.isoformat(), "kind": e.kind, "step": e.step, "message": e.message, "data": e.data}
             for e in events
@@ -104,14 +110,33 @@ def show(
         console.print("remote   " + ", ".join(f"{k}={v}" for k, v in record.remote.items() if k != "job_extra"))
     if record.result:
         console.print(f"result   {record.result.get('model_id')}")
+    if record.remote.get("migrated_from"):
+        origin = record.remote.get("migrated_from_model") or ""
+        console.print(f"lineage  migrated from {record.remote['migrated_from']}" + (f" ({origin})" if origin else ""))
     if record.error:
         console.print(f"[red]error[/]    {record.error}")
+    if deployments:
+        from tunekit.cli.deploy import print_deployments
+
+        billing = [d for d in deployments if d.billing]
+        console.print(f"deployments ({len(billing)} billing; `tunekit undeploy {run_id}` deletes them)")
+        print_deployments(deployments)
+    _print_retirements([record])
     from rich.table import Table
 
     table = Table("time", "kind", "step", "message")
     for e in events[-30:]:
         table.add_row(e.ts.strftime("%H:%M:%S"), e.kind, e.step or "", e.message)
     console.print(table)
+
+
+def _print_retirements(records: list[RunRecord]) -> None:
+    from rich.markup import escape
+
+    from tunekit.cli.retirements import retirement_warnings
+
+    for line in retirement_warnings(records):
+        console.print(f"[yellow]shuts down soon:[/] {escape(line)}", soft_wrap=True)
 
 
 def _status(value: str) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "DeploymentManager",
     "check_deployment_name",
     "deployment_body",
+    "hourly_price",
     "normalize_sku",
 ]
 
@@ -53,6 +54,24 @@ def normalize_sku(sku: str) -> str:
         if known.lower() == sku.lower():
             return known
     raise ConfigError(f"deploy.sku: unknown sku {sku!r}; choose one of {', '.join(SKUS)}")
+
+
+def hourly_price(base_model: str, sku: str) -> tuple[float, str] | None:
+    """What a deployment of a model tuned from ``base_model`` costs per hour (and the currency), if tunekit knows.
+
+    The Developer sku has no hourly hosting fee (it lives at most 24 hours);
+    the others bill the price table's hosting rate for the base model.
+    """
+    from tunekit.data.tables import load_table, lookup_model
+
+    prices = load_table("prices")
+    currency = str(prices.get("currency") or "USD")
+    if normalize_sku(sku) == "Developer":
+        return 0.0, currency
+    models = prices.get("providers", {}).get(PROVIDER, {}).get("models", {})
+    _, entry = lookup_model(models, base_model)
+    rate = entry.get("hosting_per_hour")
+    return (float(rate), currency) if isinstance(rate, (int, float)) else None
 
 
 def check_deployment_name(name: str) -> str | None:

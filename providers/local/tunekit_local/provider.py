@@ -35,15 +35,13 @@ STATUS_MAP = {
 }
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider[LocalOptions]):
     """Fine-tune on this machine; training runs in a child process that reports through the run folder."""
 
     name: ClassVar[str] = "local"
     Options: ClassVar[type[LocalOptions]] = LocalOptions
     spends_money: ClassVar[bool] = False
     runs_here: ClassVar[bool] = True
-
-    options: LocalOptions
 
     # -- before anything runs ----------------------------------------------------
 
@@ -84,9 +82,8 @@ class LocalProvider(Provider):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the data as TRL JSONL into the run folder."""
-        import hashlib
-
         from tunekit.data import write_examples
+        from tunekit.remote import content_hash
 
         folder = RunFolder(run.run_dir)
         target = _trl_target(data.train, config.method)
@@ -95,7 +92,7 @@ class LocalProvider(Provider):
         validation = None
         if data.validation:
             validation = write_examples(data.validation, folder.data / "validation.jsonl", target, weights=True)
-        digest = hashlib.sha256(train.read_bytes()).hexdigest()
+        digest = content_hash(train)
         return PreparedData(
             train=str(train),
             validation=str(validation) if validation else None,

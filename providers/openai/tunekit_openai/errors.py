@@ -2,27 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tunekit.errors import FineTuningUnavailableError, InvalidRequestError, ProviderError, TunekitError
+from tunekit_openai.retirements import shipped_retirements, suggested_model, training_ends
 
-__all__ = ["FINE_TUNING_NOTICE", "explain_openai_error"]
+__all__ = ["explain_openai_error", "fine_tuning_notice", "tunable_hint"]
 
-FINE_TUNING_NOTICE = (
-    "OpenAI stops new self-serve fine-tuning jobs on 2027-01-06; from then on only organizations that kept "
-    "access can start jobs (models already tuned keep serving)."
-)
 
-TUNABLE_HINT = (
-    "Choose a model OpenAI can fine-tune with this method, such as gpt-4.1-mini-2025-04-14 or "
-    "gpt-4o-mini-2024-07-18 (see https://platform.openai.com/docs/guides/fine-tuning)."
-)
+def fine_tuning_notice() -> str:
+    """What the refusal means, with the dates from the provider's one retirement table."""
+    ends = training_ends()
+    when = f"after {ends}" if ends else "any longer"
+    return (
+        f"OpenAI is ending self-serve fine-tuning: no organization can start a new job {when} (organizations "
+        "without recent fine-tuning lost job creation earlier). Models already tuned keep answering until their "
+        f"base model shuts down ({_shutdowns()}); `tunekit migrate RUN --to CONFIG` moves a tuned workload to "
+        "another provider and checks it is no worse."
+    )
+
+
+def tunable_hint() -> str:
+    """Which models to tune instead, saying when they shut down (never a retiring snapshot without its date)."""
+    ends = training_ends()
+    suggest = suggested_model()
+    such_as = f" (such as {suggest})" if suggest and (ends is None or ends >= date.today()) else ""
+    return (
+        f"OpenAI fine-tunes only a few snapshots{such_as}, and all of them shut down soon "
+        f"({_shutdowns()}); a model tuned on one stops with it. For a tuned model that lasts, run the same config "
+        "on another provider that tunes open models (local, autotrain)."
+    )
+
+
+def _shutdowns() -> str:
+    by_date: dict[str, list[str]] = {}
+    for row in shipped_retirements():
+        if row.shutdown and row.training_ends and row.training_ends >= date.today():
+            by_date.setdefault(row.shutdown.isoformat(), []).append(row.model)
+    if not by_date:
+        return "see https://developers.openai.com/api/docs/deprecations"
+    return "; ".join(f"{', '.join(models)}: {day}" for day, models in sorted(by_date.items()))
 
 
 def explain_openai_error(error: TunekitError) -> TunekitError:
     """The same error with OpenAI-specific advice where the shared text cannot know it."""
     if isinstance(error, FineTuningUnavailableError):
-        return _with_hint(error, FINE_TUNING_NOTICE, first=True)
+        return _with_hint(error, fine_tuning_notice(), first=True)
     if isinstance(error, InvalidRequestError) and error.param == "model":
-        return _with_hint(error, TUNABLE_HINT)
+        return _with_hint(error, tunable_hint())
     return error
 
 

@@ -16,7 +16,7 @@ from tunekit import (
     Ledger,
     Tuner,
 )
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 
 def test_organization_without_fine_tuning_is_told_why_and_what_to_do(
@@ -40,7 +40,10 @@ def test_cli_prints_one_clear_line_not_a_traceback(openai_emulator: OpenAIEmulat
     openai_emulator.deny_fine_tuning()
     config = make_config(openai_emulator)
     done = subprocess.run(
-        [sys.executable, "-m", "tunekit.cli", "submit", str(config)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tunekit.cli", "submit", str(config), "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
