@@ -123,7 +123,7 @@ def _plan_transformers(
     continuous_batching: bool | None,
     extra: Sequence[str],
 ) -> ServePlan:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     folder = merged_folder(files)
     served = names[files.run_id]
@@ -205,7 +205,7 @@ def vllm_base(reference: str) -> str:
 def _plan_llama_cpp(
     files: ModelFiles, choice: EngineChoice, host: str, port: int, names: dict[str, str], extra: Sequence[str]
 ) -> ServePlan:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
     from tunekit.serve.gguf import convert_to_gguf
 
     gguf = tunekit_home() / "cache" / "gguf-export" / files.run_id / "model-f16.gguf"
@@ -343,6 +343,6 @@ class ServedModel:
 
 
 def _log_path(plan: ServePlan) -> Path:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     return tunekit_home() / "logs" / f"serve-{plan.engine.name}-{plan.port}.log"

@@ -97,7 +97,7 @@ def merged_folder(files: ModelFiles) -> Path:
     own = files.model.metadata.get("merged_path")
     if isinstance(own, str) and (Path(own) / "config.json").is_file():
         return Path(own)
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     target = tunekit_home() / "cache" / "merged" / files.run_id
     if (target / "config.json").is_file():

@@ -1,7 +1,7 @@
-"""Merging an adapter into its base weights: the check lives in :mod:`tunekit.serve.merge` (export uses it too)."""
+"""Merging an adapter into its base weights: the checked merge lives in the core (`tunekit export` uses it too)."""
 
 from __future__ import annotations
 
-from tunekit.serve.merge import merge_adapter
+from tunekit.plugin import merge_adapter
 
 __all__ = ["merge_adapter"]
