@@ -29,9 +29,9 @@ import filelock
 
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
 from tunekit.failpoints import CRASH_ENV, crash_at
-from tunekit.jobs import JobStatus
 from tunekit.paths import tunekit_home
 from tunekit.secrets import redact, redact_data
+from tunekit.states import JobStatus
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -33,11 +33,12 @@ from tunekit.errors import (
     RunNotFoundError,
     UnsupportedOperationError,
 )
-from tunekit.jobs import Job, JobStatus
+from tunekit.jobs import Job
 from tunekit.ledger import Ledger, RunRecord
 from tunekit.provider import JobRef, Provider, RunContext
 from tunekit.registry import create_provider
 from tunekit.secrets import get_logger
+from tunekit.states import JobStatus
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig
