@@ -43,6 +43,7 @@ class HtmlReport(Protocol):
     def comparison(self) -> _Comparison | None: ...
     def samples(self, limit: int = ...) -> list[dict[str, Any]]: ...
 
+
 __all__ = ["HtmlReport", "render_fragment", "render_html"]
 
 _STYLE = """
