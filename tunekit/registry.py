@@ -22,12 +22,17 @@ from tunekit.retirement import Retirement, cached_retirements, lookup
 from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic import BaseModel
+
+    from tunekit.config import TuneConfig
 
 __all__ = [
     "GROUP",
     "ProviderInfo",
     "create_provider",
+    "foreign_config",
     "get_provider_class",
     "installed_providers",
     "model_retirement",
@@ -113,6 +118,20 @@ def create_provider(name: str, options: BaseModel | dict[str, object] | None = N
                 "invalid provider_options", problems=format_validation_error(exc, prefix="provider_options")
             ) from None
     return cls(options)
+
+
+def foreign_config(path: Path) -> TuneConfig | None:
+    """``path`` as a tunekit config, read by the first installed provider that knows its format; else None.
+
+    For configs written for another tool (an AutoTrain YAML): each provider's
+    :meth:`~tunekit.provider.Provider.foreign_config` hook is asked in turn.
+    """
+    for info in installed_providers():
+        if info.ok:
+            config = get_provider_class(info.name).foreign_config(path)
+            if config is not None:
+                return config
+    return None
 
 
 def model_retirement(provider: str, model: str) -> Retirement | None:

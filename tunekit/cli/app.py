@@ -39,11 +39,12 @@ COMMAND_MODULES = (
     "tunekit.cli.retirements",
     "tunekit.cli.run",
     "tunekit.cli.deploy",
+    "tunekit.cli.serve",
+    "tunekit.cli.export",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
     "tunekit.cli.migrate",
     "tunekit.cli.data",
-    "tunekit.cli.autotrain",
 )
 
 app = typer.Typer(

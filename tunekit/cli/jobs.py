@@ -81,7 +81,7 @@ def submit(
     if not as_json:
         console.print(f"follow it with: tunekit watch {job.run_id}")
     if follow:
-        state = _watch(job, poll_interval=_poll_interval(tuner), timeout=None)
+        state = _watch(job, poll_interval=tuner.provider.poll_interval, timeout=None)
         if state is not None and state.status.value in ("failed", "cancelled"):
             raise typer.Exit(EXIT_JOB_FAILED)
 
@@ -149,7 +149,7 @@ def watch(
     the job the provider already has; no second job is started.
     """
     tuner, job = _job(run_id)
-    state = _watch(job, poll_interval=interval or _poll_interval(tuner), timeout=timeout)
+    state = _watch(job, poll_interval=interval or tuner.provider.poll_interval, timeout=timeout)
     if state is not None and state.status.value in ("failed", "cancelled"):
         raise typer.Exit(EXIT_JOB_FAILED)
 
@@ -223,11 +223,6 @@ def _job(run_id: str) -> tuple[Tuner, Job]:
 
     tuner = Tuner.for_run(run_id)
     return tuner, tuner.reattach(run_id)
-
-
-def _poll_interval(tuner: Tuner) -> float:
-    value = getattr(tuner.provider.options, "poll_interval", None)
-    return float(value) if isinstance(value, (int, float)) else 10.0
 
 
 def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState | None:

@@ -290,16 +290,11 @@ def _train(
         job.run_id, remote={"migrated_from": origin.label, "migrated_from_model": origin.model.model_id}
     )
     say(f"train: run {job.run_id} (job {job.job_id})")
-    interval = poll_interval if poll_interval is not None else _poll_interval(tuner)
+    interval = poll_interval if poll_interval is not None else tuner.provider.poll_interval
     job.wait(poll_interval=interval)
     if job.record.status is not JobStatus.SUCCEEDED:
         raise JobError(f"the target run ended {job.record.status.value}; nothing to certify", run_id=job.run_id)
     return job
-
-
-def _poll_interval(tuner: Tuner) -> float:
-    value = getattr(tuner.provider.options, "poll_interval", None)
-    return float(value) if isinstance(value, (int, float)) else 10.0
 
 
 def _serve(tuner: Tuner, job: Job, *, confirm: Confirm | None, say: Say) -> FineTunedModel:
