@@ -259,6 +259,11 @@ class Provider(ABC, Generic[OptionsT]):
         """A chat client for an untuned base model, for the baselines."""
         return self.client(FineTunedModel(provider=self.name, model_id=model, base_model=model))
 
+    def evaluation_problems(self, config: TuneConfig) -> list[str]:
+        """What an evaluation of this config's runs lacks (``"path: message"``), asked before training is paid for
+        when an evaluation will follow: say, no endpoint serves the models. Quick: no request that bills."""
+        return []
+
     def pause(self, ref: JobRef) -> None:
         raise UnsupportedOperationError(self.name, "pause")
 

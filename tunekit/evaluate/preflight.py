@@ -83,6 +83,9 @@ def check_evaluation(
     """
     from tunekit.evaluate.runs import close_candidates, held_out_examples
 
+    missing = provider.evaluation_problems(config)
+    if missing:  # nothing to probe: the provider already knows what is missing (an endpoint, a deployment)
+        return missing
     if examples is None or train_examples is None:
         held_out, train = held_out_examples(config)
         examples = held_out if examples is None else examples

@@ -136,11 +136,9 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
             self.opts.resolved_endpoint()
         except ConfigError as exc:
             problems.append(f"provider_options.token: {exc}")
-        if config.eval is not None:
-            problems.extend(self._inference_problems(config))
         return problems
 
-    def _inference_problems(self, config: TuneConfig) -> list[str]:
+    def evaluation_problems(self, config: TuneConfig) -> list[str]:
         """The evaluation chats with the base model and the tuned repo: something must serve them."""
         from tunekit.plugin import unreachable
 
