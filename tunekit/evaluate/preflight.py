@@ -83,9 +83,7 @@ def check_evaluation(
     """
     from tunekit.evaluate.runs import close_candidates, held_out_examples
 
-    missing = provider.evaluation_problems(config)
-    if missing:  # nothing to probe: the provider already knows what is missing (an endpoint, a deployment)
-        return missing
+    missing = provider.evaluation_problems(config)  # what the provider knows is missing, said before the probes
     if examples is None or train_examples is None:
         held_out, train = held_out_examples(config)
         examples = held_out if examples is None else examples
@@ -96,7 +94,7 @@ def check_evaluation(
         failures = probe(candidates, items[0])
     finally:
         close_candidates(candidates)
-    lines = [failure.line() for failure in failures]
+    lines = [*missing, *(failure.line() for failure in failures)]
     if any(failure.no_answer for failure in failures):
         settings = _where_settings(provider)
         if settings:

@@ -24,7 +24,7 @@ def with_eval(make_tuner: TunerFactory, **options: Any) -> Any:
     tuner = make_tuner(**options)
     fields = tuner.config.model_dump(mode="json")
     fields["provider_options"] = {k: v for k, v in tuner.config.provider_options.items() if v is not None}
-    tuner.config = parse_config({**fields, "eval": EVAL})
+    tuner.config = parse_config({**fields, "eval": {**EVAL, "data": fields["data"]["train"]}})
     return tuner
 
 
