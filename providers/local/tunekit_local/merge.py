@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tunekit.errors import ProviderError
-from tunekit.inference.loading import load_causal_lm, resolve_model
+from tunekit.plugin import ProviderError, load_causal_lm, resolve_model
 
 __all__ = ["merge_adapter"]
 
