@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tunekit.secrets import get_logger, redact
 
 if TYPE_CHECKING:
-    from tunekit.jobs import JobEvent, JobState
+    from tunekit.states import JobEvent, JobState
 
 __all__ = ["JobProgress", "StatusLine", "describe", "in_notebook"]
 
@@ -73,7 +73,7 @@ class JobProgress:
         self._event = ""
 
     def __call__(self, item: JobEvent | JobState) -> None:
-        from tunekit.jobs import JobState
+        from tunekit.states import JobState
 
         text = describe(item)
         if isinstance(item, JobState):
@@ -85,7 +85,7 @@ class JobProgress:
 
 def describe(item: JobEvent | JobState) -> str:
     """The progress line for a status or an event: status, step of total, the latest metrics or message."""
-    from tunekit.jobs import JobState
+    from tunekit.states import JobState
 
     if isinstance(item, JobState):
         parts = [f"job {item.job_id or ''}".strip() + f": {item.status.value}"]

@@ -9,14 +9,42 @@ fragment does not restyle the notebook around it.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sized
+from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tunekit.evaluate.report import EvalReport
 
-__all__ = ["render_fragment", "render_html"]
+class _Comparison(Protocol):
+    @property
+    def difference(self) -> float: ...
+
+
+class HtmlReport(Protocol):
+    """What the page shows of an :class:`~tunekit.evaluate.report.EvalReport`.
+
+    A protocol rather than the class: the report renders itself with this
+    module, which therefore must not import it back.
+    """
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def paths(self) -> Mapping[str, str]: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def failed(self) -> Sized: ...
+    def legend(self) -> str: ...
+    def table_rows(self) -> tuple[list[str], list[list[str]]]: ...
+    def comparison(self) -> _Comparison | None: ...
+    def samples(self, limit: int = ...) -> list[dict[str, Any]]: ...
+
+
+__all__ = ["HtmlReport", "render_fragment", "render_html"]
 
 _STYLE = """
 .tunekit-report { font-family: system-ui, sans-serif; color: #1f2328; }
@@ -52,7 +80,7 @@ def _cell(index: int, text: str) -> str:
     return f'<td class="num">{escape(text)}</td>'
 
 
-def render_fragment(report: EvalReport, *, heading: str = "h3") -> str:
+def render_fragment(report: HtmlReport, *, heading: str = "h3") -> str:
     """The verdict, the table, the charts (once the report is saved) and samples, in one ``<div>``."""
     header, rows = report.table_rows()
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
@@ -86,7 +114,7 @@ def render_fragment(report: EvalReport, *, heading: str = "h3") -> str:
 </div>"""
 
 
-def render_html(report: EvalReport) -> str:
+def render_html(report: HtmlReport) -> str:
     """A standalone page: the title, then :func:`render_fragment`."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(report.title)}</title>

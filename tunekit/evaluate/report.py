@@ -391,9 +391,39 @@ class EvalReport:
     @classmethod
     def load(cls, directory: str | Path) -> EvalReport:
         """Read back a report :meth:`save` wrote (``report.json`` and ``predictions.jsonl`` in ``directory``)."""
-        from tunekit.evaluate.store import load_report
-
-        return load_report(directory)
+        base = Path(directory)
+        data = json.loads((base / "report.json").read_text(encoding="utf-8"))
+        rows = [
+            json.loads(line) for line in (base / "predictions.jsonl").read_text(encoding="utf-8").splitlines() if line
+        ]
+        items = [
+            EvalItem(prompt=list(row.get("prompt") or []), reference=row["reference"], where=row["where"])
+            for row in rows
+        ]
+        candidates = []
+        for summary in data["candidates"]:
+            name = summary["name"]
+            price = summary.get("price")
+            results = [_item_result(row["answers"][name]) for row in rows]
+            candidates.append(
+                CandidateSummary(
+                    name=name,
+                    kind=summary["kind"],
+                    model=summary["model"],
+                    items=results,
+                    price=Price(**price) if price else None,
+                )
+            )
+        paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
+        return cls(
+            candidates=candidates,
+            metrics=list(data["metrics"]),
+            items=items,
+            title=data.get("title", "Evaluation"),
+            loss=list(data.get("loss") or []),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            paths=paths,
+        )
 
     def save(self, directory: str | Path) -> dict[str, str]:
         """Write report.md, report.html, report.json, predictions.jsonl and the PNG plots."""
@@ -459,3 +489,8 @@ def _short(text: str, limit: int = 160) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
+
+
+def _item_result(raw: dict[str, Any]) -> ItemResult:
+    known = set(ItemResult.__dataclass_fields__)
+    return ItemResult(**{key: value for key, value in raw.items() if key in known})
