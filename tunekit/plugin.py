@@ -86,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "console": "tunekit.cli.output",
     "err_console": "tunekit.cli.output",
     "format_validation_error": "tunekit.config",
+    "merge_adapter": "tunekit.serve.merge",
     # retries, secrets, endpoints, files
     "DEFAULT_RETRY": "tunekit.retry",
     "RetryPolicy": "tunekit.retry",
@@ -215,6 +216,7 @@ if TYPE_CHECKING:
         redact as redact,
         register_secret as register_secret,
     )
+    from tunekit.serve.merge import merge_adapter as merge_adapter
     from tunekit.states import (
         JobEvent as JobEvent,
         JobState as JobState,
