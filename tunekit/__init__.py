@@ -32,10 +32,10 @@ _EXPORTS: dict[str, str] = {
     "FineTunedModel": "tunekit.provider",
     "NoOptions": "tunekit.provider",
     "Job": "tunekit.jobs",
-    "JobState": "tunekit.jobs",
-    "JobStatus": "tunekit.jobs",
-    "JobEvent": "tunekit.jobs",
-    "normalize_status": "tunekit.jobs",
+    "JobState": "tunekit.states",
+    "JobStatus": "tunekit.states",
+    "JobEvent": "tunekit.states",
+    "normalize_status": "tunekit.states",
     "Ledger": "tunekit.ledger",
     "RunRecord": "tunekit.ledger",
     "DeploymentRecord": "tunekit.ledger",
@@ -186,13 +186,7 @@ if TYPE_CHECKING:
     from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
     from tunekit.inference.ratelimit import RateLimiter as RateLimiter
-    from tunekit.jobs import (
-        Job as Job,
-        JobEvent as JobEvent,
-        JobState as JobState,
-        JobStatus as JobStatus,
-        normalize_status as normalize_status,
-    )
+    from tunekit.jobs import Job as Job
     from tunekit.ledger import DeploymentRecord as DeploymentRecord, Ledger as Ledger, RunRecord as RunRecord
     from tunekit.migration.certificate import Certificate as Certificate
     from tunekit.migration.flow import migrate as migrate
@@ -213,4 +207,10 @@ if TYPE_CHECKING:
     )
     from tunekit.retry import RetryPolicy as RetryPolicy
     from tunekit.secrets import get_logger as get_logger, redact as redact, register_secret as register_secret
+    from tunekit.states import (
+        JobEvent as JobEvent,
+        JobState as JobState,
+        JobStatus as JobStatus,
+        normalize_status as normalize_status,
+    )
     from tunekit.tuner import Tuner as Tuner

@@ -95,7 +95,7 @@ class ProviderNotFoundError(ConfigError):
         self.installed = list(installed)
         self.package = package
         listing = ", ".join(sorted(installed)) or "none"
-        hint = f" Install it with: pip install {package}" if package else ""
+        hint = f" If it is a plugin you have not installed: pip install {package}" if package else ""
         super().__init__(f"unknown provider {name!r} (installed: {listing}).{hint}")
 
 

@@ -4,7 +4,7 @@
 
     tuner = Tuner.from_config("tune.yaml")
     report = tuner.validate()          # what is wrong with the data, where; tokens; cost
-    job = tuner.submit()               # idempotent: resumes an unfinished run of the same config
+    job = tuner.submit()               # once per config and data: a second call returns this run
     job.wait()
     model = job.result()
     model.client().chat([{"role": "user", "content": "..."}]).text
@@ -33,11 +33,12 @@ from tunekit.errors import (
     RunNotFoundError,
     UnsupportedOperationError,
 )
-from tunekit.jobs import Job, JobStatus
+from tunekit.jobs import Job
 from tunekit.ledger import Ledger, RunRecord
 from tunekit.provider import JobRef, Provider, RunContext
 from tunekit.registry import create_provider
 from tunekit.secrets import get_logger
+from tunekit.states import JobStatus
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
     from rich.text import Text
 
-    from tunekit.jobs import Job, JobEvent, JobState
+    from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel
+    from tunekit.states import JobEvent, JobState
     from tunekit.tuner import Tuner
 
 RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
@@ -55,7 +56,7 @@ def submit(
     """
     from tunekit.cli.spend import confirm_new_job
     from tunekit.errors import JobLostError
-    from tunekit.jobs import JobStatus
+    from tunekit.states import JobStatus
     from tunekit.tuner import Tuner
 
     tuner = Tuner.from_config(config)
@@ -80,7 +81,7 @@ def submit(
     if not as_json:
         console.print(f"follow it with: tunekit watch {job.run_id}")
     if follow:
-        state = _watch(job, poll_interval=_poll_interval(tuner), timeout=None)
+        state = _watch(job, poll_interval=tuner.provider.poll_interval, timeout=None)
         if state is not None and state.status.value in ("failed", "cancelled"):
             raise typer.Exit(EXIT_JOB_FAILED)
 
@@ -148,7 +149,7 @@ def watch(
     the job the provider already has; no second job is started.
     """
     tuner, job = _job(run_id)
-    state = _watch(job, poll_interval=interval or _poll_interval(tuner), timeout=timeout)
+    state = _watch(job, poll_interval=interval or tuner.provider.poll_interval, timeout=timeout)
     if state is not None and state.status.value in ("failed", "cancelled"):
         raise typer.Exit(EXIT_JOB_FAILED)
 
@@ -224,11 +225,6 @@ def _job(run_id: str) -> tuple[Tuner, Job]:
     return tuner, tuner.reattach(run_id)
 
 
-def _poll_interval(tuner: Tuner) -> float:
-    value = getattr(tuner.provider.options, "poll_interval", None)
-    return float(value) if isinstance(value, (int, float)) else 10.0
-
-
 def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState | None:
     """Show the job's progress until it ends; its final state, or None when the watch timed out.
 
@@ -262,7 +258,7 @@ def _follow(
     job: Job, progress: Progress, *, poll_interval: float, deadline: float | None, timeout: float | None
 ) -> JobState | None:
     from tunekit.errors import RateLimitedError, ServiceUnavailableError
-    from tunekit.jobs import JobEvent, JobState
+    from tunekit.states import JobEvent, JobState
 
     state: JobState | None = None
     failures = 0

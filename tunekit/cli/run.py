@@ -7,7 +7,6 @@ ledger; running the same command again resumes the same run.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -43,9 +42,9 @@ def run(
     timeout: Annotated[float | None, typer.Option("--timeout", help="Stop watching after this many seconds.")] = None,
 ) -> None:
     """Validate, estimate, train, watch, deploy and evaluate a config — resuming if it ran before."""
-    from tunekit.cli.jobs import _poll_interval, _watch
+    from tunekit.cli.jobs import _watch
     from tunekit.cli.spend import confirm_new_job
-    from tunekit.jobs import JobStatus
+    from tunekit.states import JobStatus
 
     tuner = _load(config)
     cfg = tuner.config
@@ -67,7 +66,7 @@ def run(
     console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")
 
     if not job.record.status.is_terminal or job.record.result is None:
-        interval = poll_interval if poll_interval is not None else _poll_interval(tuner)
+        interval = poll_interval if poll_interval is not None else tuner.provider.poll_interval
         _watch(job, poll_interval=interval, timeout=timeout)
     state = job.status() if job.record.result is None else None
     if state is not None and state.status is not JobStatus.SUCCEEDED:
@@ -110,18 +109,16 @@ def run(
 def _load(path: Path) -> Tuner:
     from tunekit.tuner import Tuner
 
-    if _is_autotrain_yaml(path):
-        from tunekit.registry import get_provider_class
+    if _names_no_provider(path):
+        from tunekit.registry import foreign_config
 
-        module = sys.modules.get(get_provider_class("autotrain").__module__.split(".")[0])
-        loader = getattr(module, "load_autotrain_yaml", None)
-        if loader is None:
-            raise typer.BadParameter("this AutoTrain config needs tunekit-autotrain with load_autotrain_yaml")
-        return Tuner(loader(path))
+        config = foreign_config(path)  # a config written for another tool, read by the provider that knows it
+        if config is not None:
+            return Tuner(config)
     return Tuner.from_config(path)
 
 
-def _is_autotrain_yaml(path: Path) -> bool:
+def _names_no_provider(path: Path) -> bool:
     if path.suffix.lower() not in {".yml", ".yaml"}:
         return False
     import yaml
@@ -130,7 +127,7 @@ def _is_autotrain_yaml(path: Path) -> bool:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False  # load_config reports it properly
-    return isinstance(data, dict) and "task" in data and "provider" not in data
+    return isinstance(data, dict) and "provider" not in data
 
 
 def _check_evaluation(tuner: Tuner) -> None:

@@ -99,6 +99,10 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     def refresh_retirements(self) -> list[Retirement]:
         return self.conn.call(api_retirements, self.conn.client, self.name)
 
+    @property
+    def poll_interval(self) -> float:
+        return self.opts.poll_interval
+
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
         return Connection(self.opts, provider=self.name, explain=explain_openai_error)
