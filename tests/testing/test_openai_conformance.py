@@ -20,6 +20,11 @@ from emulator_data import chat_lines
 from openai import types as oa
 from openai.types import chat, fine_tuning, uploads
 from openai.types.fine_tuning import jobs as ft_jobs
+from openai.types.fine_tuning.checkpoints import (
+    PermissionCreateResponse,
+    PermissionDeleteResponse,
+    PermissionRetrieveResponse,
+)
 from openapi_schema_validator import OAS31Validator
 from pydantic import BaseModel
 from referencing import Registry, Resource
@@ -198,7 +203,12 @@ def test_every_implemented_route_conforms(spec: Spec) -> None:
             "GET", f"/fine_tuning/jobs/{job['id']}/events", fine_tuning.FineTuningJobEvent, params={"limit": 100}
         )
         assert any(e["type"] == "metrics" for e in events)
-        call.listing("GET", f"/fine_tuning/jobs/{job['id']}/checkpoints", ft_jobs.FineTuningJobCheckpoint)
+        saved = call.listing("GET", f"/fine_tuning/jobs/{job['id']}/checkpoints", ft_jobs.FineTuningJobCheckpoint)
+        shared = f"/fine_tuning/checkpoints/{saved[0]['fine_tuned_model_checkpoint']}/permissions"
+        granted = call.listing("POST", shared, PermissionCreateResponse, json={"project_ids": ["proj_abc"]})
+        assert [p["project_id"] for p in call("GET", shared, PermissionRetrieveResponse)["data"]] == ["proj_abc"]
+        call("DELETE", f"{shared}/{granted[0]['id']}", PermissionDeleteResponse)
+        call("GET", "/fine_tuning/checkpoints/ft:nope:ckpt-step-1/permissions")  # a 404 in the spec's error shape
         call("POST", f"/fine_tuning/jobs/{job['id']}/cancel")
         doomed = call("POST", "/fine_tuning/jobs", fine_tuning.FineTuningJob, json=body)
         assert (
