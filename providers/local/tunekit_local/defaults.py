@@ -25,7 +25,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from tunekit.errors import ConfigError
+from tunekit.plugin import ConfigError
 from tunekit_local.options import FLASH_ATTENTION, LocalOptions
 
 __all__ = [
@@ -78,7 +78,7 @@ class Hardware:
 
 def openmp_settings(environ: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
     """OpenMP settings for a training process (see :func:`tunekit.inference.loading.openmp_environment`)."""
-    from tunekit.inference.loading import openmp_environment
+    from tunekit.plugin import openmp_environment
 
     return openmp_environment(environ)
 
@@ -420,7 +420,7 @@ def _schedule(
     reasons: dict[str, str],
 ) -> _Schedule:
     """Batch, accumulation, learning rate, epochs and the steps they make, warmup, and DPO's beta."""
-    from tunekit.data import target_epochs
+    from tunekit.plugin import target_epochs
 
     gpu = hardware.is_gpu
     world = options.num_processes * options.num_machines
