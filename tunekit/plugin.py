@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.lazy import lazy_exports
+from tunekit.lazy import lazy_exports as lazy_exports  # also for plugins: their own lazy packages
 
 # name -> module that defines it; imported on first attribute access.
 _EXPORTS: dict[str, str] = {
@@ -86,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "console": "tunekit.cli.output",
     "err_console": "tunekit.cli.output",
     "format_validation_error": "tunekit.config",
+    "lazy_exports": "tunekit.lazy",
     "merge_adapter": "tunekit.serve.merge",
     # retries, secrets, endpoints, files
     "DEFAULT_RETRY": "tunekit.retry",
