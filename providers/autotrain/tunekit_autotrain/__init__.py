@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from tunekit.plugin import lazy_exports
 
-# Loaded on first use: the CLI imports this package at startup for `tunekit autotrain`, and must stay fast.
-_EXPORTS = {
+# Loaded on first use: `tunekit --help` imports this package for its CLI commands
+# (tunekit_autotrain.cli), which must not pay for huggingface_hub and the provider.
+_EXPORTS: dict[str, str] = {
     "AUTOTRAIN_DEFAULTS": "tunekit_autotrain.params",
     "AutoTrainOptions": "tunekit_autotrain.options",
     "AutoTrainProvider": "tunekit_autotrain.provider",
