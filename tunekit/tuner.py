@@ -88,7 +88,7 @@ class Tuner:
             raise ConfigError("the provider rejects this config", problems=problems)
         from tunekit.data import validate_data
 
-        return validate_data(self.config, strict=strict)
+        return validate_data(self.config, profile=self.provider, strict=strict)
 
     # -- runs ------------------------------------------------------------------
 
@@ -137,7 +137,7 @@ class Tuner:
             problems = self.provider.check(self.config)
             if problems:
                 raise ConfigError("the provider rejects this config", problems=problems)
-            splits = load_splits(self.config)
+            splits = load_splits(self.config, profile=self.provider)
             run.intent("prepare")
             prepared = self.provider.prepare(splits, self.config, run)
             run.outcome("prepare", data=prepared.model_dump(mode="json"))

@@ -49,7 +49,12 @@ def deploy(
         sku=sku or base.sku,
         capacity=capacity if capacity is not None else base.capacity,
     )
-    err_console.print(BILLING_NOTE.format(run=run_id), highlight=False)
+    hosting = tuner.provider.hosting_cost(tuner.config.model, settings)
+    if hosting is not None and hosting.per_hour == 0:
+        # A tier without an hourly fee (Azure's Developer Tier): say what it costs instead of warning of hours.
+        err_console.print(f"[bold yellow]note:[/] {hosting.warning()}", highlight=False)
+    else:
+        err_console.print(BILLING_NOTE.format(run=run_id), highlight=False)
     with err_console.status(f"deploying ({settings.sku} x{settings.capacity}) and waiting until it succeeds"):
         model = tuner.deploy(run_id, settings, checkpoint=_checkpoint(checkpoint))
     if as_json:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from tunekit.data.profile import Limits
 from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
 from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
 from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
@@ -25,12 +26,15 @@ from tunekit_autotrain.hub import HubConnection
 from tunekit_autotrain.logs import log_events, log_tail, parse_lines, progress
 from tunekit_autotrain.options import AutoTrainOptions
 from tunekit_autotrain.params import check_params, resolve_params, trl_arguments
+from tunekit_autotrain.pricing import price_run
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from tunekit.config import TuneConfig
+    from tunekit.data.cost import CostEstimate
     from tunekit.data.splits import DatasetSplits
+    from tunekit.data.stats import TokenStats
     from tunekit.inference.base import ChatClient
 
 __all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
@@ -119,7 +123,15 @@ class AutoTrainProvider(Provider):
     # -- before spending -----------------------------------------------------------------------
 
     def check(self, config: TuneConfig) -> list[str]:
-        return check_params(config, self.opts.params, runner=self.opts.runner)
+        return [*super().check(config), *check_params(config, self.opts.params, runner=self.opts.runner)]
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return Limits(min_examples=1)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        return price_run(cls.name, config, stats, estimate)
 
     # -- data ----------------------------------------------------------------------------------
 

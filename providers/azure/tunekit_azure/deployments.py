@@ -35,20 +35,21 @@ __all__ = [
 
 logger = get_logger("tunekit.azure.deploy")
 
-SKUS = ("Standard", "GlobalStandard", "Developer", "ProvisionedManaged")
-"""Deployment types a fine-tuned model can be served with."""
+SKUS = ("Standard", "GlobalStandard", "DeveloperTier", "ProvisionedManaged")
+"""Deployment types a fine-tuned model can be served with, as Resource Manager names them."""
 
-BILLING_WARNING = (
-    "deployment {name} of {model} is billed by the hour while it exists, even when idle; "
-    "delete it when done: tunekit undeploy {run}"
-)
+SKU_ALIASES = {"developer": "DeveloperTier"}
+"""The portal's name for a deployment type -> the sku name Resource Manager takes (fine-tune-test sample)."""
+
+BILLING_WARNING = "deployment {name} of {model}: {hosting}; delete it when done: tunekit undeploy {run}"
 
 _BUSY = frozenset({"creating", "updating", "accepted", "deleting"})
 _DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 
 
 def normalize_sku(sku: str) -> str:
-    """The canonical spelling of a sku name (ARM is case-insensitive, the docs are not)."""
+    """The canonical spelling of a sku name (ARM ignores case, the docs do not); ``Developer`` is DeveloperTier."""
+    sku = SKU_ALIASES.get(sku.lower(), sku)
     for known in SKUS:
         if known.lower() == sku.lower():
             return known

@@ -31,6 +31,7 @@ from tunekit_azure.deployments import (
 )
 from tunekit_azure.files import import_file
 from tunekit_azure.options import V1, AzureOptions
+from tunekit_azure.pricing import hosting_cost
 from tunekit_azure.states import AZURE_STATUSES
 from tunekit_openai.files import RemoteFile
 from tunekit_openai.params import build_create_params
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from tunekit.config import DeployConfig, TuneConfig
+    from tunekit.data.profile import HostingCost
     from tunekit.data.splits import DatasetSplits
     from tunekit.inference.base import ChatClient
 
@@ -50,7 +52,7 @@ __all__ = ["MAX_SUFFIX", "AzureProvider"]
 logger = get_logger("tunekit.azure")
 
 MAX_SUFFIX = 18
-"""Azure appends at most 18 characters to a tuned model's name."""
+"""Azure appends at most 18 characters to a tuned model's name (``limits.yaml``'s max_suffix)."""
 
 _FINE_TUNED = re.compile(r"\.ft-|^ft:|:ckpt-step-")
 
@@ -131,12 +133,12 @@ class AzureProvider(OpenAIProvider):
 
     # -- before spending ---------------------------------------------------------
 
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        return hosting_cost(cls.__module__.split(".")[0], cls.name, model, deploy)
+
     def check(self, config: TuneConfig) -> list[str]:
-        problems = [p for p in super().check(config) if not p.startswith("suffix:")]
-        if config.suffix is not None and len(config.suffix) > MAX_SUFFIX:
-            problems.append(
-                f"suffix: Azure allows at most {MAX_SUFFIX} characters, {config.suffix!r} has {len(config.suffix)}"
-            )
+        problems = super().check(config)  # the limits in limits.yaml: model, 18-character suffix, epochs
         options = self.azure
         for field, resolve in (("api_version", options.resolved_api_version), ("endpoint", options.resolved_endpoint)):
             try:
@@ -284,7 +286,9 @@ class AzureProvider(OpenAIProvider):
         source = self._source_scope()
         target = self._target_scope(source)
         manager = self._deployments(source, target)
-        logger.warning(BILLING_WARNING.format(name=name, model=served, run=run.run_id))
+        hosting = self.hosting_cost(model.base_model, deploy)
+        billing = hosting.warning() if hosting is not None else "billed while deployed"
+        logger.warning(BILLING_WARNING.format(name=name, model=served, run=run.run_id, hosting=billing))
         run.intent(
             "create_deployment",
             f"{served} as {name} ({sku} x{deploy.capacity}) on {target.account}",
@@ -306,7 +310,7 @@ class AzureProvider(OpenAIProvider):
             "subscription_id": target.subscription_id,
             "resource_group": target.resource_group,
             "account": target.account,
-            "billing": "hourly while deployed",
+            "billing": billing,
         }
         if manager.cross_resource:
             metadata["endpoint"] = self._target_endpoint()

@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tunekit.data.cost import price_hours
+from tunekit.data.profile import Limits
 from tunekit.errors import ConflictError, DataError, JobError
 from tunekit.jobs import JobEvent, JobState, JobStatus
 from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
@@ -19,6 +21,8 @@ from tunekit_local.spec import JobSpec
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
     from tunekit.data import DatasetSplits
+    from tunekit.data.cost import CostEstimate
+    from tunekit.data.stats import TokenStats
     from tunekit.inference.base import ChatClient
 
 __all__ = ["LocalProvider"]
@@ -44,6 +48,21 @@ class LocalProvider(Provider):
     runs_here: ClassVar[bool] = True
 
     options: LocalOptions
+
+    # -- limits and cost ------------------------------------------------------------
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return Limits(min_examples=1)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        """Memory and (with ``provider_options.gpu``) time on this machine's GPU; no bill."""
+        gpu = str(config.provider_options.get("gpu") or "")
+        price_hours(config, stats, estimate, hardware=gpu or "this machine", gpu=gpu or None, count=1, per_hour=None)
+        estimate.total = 0.0
+        estimate.notes.append("local training costs only your own hardware's time")
+        return estimate
 
     # -- before anything runs ----------------------------------------------------
 

@@ -17,6 +17,7 @@ from tunekit.errors import (
 from tunekit.jobs import JobEvent, JobState, JobStatus
 from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
+from tunekit_openai import pricing
 from tunekit_openai.connection import Connection
 from tunekit_openai.errors import explain_openai_error
 from tunekit_openai.files import RemoteFile, content_hash, upload_file
@@ -37,7 +38,11 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from tunekit.config import TuneConfig
+    from tunekit.data.cost import CostEstimate
+    from tunekit.data.profile import Limits
     from tunekit.data.splits import DatasetSplits
+    from tunekit.data.stats import TokenStats
+    from tunekit.data.tokens import TokenCounter
     from tunekit.inference.base import ChatClient
     from tunekit.retirement import Retirement
 
@@ -90,6 +95,28 @@ class OpenAIProvider(Provider):
     def refresh_retirements(self) -> list[Retirement]:
         return self.conn.call(api_retirements, self.conn.client, self.name)
 
+    # -- limits, tokens and prices (the tables shipped in this package) ---------------------
+
+    @classmethod
+    def _package(cls) -> str:
+        return cls.__module__.split(".")[0]
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return pricing.model_limits(cls._package(), cls.name, model)
+
+    @classmethod
+    def token_counter(cls, model: str) -> TokenCounter | None:
+        return pricing.token_counter(cls._package(), cls.name, model)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        return pricing.price_training(cls._package(), cls.name, config, estimate)
+
+    @classmethod
+    def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
+        return pricing.inference_price(cls._package(), cls.name, model, tuned=tuned)
+
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
         return Connection(self.opts, provider=self.name, explain=explain_openai_error)
@@ -102,7 +129,7 @@ class OpenAIProvider(Provider):
     # -- before spending ---------------------------------------------------------
 
     def check(self, config: TuneConfig) -> list[str]:
-        return check_config(config, self.opts)
+        return [*super().check(config), *check_config(config, self.opts)]
 
     # -- data ----------------------------------------------------------------------
 
