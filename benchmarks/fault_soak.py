@@ -53,7 +53,7 @@ FAULT_MIX: list[tuple[str, float]] = [
 
 
 def _fault(kind: str) -> Any:
-    from tunekit.testing import Fault
+    from tunekit_emulators import Fault
 
     if kind == "429":
         return Fault.status(429, retry_after=0.01)
@@ -216,10 +216,10 @@ class Target:
 
 @contextmanager
 def emulators(seed: int = 0) -> Iterator[dict[str, Target]]:
-    from tunekit.testing.azure import AzureOpenAIEmulator
-    from tunekit.testing.hub import HubEmulator, loopback_only
-    from tunekit.testing.openai import OpenAIEmulator
     from tunekit_autotrain.backends import RUN_ID_ENV
+    from tunekit_emulators.azure import AzureOpenAIEmulator
+    from tunekit_emulators.hub import HubEmulator, loopback_only
+    from tunekit_emulators.openai import OpenAIEmulator
     from tunekit_openai.params import RUN_ID_KEY
 
     fast = {"poll_interval": 0.02, "retry_max_wait": 0.05}

@@ -50,6 +50,8 @@ _EXPORTS: dict[str, str] = {
     "RateLimiter": "tunekit.inference.ratelimit",
     "map_openai_error": "tunekit.inference.openai_errors",
     "RetryPolicy": "tunekit.retry",
+    "migrate": "tunekit.migration.flow",
+    "Certificate": "tunekit.migration.certificate",
     "evaluate": "tunekit.evaluate.runner",
     "evaluate_run": "tunekit.evaluate.runs",
     "EvalReport": "tunekit.evaluate.report",
@@ -189,6 +191,8 @@ if TYPE_CHECKING:
         normalize_status as normalize_status,
     )
     from tunekit.ledger import Ledger as Ledger, RunRecord as RunRecord
+    from tunekit.migration.certificate import Certificate as Certificate
+    from tunekit.migration.flow import migrate as migrate
     from tunekit.provider import (
         Checkpoint as Checkpoint,
         FineTunedModel as FineTunedModel,
@@ -206,3 +210,4 @@ if TYPE_CHECKING:
     )
     from tunekit.retry import RetryPolicy as RetryPolicy
     from tunekit.secrets import get_logger as get_logger, redact as redact, register_secret as register_secret
+    from tunekit.tuner import Tuner as Tuner

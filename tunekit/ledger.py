@@ -8,7 +8,7 @@ between the two knows what to check on resume. WAL mode and short
 a per-run file lock keeps two processes from driving the same run.
 
 For recovery tests, ``TUNEKIT_CRASH_AT`` makes the process SIGKILL itself
-when it records a chosen event (see :mod:`tunekit.testing.crash`).
+when it records a chosen event (see :mod:`tunekit.failpoints`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from typing import Any
 import filelock
 
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
+from tunekit.failpoints import CRASH_ENV, crash_at
 from tunekit.jobs import JobStatus
+from tunekit.paths import tunekit_home
 from tunekit.secrets import redact, redact_data
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerEvent", "RunRecord", "tunekit_home", "validate_run_id"]
@@ -77,11 +79,6 @@ _MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX events_key ON events(run_id, event_key) WHERE event_key IS NOT NULL;
     """,
 ]
-
-
-def tunekit_home() -> Path:
-    """``$TUNEKIT_HOME``, or ``~/.tunekit``."""
-    return Path(os.environ.get("TUNEKIT_HOME") or Path.home() / ".tunekit").expanduser()
 
 
 def validate_run_id(run_id: str) -> str:
@@ -338,9 +335,9 @@ class Ledger:
         key: str | None = None,
     ) -> bool:
         """Append an event. With ``key``, a second event with the same key is ignored (returns False)."""
-        crash = _CRASH_ENV in os.environ  # tunekit.testing.crash: recovery tests kill the client here
+        crash = CRASH_ENV in os.environ  # recovery tests kill the client here (tunekit.failpoints)
         if crash:
-            _crash_at(kind, step, after=False)
+            crash_at(kind, step, after=False)
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO events (run_id, ts, kind, step, message, data_json, event_key)"
@@ -349,7 +346,7 @@ class Ledger:
             )
             written = cursor.rowcount == 1
         if crash:
-            _crash_at(kind, step, after=True)
+            crash_at(kind, step, after=True)
         return written
 
     def events(self, run_id: str, *, kinds: Sequence[str] | None = None, after_seq: int = 0) -> list[LedgerEvent]:
@@ -434,15 +431,6 @@ def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
         result=json.loads(row[12]) if row[12] else None,
         error=row[13],
     )
-
-
-_CRASH_ENV = "TUNEKIT_CRASH_AT"
-
-
-def _crash_at(kind: str, step: str | None, *, after: bool) -> None:
-    from tunekit.testing.crash import crash_at
-
-    crash_at(kind, step, after=after)
 
 
 def _executescript(conn: sqlite3.Connection, script: str) -> None:

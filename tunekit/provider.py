@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from typing_extensions import TypeVar
 
 from tunekit.data.profile import Limits
 from tunekit.errors import UnsupportedOperationError
@@ -34,7 +35,14 @@ if TYPE_CHECKING:
     from tunekit.ledger import Ledger
     from tunekit.retirement import Retirement
 
-__all__ = ["Checkpoint", "FineTunedModel", "JobRef", "NoOptions", "PreparedData", "Provider", "RunContext"]
+__all__ = ["Checkpoint", "FineTunedModel", "JobRef", "NoOptions", "OptionsT", "PreparedData", "Provider", "RunContext"]
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel, covariant=True, default=BaseModel)
+"""A provider's options model: ``class MyProvider(Provider[MyOptions])`` types ``self.options``.
+
+Covariant so that any provider is a ``Provider`` (the registry, the Tuner and
+the CLI hold providers without knowing their options); the default makes a
+bare ``Provider`` mean "some options model"."""
 
 
 class NoOptions(BaseModel):
@@ -131,11 +139,13 @@ class RunContext:
         self.ledger.update(self.run_id, remote=remote)
 
 
-class Provider(ABC):
+class Provider(ABC, Generic[OptionsT]):
     """What a provider plugin implements.
 
     Subclasses set ``name`` and ``Options`` (a pydantic model validated from
-    the config's ``provider_options``), and implement the abstract methods.
+    the config's ``provider_options``), name the same model as the type
+    parameter (``Provider[MyOptions]``) so ``self.options`` is typed, and
+    implement the abstract methods.
     Optional abilities (pause, resume, checkpoints, deploy) raise
     :class:`UnsupportedOperationError` unless overridden.
     """
@@ -152,7 +162,8 @@ class Provider(ABC):
             options = self.Options()
         elif not isinstance(options, self.Options):
             options = self.Options.model_validate(options.model_dump())
-        self.options = options
+        # Options is a ClassVar, which cannot name the type parameter: the class promises they agree.
+        self.options: OptionsT = cast(OptionsT, options)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -232,7 +243,7 @@ class Provider(ABC):
         """Shutdown dates the service reports through its API (network call; credentials needed)."""
         raise UnsupportedOperationError(self.name, "refresh retirements", "it reports no shutdown dates")
 
-    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+    def close(self) -> None:
         """Release clients and connections."""
 
     # -- what the data layer asks: optional hooks with defaults --------------------------

@@ -47,7 +47,7 @@ def test_run_trains_evaluates_and_reports(recipe: Path, openai_emulator: Any) ->
     assert len(openai_emulator.jobs()) == 1
 
     (run,) = Ledger().runs()
-    report = json.loads((run.run_dir / "eval" / "report.json").read_text())
+    report = json.loads((run.run_dir / "eval" / "latest" / "report.json").read_text())
     names = [c["name"] for c in report["candidates"]]
     assert len(names) == 3
     steps = {(e.kind, e.step) for e in Ledger().events(run.run_id)}
@@ -81,3 +81,36 @@ def test_invalid_data_stops_before_any_upload(recipe: Path, openai_emulator: Any
     assert result.exit_code == EXIT_DATA_INVALID
     assert "train.jsonl:7" in result.output
     assert openai_emulator.files() == [] and openai_emulator.jobs() == []
+
+
+def test_reports_are_kept_and_a_finished_run_shows_its_stored_report(recipe: Path, openai_emulator: Any) -> None:
+    chats = ("POST", "/v1/chat/completions")
+    first = _run(str(recipe), "--yes")
+    assert first.exit_code == 0, first.output
+    (run,) = Ledger().runs()
+    root = run.run_dir / "eval"
+    full = (root / "latest").resolve()
+    assert json.loads((full / "report.json").read_text())["examples"] == 40
+
+    # A quick 10-example check writes a report of its own: the 40-example one is kept.
+    quick = runner.invoke(app, ["eval", run.run_id, "-n", "10"], catch_exceptions=False)
+    assert quick.exit_code == 0, quick.output
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(folders) == 2 and full in folders
+    assert json.loads((full / "report.json").read_text())["examples"] == 40
+    assert json.loads((root / "latest" / "report.json").read_text())["examples"] == 10
+
+    # Running the finished run again shows the stored report without asking any model again.
+    sent = openai_emulator.request_count(*chats)
+    again = _run(str(recipe), "--yes")
+    assert again.exit_code == 0, again.output
+    assert openai_emulator.request_count(*chats) == sent
+    assert "showing that report" in again.output and "--re-evaluate" in again.output
+    assert "0/10" in again.output and "The tuned model" in " ".join(again.output.split())
+
+    # Asked to, it evaluates again, into a third folder.
+    fresh = _run(str(recipe), "--yes", "--re-evaluate")
+    assert fresh.exit_code == 0, fresh.output
+    assert openai_emulator.request_count(*chats) == sent + 3 * 40
+    assert len([p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]) == 3
+    assert len(openai_emulator.jobs()) == 1

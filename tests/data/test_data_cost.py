@@ -62,7 +62,7 @@ def test_azure_adds_hosting_per_hour() -> None:
 
 
 def test_models_without_a_price_row_have_no_price_and_say_so() -> None:
-    estimate = priced(cfg("openai", "o4-mini"))  # tunable (limits.yaml) but not priced in prices.yaml
+    estimate = priced(cfg("openai", "gpt-4-0613"))  # tunable (limits.yaml) but not priced in prices.yaml
     assert estimate.training_cost is None and estimate.unavailable is None
     assert any("prices.yaml" in note for note in estimate.notes)
 

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from tunekit.cli.app import app
 from tunekit.evaluate import Candidate, Price, evaluate, evaluate_run, few_shot_turns
 from tunekit.inference import OpenAIChatClient
-from tunekit.testing import Fault, OpenAIEmulator
 from tunekit.tuner import Tuner
+from tunekit_emulators import Fault, OpenAIEmulator
 
 BASE = "gpt-4o-mini-2024-07-18"
 SYSTEM = "You name capitals."
@@ -105,7 +105,8 @@ def test_tuned_model_beats_the_baselines_through_the_whole_path(
     assert tuned.latency_p50 is not None and tuned.latency_p95 is not None
     assert tuned.latency_p50 <= tuned.latency_p95
 
-    folder = job.record.run_dir / "eval"
+    folder = job.record.run_dir / "eval" / "latest"
+    assert Path(report.paths["markdown"]).parent.resolve() == folder.resolve()
     for name in ("report.md", "report.html", "report.json", "predictions.jsonl", "metrics.png"):
         assert (folder / name).is_file(), name
     assert report.verdict in (folder / "report.md").read_text(encoding="utf-8")
@@ -188,4 +189,6 @@ def test_failed_requests_are_counted_not_fatal(openai_emulator: OpenAIEmulator) 
     assert fine.errors == 0 and fine.score("token_f1") > 0
     assert hot.errors == 4 and hot.score("token_f1") == 0.0
     assert all("temperature" in (r.error or "") for r in hot.items)
-    assert "4 of 4 hot requests failed and count as wrong" in report.verdict
+    # A candidate that answered nothing was not evaluated: the verdict says so, with the service's reason.
+    assert report.verdict.startswith("Evaluation failed: hot") and "temperature" in report.verdict
+    assert [c.name for c in report.failed] == ["hot"]

@@ -127,3 +127,40 @@ def test_html_escapes_model_output(tmp_path: Path) -> None:
     report = report_of(evil)
     assert "<script>" not in report.to_html()
     assert "nothing to compare" in report.verdict
+
+
+def test_a_saved_report_reads_back_whole(tmp_path: Path) -> None:
+    report = report_of(few([1, 0, 0, 1]), tuned([1, 1, 1, 1]))
+    report.save(tmp_path / "eval")
+    loaded = EvalReport.load(tmp_path / "eval")
+    assert loaded.verdict == report.verdict
+    assert loaded.table_rows() == report.table_rows()
+    assert loaded.items == report.items and loaded.created_at == report.created_at
+    assert loaded.to_dict() == report.to_dict()
+
+
+def test_every_evaluation_keeps_its_own_folder_and_latest_points_at_the_newest(tmp_path: Path) -> None:
+    from tunekit.evaluate.store import latest_report_folder, report_into_new_folder
+
+    root = tmp_path / "eval"
+    assert latest_report_folder(root) is None
+    first = report_into_new_folder(root, lambda folder: _saved(report_of(few([1, 0]), tuned([1, 1])), folder))
+    second = report_into_new_folder(root, lambda folder: _saved(report_of(few([1]), tuned([0])), folder))
+    assert Path(first.paths["json"]).is_file() and Path(second.paths["json"]).is_file()
+    assert Path(first.paths["json"]).parent != Path(second.paths["json"]).parent
+    latest = latest_report_folder(root)
+    assert latest is not None and EvalReport.load(latest).verdict == second.verdict
+
+    # A failed evaluation leaves no empty folder and keeps latest where it was.
+    def broken(folder: Path) -> EvalReport:
+        raise RuntimeError("the service went away")
+
+    with pytest.raises(RuntimeError):
+        report_into_new_folder(root, broken)
+    assert len([p for p in root.iterdir() if not p.is_symlink()]) == 2
+    assert EvalReport.load(root / "latest").verdict == second.verdict
+
+
+def _saved(report: EvalReport, folder: Path) -> EvalReport:
+    report.save(folder)
+    return report

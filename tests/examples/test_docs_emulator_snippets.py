@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from tunekit.testing import Fault
+from tunekit_emulators import Fault
 
 RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
 

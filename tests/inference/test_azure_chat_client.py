@@ -7,7 +7,7 @@ import pytest
 from tunekit.errors import AuthenticationError, ConfigError, NotFoundError
 from tunekit.inference import OpenAIChatClient
 from tunekit.retry import RetryPolicy
-from tunekit.testing import AzureOpenAIEmulator, Fault
+from tunekit_emulators import AzureOpenAIEmulator, Fault
 
 FAST = RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.05)
 

@@ -15,7 +15,7 @@ import pytest
 from tunekit.errors import AuthenticationError, ProviderError, ServiceUnavailableError
 from tunekit.inference import ChatClient, HuggingFaceChatClient
 from tunekit.retry import RetryPolicy
-from tunekit.testing import Fault, OpenAIEmulator
+from tunekit_emulators import Fault, OpenAIEmulator
 
 CHAT = "POST /v1/chat/completions"
 

@@ -16,7 +16,7 @@ from tunekit.errors import (
 )
 from tunekit.inference import ChatClient, OpenAIChatClient, RateLimiter
 from tunekit.retry import RetryPolicy
-from tunekit.testing import Fault, OpenAIEmulator
+from tunekit_emulators import Fault, OpenAIEmulator
 
 CHAT = "/v1/chat/completions"
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.05)

@@ -21,7 +21,7 @@ from tunekit.errors import (
     ServiceUnavailableError,
 )
 from tunekit.inference.openai_errors import map_openai_error
-from tunekit.testing import OpenAIEmulator
+from tunekit_emulators import OpenAIEmulator
 
 
 def sdk(emu: OpenAIEmulator, key: str | None = None) -> openai.OpenAI:

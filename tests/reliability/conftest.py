@@ -10,7 +10,8 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from cli_zygote import Zygote
+
+from tunekit_emulators.conformance.zygote import Zygote
 
 _REPORTS = pytest.StashKey[list[tuple[str, str]]]()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tunekit.failpoints import CrashPoint, parse_crash_points
 from tunekit.ledger import Ledger
-from tunekit.testing.crash import CrashPoint, parse_crash_points
 
 _CHILD = """
 import sys

@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_zygote import Zygote
-from crash_harness import (
+
+from tunekit_autotrain.backends import RUN_ID_LABEL, label_value
+from tunekit_emulators.azure import AzureOpenAIEmulator
+from tunekit_emulators.conformance.crash import (
     HEADER,
     Outcome,
     ProviderCase,
@@ -25,11 +27,9 @@ from crash_harness import (
     write_jsonl,
     write_yaml,
 )
-
-from tunekit.testing.azure import AzureOpenAIEmulator
-from tunekit.testing.hub import HubEmulator, loopback_only
-from tunekit.testing.openai import OpenAIEmulator
-from tunekit_autotrain.backends import RUN_ID_LABEL, label_value
+from tunekit_emulators.conformance.zygote import Zygote
+from tunekit_emulators.hub import HubEmulator, loopback_only
+from tunekit_emulators.openai import OpenAIEmulator
 from tunekit_openai.params import RUN_ID_KEY
 
 pytestmark = pytest.mark.slow

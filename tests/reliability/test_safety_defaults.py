@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_zygote import Zygote
-from crash_harness import chat_rows, write_jsonl, write_yaml
 from hypothesis import given, settings, strategies as st
 
 from tunekit.config import load_config, parse_config
 from tunekit.errors import ConfigError, LedgerError, RunLockedError
 from tunekit.ledger import Ledger, validate_run_id
-from tunekit.testing import Fault
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.conformance.crash import chat_rows, write_jsonl, write_yaml
+from tunekit_emulators.conformance.zygote import Zygote
+from tunekit_emulators.openai import OpenAIEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 

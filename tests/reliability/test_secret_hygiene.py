@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_zygote import Exit, Zygote
-from crash_harness import chat_rows, table, write_jsonl, write_yaml
 
 from tunekit.errors import TunekitError
-from tunekit.testing.azure import AzureOpenAIEmulator
-from tunekit.testing.hub import HubEmulator, loopback_only
-from tunekit.testing.openai import OpenAIEmulator
 from tunekit.tuner import Tuner
+from tunekit_emulators.azure import AzureOpenAIEmulator
+from tunekit_emulators.conformance.crash import chat_rows, table, write_jsonl, write_yaml
+from tunekit_emulators.conformance.zygote import Exit, Zygote
+from tunekit_emulators.hub import HubEmulator, loopback_only
+from tunekit_emulators.openai import OpenAIEmulator
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import openai
 import pytest
 from emulator_data import chat_lines
 
-from tunekit.testing import AzureOpenAIEmulator, Fault
+from tunekit_emulators import AzureOpenAIEmulator, Fault
 
 ARM_VERSION = "2024-10-01"
 

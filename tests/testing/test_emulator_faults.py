@@ -9,9 +9,9 @@ import openai
 import pytest
 from emulator_data import chat_lines
 
-from tunekit.testing import EmulatorServer, Fault, OpenAIEmulator
-from tunekit.testing.faults import FaultRule
-from tunekit.testing.ratelimit import RateLimiter, format_reset
+from tunekit_emulators import EmulatorServer, Fault, OpenAIEmulator
+from tunekit_emulators.faults import FaultRule
+from tunekit_emulators.ratelimit import RateLimiter, format_reset
 
 
 def _client(emu: OpenAIEmulator, **kwargs: object) -> openai.OpenAI:

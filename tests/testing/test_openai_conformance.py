@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tunekit.testing import OpenAIEmulator
+from tunekit_emulators import OpenAIEmulator
 
 SPEC = Path("/work/shared/specs/openai-openapi.yaml")
 SPEC_URI = "urn:openai-openapi"

@@ -6,7 +6,7 @@ import openai
 import pytest
 from emulator_data import chat_lines, dpo_lines
 
-from tunekit.testing import OpenAIEmulator
+from tunekit_emulators import OpenAIEmulator
 
 
 def _client(emu: OpenAIEmulator, **kwargs: object) -> openai.OpenAI:

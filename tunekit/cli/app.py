@@ -40,8 +40,8 @@ COMMAND_MODULES = (
     "tunekit.cli.deploy",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
+    "tunekit.cli.migrate",
     "tunekit.cli.data",
-    "tunekit.cli.emulate",
     "tunekit.cli.autotrain",
 )
 

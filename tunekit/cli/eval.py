@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tunekit.cli.output import console, err_console, print_json
+from tunekit.cli.output import EXIT_FAILURE, console, err_console, print_json
 
 if TYPE_CHECKING:
     from tunekit.evaluate.report import EvalReport
@@ -69,14 +69,15 @@ def eval_command(
     fine_tuned = job.result() if job is not None else None
     if fine_tuned is None and not as_json:
         err_console.print("no finished run of this config yet: evaluating the baselines and named models only")
-    folder = out or (job.record.run_dir / "eval" if job is not None else _default_folder())
     loss: list[dict[str, float]] = []
     if job is not None:
         from tunekit.evaluate.plots import loss_points
 
         loss = loss_points(job.metrics())
-    with _progress(enabled=not as_json) as progress:
-        report = evaluate_config(
+    report = _evaluate_into(
+        out,
+        job,
+        lambda folder, progress: evaluate_config(
             tuner.config,
             tuner.provider,
             model=fine_tuned,
@@ -85,13 +86,17 @@ def eval_command(
             loss=loss,
             out_dir=folder,
             progress=progress,
-        )
+        ),
+        show_progress=not as_json,
+    )
     if job is not None:
         tuner.ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict, data=report.to_dict())
     if as_json:
         print_json(report.to_dict())
-        return
-    _print_report(report)
+    else:
+        _print_report(report)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILURE)  # a model that answered nothing was not evaluated: never a tie, never 0
 
 
 def _resolve(target: str) -> tuple[Tuner, Job | None]:
@@ -126,10 +131,24 @@ def _apply_eval_overrides(tuner: Tuner, overrides: dict[str, Any]) -> None:
         raise ConfigError("invalid eval options", problems=format_validation_error(exc, prefix="eval")) from None
 
 
-def _default_folder() -> Path:
-    from tunekit.ledger import tunekit_home
+def _evaluate_into(
+    out: Path | None,
+    job: Job | None,
+    run: Callable[[Path, Any], EvalReport],
+    *,
+    show_progress: bool,
+) -> EvalReport:
+    """Evaluate into ``out``, else into a new folder (earlier reports kept) that ``latest`` then points at."""
+    from tunekit.evaluate.store import report_into_new_folder
+    from tunekit.paths import tunekit_home
 
-    return tunekit_home() / "evals" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    def write(folder: Path) -> EvalReport:
+        with _progress(enabled=show_progress) as progress:
+            return run(folder, progress)
+
+    if out is not None:
+        return write(out)
+    return report_into_new_folder(job.record.run_dir / "eval" if job is not None else tunekit_home() / "evals", write)
 
 
 class _progress:

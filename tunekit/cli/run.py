@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunekit.cli.output import EXIT_DATA_INVALID, console, err_console
+from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, console, err_console
 
 if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel
@@ -31,6 +31,12 @@ def run(
         bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")
     ] = False,
     skip_eval: Annotated[bool, typer.Option("--skip-eval", help="Stop after the result; do not evaluate.")] = False,
+    re_evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--re-evaluate", help="Ask the models again even if this run was evaluated (default: show that report)."
+        ),
+    ] = False,
     poll_interval: Annotated[
         float | None, typer.Option("--poll-interval", help="Seconds between status polls (default: the provider's).")
     ] = None,
@@ -53,7 +59,7 @@ def run(
         if latest is not None and not latest.status.is_terminal and "job_id" in latest.remote:
             console.print(f"resuming run [bold]{latest.run_id}[/] (job {latest.remote['job_id']})")
         else:
-            _validate_and_confirm(tuner, yes=yes)
+            _validate_and_confirm(tuner, yes=yes, check_eval=cfg.eval is not None and not skip_eval)
         job = tuner.submit(new=new)
     ledger = tuner.ledger
     console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")
@@ -74,14 +80,29 @@ def run(
         model = _deploy(tuner, job.run_id, model)
 
     if cfg.eval is not None and not skip_eval:
-        ledger.record(job.run_id, "intent", step="evaluate")
         from tunekit.cli.eval import _print_report, _progress
         from tunekit.evaluate import evaluate_run
+        from tunekit.evaluate.runs import stored_report
 
+        stored = None if re_evaluate else stored_report(job)
+        if stored is not None:
+            # Every evaluation request is paid for: a finished run shows what it already measured.
+            when = stored.created_at.strftime("%Y-%m-%d %H:%M UTC")
+            console.print(
+                f"evaluated {when} on {len(stored.items)} examples; showing that report "
+                "(--re-evaluate asks the models again)"
+            )
+            _print_report(stored)
+            if stored.failed:
+                raise typer.Exit(EXIT_FAILURE)
+            return
+        ledger.record(job.run_id, "intent", step="evaluate")
         with _progress(enabled=True) as progress:
             report = evaluate_run(tuner, job, model, progress=progress)
         ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict)
         _print_report(report)
+        if report.failed:
+            raise typer.Exit(EXIT_FAILURE)
 
 
 def _load(path: Path) -> Tuner:
@@ -110,12 +131,14 @@ def _is_autotrain_yaml(path: Path) -> bool:
     return isinstance(data, dict) and "task" in data and "provider" not in data
 
 
-def _validate_and_confirm(tuner: Tuner, *, yes: bool) -> None:
+def _validate_and_confirm(tuner: Tuner, *, yes: bool, check_eval: bool = False) -> None:
     report = tuner.validate()
     console.print(report.summary(), soft_wrap=True, markup=False)
     if not report.ok:
         err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
         raise typer.Exit(EXIT_DATA_INVALID)
+    if check_eval:
+        _check_evaluation(tuner)
     if not tuner.provider.spends_money or yes:
         return
     if not sys.stdin.isatty():
@@ -123,6 +146,25 @@ def _validate_and_confirm(tuner: Tuner, *, yes: bool) -> None:
         raise typer.Exit(1)
     if not typer.confirm("Start this run?", default=False):
         raise typer.Exit(1)
+
+
+def _check_evaluation(tuner: Tuner) -> None:
+    """Ask each model the evaluation will call one question before training is paid for."""
+    from rich.markup import escape
+
+    from tunekit.evaluate.preflight import check_evaluation
+
+    with console.status("checking that the evaluation's models answer"):
+        problems = check_evaluation(tuner.config, tuner.provider)
+    if not problems:
+        return
+    err_console.print("[bold red]the evaluation cannot reach its models:[/]")
+    for line in problems:
+        err_console.print(f"  {escape(line)}", soft_wrap=True)
+    err_console.print(
+        "fix the endpoint (or pass --skip-eval to train without evaluating); nothing was uploaded or spent"
+    )
+    raise typer.Exit(EXIT_FAILURE)
 
 
 def _deploy(tuner: Tuner, run_id: str, model: FineTunedModel) -> FineTunedModel:

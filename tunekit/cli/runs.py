@@ -108,6 +108,9 @@ def show(
         console.print("remote   " + ", ".join(f"{k}={v}" for k, v in record.remote.items() if k != "job_extra"))
     if record.result:
         console.print(f"result   {record.result.get('model_id')}")
+    if record.remote.get("migrated_from"):
+        origin = record.remote.get("migrated_from_model") or ""
+        console.print(f"lineage  migrated from {record.remote['migrated_from']}" + (f" ({origin})" if origin else ""))
     if record.error:
         console.print(f"[red]error[/]    {record.error}")
     _print_retirements([record])

@@ -351,7 +351,7 @@ def count_tokens(
 
 
 def _tokenizer_cache(gguf: Path) -> Path:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     stat = gguf.stat()
     ident = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"

@@ -103,7 +103,16 @@ class CandidateSummary:
 
     @property
     def retries(self) -> int:
-        return sum(r.attempts - 1 for r in self.items)
+        return sum(max(0, r.attempts - 1) for r in self.items)
+
+    @property
+    def answered_nothing(self) -> bool:
+        """Every request failed (or was never sent): the candidate was not evaluated at all."""
+        return bool(self.items) and self.errors == self.n
+
+    @property
+    def first_error(self) -> str | None:
+        return next((r.error for r in self.items if r.error is not None), None)
 
     def summary(self, metrics: list[str]) -> dict[str, Any]:
         return {
@@ -112,6 +121,7 @@ class CandidateSummary:
             "model": self.model,
             "n": self.n,
             "errors": self.errors,
+            "answered_nothing": self.answered_nothing,
             "retries": self.retries,
             "scores": {m: round(self.score(m), 4) for m in metrics},
             "prompt_tokens_per_request": self.prompt_tokens,
@@ -187,6 +197,11 @@ class EvalReport:
     def primary_metric(self) -> str:
         return self.metrics[0]
 
+    @property
+    def failed(self) -> list[CandidateSummary]:
+        """Candidates that answered none of their requests: with any, the evaluation failed (it is no tie)."""
+        return [c for c in self.candidates if c.answered_nothing]
+
     def candidate(self, name_or_kind: str) -> CandidateSummary | None:
         for c in self.candidates:
             if name_or_kind in (c.name, c.kind):
@@ -210,6 +225,8 @@ class EvalReport:
     def verdict(self) -> str:
         """One sentence: who won, by how many points, at what share of the prompt tokens — or that it did not."""
         metric = self.primary_metric
+        if self.failed:
+            return _failed_verdict(self.failed)
         comp = self.comparison()
         if comp is None:
             if not self.candidates:
@@ -253,6 +270,7 @@ class EvalReport:
             "created_at": self.created_at.isoformat(),
             "examples": len(self.items),
             "metrics": self.metrics,
+            "status": "failed" if self.failed else "ok",
             "verdict": self.verdict,
             "comparison": None
             if comp is None
@@ -351,6 +369,13 @@ class EvalReport:
 
         return redact(render_html(self))
 
+    @classmethod
+    def load(cls, directory: str | Path) -> EvalReport:
+        """Read back a report :meth:`save` wrote (``report.json`` and ``predictions.jsonl`` in ``directory``)."""
+        from tunekit.evaluate.store import load_report
+
+        return load_report(directory)
+
     def save(self, directory: str | Path) -> dict[str, str]:
         """Write report.md, report.html, report.json, predictions.jsonl and the PNG plots."""
         from tunekit.evaluate.plots import plot_loss, plot_metrics
@@ -370,6 +395,7 @@ class EvalReport:
             for index, item in enumerate(self.items):
                 row = {
                     "where": item.where,
+                    "prompt": item.prompt,
                     "reference": item.reference,
                     "answers": {c.name: asdict(c.items[index]) for c in self.candidates},
                 }
@@ -382,6 +408,11 @@ class EvalReport:
         Path(paths["html"]).write_text(self.to_html(), encoding="utf-8")
         Path(paths["json"]).write_text(redact(json.dumps(self.to_dict(), indent=2, default=str)), encoding="utf-8")
         return dict(paths)
+
+
+def _failed_verdict(failed: list[CandidateSummary]) -> str:
+    parts = [f"{c.name} ({c.model}) answered none of its {c.n} requests: {c.first_error}" for c in failed]
+    return "Evaluation failed: " + "; ".join(parts) + ". No comparison was made."
 
 
 def _label(c: CandidateSummary, capital: bool = False) -> str:

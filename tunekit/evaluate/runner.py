@@ -20,6 +20,9 @@ logger = get_logger("tunekit.evaluate")
 Progress = Callable[[str, int, int], None]
 """``progress(candidate_name, done, total)``."""
 
+GIVE_UP_AFTER = 5
+"""A remote candidate is no longer asked once this many requests in a row got no answer at all."""
+
 
 def evaluate(
     candidates: Sequence[Candidate],
@@ -34,6 +37,7 @@ def evaluate(
     loss: Sequence[Mapping[str, float]] = (),
     title: str = "Evaluation",
     progress: Progress | None = None,
+    give_up_after: int | None = GIVE_UP_AFTER,
 ) -> EvalReport:
     """Answer every held-out example with every candidate, score, and report.
 
@@ -43,6 +47,10 @@ def evaluate(
     ``params`` says otherwise (a ``None`` value sends no such parameter, for
     models that refuse one). ``loss`` rows (see
     :func:`tunekit.evaluate.plots.loss_points`) give the report its loss curve.
+    A remote candidate whose service answers none of ``give_up_after``
+    requests in a row is asked nothing more; a candidate that answered
+    nothing makes the report's verdict "evaluation failed" (see
+    :attr:`EvalReport.failed`).
     """
     if not candidates:
         raise ConfigError("evaluate needs at least one candidate")
@@ -61,7 +69,7 @@ def evaluate(
     for candidate in candidates:
         logger.info("evaluating %s (%s) on %d examples", candidate.name, candidate.model, len(items))
         merged = {k: v for k, v in {**request_params, **candidate.params}.items() if v is not None}
-        results = _answer(candidate, items, merged, concurrency, progress)
+        results = _answer(candidate, items, merged, concurrency, progress, give_up_after)
         scored = [_score(result, item, resolved) for result, item in zip(results, items, strict=True)]
         summaries.append(CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price))
     return EvalReport(
@@ -79,12 +87,16 @@ def _answer(
     params: dict[str, Any],
     concurrency: int | None,
     progress: Progress | None,
+    give_up_after: int | None,
 ) -> list[ChatResult]:
     requests = [candidate.render(item.prompt) for item in items]
     kwargs: dict[str, Any] = dict(params)
     if concurrency is not None:
         kwargs["concurrency"] = concurrency
     client = candidate.client
+    if isinstance(client, RemoteChatClient):
+        kwargs["give_up_after"] = give_up_after
+        kwargs["log_failures"] = False  # one line below, naming the candidate too
     if progress is not None and isinstance(client, RemoteChatClient):
         done = 0
 
@@ -99,6 +111,18 @@ def _answer(
         progress(candidate.name, len(items), len(items))
     if len(results) != len(items):
         raise RuntimeError(f"{candidate.name}: the client returned {len(results)} answers for {len(items)} requests")
+    failed = [r for r in results if r.error is not None]
+    if failed:
+        where = getattr(client, "endpoint", None) or candidate.model
+        logger.warning(
+            "%s (%s at %s): %d of %d requests failed and count as wrong; first error: %s",
+            candidate.name,
+            candidate.model,
+            where,
+            len(failed),
+            len(results),
+            " ".join((failed[0].error or "").split()),
+        )
     return results
 
 

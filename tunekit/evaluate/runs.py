@@ -4,7 +4,9 @@
 builds the candidates from the config's ``eval`` section, the provider and
 the run's tuned model, reads the held-out data (``eval.data``, else the
 validation split), takes the loss curve from the run's recorded metrics, and
-writes the report into the run's folder (``<run_dir>/eval``).
+writes the report into a folder of its own in the run's folder
+(``<run_dir>/eval/<UTC time>/``, with ``<run_dir>/eval/latest`` pointing at it;
+see :mod:`tunekit.evaluate.store`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel, Provider
     from tunekit.tuner import Tuner
 
-__all__ = ["evaluate_config", "evaluate_run", "held_out_examples"]
+__all__ = ["close_candidates", "evaluate_config", "evaluate_run", "held_out_examples", "stored_report"]
 
 logger = get_logger("tunekit.evaluate")
 
@@ -93,7 +95,7 @@ def evaluate_config(
             progress=progress,
         )
     finally:
-        _close(candidates)
+        close_candidates(candidates)
     if out_dir is not None:
         report.save(out_dir)
         logger.info("evaluation report written to %s", report.paths.get("markdown"))
@@ -108,11 +110,31 @@ def evaluate_run(
     out_dir: str | Path | None = None,
     **options: Any,
 ) -> EvalReport:
-    """Evaluate a finished run's tuned model against the config's baselines; save into the run folder."""
+    """Evaluate a finished run's tuned model against the config's baselines.
+
+    The report goes into ``out_dir`` when given, else into a new folder under
+    the run's ``eval/`` folder, which ``eval/latest`` then points at (earlier
+    reports are kept).
+    """
+    from tunekit.evaluate.store import report_into_new_folder
+
     model = model if model is not None else job.result()
-    folder = Path(out_dir) if out_dir is not None else job.record.run_dir / "eval"
     loss = loss_points(job.metrics())
-    return evaluate_config(tuner.config, tuner.provider, model=model, loss=loss, out_dir=folder, **options)
+
+    def write(folder: str | Path) -> EvalReport:
+        return evaluate_config(tuner.config, tuner.provider, model=model, loss=loss, out_dir=folder, **options)
+
+    if out_dir is not None:
+        return write(out_dir)
+    return report_into_new_folder(job.record.run_dir / "eval", write)
+
+
+def stored_report(job: Job) -> EvalReport | None:
+    """The run's latest saved evaluation report, if it was evaluated before."""
+    from tunekit.evaluate.store import latest_report_folder
+
+    folder = latest_report_folder(job.record.run_dir / "eval")
+    return EvalReport.load(folder) if folder is not None else None
 
 
 def _title(config: TuneConfig, model: FineTunedModel | None) -> str:
@@ -120,7 +142,8 @@ def _title(config: TuneConfig, model: FineTunedModel | None) -> str:
     return f"Evaluation: {name} ({config.provider})"
 
 
-def _close(candidates: list[Candidate]) -> None:
+def close_candidates(candidates: Sequence[Candidate]) -> None:
+    """Close each distinct client once (baselines share one)."""
     seen: set[int] = set()
     for candidate in candidates:
         if id(candidate.client) in seen:

@@ -11,6 +11,10 @@ Batches keep going past a request that fails on its own (a prompt over the
 context window, a request still rate limited after every retry): its result
 carries ``error``. Failures that would fail every request (rejected
 credentials, a missing model, exhausted quota) stop the batch and raise.
+``give_up_after=N`` also stops sending once N requests in a row got no answer
+at all (refused connections, timeouts): a service that is not there would
+otherwise be retried for every request of the batch. A batch logs one line for
+its failures, naming the endpoint, not one per request.
 """
 
 from __future__ import annotations
@@ -120,6 +124,11 @@ class RemoteChatClient(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go, for messages (a URL, or the service's name); never carries a secret."""
+        return self.provider
 
     def __enter__(self: T) -> T:
         return self
@@ -285,24 +294,38 @@ class RemoteChatClient(ABC):
         *,
         concurrency: int | None = None,
         on_result: Callable[[int, ChatResult], None] | None = None,
+        give_up_after: int | None = None,
+        log_failures: bool = True,
         **params: Any,
     ) -> list[ChatResult]:
         """Send many conversations, at most ``concurrency`` at a time; results in request order.
 
         ``on_result(index, result)`` is called as each one finishes (for progress bars).
+        ``give_up_after=N``: once N requests in a row got no answer (no response at all, after
+        their retries), the rest are not sent; their results say so in ``error``.
+        ``log_failures=False`` leaves the one-line warning about failed requests to the caller.
         """
         limit = asyncio.Semaphore(concurrency or self.concurrency)
         results: list[ChatResult | None] = [None] * len(requests)
+        unanswered = 0  # requests in a row that got no response at all
+        gave_up: str | None = None
 
         async def one(index: int, messages: Sequence[Message]) -> None:
+            nonlocal unanswered, gave_up
             async with limit:
-                try:
-                    result = await self.achat(messages, **params)
-                except FATAL_ERRORS:
-                    raise
-                except TunekitError as exc:
-                    logger.warning("request %d of %d failed: %s", index + 1, len(requests), exc)
-                    result = ChatResult(text="", model=self.model, error=str(exc))
+                if gave_up is not None:
+                    result = ChatResult(text="", model=self.model, error=gave_up, attempts=0)
+                else:
+                    try:
+                        result = await self.achat(messages, **params)
+                        unanswered = 0
+                    except FATAL_ERRORS:
+                        raise
+                    except TunekitError as exc:
+                        result = ChatResult(text="", model=self.model, error=_one_line(str(exc)))
+                        unanswered = unanswered + 1 if _no_answer(exc) else 0
+                        if give_up_after is not None and unanswered >= give_up_after and gave_up is None:
+                            gave_up = f"not sent: {unanswered} requests in a row got no answer from {self.endpoint}"
             results[index] = result
             if on_result is not None:
                 on_result(index, result)
@@ -313,7 +336,22 @@ class RemoteChatClient(ABC):
         finally:
             for task in tasks:
                 task.cancel()
-        return [r if r is not None else ChatResult(text="", model=self.model, error="not sent") for r in results]
+        out = [r if r is not None else ChatResult(text="", model=self.model, error="not sent") for r in results]
+        failed = [r for r in out if r.error is not None]
+        if failed and log_failures:
+            sent = [r for r in failed if r.attempts > 0]
+            first = (sent or failed)[0].error
+            skipped = f"; {len(failed) - len(sent)} not sent after {give_up_after} failed in a row" if gave_up else ""
+            logger.warning(
+                "%s at %s: %d of %d requests failed%s; first error: %s",
+                self.model,
+                self.endpoint,
+                len(failed),
+                len(out),
+                skipped,
+                first,
+            )
+        return out
 
     def batch(
         self,
@@ -321,13 +359,22 @@ class RemoteChatClient(ABC):
         *,
         concurrency: int | None = None,
         on_result: Callable[[int, ChatResult], None] | None = None,
+        give_up_after: int | None = None,
+        log_failures: bool = True,
         **params: Any,
     ) -> list[ChatResult]:
         """Synchronous :meth:`abatch` (runs its own event loop)."""
 
         async def run() -> list[ChatResult]:
             try:
-                return await self.abatch(requests, concurrency=concurrency, on_result=on_result, **params)
+                return await self.abatch(
+                    requests,
+                    concurrency=concurrency,
+                    on_result=on_result,
+                    give_up_after=give_up_after,
+                    log_failures=log_failures,
+                    **params,
+                )
             finally:
                 await self._release_loop_resources()
 
@@ -355,6 +402,15 @@ def sdk_kwargs(params: Mapping[str, Any], known: Collection[str], **fixed: Any) 
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """The service sent no response at all (refused, reset, timed out, or never asked)."""
+    return getattr(exc, "status_code", 0) is None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _normalize_params(params: Mapping[str, Any]) -> dict[str, Any]:

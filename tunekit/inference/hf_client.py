@@ -95,6 +95,13 @@ class HuggingFaceChatClient(RemoteChatClient):
         where = self.base_url or self.inference_provider or "auto"
         return f"{type(self).__name__}(model={self.model!r}, via={where!r})"
 
+    @property
+    def endpoint(self) -> str:
+        """The Inference Endpoint or server URL, else the inference provider through Hugging Face's router."""
+        if self.base_url:
+            return self.base_url
+        return f"Hugging Face inference providers ({self.inference_provider or 'auto'}, no base_url)"
+
     def _client(self) -> InferenceClient:
         if self._sync is None:
             from huggingface_hub import InferenceClient

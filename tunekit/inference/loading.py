@@ -177,7 +177,7 @@ def adapter_base_model(path: str | Path) -> str:
 
 def gguf_cache_dir() -> Path:
     """Where dequantized GGUF models are kept (``$TUNEKIT_HOME/cache/gguf``)."""
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     return tunekit_home() / "cache" / "gguf"
 

@@ -186,6 +186,11 @@ class OpenAIChatClient(RemoteChatClient):
         where = f", base_url={self.base_url!r}" if self.base_url else ""
         return f"{type(self).__name__}(model={self.model!r}, provider={self.provider!r}{where})"
 
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to (``OPENAI_BASE_URL`` or the SDK's default when none was given)."""
+        return str(self._sync.base_url).rstrip("/")
+
     # -- SDK clients -------------------------------------------------------------------
 
     @property

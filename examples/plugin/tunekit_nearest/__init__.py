@@ -25,14 +25,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tunekit.errors import NotFoundError
-from tunekit.inference.base import ChatResult, Usage
-from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
-from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
+from tunekit.plugin import (
+    ChatResult,
+    FineTunedModel,
+    JobEvent,
+    JobRef,
+    JobState,
+    JobStatus,
+    NotFoundError,
+    PreparedData,
+    Provider,
+    RunContext,
+    Usage,
+    normalize_status,
+)
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
-    from tunekit.data.splits import DatasetSplits
+    from tunekit.plugin import DatasetSplits, TuneConfig
 
 __all__ = ["NearestClient", "NearestOptions", "NearestProvider"]
 
@@ -137,17 +146,12 @@ class NearestClient:
         self._memory = []
 
 
-class NearestProvider(Provider):
+class NearestProvider(Provider[NearestOptions]):
     """Memorize the training conversations; answer with the nearest one's reply."""
 
     name: ClassVar[str] = "nearest"
     Options: ClassVar[type[BaseModel]] = NearestOptions
     spends_money: ClassVar[bool] = False
-
-    @property
-    def opts(self) -> NearestOptions:
-        assert isinstance(self.options, NearestOptions)
-        return self.options
 
     def check(self, config: TuneConfig) -> list[str]:
         if config.method != "sft":
@@ -223,7 +227,9 @@ class NearestProvider(Provider):
         if model.path is not None:
             stored = json.loads(Path(model.path).read_text(encoding="utf-8"))["pairs"]
             pairs = [(question, answer) for question, answer in stored]
-        return NearestClient(model.model_id, pairs, lowercase=self.opts.lowercase, min_overlap=self.opts.min_overlap)
+        return NearestClient(
+            model.model_id, pairs, lowercase=self.options.lowercase, min_overlap=self.options.min_overlap
+        )
 
     # -- the job file ---------------------------------------------------------
 

@@ -7,18 +7,18 @@ already holds, so sending the same data twice costs no commit.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunekit.remote import content_hash
 from tunekit_autotrain.hub import HubConnection
 
 if TYPE_CHECKING:
     from tunekit.data.splits import DatasetSplits
     from tunekit.provider import RunContext
 
-__all__ = ["Uploaded", "file_sha256", "upload_splits"]
+__all__ = ["Uploaded", "upload_splits"]
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,6 @@ class Uploaded:
     validation_rows: int
     columns: dict[str, Any] = field(default_factory=dict)
     """AutoTrain's column parameters for these rows (text_column, prompt_text_column, ..., chat_template)."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def upload_splits(
@@ -62,7 +54,7 @@ def upload_splits(
         if not examples:
             continue
         paths[role] = write_examples(examples, run.run_dir / f"{role}.jsonl", target, chat_template=template)
-    digest = file_sha256(paths["train"])
+    digest = content_hash(paths["train"])
     api = hub.api
 
     run.intent("create_dataset_repo", dataset_repo, repo=dataset_repo, private=private)

@@ -18,10 +18,11 @@ import os
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from tunekit.endpoints import check_endpoint as _check_endpoint
 from tunekit.errors import ConfigError
+from tunekit.remote import RemoteOptions
 from tunekit_autotrain.params import LLMParams
 
 __all__ = [
@@ -97,10 +98,8 @@ _TIMEOUT = re.compile(r"^\d+(\.\d+)?[smhd]?$")
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
 
 
-class AutoTrainOptions(BaseModel):
+class AutoTrainOptions(RemoteOptions):
     """How tunekit reaches the Hugging Face Hub and runs AutoTrain (or TRL) there."""
-
-    model_config = ConfigDict(extra="forbid")
 
     token: SecretStr | None = Field(
         None, description="Hugging Face token with write access; read from HF_TOKEN when omitted."
@@ -147,8 +146,8 @@ class AutoTrainOptions(BaseModel):
         description="Base URL of an Inference Endpoint or TGI server serving the tuned model; "
         "'{model}' is replaced by the repo id.",
     )
+    # Jobs and Spaces move slowly and their creation is costlier to repeat: other defaults than RemoteOptions'.
     poll_interval: float = Field(15.0, gt=0, description="Seconds between status polls while watching a job.")
-    max_retries: int = Field(4, ge=0, le=20, description="Retries of a safe request (reads, cancel) on 429 and 5xx.")
     create_attempts: int = Field(
         5,
         ge=1,
@@ -156,7 +155,6 @@ class AutoTrainOptions(BaseModel):
         description="Attempts of a request that creates a job or Space; before each retry tunekit looks for "
         "what the previous attempt may have created.",
     )
-    retry_max_wait: float = Field(60.0, gt=0, description="Longest wait between attempts, in seconds.")
 
     @field_validator("endpoint")
     @classmethod

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.data.cost import price_hours
-from tunekit.data.tables import provider_table
+from tunekit.plugin import price_hours, provider_table
 from tunekit_autotrain.options import AutoTrainOptions
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
-    from tunekit.data.cost import CostEstimate
-    from tunekit.data.stats import TokenStats
+    from tunekit.plugin import CostEstimate, TokenStats, TuneConfig
 
 __all__ = ["STARTUP_HOURS", "price_run"]
 

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.data.profile import Limits
 from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
 from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
+from tunekit.plugin import Limits
 from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
 from tunekit_autotrain.backends import Backend, Launch, Remote, backend_for
@@ -85,7 +85,7 @@ def _project_for(run_id: str) -> str:
     return f"tunekit-{slug}"[:50].rstrip("-")
 
 
-class AutoTrainProvider(Provider):
+class AutoTrainProvider(Provider[AutoTrainOptions]):
     """Fine-tune on Hugging Face: AutoTrain Advanced or TRL, on HF Jobs or a Space; results are Hub repos."""
 
     name: ClassVar[str] = "autotrain"
@@ -99,7 +99,7 @@ class AutoTrainProvider(Provider):
 
     @property
     def opts(self) -> AutoTrainOptions:
-        return cast(AutoTrainOptions, self.options)
+        return self.options
 
     @property
     def hub(self) -> HubConnection:
@@ -392,7 +392,7 @@ class AutoTrainProvider(Provider):
         return LocalChatClient(str(folder), name=model.model_id)
 
     def _download(self, model: FineTunedModel) -> Path:
-        from tunekit.ledger import tunekit_home
+        from tunekit.paths import tunekit_home
 
         revision = model.metadata.get("revision")
         folder = tunekit_home() / "cache" / "hub-models" / model.model_id.replace("/", "--") / str(revision or "main")

@@ -4,7 +4,7 @@ With an api-version, the SDK's ``AzureOpenAI`` client (``/openai/...?api-version
 ``api-key`` header or an Entra ID token provider); with ``api_version: v1``,
 the plain ``OpenAI`` client on the resource's ``/openai/v1/`` base URL, which
 takes the key or a token as a bearer credential. Retries and the
-create-once discipline are the OpenAI provider's (:class:`tunekit_openai.Connection`).
+create-once discipline are tunekit's (:class:`tunekit.remote.RemoteConnection`).
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ class AzureConnection(Connection):
             max_retries=0,
         )
 
-    def _map(self, exc: BaseException, attempts: int) -> TunekitError:
-        error = super()._map(exc, attempts)
+    def map_error(self, exc: BaseException, attempts: int) -> TunekitError:
+        error = super().map_error(exc, attempts)
         try:
             version: str | None = self.api_version
             endpoint: str | None = self.endpoint

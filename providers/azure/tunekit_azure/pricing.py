@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.data.profile import HostingCost
-from tunekit.errors import ConfigError
+from tunekit.plugin import ConfigError, HostingCost
 from tunekit_azure.deployments import normalize_sku
 from tunekit_openai.pricing import model_price
 
 if TYPE_CHECKING:
-    from tunekit.config import DeployConfig
+    from tunekit.plugin import DeployConfig
 
 __all__ = ["hosting_cost"]
 

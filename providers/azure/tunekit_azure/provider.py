@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from tunekit.errors import ConfigError, NotFoundError
 from tunekit.jobs import JobStatus
-from tunekit.provider import FineTunedModel, JobRef, PreparedData, RunContext
-from tunekit.retry import RetryPolicy
+from tunekit.provider import FineTunedModel, PreparedData, RunContext
+from tunekit.remote import RemoteFile
+from tunekit.retry import DEFAULT_RETRY, RetryPolicy
 from tunekit.secrets import get_logger
 from tunekit_azure.arm import ArmClient, ArmRetryPolicy
 from tunekit_azure.auth import DataPlaneAuth, TokenProvider, arm_token_provider
@@ -33,18 +34,15 @@ from tunekit_azure.files import import_file
 from tunekit_azure.options import V1, AzureOptions
 from tunekit_azure.pricing import hosting_cost
 from tunekit_azure.states import AZURE_STATUSES
-from tunekit_openai.files import RemoteFile
-from tunekit_openai.params import build_create_params
 from tunekit_openai.provider import OpenAIProvider
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pydantic import BaseModel
+    from pydantic import BaseModel, SecretStr
 
     from tunekit.config import DeployConfig, TuneConfig
     from tunekit.data.profile import HostingCost
-    from tunekit.data.splits import DatasetSplits
     from tunekit.inference.base import ChatClient
 
 __all__ = ["MAX_SUFFIX", "AzureProvider"]
@@ -57,7 +55,7 @@ MAX_SUFFIX = 18
 _FINE_TUNED = re.compile(r"\.ft-|^ft:|:ckpt-step-")
 
 
-class AzureProvider(OpenAIProvider):
+class AzureProvider(OpenAIProvider[AzureOptions]):
     """Fine-tune on an Azure OpenAI resource; deploy, serve and delete the tuned model.
 
     Credentials come from ``provider_options`` and the environment; to sign
@@ -68,6 +66,7 @@ class AzureProvider(OpenAIProvider):
     name: ClassVar[str] = "azure"
     Options: ClassVar[type[BaseModel]] = AzureOptions
     statuses: ClassVar[Mapping[str, JobStatus]] = AZURE_STATUSES
+    service: ClassVar[str] = "Azure OpenAI"
 
     def __init__(
         self,
@@ -83,7 +82,7 @@ class AzureProvider(OpenAIProvider):
 
     @property
     def azure(self) -> AzureOptions:
-        return cast(AzureOptions, self.options)
+        return self.options
 
     def use_credentials(
         self, *, data_plane: TokenProvider | None = None, resource_manager: TokenProvider | None = None
@@ -171,76 +170,33 @@ class AzureProvider(OpenAIProvider):
         """Azure reads the OpenAI JSONL formats, written UTF-8 with a byte-order mark."""
         return "azure-preference" if super().data_target(config) == "openai-preference" else "azure"
 
-    def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
-        """Write and upload each split, or have Azure import it from its URL when one is configured."""
+    def place_split(self, run: RunContext, role: str, examples: Any, target: str) -> RemoteFile | None:
+        """Have Azure import the split from its URL when one is configured; else upload it."""
+        url = self._file_urls()[role]
+        if url is None:
+            return super().place_split(run, role, examples, target)
+        run.intent(f"import_{role}", "from a URL")
+        remote = import_file(self.conn, url.get_secret_value(), role=role)
+        run.outcome(f"import_{role}", remote.id, file_id=remote.id, name=remote.name)
+        return remote
 
-        options = self.azure
-        urls = {"train": options.training_file_url, "validation": options.validation_file_url}
-        target = self.data_target(config)
-        ids: dict[str, str | None] = {"train": None, "validation": None}
-        hashes: dict[str, str] = {}
-        for role, examples in (("train", data.train), ("validation", data.validation)):
-            url = urls[role]
-            remote: RemoteFile
-            if url is not None:
-                run.intent(f"import_{role}", "from a URL")
-                remote = import_file(self.conn, url.get_secret_value(), role=role)
-                run.outcome(f"import_{role}", remote.id, file_id=remote.id, name=remote.name)
-            elif examples is not None:
-                remote, hashes[role] = self.upload_split(run, role, examples, target)
-            else:
-                continue
-            run.remember(**{f"{role}_file": remote.id})
-            ids[role] = remote.id
-        assert ids["train"] is not None
-        return PreparedData(
-            train=ids["train"],
-            validation=ids["validation"],
-            train_examples=len(data.train),
-            validation_examples=len(data.validation or []),
-            content_hash=hashes.get("train", ""),
-            extra={
-                "validation_hash": hashes.get("validation"),
-                "target": target,
-                "imported": sorted(role for role, url in urls.items() if url is not None),
-            },
-        )
+    def _file_urls(self) -> dict[str, SecretStr | None]:
+        return {"train": self.azure.training_file_url, "validation": self.azure.validation_file_url}
+
+    def prepared_extra(self) -> dict[str, Any]:
+        return {"imported": sorted(role for role, url in self._file_urls().items() if url is not None)}
 
     # -- the job -----------------------------------------------------------------
 
     def create_params(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> dict[str, Any]:
         """The OpenAI job body plus Azure's ``trainingType``."""
-        params = build_create_params(
-            config,
-            self.opts,
-            training_file=prepared.train,
-            validation_file=prepared.validation,
-            run_id=run.run_id,
-            config_hash=run.config_hash,
-        )
+        params = super().create_params(prepared, config, run)
         if self.azure.training_type is not None:
             params["extra_body"] = {"trainingType": self.azure.training_type}
         return params
 
-    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
-        params = self.create_params(prepared, config, run)
-        client = self.conn.client
-        run.intent(
-            "create_job",
-            f"{params['method']['type']} on {config.model}",
-            model=config.model,
-            method=params["method"]["type"],
-            metadata=params["metadata"],
-            training_type=self.azure.training_type,
-        )
-        job = self.conn.create(
-            "create fine-tuning job",
-            lambda: client.fine_tuning.jobs.create(**params),
-            lambda: self.find_job(run.run_id),
-        )
-        run.outcome("create_job", job.id, job_id=job.id, status=job.status)
-        run.remember(job_id=job.id)
-        return self._ref(job.id, run)
+    def create_intent(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**super().create_intent(params), "training_type": self.azure.training_type}
 
     # -- deployments -----------------------------------------------------------------
 
@@ -402,4 +358,4 @@ class AzureProvider(OpenAIProvider):
         return self.client(FineTunedModel(provider=self.name, model_id=name, base_model=model, deployment=name))
 
     def _chat_retry(self) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.azure.max_retries + 1, max_wait=self.azure.retry_max_wait)
+        return self.azure.retry_policy(deadline=DEFAULT_RETRY.deadline)

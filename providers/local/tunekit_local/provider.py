@@ -7,10 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.data.cost import price_hours
-from tunekit.data.profile import Limits
 from tunekit.errors import ConflictError, DataError, JobError
 from tunekit.jobs import JobEvent, JobState, JobStatus
+from tunekit.plugin import Limits, price_hours
 from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
 from tunekit.secrets import get_logger
 from tunekit_local import launch
@@ -39,15 +38,13 @@ STATUS_MAP = {
 }
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider[LocalOptions]):
     """Fine-tune on this machine; training runs in a child process that reports through the run folder."""
 
     name: ClassVar[str] = "local"
     Options: ClassVar[type[LocalOptions]] = LocalOptions
     spends_money: ClassVar[bool] = False
     runs_here: ClassVar[bool] = True
-
-    options: LocalOptions
 
     # -- limits and cost ------------------------------------------------------------
 
@@ -103,9 +100,8 @@ class LocalProvider(Provider):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the data as TRL JSONL into the run folder."""
-        import hashlib
-
         from tunekit.data import write_examples
+        from tunekit.remote import content_hash
 
         folder = RunFolder(run.run_dir)
         target = _trl_target(data.train, config.method)
@@ -114,7 +110,7 @@ class LocalProvider(Provider):
         validation = None
         if data.validation:
             validation = write_examples(data.validation, folder.data / "validation.jsonl", target, weights=True)
-        digest = hashlib.sha256(train.read_bytes()).hexdigest()
+        digest = content_hash(train)
         return PreparedData(
             train=str(train),
             validation=str(validation) if validation else None,

@@ -1,23 +1,22 @@
-"""The openai SDK client, and the two ways tunekit calls it: safely repeated, or created once.
+"""The openai SDK client under tunekit's shared retries and create-once discipline.
 
 The SDK's own retries are switched off (``max_retries=0``): they would repeat
 a ``POST`` that creates a job when the first attempt's response was lost, and
-the API takes no idempotency key. Every call goes through tunekit's shared
-:class:`~tunekit.retry.RetryPolicy` instead, and a call that creates
-something looks for what the failed attempt may have created before trying
-again.
+the API takes no idempotency key. Every call goes through tunekit's
+:class:`~tunekit.remote.RemoteConnection` instead, whose ``create`` looks for
+what a failed attempt may have created before trying again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from tunekit.errors import TunekitError
 from tunekit.inference.openai_errors import map_openai_error
-from tunekit.retry import RetryPolicy
-from tunekit.secrets import get_logger, register_secret
+from tunekit.remote import RemoteConnection
+from tunekit.secrets import register_secret
 from tunekit_openai.options import OpenAIOptions
 
 if TYPE_CHECKING:
@@ -25,19 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection"]
 
-logger = get_logger("tunekit.openai")
 
-T = TypeVar("T")
-
-
-class _Attempts:
-    """Counts the attempts of one call, for the error message."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
-class Connection:
+class Connection(RemoteConnection):
     """One lazily built ``openai.OpenAI`` client plus tunekit's retry and error mapping."""
 
     def __init__(
@@ -47,24 +35,11 @@ class Connection:
         provider: str = "openai",
         explain: Callable[[TunekitError], TunekitError] | None = None,
     ) -> None:
-        self.options = options
-        self.provider = provider
+        super().__init__(options, provider=provider)
+        self.options: OpenAIOptions = options
         self.explain = explain
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
-        self.policy = RetryPolicy(
-            max_attempts=options.max_retries + 1,
-            max_wait=options.retry_max_wait,
-            deadline=None,
-        )
-        self.create_policy = RetryPolicy(
-            max_attempts=options.create_attempts,
-            max_wait=options.retry_max_wait,
-            deadline=None,
-        )
-
-    def __repr__(self) -> str:
-        return f"Connection(provider={self.provider!r})"
 
     @property
     def client(self) -> openai.OpenAI:
@@ -88,48 +63,7 @@ class Connection:
             max_retries=0,
         )
 
-    def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """A request that is safe to repeat (reads, cancel, pause, resume), under the retry policy."""
-        attempts = _Attempts()
-
-        def attempt() -> T:
-            attempts.count += 1
-            return fn(*args, **kwargs)
-
-        try:
-            return self.policy.call(attempt)
-        except TunekitError:
-            raise
-        except Exception as exc:
-            raise self._map(exc, attempts.count) from exc
-
-    def create(self, what: str, send: Callable[[], T], find: Callable[[], T | None]) -> T:
-        """A request that creates something, sent again only after ``find`` saw no trace of it.
-
-        A lost response (timeout, reset, 5xx) does not say whether the object
-        was created; retrying blindly could start a second job. So before
-        each retry ``find`` looks for it (by metadata, by content hash) and
-        its answer, when not None, is adopted.
-        """
-        attempts = _Attempts()
-
-        def attempt() -> T:
-            attempts.count += 1
-            if attempts.count > 1:
-                existing = find()
-                if existing is not None:
-                    logger.info("%s: the earlier attempt had succeeded; adopting it", what)
-                    return existing
-            return send()
-
-        try:
-            return self.create_policy.call(attempt)
-        except TunekitError:
-            raise
-        except Exception as exc:
-            raise self._map(exc, attempts.count) from exc
-
-    def _map(self, exc: BaseException, attempts: int) -> TunekitError:
+    def map_error(self, exc: BaseException, attempts: int) -> TunekitError:
         error = map_openai_error(exc, provider=self.provider, attempts=attempts)
         return self.explain(error) if self.explain is not None else error
 

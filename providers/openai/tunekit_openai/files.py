@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from tunekit.errors import InvalidRequestError, ServiceUnavailableError
+from tunekit.remote import RemoteFile, content_hash, upload_once
 from tunekit.secrets import get_logger
 from tunekit_openai.connection import Connection
 
-__all__ = ["RemoteFile", "content_hash", "find_uploaded", "remote_name", "upload_file", "wait_processed"]
+__all__ = ["RemoteFile", "content_hash", "find_uploaded", "upload_file", "wait_processed"]
 
 logger = get_logger("tunekit.openai")
 
@@ -30,30 +30,6 @@ _MAX_FILE_POLL_WAIT = 30.0
 READY_STATES = frozenset({"processed", "succeeded"})
 """File states that a job may use (Azure says ``succeeded``)."""
 FAILED_STATES = frozenset({"error", "failed", "deleted"})
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """An uploaded training file, and whether it was reused."""
-
-    id: str
-    name: str
-    bytes: int
-    sha256: str
-    reused: bool = False
-
-
-def content_hash(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def remote_name(sha256: str) -> str:
-    return f"tunekit-{sha256}.jsonl"
 
 
 def find_uploaded(conn: Connection, name: str, size: int) -> Any | None:
@@ -70,21 +46,18 @@ def find_uploaded(conn: Connection, name: str, size: int) -> Any | None:
 
 def upload_file(conn: Connection, path: Path, *, sha256: str | None = None) -> RemoteFile:
     """Upload ``path`` for fine-tuning unless identical bytes are already there; wait until processed."""
-    sha256 = sha256 or content_hash(path)
-    name = remote_name(sha256)
-    size = path.stat().st_size
-    existing = find_uploaded(conn, name, size)
-    if existing is not None:
-        logger.info("reusing %s (%s): identical content already uploaded", existing.id, name)
-        wait_processed(conn, existing.id)
-        return RemoteFile(existing.id, name, size, sha256, reused=True)
-    if size <= conn.options.multipart_threshold:
-        created = _upload_small(conn, path, name, size)
-    else:
-        created = _upload_parts(conn, path, name, size)
-    logger.info("uploaded %s as %s (%d bytes)", path.name, created.id, size)
-    wait_processed(conn, created.id)
-    return RemoteFile(created.id, name, size, sha256)
+
+    def find(name: str, size: int) -> Any | None:
+        return find_uploaded(conn, name, size)
+
+    def send(name: str, size: int) -> Any:
+        if size <= conn.options.multipart_threshold:
+            return _upload_small(conn, path, name, size)
+        return _upload_parts(conn, path, name, size)
+
+    item, remote = upload_once(path, find=find, send=send, sha256=sha256)
+    wait_processed(conn, item.id)
+    return remote
 
 
 def _upload_small(conn: Connection, path: Path, name: str, size: int) -> Any:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tunekit.endpoints import check_endpoint
 from tunekit.errors import ConfigError
+from tunekit.remote import RemoteOptions
 
 __all__ = ["OpenAIOptions", "ReinforcementOptions", "WandbOptions", "check_base_url"]
 
@@ -39,7 +40,7 @@ class ReinforcementOptions(_Section):
     reasoning_effort: Literal["default", "low", "medium", "high"] = "default"
 
 
-class OpenAIOptions(_Section):
+class OpenAIOptions(RemoteOptions):
     """How tunekit reaches OpenAI and shapes the fine-tuning job."""
 
     api_key: SecretStr | None = Field(None, description="API key; read from OPENAI_API_KEY when omitted.")
@@ -50,18 +51,6 @@ class OpenAIOptions(_Section):
         description="API base URL (OPENAI_BASE_URL when omitted). Plain http is refused except on loopback.",
     )
     timeout: float = Field(120.0, gt=0, description="Seconds one HTTP request may take.")
-    max_retries: int = Field(
-        4, ge=0, le=20, description="Retries of a safe request on connection errors, 408, 409, 429 and 5xx."
-    )
-    create_attempts: int = Field(
-        6,
-        ge=1,
-        le=50,
-        description="Attempts of a request that creates something (file, upload, job); before each retry "
-        "tunekit checks whether the previous attempt already succeeded.",
-    )
-    retry_max_wait: float = Field(60.0, gt=0, description="Longest wait between attempts, in seconds.")
-    poll_interval: float = Field(10.0, gt=0, description="Seconds between status polls while watching a job.")
     file_poll_interval: float = Field(1.0, gt=0, description="First wait while a file is processed (it doubles).")
     file_processing_timeout: float = Field(
         1800.0, gt=0, description="Seconds to wait for an uploaded file to be processed."

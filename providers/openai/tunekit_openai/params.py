@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from tunekit.config import TuneConfig
-from tunekit.secrets import get_logger
 from tunekit_openai.options import OpenAIOptions
 
 __all__ = [
@@ -13,11 +12,10 @@ __all__ = [
     "RUN_ID_KEY",
     "build_create_params",
     "check_config",
+    "ignored_settings",
     "job_metadata",
     "method_type",
 ]
-
-logger = get_logger("tunekit.openai")
 
 RUN_ID_KEY = "tunekit_run_id"
 """The metadata key that lets a crashed client find its job again."""
@@ -25,12 +23,12 @@ CONFIG_HASH_KEY = "tunekit_config_hash"
 
 MAX_METADATA = 16
 
-# Fields of the neutral config that OpenAI's API has no knob for.
+# Fields of the neutral config that OpenAI's API (and Azure's) has no knob for; {service} names the provider.
 _IGNORED = {
-    "learning_rate": "OpenAI takes learning_rate_multiplier, not an absolute rate",
-    "gradient_accumulation_steps": "OpenAI chooses it",
-    "max_seq_length": "OpenAI truncates at the model's context length",
-    "warmup_ratio": "OpenAI chooses it",
+    "learning_rate": "{service} takes learning_rate_multiplier, not an absolute rate",
+    "gradient_accumulation_steps": "{service} chooses it",
+    "max_seq_length": "{service} truncates at the model's context length",
+    "warmup_ratio": "{service} chooses it",
 }
 
 
@@ -60,10 +58,20 @@ def check_config(config: TuneConfig, options: OpenAIOptions) -> list[str]:
             problems.append(f"metadata.{key}: values are at most 512 characters")
         if key in (RUN_ID_KEY, CONFIG_HASH_KEY):
             problems.append(f"metadata.{key}: reserved by tunekit")
-    for name, why in _IGNORED.items():
-        if getattr(hp, name) != "auto":
-            logger.warning("hyperparameters.%s is ignored on OpenAI: %s", name, why)
     return problems
+
+
+def ignored_settings(config: TuneConfig, service: str) -> list[str]:
+    """What the config asks for that ``service`` cannot honour, one message per setting (warned, not refused)."""
+    hp = config.hyperparameters
+    ignored = [
+        f"hyperparameters.{name} is ignored on {service}: {why.format(service=service)}"
+        for name, why in _IGNORED.items()
+        if getattr(hp, name) != "auto"
+    ]
+    if "lora" in config.model_fields_set and config.lora is not None:
+        ignored.append(f"lora is ignored on {service}: {service} chooses how the model is trained (no adapters)")
+    return ignored
 
 
 def job_metadata(config: TuneConfig, run_id: str, config_hash: str) -> dict[str, str]:

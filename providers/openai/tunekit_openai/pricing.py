@@ -8,21 +8,17 @@ and tables.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from tunekit.data.cost import price_tokens
-from tunekit.data.profile import DEFAULT_KINDS, Limits
-from tunekit.data.tables import lookup_model, provider_table
-from tunekit.data.tokens import TiktokenCounter, encoding_for_model
+from tunekit.plugin import Limits, TiktokenCounter, encoding_for_model, lookup_model, price_tokens, provider_table
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
-    from tunekit.data.cost import CostEstimate
-    from tunekit.data.report import Severity
+    from tunekit.plugin import CostEstimate, TuneConfig
 
 __all__ = ["inference_price", "model_limits", "model_price", "price_training", "token_counter"]
 
 
+Severity = Literal["error", "warning", "info"]
 _SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
@@ -35,7 +31,7 @@ def model_limits(package: str, provider: str, model: str) -> Limits:
     table = provider_table(package, "limits", provider)
     models = table.get("models") or {}
     _key, entry = lookup_model(models, model)
-    kinds = table.get("kinds") or DEFAULT_KINDS
+    kinds = table.get("kinds") or Limits().kinds
     token_limit = entry.get("token_limit") or table.get("default_token_limit")
     return Limits(
         **_ints(table, "min_examples", "max_file_bytes", "max_suffix", "max_epochs"),
@@ -75,6 +71,10 @@ def price_training(package: str, provider: str, config: TuneConfig, estimate: Co
         return estimate
     estimate.prices_as_of = str(entry.get("as_of") or table.get("as_of") or "") or None
     estimate.prices_source = entry.get("source") or table.get("source")
+    hourly = entry.get("reinforcement_per_hour")
+    if config.provider_options.get("grader") and hourly is not None:  # a grader makes it reinforcement
+        estimate.notes.append(f"reinforcement fine-tuning is billed {float(hourly):.2f} per hour of training time")
+        return estimate
     rate = entry.get("dpo_per_1m" if config.method == "dpo" else "training_per_1m")
     price_tokens(estimate, rate, what=f"{config.method} on {key} ({provider} lists none)")
     return estimate

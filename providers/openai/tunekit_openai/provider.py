@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from typing_extensions import TypeVar
 
 from tunekit.errors import (
     ConflictError,
@@ -16,13 +18,14 @@ from tunekit.errors import (
 )
 from tunekit.jobs import JobEvent, JobState, JobStatus
 from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
+from tunekit.remote import RemoteFile, content_hash
 from tunekit.secrets import get_logger
 from tunekit_openai import pricing
 from tunekit_openai.connection import Connection
 from tunekit_openai.errors import explain_openai_error
-from tunekit_openai.files import RemoteFile, content_hash, upload_file
+from tunekit_openai.files import upload_file
 from tunekit_openai.options import OpenAIOptions
-from tunekit_openai.params import RUN_ID_KEY, build_create_params, check_config, method_type
+from tunekit_openai.params import RUN_ID_KEY, build_create_params, check_config, ignored_settings, method_type
 from tunekit_openai.results import (
     MetricRow,
     decode_result_file,
@@ -54,8 +57,11 @@ _PAGE = 100
 RESULTS_CSV = "results.csv"
 LOSS_CURVE = "loss_curve.png"
 
+OpenAIOptionsT = TypeVar("OpenAIOptionsT", bound=OpenAIOptions, covariant=True, default=OpenAIOptions)
+"""The options of an OpenAI-like provider: Azure's extend OpenAI's."""
 
-class OpenAIProvider(Provider):
+
+class OpenAIProvider(Provider[OpenAIOptionsT]):
     """Fine-tune OpenAI models: upload (deduplicated), submit (idempotent), watch, cancel, pause, resume.
 
     Every request goes through the official SDK; retries follow tunekit's
@@ -67,14 +73,17 @@ class OpenAIProvider(Provider):
     Options: ClassVar[type[BaseModel]] = OpenAIOptions
     statuses: ClassVar[Mapping[str, JobStatus]] = OPENAI_STATUSES
     """Raw job statuses to tunekit's; subclasses for OpenAI-like services extend it."""
+    service: ClassVar[str] = "OpenAI"
+    """The service's name in messages."""
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
         self._conn: Connection | None = None
+        self._warned: set[str] = set()
 
     @property
-    def opts(self) -> OpenAIOptions:
-        return cast(OpenAIOptions, self.options)
+    def opts(self) -> OpenAIOptionsT:
+        return self.options
 
     @property
     def conn(self) -> Connection:
@@ -129,7 +138,15 @@ class OpenAIProvider(Provider):
     # -- before spending ---------------------------------------------------------
 
     def check(self, config: TuneConfig) -> list[str]:
+        self.warn_ignored(config)
         return [*super().check(config), *check_config(config, self.opts)]
+
+    def warn_ignored(self, config: TuneConfig) -> None:
+        """Warn about each setting this service cannot honour, once (``check`` runs at validate and at submit)."""
+        for message in ignored_settings(config, self.service):
+            if message not in self._warned:
+                self._warned.add(message)
+                logger.warning("%s", message)
 
     # -- data ----------------------------------------------------------------------
 
@@ -138,28 +155,42 @@ class OpenAIProvider(Provider):
         return "openai-preference" if method_type(config, self.opts) == "dpo" else "openai"
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
-        """Write the splits as OpenAI JSONL in the run folder and upload each (once per content)."""
+        """Write the splits as OpenAI JSONL in the run folder and place each where the job reads it."""
         target = self.data_target(config)
-        ids: dict[str, str | None] = {"train": None, "validation": None}
-        hashes: dict[str, str] = {}
+        files: dict[str, RemoteFile] = {}
         for role, examples in (("train", data.train), ("validation", data.validation)):
-            if examples is None:
+            remote = self.place_split(run, role, examples, target)
+            if remote is None:
                 continue
-            remote, hashes[role] = self.upload_split(run, role, examples, target)
             run.remember(**{f"{role}_file": remote.id})
-            ids[role] = remote.id
-        assert ids["train"] is not None
+            files[role] = remote
+        train, validation = files["train"], files.get("validation")
         return PreparedData(
-            train=ids["train"],
-            validation=ids["validation"],
+            train=train.id,
+            validation=validation.id if validation is not None else None,
             train_examples=len(data.train),
             validation_examples=len(data.validation or []),
-            content_hash=hashes["train"],
-            extra={"validation_hash": hashes.get("validation"), "target": target},
+            content_hash=train.sha256,
+            extra={
+                "validation_hash": (validation.sha256 or None) if validation is not None else None,
+                "target": target,
+                **self.prepared_extra(),
+            },
         )
 
-    def upload_split(self, run: RunContext, role: str, examples: Any, target: str) -> tuple[RemoteFile, str]:
-        """Write one split into the run folder and upload it (reused when the same content is there): file, sha256."""
+    def place_split(self, run: RunContext, role: str, examples: Any, target: str) -> RemoteFile | None:
+        """Put one split (``train`` or ``validation``) where the job reads it; None when there is no such split.
+
+        OpenAI's is an upload; a subclass may place a split another way (Azure imports it from a URL).
+        """
+        return None if examples is None else self.upload_split(run, role, examples, target)
+
+    def prepared_extra(self) -> dict[str, Any]:
+        """More to keep with the prepared data (in the ledger); a subclass's hook."""
+        return {}
+
+    def upload_split(self, run: RunContext, role: str, examples: Any, target: str) -> RemoteFile:
+        """Write one split into the run folder and upload it (reused when the same content is there)."""
         from tunekit.data import write_examples
 
         path = run.run_dir / f"{role}.jsonl"
@@ -175,12 +206,13 @@ class OpenAIProvider(Provider):
             reused=remote.reused,
             bytes=remote.bytes,
         )
-        return remote, digest
+        return remote
 
     # -- the job -----------------------------------------------------------------
 
-    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
-        params = build_create_params(
+    def create_params(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> dict[str, Any]:
+        """Keyword arguments for ``client.fine_tuning.jobs.create``; a subclass adds its service's own."""
+        return build_create_params(
             config,
             self.opts,
             training_file=prepared.train,
@@ -188,14 +220,15 @@ class OpenAIProvider(Provider):
             run_id=run.run_id,
             config_hash=run.config_hash,
         )
+
+    def create_intent(self, params: dict[str, Any]) -> dict[str, Any]:
+        """What the ledger records before the job is created."""
+        return {"model": params["model"], "method": params["method"]["type"], "metadata": params["metadata"]}
+
+    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+        params = self.create_params(prepared, config, run)
         client = self.conn.client
-        run.intent(
-            "create_job",
-            f"{params['method']['type']} on {config.model}",
-            model=config.model,
-            method=params["method"]["type"],
-            metadata=params["metadata"],
-        )
+        run.intent("create_job", f"{params['method']['type']} on {config.model}", **self.create_intent(params))
         job = self.conn.create(
             "create fine-tuning job",
             lambda: client.fine_tuning.jobs.create(**params),

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tunekit.testing.hub import HubEmulator
 from tunekit.tuner import Tuner
+from tunekit_emulators.hub import HubEmulator
 
 BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 FAST = {"poll_interval": 0.05, "retry_max_wait": 0.05}

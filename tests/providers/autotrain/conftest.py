@@ -9,8 +9,8 @@ import pytest
 from autotrain_helpers import BASE_MODEL, TunerFactory, emulator_options, write_chat
 
 from tunekit.ledger import Ledger
-from tunekit.testing.hub import HubEmulator
 from tunekit.tuner import Tuner
+from tunekit_emulators.hub import HubEmulator
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ from autotrain_helpers import BASE_MODEL, TunerFactory, write_pairs
 
 from tunekit.errors import JobCancelledError, JobFailedError
 from tunekit.jobs import JobStatus
-from tunekit.testing.hub import HubEmulator
 from tunekit_autotrain.backends import label_value
+from tunekit_emulators.hub import HubEmulator
 
 
 @pytest.mark.hub_emulator(lifecycle="manual", log_idle_close_s=0.2)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tunekit.provider import FineTunedModel
-from tunekit.testing.hub import HubEmulator
 from tunekit_autotrain import AutoTrainOptions, AutoTrainProvider
+from tunekit_emulators.hub import HubEmulator
 
 
 @pytest.mark.slow

@@ -14,8 +14,8 @@ import pytest
 from autotrain_helpers import BASE_MODEL, TunerFactory, emulator_options
 
 from tunekit.jobs import JobStatus
-from tunekit.testing import Fault
-from tunekit.testing.hub import HubEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.hub import HubEmulator
 
 JOBS_POST = "POST /api/jobs/*"
 
@@ -51,7 +51,7 @@ def test_rate_limited_polls_wait_and_succeed(hub_emulator: HubEmulator, make_tun
 _CHILD = textwrap.dedent(
     """
     import json, sys
-    from tunekit.testing.hub import loopback_only
+    from tunekit_emulators.hub import loopback_only
     from tunekit.tuner import Tuner
 
     options, data, model = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]

@@ -7,8 +7,8 @@ from autotrain_helpers import TunerFactory
 
 from tunekit.errors import JobCancelledError, ServiceUnavailableError
 from tunekit.jobs import JobStatus
-from tunekit.testing import Fault
-from tunekit.testing.hub import HubEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.hub import HubEmulator
 
 
 def test_a_space_trains_pushes_pauses_and_the_run_succeeds(hub_emulator: HubEmulator, make_tuner: TunerFactory) -> None:

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from tunekit.cli.app import app
 from tunekit.config import load_config
 from tunekit.errors import ConfigError
-from tunekit.testing.hub import HubEmulator
 from tunekit_autotrain import autotrain_to_tunekit, is_autotrain_config, load_autotrain_yaml
 from tunekit_autotrain.params import resolve_params
+from tunekit_emulators.hub import HubEmulator
 
 CONFIGS = Path(__file__).parent / "configs"
 EXAMPLE = Path(__file__).parents[3] / "examples" / "autotrain" / "autotrain.yml"

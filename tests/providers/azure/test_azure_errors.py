@@ -12,8 +12,8 @@ from tunekit import Tuner
 from tunekit.config import TuneConfig
 from tunekit.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError, RateLimitedError
 from tunekit.jobs import JobStatus
-from tunekit.testing import Fault
 from tunekit_azure import AccountScope, ArmClient, DeploymentManager, OperationFailedError
+from tunekit_emulators import Fault
 
 DEPLOYMENTS = "PUT /subscriptions/*/deployments/*"
 

@@ -12,7 +12,7 @@ import pytest
 from tunekit import Tuner
 from tunekit.config import TuneConfig
 from tunekit.jobs import JobStatus
-from tunekit.testing import Fault
+from tunekit_emulators import Fault
 
 
 @pytest.mark.azure_emulator(lifecycle="manual")
@@ -119,3 +119,21 @@ def test_a_base_model_deployment_answers(azure_emulator: Any, make_config: Calla
     azure_emulator.deploy("baseline", "gpt-4.1-mini")
     tuner = Tuner(make_config(options={"base_deployment": "baseline"}))
     assert tuner.provider.base_client(tuner.config.model).chat([{"role": "user", "content": "hello"}]).ok
+
+
+def test_ignored_settings_name_azure_once_each(
+    azure_emulator: Any, make_config: Callable[..., TuneConfig], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="tunekit")
+    config = make_config(
+        hyperparameters={"epochs": 1, "learning_rate": 0.001}, lora={"r": 8, "alpha": 16, "dropout": 0.0}
+    )
+    tuner = Tuner(config)
+    tuner.validate()
+    tuner.submit()
+    warned = sorted(r.getMessage() for r in caplog.records if "is ignored on" in r.getMessage())
+    assert [message.split(":")[0] for message in warned] == [
+        "hyperparameters.learning_rate is ignored on Azure OpenAI",
+        "lora is ignored on Azure OpenAI",
+    ]
+    assert not [message for message in warned if "OpenAI takes" in message and "Azure OpenAI takes" not in message]

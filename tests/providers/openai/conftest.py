@@ -9,7 +9,7 @@ import pytest
 import yaml
 from openai_helpers import BASE_MODEL, FAST_OPTIONS, ConfigFactory, chat_rows, preference_rows, write_jsonl
 
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from tunekit import Ledger
 from tunekit.cli.app import app
 from tunekit.cli.output import EXIT_JOB_FAILED
-from tunekit.testing import Fault
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.openai import OpenAIEmulator
 
 runner = CliRunner()
 manual = pytest.mark.openai_emulator(lifecycle="manual")

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from tunekit import JobStatus, Ledger
 from tunekit.cli.app import app
-from tunekit.testing import Fault
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.openai import OpenAIEmulator
 
 pytestmark = pytest.mark.slow
 

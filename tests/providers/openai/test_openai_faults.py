@@ -8,8 +8,8 @@ import pytest
 from openai_helpers import ConfigFactory
 
 from tunekit import JobStatus, RateLimitedError, Tuner
-from tunekit.testing import Fault
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.openai import OpenAIEmulator
 
 CREATE_JOB = "POST /v1/fine_tuning/jobs"
 UPLOAD = "POST /v1/files"

@@ -9,7 +9,7 @@ import pytest
 from openai_helpers import BASE_MODEL, ConfigFactory
 
 from tunekit import JobStatus, Tuner
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 
 def test_sft_from_config_to_a_tuned_reply(openai_emulator: OpenAIEmulator, make_config: ConfigFactory) -> None:

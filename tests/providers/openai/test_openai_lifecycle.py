@@ -6,7 +6,7 @@ import pytest
 from openai_helpers import ConfigFactory
 
 from tunekit import JobCancelledError, JobFailedError, JobStatus, Tuner
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 manual = pytest.mark.openai_emulator(lifecycle="manual")
 

@@ -11,7 +11,7 @@ from openai_helpers import ConfigFactory
 
 from tunekit import ConfigError, JobStatus, Tuner, parse_config
 from tunekit.ledger import tunekit_home
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 from tunekit_openai import OpenAIOptions, OpenAIProvider
 
 
@@ -71,3 +71,34 @@ def test_secrets_stay_out_of_ledger_logs_and_files(
             assert key.encode() not in path.read_bytes(), path
     stored = yaml.safe_load(yaml.safe_dump(job.record.config))
     assert stored["provider_options"].get("api_key") in (None, "**********")
+
+
+def test_ignored_settings_are_warned_once_each(
+    openai_emulator: OpenAIEmulator, make_config: ConfigFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing is dropped silently (lora included), and validate + submit do not say it twice."""
+    config = make_config(
+        openai_emulator,
+        hyperparameters={"epochs": 1, "learning_rate": 0.001, "warmup_ratio": 0.05},
+        lora={"r": 8, "alpha": 16, "dropout": 0.0},
+    )
+    caplog.set_level(logging.WARNING, logger="tunekit")
+    tuner = Tuner.from_config(config)
+    tuner.validate()
+    assert tuner.submit().wait(poll_interval=0.01, timeout=30).status == JobStatus.SUCCEEDED
+
+    warned = [r.getMessage() for r in caplog.records if "is ignored on" in r.getMessage()]
+    assert sorted(message.split(" is ignored")[0] for message in warned) == [
+        "hyperparameters.learning_rate",
+        "hyperparameters.warmup_ratio",
+        "lora",
+    ]
+    assert all(" is ignored on OpenAI: " in message for message in warned)
+
+
+def test_default_lora_section_is_not_warned(
+    openai_emulator: OpenAIEmulator, make_config: ConfigFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="tunekit")
+    Tuner.from_config(make_config(openai_emulator)).validate()
+    assert not [r for r in caplog.records if "is ignored on" in r.getMessage()]

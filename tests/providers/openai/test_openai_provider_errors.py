@@ -16,7 +16,7 @@ from tunekit import (
     Ledger,
     Tuner,
 )
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 
 
 def test_organization_without_fine_tuning_is_told_why_and_what_to_do(

@@ -14,7 +14,7 @@ from tunekit.jobs import JobStatus
 from tunekit.ledger import Ledger
 from tunekit.registry import model_retirement
 from tunekit.retirement import Retirement, lookup, retirement_notice
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators.openai import OpenAIEmulator
 from tunekit_openai.errors import explain_openai_error
 from tunekit_openai.provider import OpenAIProvider
 

@@ -6,8 +6,8 @@ import pytest
 from openai_helpers import ConfigFactory, chat_rows, write_jsonl
 
 from tunekit import JobStatus, Ledger, ServiceUnavailableError, Tuner
-from tunekit.testing import Fault
-from tunekit.testing.openai import OpenAIEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.openai import OpenAIEmulator
 
 
 def _training_files(emu: OpenAIEmulator) -> list[dict[str, object]]:

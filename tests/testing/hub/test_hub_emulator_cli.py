@@ -13,7 +13,7 @@ from huggingface_hub import HfApi
 from typer.testing import CliRunner
 
 from tunekit.cli.app import app
-from tunekit.testing.hub import loopback_only
+from tunekit_emulators.hub import loopback_only
 
 
 @pytest.mark.slow

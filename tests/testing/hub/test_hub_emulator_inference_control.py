@@ -9,8 +9,8 @@ import pytest
 from huggingface_hub import AsyncInferenceClient, InferenceClient
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 
-from tunekit.testing import Fault
-from tunekit.testing.hub import HubEmulator
+from tunekit_emulators import Fault
+from tunekit_emulators.hub import HubEmulator
 
 
 def _tuned_repo(hub: HubEmulator) -> str:

@@ -10,7 +10,7 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError, JobNotFoundError
 
-from tunekit.testing.hub import HubEmulator
+from tunekit_emulators.hub import HubEmulator
 
 AUTOTRAIN_IMAGE = "huggingface/autotrain-advanced:latest"
 
@@ -222,7 +222,7 @@ def test_bad_specs_namespaces_and_ids_are_refused(hub_emulator: HubEmulator) -> 
 def test_same_seed_same_ids_and_losses() -> None:
     def one_run() -> tuple[str, list[str], str]:
         with HubEmulator(seed=7) as hub:
-            from tunekit.testing.hub import loopback_only
+            from tunekit_emulators.hub import loopback_only
 
             with loopback_only():
                 job_id = _autotrain_job(hub, _dataset(hub.api(), hub.namespace))
@@ -234,7 +234,7 @@ def test_same_seed_same_ids_and_losses() -> None:
 
 def test_jobs_wait_for_scheduling_in_timed_mode() -> None:
     with HubEmulator(lifecycle="timed", step_seconds=5.0) as hub:
-        from tunekit.testing.hub import loopback_only
+        from tunekit_emulators.hub import loopback_only
 
         with loopback_only():
             job = hub.api().run_job(image="python:3.12", command=["true"], namespace=hub.namespace)

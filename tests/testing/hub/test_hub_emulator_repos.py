@@ -8,7 +8,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-from tunekit.testing.hub import HubEmulator
+from tunekit_emulators.hub import HubEmulator
 
 
 def test_whoami_names_the_account_and_rejects_a_bad_token(hub_emulator: HubEmulator) -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 from huggingface_hub import HfApi
 
-from tunekit.testing.hub import HubEmulator
+from tunekit_emulators.hub import HubEmulator
 
 DOCKERFILE = b"FROM huggingface/autotrain-advanced:latest\nCMD autotrain api --port 7860 --host 0.0.0.0\n"
 README = b"---\ntitle: demo\nsdk: docker\npinned: false\n---\n"

@@ -1,0 +1,72 @@
+"""tunekit's pytest plugin: emulator fixtures for your own tests.
+
+Registered through the ``pytest11`` entry point; it imports nothing heavy
+until a fixture is used.
+
+Fixtures (function-scoped, started and stopped around each test):
+
+* ``openai_emulator`` — a running :class:`tunekit_emulators.OpenAIEmulator`;
+* ``azure_emulator`` — a running :class:`tunekit_emulators.AzureOpenAIEmulator`;
+* ``hub_emulator`` — a running :class:`tunekit_emulators.HubEmulator`, with ``huggingface_hub``
+  allowed to reach loopback hosts (and only those) even under ``HF_HUB_OFFLINE=1``.
+
+Pass constructor arguments with a marker of the same name::
+
+    @pytest.mark.openai_emulator(lifecycle="manual", rpm=3)
+    def test_retry(openai_emulator): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tunekit_emulators.azure import AzureOpenAIEmulator
+    from tunekit_emulators.hub import HubEmulator
+    from tunekit_emulators.openai import OpenAIEmulator
+
+_MARKERS = {
+    "openai_emulator": "openai_emulator(**kwargs): arguments for the openai_emulator fixture's OpenAIEmulator",
+    "azure_emulator": "azure_emulator(**kwargs): arguments for the azure_emulator fixture's AzureOpenAIEmulator",
+    "hub_emulator": "hub_emulator(**kwargs): arguments for the hub_emulator fixture's HubEmulator",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for description in _MARKERS.values():
+        config.addinivalue_line("markers", description)
+
+
+def _marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(name)
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.fixture
+def openai_emulator(request: pytest.FixtureRequest) -> Iterator[OpenAIEmulator]:
+    """A running OpenAI emulator; point ``openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)`` at it."""
+    from tunekit_emulators.openai import OpenAIEmulator
+
+    with OpenAIEmulator(**_marker_kwargs(request, "openai_emulator")) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def azure_emulator(request: pytest.FixtureRequest) -> Iterator[AzureOpenAIEmulator]:
+    """A running Azure OpenAI emulator (data plane and ARM control plane)."""
+    from tunekit_emulators.azure import AzureOpenAIEmulator
+
+    with AzureOpenAIEmulator(**_marker_kwargs(request, "azure_emulator")) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def hub_emulator(request: pytest.FixtureRequest) -> Iterator[HubEmulator]:
+    """A running Hugging Face Hub emulator; use ``HfApi(endpoint=hub.endpoint, token=hub.token)``."""
+    from tunekit_emulators.hub import HubEmulator, loopback_only
+
+    with HubEmulator(**_marker_kwargs(request, "hub_emulator")) as emulator, loopback_only():
+        yield emulator

@@ -1,0 +1,212 @@
+"""The plugin interface (SPI): the one module a provider package imports.
+
+Everything a provider needs from the core is re-exported here, so the core's
+module layout can change without breaking a plugin::
+
+    from tunekit.plugin import FineTunedModel, JobRef, PreparedData, Provider, RunContext, get_logger
+
+    class MyProvider(Provider[MyOptions]):
+        name = "mine"
+        Options = MyOptions
+        ...
+
+Names load on first use (like :mod:`tunekit`), so importing this module
+imports no SDK and no torch. A name missing here that a provider needs
+belongs here: add it to ``_EXPORTS`` and to the ``TYPE_CHECKING`` block.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tunekit.lazy import lazy_exports
+
+# name -> module that defines it; imported on first attribute access.
+_EXPORTS: dict[str, str] = {
+    # the contract and the values it passes
+    "Provider": "tunekit.provider",
+    "NoOptions": "tunekit.provider",
+    "PreparedData": "tunekit.provider",
+    "JobRef": "tunekit.provider",
+    "Checkpoint": "tunekit.provider",
+    "FineTunedModel": "tunekit.provider",
+    "RunContext": "tunekit.provider",
+    "JobStatus": "tunekit.jobs",
+    "JobState": "tunekit.jobs",
+    "JobEvent": "tunekit.jobs",
+    "normalize_status": "tunekit.jobs",
+    # configuration
+    "TuneConfig": "tunekit.config",
+    "DeployConfig": "tunekit.config",
+    "parse_config": "tunekit.config",
+    # data
+    "DatasetSplits": "tunekit.data.splits",
+    "write_examples": "tunekit.data.writers",
+    "autotrain_params": "tunekit.data.writers",
+    "target_epochs": "tunekit.data.cost",
+    # what the data layer asks a provider (the limits, token counter and cost hooks)
+    "Limits": "tunekit.data.profile",
+    "HostingCost": "tunekit.data.profile",
+    "CostEstimate": "tunekit.data.cost",
+    "TokenStats": "tunekit.data.stats",
+    "TokenCounter": "tunekit.data.tokens",
+    "TiktokenCounter": "tunekit.data.tokens",
+    "encoding_for_model": "tunekit.data.tokens",
+    "price_tokens": "tunekit.data.cost",
+    "price_hours": "tunekit.data.cost",
+    "provider_table": "tunekit.data.tables",
+    "lookup_model": "tunekit.data.tables",
+    # canonical examples (what ``DatasetSplits`` holds) and their writers
+    "Example": "tunekit.data.examples",
+    "ChatExample": "tunekit.data.examples",
+    "PromptCompletionExample": "tunekit.data.examples",
+    "PreferenceExample": "tunekit.data.examples",
+    "TextExample": "tunekit.data.examples",
+    "to_openai_rows": "tunekit.data.writers",
+    "to_trl_rows": "tunekit.data.writers",
+    "to_autotrain_rows": "tunekit.data.writers",
+    # chat clients
+    "ChatClient": "tunekit.inference.base",
+    "ChatResult": "tunekit.inference.base",
+    "Usage": "tunekit.inference.base",
+    "OpenAIChatClient": "tunekit.inference.openai_client",
+    "HuggingFaceChatClient": "tunekit.inference.hf_client",
+    "LocalChatClient": "tunekit.inference.local",
+    "map_openai_error": "tunekit.inference.openai_errors",
+    "map_hf_error": "tunekit.inference.hf_client",
+    "error_for_status": "tunekit.inference.http_errors",
+    # models on disk
+    "ADAPTER_METADATA": "tunekit.inference.loading",
+    "load_causal_lm": "tunekit.inference.loading",
+    "load_tokenizer": "tunekit.inference.loading",
+    "resolve_model": "tunekit.inference.loading",
+    "openmp_environment": "tunekit.inference.loading",
+    # retries, secrets, endpoints, files
+    "RetryPolicy": "tunekit.retry",
+    "retry_after_of": "tunekit.retry",
+    "status_code_of": "tunekit.retry",
+    "MASK": "tunekit.secrets",
+    "get_logger": "tunekit.secrets",
+    "redact": "tunekit.secrets",
+    "register_secret": "tunekit.secrets",
+    "check_endpoint": "tunekit.endpoints",
+    "tunekit_home": "tunekit.paths",
+    # the errors a provider raises
+    "TunekitError": "tunekit.errors",
+    "ConfigError": "tunekit.errors",
+    "DataError": "tunekit.errors",
+    "DependencyMissingError": "tunekit.errors",
+    "UnsupportedOperationError": "tunekit.errors",
+    "ProviderError": "tunekit.errors",
+    "AuthenticationError": "tunekit.errors",
+    "PermissionDeniedError": "tunekit.errors",
+    "FineTuningUnavailableError": "tunekit.errors",
+    "QuotaExceededError": "tunekit.errors",
+    "NotFoundError": "tunekit.errors",
+    "InvalidRequestError": "tunekit.errors",
+    "ConflictError": "tunekit.errors",
+    "RateLimitedError": "tunekit.errors",
+    "ServiceUnavailableError": "tunekit.errors",
+    "JobError": "tunekit.errors",
+    "JobFailedError": "tunekit.errors",
+    "JobCancelledError": "tunekit.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
+
+
+# Explicit "X as X" re-exports: type checkers cannot read the computed __all__ above.
+if TYPE_CHECKING:
+    from tunekit.config import DeployConfig as DeployConfig, TuneConfig as TuneConfig, parse_config as parse_config
+    from tunekit.data.cost import (
+        CostEstimate as CostEstimate,
+        price_hours as price_hours,
+        price_tokens as price_tokens,
+        target_epochs as target_epochs,
+    )
+    from tunekit.data.examples import (
+        ChatExample as ChatExample,
+        Example as Example,
+        PreferenceExample as PreferenceExample,
+        PromptCompletionExample as PromptCompletionExample,
+        TextExample as TextExample,
+    )
+    from tunekit.data.profile import HostingCost as HostingCost, Limits as Limits
+    from tunekit.data.splits import DatasetSplits as DatasetSplits
+    from tunekit.data.stats import TokenStats as TokenStats
+    from tunekit.data.tables import lookup_model as lookup_model, provider_table as provider_table
+    from tunekit.data.tokens import (
+        TiktokenCounter as TiktokenCounter,
+        TokenCounter as TokenCounter,
+        encoding_for_model as encoding_for_model,
+    )
+    from tunekit.data.writers import (
+        autotrain_params as autotrain_params,
+        to_autotrain_rows as to_autotrain_rows,
+        to_openai_rows as to_openai_rows,
+        to_trl_rows as to_trl_rows,
+        write_examples as write_examples,
+    )
+    from tunekit.endpoints import check_endpoint as check_endpoint
+    from tunekit.errors import (
+        AuthenticationError as AuthenticationError,
+        ConfigError as ConfigError,
+        ConflictError as ConflictError,
+        DataError as DataError,
+        DependencyMissingError as DependencyMissingError,
+        FineTuningUnavailableError as FineTuningUnavailableError,
+        InvalidRequestError as InvalidRequestError,
+        JobCancelledError as JobCancelledError,
+        JobError as JobError,
+        JobFailedError as JobFailedError,
+        NotFoundError as NotFoundError,
+        PermissionDeniedError as PermissionDeniedError,
+        ProviderError as ProviderError,
+        QuotaExceededError as QuotaExceededError,
+        RateLimitedError as RateLimitedError,
+        ServiceUnavailableError as ServiceUnavailableError,
+        TunekitError as TunekitError,
+        UnsupportedOperationError as UnsupportedOperationError,
+    )
+    from tunekit.inference.base import ChatClient as ChatClient, ChatResult as ChatResult, Usage as Usage
+    from tunekit.inference.hf_client import HuggingFaceChatClient as HuggingFaceChatClient, map_hf_error as map_hf_error
+    from tunekit.inference.http_errors import error_for_status as error_for_status
+    from tunekit.inference.loading import (
+        ADAPTER_METADATA as ADAPTER_METADATA,
+        load_causal_lm as load_causal_lm,
+        load_tokenizer as load_tokenizer,
+        openmp_environment as openmp_environment,
+        resolve_model as resolve_model,
+    )
+    from tunekit.inference.local import LocalChatClient as LocalChatClient
+    from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
+    from tunekit.inference.openai_errors import map_openai_error as map_openai_error
+    from tunekit.jobs import (
+        JobEvent as JobEvent,
+        JobState as JobState,
+        JobStatus as JobStatus,
+        normalize_status as normalize_status,
+    )
+    from tunekit.paths import tunekit_home as tunekit_home
+    from tunekit.provider import (
+        Checkpoint as Checkpoint,
+        FineTunedModel as FineTunedModel,
+        JobRef as JobRef,
+        NoOptions as NoOptions,
+        PreparedData as PreparedData,
+        Provider as Provider,
+        RunContext as RunContext,
+    )
+    from tunekit.retry import (
+        RetryPolicy as RetryPolicy,
+        retry_after_of as retry_after_of,
+        status_code_of as status_code_of,
+    )
+    from tunekit.secrets import (
+        MASK as MASK,
+        get_logger as get_logger,
+        redact as redact,
+        register_secret as register_secret,
+    )

@@ -1,0 +1,217 @@
+"""What every provider that drives a remote service shares: options, safe calls, the create-once call, uploads.
+
+A remote provider talks to a service through an SDK whose own retries are off.
+:class:`RemoteConnection` puts every request under the shared
+:class:`~tunekit.retry.RetryPolicy` and turns SDK errors into tunekit's; a
+subclass says only how to build its client and how to read its errors.
+
+The call that creates something (a job, a file, a Space) is special: the
+services take no idempotency key, and a lost response (timeout, reset, 5xx)
+does not say whether the object was created. :func:`create_with_find` sends it
+again only after looking for what the failed attempt may have made, so one
+intent never leaves two jobs. Uploads are named by the SHA-256 of their
+content (:func:`content_hash`, :func:`content_name`) and :func:`upload_once`
+reuses identical bytes already on the service instead of sending them again.
+
+:class:`RemoteOptions` holds the fields every remote provider's options
+repeat: how often to retry, how long to wait, how often to poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tunekit.errors import TunekitError
+from tunekit.retry import RetryPolicy
+from tunekit.secrets import get_logger
+
+__all__ = [
+    "RemoteConnection",
+    "RemoteFile",
+    "RemoteOptions",
+    "content_hash",
+    "content_name",
+    "create_with_find",
+    "upload_once",
+]
+
+logger = get_logger("tunekit.remote")
+
+T = TypeVar("T")
+
+
+class RemoteOptions(BaseModel):
+    """Retry and polling settings shared by the options of every remote provider (subclass it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int = Field(
+        4, ge=0, le=20, description="Retries of a safe request on connection errors, 408, 409, 429 and 5xx."
+    )
+    create_attempts: int = Field(
+        6,
+        ge=1,
+        le=50,
+        description="Attempts of a request that creates something (a file, a job); before each retry "
+        "tunekit checks whether the previous attempt already succeeded.",
+    )
+    retry_max_wait: float = Field(60.0, gt=0, description="Longest wait between attempts, in seconds.")
+    poll_interval: float = Field(10.0, gt=0, description="Seconds between status polls while watching a job.")
+
+    def retry_policy(self, *, deadline: float | None = None) -> RetryPolicy:
+        """The policy for requests that are safe to repeat."""
+        return RetryPolicy(max_attempts=self.max_retries + 1, max_wait=self.retry_max_wait, deadline=deadline)
+
+    def create_policy(self) -> RetryPolicy:
+        """The policy for requests that create something (each retry is preceded by a look)."""
+        return RetryPolicy(max_attempts=self.create_attempts, max_wait=self.retry_max_wait, deadline=None)
+
+
+class _Attempts:
+    """Counts the attempts of one call, for the error message."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def create_with_find(
+    what: str,
+    send: Callable[[], T],
+    find: Callable[[], T | None],
+    *,
+    policy: RetryPolicy,
+    look_first: bool = False,
+    attempts: _Attempts | None = None,
+) -> T:
+    """Create something remote at most once: ``send`` again only after ``find`` saw no trace of it.
+
+    ``find`` looks for the object by what the request carried (the run id in
+    a job's metadata or labels, a file's content hash); when it answers, its
+    object is adopted instead of sending again. With ``look_first`` it is
+    also asked before the first attempt (for uploads: identical content is
+    never sent twice). Errors are re-raised unchanged.
+    """
+    counter = attempts if attempts is not None else _Attempts()
+
+    def attempt() -> T:
+        counter.count += 1
+        if counter.count > 1 or look_first:
+            existing = find()
+            if existing is not None:
+                if counter.count > 1:
+                    logger.info("%s: the earlier attempt had succeeded; adopting it", what)
+                return existing
+        return send()
+
+    return policy.call(attempt)
+
+
+class RemoteConnection(ABC):
+    """One service's requests under tunekit's retry policies, with its errors turned into tunekit's.
+
+    Subclasses build the SDK client (lazily, as they see fit) and implement
+    :meth:`map_error`. ``call`` is for requests that are safe to repeat
+    (reads, cancel, uploads of identical content); ``create`` for those that
+    create something.
+    """
+
+    def __init__(self, options: RemoteOptions, *, provider: str) -> None:
+        self.options = options
+        self.provider = provider
+        self.policy = options.retry_policy()
+        self.create_policy = options.create_policy()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r})"
+
+    @abstractmethod
+    def map_error(self, exc: BaseException, attempts: int) -> TunekitError:
+        """The tunekit error for an SDK exception raised after ``attempts`` attempts."""
+
+    def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """A request that is safe to repeat, under the retry policy."""
+        attempts = _Attempts()
+
+        def attempt() -> T:
+            attempts.count += 1
+            return fn(*args, **kwargs)
+
+        try:
+            return self.policy.call(attempt)
+        except TunekitError:
+            raise
+        except Exception as exc:
+            raise self.map_error(exc, attempts.count) from exc
+
+    def create(self, what: str, send: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """A request that creates something, sent again only after ``find`` saw no trace of it."""
+        attempts = _Attempts()
+        try:
+            return create_with_find(what, send, find, policy=self.create_policy, attempts=attempts)
+        except TunekitError:
+            raise
+        except Exception as exc:
+            raise self.map_error(exc, attempts.count) from exc
+
+
+# -- uploads --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """An uploaded file, and whether identical content was already there."""
+
+    id: str
+    name: str
+    bytes: int
+    sha256: str
+    reused: bool = False
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_name(sha256: str, *, prefix: str = "tunekit-", suffix: str = ".jsonl") -> str:
+    """The remote name of a file: its content hash, so identical bytes are recognised by name."""
+    return f"{prefix}{sha256}{suffix}"
+
+
+def upload_once(
+    path: Path,
+    *,
+    find: Callable[[str, int], Any | None],
+    send: Callable[[str, int], Any],
+    sha256: str | None = None,
+) -> tuple[Any, RemoteFile]:
+    """Upload ``path`` under its content name unless identical bytes are already there.
+
+    ``find(name, size)`` returns the service's object for a file already
+    uploaded under that name and size, or None; ``send(name, size)`` uploads
+    and returns the new object (it sends its creating request through
+    :meth:`RemoteConnection.create` with the same ``find``, so a lost
+    response never leaves two files). Both objects must have an ``id``.
+    Returns the service's object and what tunekit records about it.
+    """
+    sha256 = sha256 or content_hash(path)
+    name = content_name(sha256)
+    size = path.stat().st_size
+    existing = find(name, size)
+    if existing is not None:
+        logger.info("reusing %s (%s): identical content already uploaded", existing.id, name)
+        return existing, RemoteFile(str(existing.id), name, size, sha256, reused=True)
+    created = send(name, size)
+    logger.info("uploaded %s as %s (%d bytes)", path.name, created.id, size)
+    return created, RemoteFile(str(created.id), name, size, sha256)

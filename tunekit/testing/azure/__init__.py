@@ -1,5 +1,0 @@
-"""An emulator of Azure OpenAI (data plane and Resource Manager); see :class:`AzureOpenAIEmulator`."""
-
-from tunekit.testing.azure.emulator import AzureOpenAIEmulator
-
-__all__ = ["AzureOpenAIEmulator"]
