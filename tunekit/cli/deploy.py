@@ -52,9 +52,10 @@ def deploy(
     hosting = tuner.provider.hosting_cost(tuner.config.model, settings)
     if hosting is not None and hosting.per_hour == 0:
         # A tier without an hourly fee (Azure's Developer Tier): say what it costs instead of warning of hours.
-        err_console.print(f"[bold yellow]note:[/] {hosting.warning()}", highlight=False)
+        err_console.print(f"[bold yellow]note:[/] {hosting.warning()}", highlight=False, soft_wrap=True)
     else:
-        err_console.print(BILLING_NOTE.format(run=run_id), highlight=False)
+        # soft_wrap: the undeploy command must stay one copyable line.
+        err_console.print(BILLING_NOTE.format(run=run_id), highlight=False, soft_wrap=True)
     with err_console.status(f"deploying ({settings.sku} x{settings.capacity}) and waiting until it succeeds"):
         model = tuner.deploy(run_id, settings, checkpoint=_checkpoint(checkpoint))
     if as_json:

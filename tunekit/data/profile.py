@@ -122,9 +122,12 @@ class HostingCost:
             life = f"; it is deleted after {self.lifetime_hours:g} hours" if self.lifetime_hours else ""
             return f"hosting{sku} has no hourly fee, only per-token inference{life}"
         if self.per_hour is None:
-            return f"hosting{sku} is billed while deployed (no price known)"
-        life = f", at most {self.lifetime_hours:g} hours" if self.lifetime_hours else ", until you undeploy it"
-        return f"hosting{sku} is billed {self.per_hour:.2f} per hour while deployed{life}, on top of training"
+            return f"hosting{sku} is billed by the hour while deployed, even when idle (no price known)"
+        life = f", for at most {self.lifetime_hours:g} hours" if self.lifetime_hours else ", until you undeploy it"
+        return (
+            f"hosting{sku} is billed by the hour while deployed, even when idle "
+            f"({self.per_hour:.2f} per hour{life}), on top of training"
+        )
 
 
 class DataProfile(Protocol):
