@@ -32,12 +32,13 @@ _EXPORTS: dict[str, str] = {
     "FineTunedModel": "tunekit.provider",
     "NoOptions": "tunekit.provider",
     "Job": "tunekit.jobs",
-    "JobState": "tunekit.jobs",
-    "JobStatus": "tunekit.jobs",
-    "JobEvent": "tunekit.jobs",
-    "normalize_status": "tunekit.jobs",
+    "JobState": "tunekit.states",
+    "JobStatus": "tunekit.states",
+    "JobEvent": "tunekit.states",
+    "normalize_status": "tunekit.states",
     "Ledger": "tunekit.ledger",
     "RunRecord": "tunekit.ledger",
+    "DeploymentRecord": "tunekit.ledger",
     "installed_providers": "tunekit.registry",
     "get_provider_class": "tunekit.registry",
     "create_provider": "tunekit.registry",
@@ -105,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "JobError": "tunekit.errors",
     "JobFailedError": "tunekit.errors",
     "JobCancelledError": "tunekit.errors",
+    "JobLostError": "tunekit.errors",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -161,6 +163,7 @@ if TYPE_CHECKING:
         JobCancelledError as JobCancelledError,
         JobError as JobError,
         JobFailedError as JobFailedError,
+        JobLostError as JobLostError,
         LedgerError as LedgerError,
         NotFoundError as NotFoundError,
         PermissionDeniedError as PermissionDeniedError,
@@ -183,14 +186,8 @@ if TYPE_CHECKING:
     from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
     from tunekit.inference.ratelimit import RateLimiter as RateLimiter
-    from tunekit.jobs import (
-        Job as Job,
-        JobEvent as JobEvent,
-        JobState as JobState,
-        JobStatus as JobStatus,
-        normalize_status as normalize_status,
-    )
-    from tunekit.ledger import Ledger as Ledger, RunRecord as RunRecord
+    from tunekit.jobs import Job as Job
+    from tunekit.ledger import DeploymentRecord as DeploymentRecord, Ledger as Ledger, RunRecord as RunRecord
     from tunekit.migration.certificate import Certificate as Certificate
     from tunekit.migration.flow import migrate as migrate
     from tunekit.provider import (
@@ -210,4 +207,10 @@ if TYPE_CHECKING:
     )
     from tunekit.retry import RetryPolicy as RetryPolicy
     from tunekit.secrets import get_logger as get_logger, redact as redact, register_secret as register_secret
+    from tunekit.states import (
+        JobEvent as JobEvent,
+        JobState as JobState,
+        JobStatus as JobStatus,
+        normalize_status as normalize_status,
+    )
     from tunekit.tuner import Tuner as Tuner

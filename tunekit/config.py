@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
+from tunekit.entrypoints import options_model
 from tunekit.errors import ConfigError
 from tunekit.secrets import MASK, register_model_secrets
 
@@ -371,12 +372,11 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
 
 
 def _validate_provider_options(config: TuneConfig) -> BaseModel:
-    from tunekit.registry import get_provider_class
-
-    provider_cls = get_provider_class(config.provider)
+    # The provider's Options model, found by name without importing the provider contract (a layer above).
+    model = options_model(config.provider)
     raw = {k: v for k, v in config.provider_options.items() if v != MASK}
     try:
-        options = provider_cls.Options.model_validate(raw)
+        options = model.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(
             "invalid provider_options", problems=format_validation_error(exc, prefix="provider_options")

@@ -27,7 +27,8 @@ and remote job ids, the provider's own message.
      │    └── ServiceUnavailableError           5xx, timeouts, resets after bounded retries
      └── JobError                               a training job ended without a model
           ├── JobFailedError                    the job failed (with the provider's message)
-          └── JobCancelledError                 the job was cancelled
+          ├── JobCancelledError                 the job was cancelled
+          └── JobLostError                      the recorded job no longer exists at the provider
 
 Subclassing ``ValueError``, ``ImportError`` and ``KeyError`` lets callers keep
 catching the stdlib types they already catch.
@@ -49,6 +50,7 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
+    "JobLostError",
     "LedgerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -93,7 +95,7 @@ class ProviderNotFoundError(ConfigError):
         self.installed = list(installed)
         self.package = package
         listing = ", ".join(sorted(installed)) or "none"
-        hint = f" Install it with: pip install {package}" if package else ""
+        hint = f" If it is a plugin you have not installed: pip install {package}" if package else ""
         super().__init__(f"unknown provider {name!r} (installed: {listing}).{hint}")
 
 
@@ -263,3 +265,7 @@ class JobFailedError(JobError):
 
 class JobCancelledError(JobError):
     """The job was cancelled before it produced a model."""
+
+
+class JobLostError(JobError):
+    """The job the ledger recorded for a run no longer exists at the provider (deleted, or another account)."""

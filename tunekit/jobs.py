@@ -1,137 +1,23 @@
-"""Normalized job states and events, shared by every provider.
+"""The :class:`Job` driver: one run's job, polled through its provider and recorded in the ledger.
 
-Each provider keeps its own raw status string (``validating_files``,
-``pending``, ``SCHEDULING``, ...) and maps it to :class:`JobStatus` with
-:func:`normalize_status`. An unknown raw value never crashes a poll: it maps
-to a safe default and the raw value is kept for the user to see.
+The values it passes around (:class:`JobStatus`, :class:`JobState`,
+:class:`JobEvent`, :func:`normalize_status`) live in :mod:`tunekit.states`;
+they are re-exported here because ``tunekit.jobs`` has always offered them.
 """
 
 from __future__ import annotations
 
-import enum
 import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from tunekit.secrets import get_logger
+from tunekit.states import JobEvent, JobState, JobStatus, normalize_status
 
 if TYPE_CHECKING:
     from tunekit.ledger import Ledger, RunRecord
     from tunekit.provider import Checkpoint, FineTunedModel, JobRef, Provider
 
 __all__ = ["Job", "JobEvent", "JobState", "JobStatus", "normalize_status"]
-
-logger = get_logger("tunekit.jobs")
-
-
-class JobStatus(str, enum.Enum):
-    """The provider-neutral lifecycle of a fine-tuning job."""
-
-    PENDING = "pending"
-    VALIDATING = "validating"
-    QUEUED = "queued"
-    RUNNING = "running"
-    PAUSED = "paused"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in _TERMINAL
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-def normalize_status(
-    raw: str | None,
-    mapping: Mapping[str, JobStatus],
-    *,
-    default: JobStatus = JobStatus.RUNNING,
-    provider: str = "",
-) -> JobStatus:
-    """Map a provider's raw status to :class:`JobStatus`.
-
-    Matching ignores case, spaces, dashes and underscores. Unknown values map
-    to ``default`` (non-terminal, so a watcher keeps polling rather than
-    declaring a result) and are logged once per call.
-    """
-    if raw is None:
-        return JobStatus.PENDING
-    key = _squash(raw)
-    for name, status in mapping.items():
-        if _squash(name) == key:
-            return status
-    for status in JobStatus:
-        if status.value == key:
-            return status
-    logger.warning("unknown %s job status %r; treating it as %s", provider or "provider", raw, default.value)
-    return default
-
-
-def _squash(value: str) -> str:
-    return value.lower().replace("_", "").replace("-", "").replace(" ", "")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class JobState(BaseModel):
-    """A snapshot of a job: normalized status plus what the provider said."""
-
-    model_config = ConfigDict(frozen=True)
-
-    status: JobStatus
-    raw_status: str | None = None
-    job_id: str | None = None
-    message: str | None = None
-    """Provider's error or status message (a failed job's reason)."""
-    step: int | None = None
-    total_steps: int | None = None
-    estimated_finish: datetime | None = None
-    fine_tuned_model: str | None = None
-    trained_tokens: int | None = None
-    updated_at: datetime = Field(default_factory=_now)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status.is_terminal
-
-    @property
-    def progress(self) -> float | None:
-        if self.step is None or not self.total_steps:
-            return None
-        return min(1.0, self.step / self.total_steps)
-
-
-class JobEvent(BaseModel):
-    """Something that happened to a job: a message, a metric, a status change.
-
-    ``id`` is the provider's event id when it has one, so re-reading events
-    after a crash never duplicates them.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    created_at: datetime = Field(default_factory=_now)
-    level: str = "info"
-    type: str = "message"
-    """``message``, ``metrics``, ``status`` or ``checkpoint``."""
-    message: str = ""
-    step: int | None = None
-    total_steps: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    """E.g. ``train_loss``, ``valid_loss``, ``train_mean_token_accuracy``."""
-    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class Job:
@@ -241,16 +127,26 @@ class Job:
         poll_interval: float = 5.0,
         timeout: float | None = None,
         on_event: Callable[[JobEvent | JobState], None] | None = None,
+        progress: bool | None = None,
     ) -> JobState:
         """Block until the job ends; return its final state.
+
+        ``progress`` shows one status line, updated in place, in a Jupyter
+        notebook (and logs it at INFO elsewhere); by default it is shown in
+        notebooks only (see :mod:`tunekit.notebook`).
 
         Ctrl-C (``KeyboardInterrupt``) stops a job that runs on this machine
         before it propagates, as it would stop a training script; a remote job
         goes on, and ``watch`` or ``wait`` can follow it again.
         """
+        from tunekit.notebook import JobProgress, in_notebook
+
+        show = JobProgress() if (in_notebook() if progress is None else progress) else None
         state: JobState | None = None
         try:
             for item in self.watch(poll_interval=poll_interval, timeout=timeout):
+                if show is not None:
+                    show(item)
                 if on_event is not None:
                     on_event(item)
                 if isinstance(item, JobState):
@@ -312,27 +208,37 @@ class Job:
     def checkpoints(self) -> list[Checkpoint]:
         return self.provider.checkpoints(self.ref)
 
-    def use_checkpoint(self, checkpoint: str | int) -> FineTunedModel:
-        """Make a saved checkpoint (by id or step) the run's result, instead of the final model."""
+    def checkpoint(self, checkpoint: str | int) -> Checkpoint:
+        """The saved checkpoint with this id or step that holds a model: the one place a checkpoint is chosen."""
         from tunekit.errors import JobError
-        from tunekit.provider import FineTunedModel
 
         wanted = str(checkpoint)
-        found = [c for c in self.checkpoints() if wanted in (c.id, str(c.step))]
-        if not found or (found[0].model_id is None and found[0].path is None):
-            raise JobError(f"no usable checkpoint {wanted!r} (see `tunekit checkpoints`)", run_id=self.run_id)
-        chosen = found[0]
-        record = self.record
-        model = FineTunedModel(
+        for saved in self.checkpoints():
+            if wanted in (saved.id, str(saved.step)) and (saved.model_id is not None or saved.path is not None):
+                return saved
+        raise JobError(f"no usable checkpoint {wanted!r} (see `tunekit checkpoints`)", run_id=self.run_id)
+
+    def checkpoint_model(self, checkpoint: str | int) -> FineTunedModel:
+        """The model a saved checkpoint (by id or step) holds, without making it the run's result."""
+        from tunekit.provider import FineTunedModel
+
+        chosen = self.checkpoint(checkpoint)
+        return FineTunedModel(
             provider=self.provider.name,
             model_id=chosen.model_id or chosen.path or "",
-            base_model=record.model,
+            base_model=self.record.model,
             kind="model_id" if chosen.model_id else "adapter",
             run_id=self.run_id,
             path=chosen.path,
             checkpoint=chosen.id,
             metadata={"job_id": self.job_id, "step": chosen.step, "metrics": chosen.metrics},
-        )
+        ).bind(self.provider)
+
+    def use_checkpoint(self, checkpoint: str | int) -> FineTunedModel:
+        """Make a saved checkpoint (by id or step) the run's result, instead of the final model."""
+        model = self.checkpoint_model(checkpoint)
         self.ledger.update(self.run_id, result=model.model_dump(mode="json"))
-        self.ledger.record(self.run_id, "outcome", step="result", message=f"checkpoint {chosen.id}: {model.model_id}")
-        return model.bind(self.provider)
+        self.ledger.record(
+            self.run_id, "outcome", step="result", message=f"checkpoint {model.checkpoint}: {model.model_id}"
+        )
+        return model

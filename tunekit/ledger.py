@@ -29,13 +29,21 @@ import filelock
 
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
 from tunekit.failpoints import CRASH_ENV, crash_at
-from tunekit.jobs import JobStatus
 from tunekit.paths import tunekit_home
 from tunekit.secrets import redact, redact_data
+from tunekit.states import JobStatus
 
-__all__ = ["SCHEMA_VERSION", "Ledger", "LedgerEvent", "RunRecord", "tunekit_home", "validate_run_id"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "DeploymentRecord",
+    "Ledger",
+    "LedgerEvent",
+    "RunRecord",
+    "tunekit_home",
+    "validate_run_id",
+]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -78,6 +86,28 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE events ADD COLUMN event_key TEXT;
     CREATE UNIQUE INDEX events_key ON events(run_id, event_key) WHERE event_key IS NOT NULL;
     """,
+    # v2 -> v3: runs carry the key of the job they stand for (config and data content), which is what
+    # submit matches when it resumes or returns a run; every deployment a run makes gets a row, so
+    # none is forgotten while it bills.
+    """
+    ALTER TABLE runs ADD COLUMN run_key TEXT;
+    CREATE INDEX runs_key ON runs(run_key, created_at);
+    CREATE TABLE deployments (
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        name TEXT NOT NULL,
+        model TEXT NOT NULL,
+        sku TEXT,
+        capacity INTEGER,
+        hourly_price REAL,
+        currency TEXT,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        billing_since TEXT,
+        deleted_at TEXT,
+        data_json TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (run_id, name)
+    );
+    """,
 ]
 
 
@@ -110,6 +140,13 @@ class RunRecord:
     remote: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] | None = None
     error: str | None = None
+    run_key: str | None = None
+    """What determines the job (config without name, secrets, eval or deploy; the data's content)."""
+
+    @property
+    def has_job(self) -> bool:
+        """Whether the provider's job id is recorded."""
+        return "job_id" in self.remote
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +159,7 @@ class RunRecord:
             "status": self.status.value,
             "raw_status": self.raw_status,
             "config_hash": self.config_hash,
+            "run_key": self.run_key,
             "run_dir": str(self.run_dir),
             "remote": self.remote,
             "result": self.result,
@@ -142,6 +180,49 @@ class LedgerEvent:
     message: str
     data: dict[str, Any]
     key: str | None
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """A deployment a run made, kept until it is deleted: while ``billing``, it may cost money by the hour.
+
+    ``state`` is ``creating`` (asked for; it may exist), ``active`` (serving,
+    billed from ``billing_since``) or ``deleted``.
+    """
+
+    run_id: str
+    name: str
+    model: str
+    sku: str | None
+    capacity: int | None
+    hourly_price: float | None
+    currency: str | None
+    state: str
+    created_at: datetime
+    billing_since: datetime | None
+    deleted_at: datetime | None
+    data: dict[str, Any] = field(default_factory=dict)
+    """What the provider needs to find it again (account, resource group, endpoint)."""
+
+    @property
+    def billing(self) -> bool:
+        """Whether it exists, or may: deleting it is the only way to be sure it stops billing."""
+        return self.state != "deleted"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "sku": self.sku,
+            "capacity": self.capacity,
+            "hourly_price": self.hourly_price,
+            "currency": self.currency,
+            "state": self.state,
+            "created_at": self.created_at.isoformat(),
+            "billing_since": self.billing_since.isoformat() if self.billing_since else None,
+            "deleted_at": self.deleted_at.isoformat() if self.deleted_at else None,
+            "data": self.data,
+        }
 
 
 class Ledger:
@@ -223,6 +304,7 @@ class Ledger:
         config_hash: str,
         config: dict[str, Any],
         name: str | None = None,
+        run_key: str | None = None,
     ) -> RunRecord:
         """Insert a run in state ``pending`` and create its folder."""
         run_dir = self.run_dir(run_id)
@@ -231,7 +313,7 @@ class Ledger:
             try:
                 conn.execute(
                     "INSERT INTO runs (run_id, created_at, updated_at, name, provider, model, config_hash,"
-                    " config_json, run_dir, status, remote_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " config_json, run_dir, status, remote_json, run_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         run_id,
                         now,
@@ -244,6 +326,7 @@ class Ledger:
                         str(run_dir),
                         JobStatus.PENDING.value,
                         "{}",
+                        run_key,
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -286,6 +369,73 @@ class Ledger:
             if not run.status.is_terminal:
                 return run
         return None
+
+    def find_reusable(self, run_key: str, config_hash: str | None = None) -> RunRecord | None:
+        """The newest run of this job that succeeded or is unfinished: what a submit returns instead of a new job.
+
+        Runs written before run keys existed match on ``config_hash``. A run
+        that failed or was cancelled is not reused.
+        """
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE (run_key = ?"
+        args: list[Any] = [run_key]
+        if config_hash is not None:
+            sql += " OR (run_key IS NULL AND config_hash = ?)"
+            args.append(config_hash)
+        sql += ") AND status NOT IN (?, ?) ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        args.extend([JobStatus.FAILED.value, JobStatus.CANCELLED.value])
+        row = self._connect().execute(sql, args).fetchone()
+        return None if row is None else _run_from_row(row)
+
+    def settle_submit(self, run_id: str, job: dict[str, Any], message: str) -> bool:
+        """Record that the run's job exists, in one transaction: its id, ``queued``, the ``submit`` outcome.
+
+        ``job`` is the job's reference (``provider``, ``job_id``, ``extra``).
+        Idempotent: a run whose submit outcome is written is left as it is
+        (False). A status the run already moved past ``pending`` is kept.
+        """
+        crash = CRASH_ENV in os.environ  # the crash harness kills the client around the submit outcome too
+        if crash:
+            crash_at("outcome", "submit", after=False)
+        with self._write() as conn:
+            done = conn.execute(
+                "SELECT 1 FROM events WHERE run_id = ? AND kind = 'outcome' AND step = 'submit'", (run_id,)
+            ).fetchone()
+            row = conn.execute("SELECT remote_json, status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            remote = json.loads(row[0] or "{}")
+            now = _now()
+            if done is None or "job_id" not in remote:
+                remote.update(job_id=job["job_id"], job_extra=job.get("extra", {}))
+                status = JobStatus.QUEUED.value if row[1] == JobStatus.PENDING.value else row[1]
+                conn.execute(
+                    "UPDATE runs SET remote_json = ?, status = ?, updated_at = ? WHERE run_id = ?",
+                    (json.dumps(redact_data(remote)), status, now, run_id),
+                )
+            if done is None:
+                conn.execute(
+                    "INSERT INTO events (run_id, ts, kind, step, message, data_json) VALUES (?,?,?,?,?,?)",
+                    (run_id, now, "outcome", "submit", redact(message), json.dumps(redact_data(job), default=str)),
+                )
+        if crash:
+            crash_at("outcome", "submit", after=True)
+        return done is None
+
+    def fail_run(self, run_id: str, error: str, *, step: str) -> RunRecord:
+        """Mark a run ``failed`` with its error, and say which step failed, in one transaction."""
+        with self._write() as conn:
+            now = _now()
+            cursor = conn.execute(
+                "UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE run_id = ?",
+                (JobStatus.FAILED.value, redact(error), now, run_id),
+            )
+            if cursor.rowcount != 1:
+                raise RunNotFoundError(run_id)
+            conn.execute(
+                "INSERT INTO events (run_id, ts, kind, step, message, data_json) VALUES (?,?,?,?,?,?)",
+                (run_id, now, "error", step, redact(error), "{}"),
+            )
+        return self.get(run_id)
 
     def update(
         self,
@@ -384,6 +534,81 @@ class Ledger:
         )
         return None if row is None else str(row[0])
 
+    # -- deployments -------------------------------------------------------------
+
+    def deployment_intent(
+        self, run_id: str, name: str, *, model: str, sku: str | None, capacity: int | None
+    ) -> DeploymentRecord:
+        """Record a deployment about to be created (state ``creating``) before the request goes out."""
+        now = _now()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO deployments (run_id, name, model, sku, capacity, state, created_at) VALUES (?,?,?,?,?,?,?)"
+                # One that serves already keeps what it serves until the change succeeded.
+                " ON CONFLICT (run_id, name) DO UPDATE SET model = excluded.model, sku = excluded.sku,"
+                " capacity = excluded.capacity, state = 'creating', created_at = excluded.created_at,"
+                " deleted_at = NULL WHERE state != 'active'",
+                (run_id, name, model, sku, capacity, "creating", now),
+            )
+        return self.deployment(run_id, name)
+
+    def deployment_active(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        model: str,
+        sku: str | None,
+        capacity: int | None,
+        hourly_price: float | None,
+        currency: str | None,
+        data: dict[str, Any],
+    ) -> DeploymentRecord:
+        """The deployment serves: it bills from now (or from when it first served, if it already did)."""
+        now = _now()
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE deployments SET state = 'active', model = ?, sku = ?, capacity = ?, hourly_price = ?,"
+                " currency = ?, data_json = ?, billing_since = COALESCE(billing_since, ?), deleted_at = NULL"
+                " WHERE run_id = ? AND name = ?",
+                (model, sku, capacity, hourly_price, currency, json.dumps(redact_data(data)), now, run_id, name),
+            )
+            if cursor.rowcount != 1:
+                raise LedgerError(f"run {run_id} recorded no deployment {name!r} before creating it")
+        return self.deployment(run_id, name)
+
+    def deployment_gone(self, run_id: str, name: str, *, never_created: bool = False) -> None:
+        """The deployment was deleted (or, with ``never_created``, refused before it existed: forget it)."""
+        with self._write() as conn:
+            if never_created:
+                conn.execute(
+                    "DELETE FROM deployments WHERE run_id = ? AND name = ? AND state = 'creating'", (run_id, name)
+                )
+            else:
+                conn.execute(
+                    "UPDATE deployments SET state = 'deleted', deleted_at = ?, billing_since = NULL"
+                    " WHERE run_id = ? AND name = ?",
+                    (_now(), run_id, name),
+                )
+
+    def deployment(self, run_id: str, name: str) -> DeploymentRecord:
+        row = (
+            self._connect()
+            .execute(f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE run_id = ? AND name = ?", (run_id, name))
+            .fetchone()
+        )
+        if row is None:
+            raise LedgerError(f"run {run_id} has no deployment {name!r}")
+        return _deployment_from_row(row)
+
+    def deployments(self, run_id: str, *, billing: bool = False) -> list[DeploymentRecord]:
+        """The run's deployments, oldest first; with ``billing``, only those not deleted."""
+        sql = f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE run_id = ?"
+        if billing:
+            sql += " AND state != 'deleted'"
+        rows = self._connect().execute(sql + " ORDER BY created_at, rowid", (run_id,)).fetchall()
+        return [_deployment_from_row(r) for r in rows]
+
     # -- locking ---------------------------------------------------------------
 
     @contextmanager
@@ -410,7 +635,7 @@ class Ledger:
 
 _RUN_COLUMNS = (
     "run_id, created_at, updated_at, name, provider, model, config_hash, config_json, run_dir,"
-    " status, raw_status, remote_json, result_json, error"
+    " status, raw_status, remote_json, result_json, error, run_key"
 )
 
 
@@ -430,6 +655,30 @@ def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
         remote=json.loads(row[11] or "{}"),
         result=json.loads(row[12]) if row[12] else None,
         error=row[13],
+        run_key=row[14],
+    )
+
+
+_DEPLOYMENT_COLUMNS = (
+    "run_id, name, model, sku, capacity, hourly_price, currency, state, created_at, billing_since, deleted_at,"
+    " data_json"
+)
+
+
+def _deployment_from_row(row: tuple[Any, ...]) -> DeploymentRecord:
+    return DeploymentRecord(
+        run_id=row[0],
+        name=row[1],
+        model=row[2],
+        sku=row[3],
+        capacity=row[4],
+        hourly_price=row[5],
+        currency=row[6],
+        state=row[7],
+        created_at=datetime.fromisoformat(row[8]),
+        billing_since=datetime.fromisoformat(row[9]) if row[9] else None,
+        deleted_at=datetime.fromisoformat(row[10]) if row[10] else None,
+        data=json.loads(row[11] or "{}"),
     )
 
 

@@ -31,10 +31,10 @@ _EXPORTS: dict[str, str] = {
     "Checkpoint": "tunekit.provider",
     "FineTunedModel": "tunekit.provider",
     "RunContext": "tunekit.provider",
-    "JobStatus": "tunekit.jobs",
-    "JobState": "tunekit.jobs",
-    "JobEvent": "tunekit.jobs",
-    "normalize_status": "tunekit.jobs",
+    "JobStatus": "tunekit.states",
+    "JobState": "tunekit.states",
+    "JobEvent": "tunekit.states",
+    "normalize_status": "tunekit.states",
     # configuration
     "TuneConfig": "tunekit.config",
     "DeployConfig": "tunekit.config",
@@ -183,12 +183,6 @@ if TYPE_CHECKING:
     from tunekit.inference.local import LocalChatClient as LocalChatClient
     from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
-    from tunekit.jobs import (
-        JobEvent as JobEvent,
-        JobState as JobState,
-        JobStatus as JobStatus,
-        normalize_status as normalize_status,
-    )
     from tunekit.paths import tunekit_home as tunekit_home
     from tunekit.provider import (
         Checkpoint as Checkpoint,
@@ -209,4 +203,10 @@ if TYPE_CHECKING:
         get_logger as get_logger,
         redact as redact,
         register_secret as register_secret,
+    )
+    from tunekit.states import (
+        JobEvent as JobEvent,
+        JobState as JobState,
+        JobStatus as JobStatus,
+        normalize_status as normalize_status,
     )

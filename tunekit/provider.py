@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeVar
 
 from tunekit.data.profile import Limits
-from tunekit.errors import UnsupportedOperationError
-from tunekit.jobs import JobEvent, JobState
+from tunekit.errors import TunekitError, UnsupportedOperationError
+from tunekit.states import JobEvent, JobState
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig, TuneConfig
@@ -107,11 +107,18 @@ class FineTunedModel(BaseModel):
         return self
 
     def client(self) -> ChatClient:
-        """A chat client for this model, built by the provider that trained it."""
-        if self._provider is None:
-            from tunekit.registry import create_provider
+        """A chat client for this model, built by the provider that trained it.
 
-            self._provider = create_provider(self.provider)
+        ``job.result()``, ``Tuner.deploy()`` and ``job.use_checkpoint()`` return
+        models bound to their provider; a model built by hand is bound first
+        (``model.bind(tunekit.create_provider(model.provider))``). The contract
+        does not look providers up itself: the registry is a layer above it.
+        """
+        if self._provider is None:
+            raise TunekitError(
+                f"model {self.model_id!r} is not bound to its provider: use job.result(), "
+                f"or model.bind(tunekit.create_provider({self.provider!r})).client()"
+            )
         return self._provider.client(self)
 
 
@@ -167,6 +174,21 @@ class Provider(ABC, Generic[OptionsT]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between status polls while a job is watched (remote providers read their options)."""
+        return 10.0
+
+    @classmethod
+    def foreign_config(cls, path: Path) -> TuneConfig | None:
+        """The tunekit config equivalent to ``path`` when it is a config in this provider's own format, else None.
+
+        ``tunekit run`` asks every installed provider about a file that is not
+        a tunekit config (AutoTrain reads AutoTrain's YAML). A file that is
+        this provider's format but invalid raises :class:`ConfigError`.
+        """
+        return None
 
     def check(self, config: TuneConfig) -> list[str]:
         """Provider-specific problems with a config, as ``"path: message"`` lines.

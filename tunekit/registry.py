@@ -11,46 +11,35 @@ import is reported by :func:`installed_providers`, never fatal to the others.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING
 
-from tunekit.errors import ConfigError, ProviderNotFoundError
+from tunekit import entrypoints
+from tunekit.entrypoints import GROUP
+from tunekit.errors import ConfigError, TunekitError
+from tunekit.provider import Provider
+from tunekit.retirement import Retirement, cached_retirements, lookup
 from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic import BaseModel
 
-    from tunekit.provider import Provider
-    from tunekit.retirement import Retirement
+    from tunekit.config import TuneConfig
 
 __all__ = [
     "GROUP",
-    "KNOWN_PACKAGES",
     "ProviderInfo",
     "create_provider",
+    "foreign_config",
     "get_provider_class",
     "installed_providers",
     "model_retirement",
     "register_provider",
 ]
 
-GROUP = "tunekit.providers"
-
-KNOWN_PACKAGES: dict[str, str] = {
-    "openai": "tunekit-openai",
-    "azure": "tunekit-azure",
-    "autotrain": "tunekit-autotrain",
-    "local": "tunekit-local",
-}
-"""Where the built-in providers come from, to say what to install."""
-
 logger = get_logger("tunekit.registry")
-
-_lock = threading.Lock()
-_registered: dict[str, type[Provider]] = {}
-_loaded: dict[str, type[Provider]] = {}
 
 
 @dataclass(frozen=True)
@@ -70,24 +59,13 @@ class ProviderInfo:
 
 def register_provider(cls: type[Provider], name: str | None = None) -> type[Provider]:
     """Register a provider class in-process (tests, notebooks); entry points are the normal way."""
-    with _lock:
-        _registered[name or cls.name] = cls
+    entrypoints.register_class(name or cls.name, cls)
     return cls
 
 
-def _entry_points() -> dict[str, metadata.EntryPoint]:
-    found: dict[str, metadata.EntryPoint] = {}
-    for ep in metadata.entry_points(group=GROUP):
-        found.setdefault(ep.name, ep)
-    return found
-
-
-def _load(ep: metadata.EntryPoint) -> type[Provider]:
-    from tunekit.provider import Provider
-
-    obj = ep.load()
-    if not (isinstance(obj, type) and issubclass(obj, Provider)):
-        raise TypeError(f"{ep.value} is not a tunekit Provider subclass")
+def _provider_class(obj: type, target: str) -> type[Provider]:
+    if not issubclass(obj, Provider):
+        raise TypeError(f"{target} is not a tunekit Provider subclass")
     return obj
 
 
@@ -98,9 +76,9 @@ def installed_providers(*, load: bool = True) -> list[ProviderInfo]:
     their error instead of failing later.
     """
     infos: dict[str, ProviderInfo] = {}
-    for name, cls in _registered.items():
+    for name, cls in entrypoints.registered().items():
         infos[name] = ProviderInfo(name, f"{cls.__module__}:{cls.__qualname__}", None, None)
-    for name, ep in _entry_points().items():
+    for name, ep in entrypoints.entry_points().items():
         if name in infos:
             continue
         dist = ep.dist
@@ -109,42 +87,19 @@ def installed_providers(*, load: bool = True) -> list[ProviderInfo]:
         error = None
         if load:
             try:
-                _get_loaded(name, ep)
+                _provider_class(entrypoints.load_entry_point(name, ep), ep.value)
             except Exception as exc:  # a broken plugin must not hide the others
                 error = f"{type(exc).__name__}: {exc}"
         infos[name] = ProviderInfo(name, ep.value, package, version, error)
     return [infos[k] for k in sorted(infos)]
 
 
-def _get_loaded(name: str, ep: metadata.EntryPoint) -> type[Provider]:
-    with _lock:
-        cached = _loaded.get(name)
-    if cached is not None:
-        return cached
-    cls = _load(ep)
-    with _lock:
-        _loaded[name] = cls
-    return cls
-
-
 def get_provider_class(name: str) -> type[Provider]:
     """The provider class registered under ``name``."""
-    with _lock:
-        if name in _registered:
-            return _registered[name]
-    eps = _entry_points()
-    ep = eps.get(name)
-    if ep is None:
-        installed = sorted({*eps, *_registered})
-        raise ProviderNotFoundError(name, installed, KNOWN_PACKAGES.get(name))
+    cls = entrypoints.load_class(name)
     try:
-        return _get_loaded(name, ep)
-    except ImportError as exc:
-        package = ep.dist.metadata["Name"] if ep.dist is not None else KNOWN_PACKAGES.get(name, name)
-        raise ConfigError(
-            f"provider {name!r} is installed but cannot be imported ({exc}); reinstall it: pip install -U {package}"
-        ) from exc
-    except Exception as exc:
+        return _provider_class(cls, f"{cls.__module__}:{cls.__qualname__}")
+    except TypeError as exc:
         raise ConfigError(f"provider {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
 
 
@@ -165,15 +120,26 @@ def create_provider(name: str, options: BaseModel | dict[str, object] | None = N
     return cls(options)
 
 
+def foreign_config(path: Path) -> TuneConfig | None:
+    """``path`` as a tunekit config, read by the first installed provider that knows its format; else None.
+
+    For configs written for another tool (an AutoTrain YAML): each provider's
+    :meth:`~tunekit.provider.Provider.foreign_config` hook is asked in turn.
+    """
+    for info in installed_providers():
+        if info.ok:
+            config = get_provider_class(info.name).foreign_config(path)
+            if config is not None:
+                return config
+    return None
+
+
 def model_retirement(provider: str, model: str) -> Retirement | None:
     """When ``model`` (a base or tuned model id) shuts down at ``provider``, from its table or a refreshed copy.
 
     ``None`` when the provider knows no date for it, or is not installed (a
     ledger can hold runs of providers this interpreter no longer has).
     """
-    from tunekit.errors import TunekitError
-    from tunekit.retirement import cached_retirements, lookup
-
     try:
         cls = get_provider_class(provider)
     except TunekitError:

@@ -140,7 +140,7 @@ def retirement_notice(row: Retirement, *, today: date | None = None, within_days
 
 
 def _cache_file(provider: str, home: Path | None = None) -> Path:
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     return (home or tunekit_home()) / "retirements" / f"{provider}.json"
 

@@ -18,21 +18,57 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunekit.config import TuneConfig, config_hash, load_config, parse_config
-from tunekit.errors import ConfigError, JobError, RunNotFoundError
-from tunekit.jobs import Job, JobStatus
+from tunekit.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConflictError,
+    DataError,
+    DependencyMissingError,
+    InvalidRequestError,
+    JobError,
+    JobLostError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RunNotFoundError,
+    UnsupportedOperationError,
+)
+from tunekit.jobs import Job
 from tunekit.ledger import Ledger, RunRecord
 from tunekit.provider import JobRef, Provider, RunContext
 from tunekit.registry import create_provider
 from tunekit.secrets import get_logger
+from tunekit.states import JobStatus
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig
     from tunekit.data.report import ValidationReport
+    from tunekit.data.splits import DatasetSplits
+    from tunekit.ledger import DeploymentRecord
     from tunekit.provider import FineTunedModel
 
 __all__ = ["Tuner"]
 
 logger = get_logger("tunekit.tuner")
+
+_REFUSED: tuple[type[Exception], ...] = (
+    ConfigError,
+    DataError,
+    DependencyMissingError,
+    UnsupportedOperationError,
+    AuthenticationError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    InvalidRequestError,
+    NotFoundError,
+)
+"""Errors that mean the request was refused and created nothing (unlike timeouts, 5xx, 409 or a crash)."""
+
+_REFUSED_DEPLOY: tuple[type[Exception], ...] = (*_REFUSED, ConflictError)
+"""A deployment refused with these was never created (409: the name serves another model)."""
+
+# How _drive found a run's job.
+_RECORDED, _ADOPTED, _SUBMITTED = "recorded", "adopted", "submitted"
 
 
 class Tuner:
@@ -83,9 +119,7 @@ class Tuner:
 
         With ``strict``, raise :class:`~tunekit.errors.DataError` on any error.
         """
-        problems = self.provider.check(self.config)
-        if problems:
-            raise ConfigError("the provider rejects this config", problems=problems)
+        self._check()
         from tunekit.data import validate_data
 
         return validate_data(self.config, profile=self.provider, strict=strict)
@@ -93,60 +127,50 @@ class Tuner:
     # -- runs ------------------------------------------------------------------
 
     def submit(self, *, new: bool = False) -> Job:
-        """Start the run, or pick up the unfinished run of this same config.
+        """Start the run, or return the run of this same job that succeeded or is still going.
 
-        Idempotent: a run id is recorded before anything happens remotely;
-        after a crash, calling ``submit`` again re-attaches to the job the
-        provider already has (``Provider.find``) rather than starting another.
-        ``new=True`` always starts a fresh run.
+        Idempotent: running the same code again never trains (and bills) the
+        same job twice. A run of the same job (:meth:`run_key`: the config
+        without its name, secrets, ``eval`` and ``deploy``, and the data's
+        content) that succeeded is returned as it is; one that is unfinished
+        is resumed, and after a crash re-attached to the job the provider
+        already has (``Provider.find``). A run that failed or was cancelled is
+        not resumed: submitting again starts a fresh run. ``new=True`` always
+        starts a fresh run.
+
+        Nothing reaches the network before the provider's :meth:`Provider.check
+        <tunekit.provider.Provider.check>` and the data's validation pass; a
+        run the provider refuses is recorded as failed with the reason. A
+        resumed run whose job no longer exists at the provider raises
+        :class:`~tunekit.errors.JobLostError`.
         """
-        record = None if new else self.ledger.find_resumable(self.config_hash)
+        self._check()
+        key = self.run_key()
+        record = None if new else self.existing_run(key)
         if record is None:
-            record = self._create_run()
-        else:
-            logger.info("resuming run %s (%s)", record.run_id, record.status.value)
-        return self._drive(record)
-
-    def _create_run(self) -> RunRecord:
-        run_id = _new_run_id(self.config)
-        return self.ledger.create_run(
-            run_id,
-            provider=self.config.provider,
-            model=self.config.model,
-            config_hash=self.config_hash,
-            config=self.config.redacted(),
-            name=self.config.name,
-        )
-
-    def _drive(self, record: RunRecord) -> Job:
-        job = Job(record.run_id, self.provider, self.ledger)
-        if "job_id" in record.remote and self._submit_recorded(record.run_id):
+            splits = self._load_splits()  # strict validation: bad data is refused before a run exists
+            record = self._create_run(key)
+            job, _ = self._drive(record, may_submit=True, splits=splits)
             return job
-        with self.ledger.lock(record.run_id):
-            record = self.ledger.get(record.run_id)
-            if "job_id" in record.remote:
-                self._close_submit(record)
-                return job
-            run = self._context(record)
-            ref = self.provider.find(run)
-            if ref is not None:
-                self._adopt(record.run_id, ref)
-                return job
-            from tunekit.data import load_splits
-
-            problems = self.provider.check(self.config)
-            if problems:
-                raise ConfigError("the provider rejects this config", problems=problems)
-            splits = load_splits(self.config, profile=self.provider)
-            run.intent("prepare")
-            prepared = self.provider.prepare(splits, self.config, run)
-            run.outcome("prepare", data=prepared.model_dump(mode="json"))
-            run.intent("submit")
-            ref = self.provider.submit(prepared, self.config, run)
-            self.ledger.update(record.run_id, remote={"job_id": ref.job_id, "job_extra": ref.extra})
-            self.ledger.update(record.run_id, status=JobStatus.QUEUED)
-            self.ledger.record(record.run_id, "outcome", step="submit", message=ref.job_id, data=ref.model_dump())
+        if record.status is JobStatus.SUCCEEDED:
+            logger.info("run %s of this job already succeeded; returning it (new=True trains again)", record.run_id)
+            return Job(record.run_id, self.provider, self.ledger)
+        logger.info("resuming run %s (%s)", record.run_id, record.status.value)
+        job, how = self._drive(record, may_submit=True)
+        if how == _RECORDED:
+            self._confirm_job_exists(job)
         return job
+
+    def run_key(self) -> str:
+        """What determines this config's job, the data's content included (see :mod:`tunekit.runkey`)."""
+        from tunekit.runkey import run_key
+
+        return run_key(self.config)
+
+    def existing_run(self, key: str | None = None) -> RunRecord | None:
+        """The run :meth:`submit` picks up instead of starting another: the newest run of this job that
+        succeeded or is unfinished, or None (then ``submit`` starts a job, which may bill)."""
+        return self.ledger.find_reusable(key or self.run_key(), self.config_hash)
 
     def reattach(self, run_id: str) -> Job:
         """The job of a recorded run, asking the provider when a crash lost its id; never submits.
@@ -155,39 +179,101 @@ class Tuner:
         ledger heard of it leaves a run without a job id; ``Provider.find``
         recognises the job by the run id it carries, and it is adopted here.
         """
-        record = self.ledger.get(run_id)
-        job = Job(run_id, self.provider, self.ledger)
-        if "job_id" in record.remote and self._submit_recorded(run_id):
-            return job
-        with self.ledger.lock(run_id):
-            record = self.ledger.get(run_id)
-            if "job_id" in record.remote:
-                self._close_submit(record)
-                return job
-            ref = self.provider.find(self._context(record))
-            if ref is None:
-                raise JobError("the run has no job at the provider; submit it again to start one", run_id=run_id)
-            self._adopt(run_id, ref)
+        job, _ = self._drive(self.ledger.get(run_id), may_submit=False)
         return job
+
+    def _check(self) -> None:
+        """The provider's own checks of the config: before any network call, upload, ledger write or spend."""
+        problems = self.provider.check(self.config)
+        if problems:
+            raise ConfigError("the provider rejects this config", problems=problems)
+
+    def _load_splits(self) -> DatasetSplits:
+        from tunekit.data import load_splits
+
+        return load_splits(self.config, profile=self.provider)
+
+    def _create_run(self, key: str) -> RunRecord:
+        run_id = _new_run_id(self.config)
+        return self.ledger.create_run(
+            run_id,
+            provider=self.config.provider,
+            model=self.config.model,
+            config_hash=self.config_hash,
+            config=self.config.redacted(),
+            name=self.config.name,
+            run_key=key,
+        )
+
+    # -- the submit state machine ------------------------------------------------------
+
+    def _drive(self, record: RunRecord, *, may_submit: bool, splits: DatasetSplits | None = None) -> tuple[Job, str]:
+        """Bring a run to "its job exists and the ledger says so": the one path every submit and re-attach takes.
+
+        The job is, in this order: the one the ledger recorded; the one the
+        provider already has for this run (``find``; skipped for a run created
+        by this call, which no job can carry yet); or, with ``may_submit``, a
+        new one. Whichever it is, one ledger transaction records it
+        (:meth:`Ledger.settle_submit`). Returns how the job was found.
+        """
+        job = Job(record.run_id, self.provider, self.ledger)
+        if record.has_job and self._submit_recorded(record.run_id):
+            return job, _RECORDED
+        with self.ledger.lock(record.run_id):
+            record = self.ledger.get(record.run_id)
+            ref, how = self._recorded_ref(record), _RECORDED
+            if ref is None and splits is None:
+                ref, how = self.provider.find(self._context(record)), _ADOPTED
+            if ref is None:
+                if not may_submit:
+                    raise JobError(
+                        "the run has no job at the provider; submit it again to start one", run_id=record.run_id
+                    )
+                ref, how = self._start(record, splits), _SUBMITTED
+            message = {_RECORDED: f"job {ref.job_id} (recorded on resume)", _ADOPTED: f"adopted job {ref.job_id}"}
+            self.ledger.settle_submit(record.run_id, ref.model_dump(mode="json"), message.get(how, ref.job_id))
+        return job, how
+
+    def _start(self, record: RunRecord, splits: DatasetSplits | None) -> JobRef:
+        """Validate, prepare and submit; a refusal marks the run failed with its reason (no phantom pending run)."""
+        run = self._context(record)
+        try:
+            if splits is None:
+                splits = self._load_splits()
+            run.intent("prepare")
+            prepared = self.provider.prepare(splits, self.config, run)
+            run.outcome("prepare", data=prepared.model_dump(mode="json"))
+            run.intent("submit")
+            return self.provider.submit(prepared, self.config, run)
+        except _REFUSED as exc:
+            # The service (or tunekit) said no: no job exists. Errors that leave that open (timeouts,
+            # 5xx, 409, a crash) keep the run pending, so submitting again finds the job or makes it.
+            self.ledger.fail_run(record.run_id, str(exc), step="submit")
+            raise
+
+    def _recorded_ref(self, record: RunRecord) -> JobRef | None:
+        if not record.has_job:
+            return None
+        return JobRef(
+            provider=record.provider, job_id=record.remote["job_id"], extra=record.remote.get("job_extra", {})
+        )
 
     def _submit_recorded(self, run_id: str) -> bool:
         return any(e.step == "submit" for e in self.ledger.events(run_id, kinds=["outcome"]))
 
-    def _close_submit(self, record: RunRecord) -> None:
-        """Write the submit outcome a client killed after keeping the job id did not get to write."""
-        if self._submit_recorded(record.run_id):
-            return
-        job_id = record.remote["job_id"]
-        if record.status == JobStatus.PENDING:
-            self.ledger.update(record.run_id, status=JobStatus.QUEUED)
-        ref = {"provider": record.provider, "job_id": job_id, "extra": record.remote.get("job_extra", {})}
-        message = f"job {job_id} (recorded on resume)"
-        self.ledger.record(record.run_id, "outcome", step="submit", message=message, data=ref)
+    def _confirm_job_exists(self, job: Job) -> None:
+        """A resumed run's recorded job must still exist: a stale id would follow nothing, and say "validating"."""
+        from tunekit.errors import NotFoundError
 
-    def _adopt(self, run_id: str, ref: JobRef) -> None:
-        self.ledger.update(run_id, remote={"job_id": ref.job_id, "job_extra": ref.extra})
-        self.ledger.update(run_id, status=JobStatus.QUEUED)
-        self.ledger.record(run_id, "outcome", step="submit", message=f"adopted job {ref.job_id}", data=ref.model_dump())
+        try:
+            job.status()
+        except NotFoundError as exc:
+            message = f"job {job.job_id} recorded for this run no longer exists at {self.provider.name}"
+            self.ledger.fail_run(job.run_id, f"{message}: {exc}", step="status")
+            raise JobLostError(
+                f"{message}; nothing trains for it. Start a fresh run with submit(new=True) (tunekit submit --new)",
+                run_id=job.run_id,
+            ) from exc
 
     def _context(self, record: RunRecord) -> RunContext:
         record.run_dir.mkdir(parents=True, exist_ok=True)
@@ -233,43 +319,141 @@ class Tuner:
         """Serve a run's tuned model where the provider needs a deployment (Azure), and record it.
 
         ``run_id`` defaults to the newest run of this config; ``deploy`` to the
-        config's ``deploy`` section; ``checkpoint`` (an id or a step) serves
-        that checkpoint instead of the final model. The run's result then names
-        the deployment, so ``job.result().client()`` chats with it. Deployments
-        usually bill while they exist: :meth:`undeploy` deletes them.
+        config's ``deploy`` section (its name to the run id); ``checkpoint``
+        (an id or a step) serves that checkpoint instead of the final model.
+        The run's result then names the deployment, so ``job.result().client()``
+        chats with it. Every deployment a run makes is recorded
+        (:meth:`deployments`): they usually bill while they exist, and
+        :meth:`undeploy` deletes them.
         """
         from tunekit.config import DeployConfig
 
         record = self._run(run_id)
         job = Job(record.run_id, self.provider, self.ledger)
-        model = job.result()
-        if checkpoint is not None:
-            model = self._checkpoint_model(job, model, checkpoint)
+        model = job.result() if checkpoint is None else self._servable_checkpoint(job, checkpoint)
         settings = deploy or self.config.deploy or DeployConfig()
+        settings = settings.model_copy(update={"name": settings.name or record.run_id})
+        name = str(settings.name)
         with self.ledger.lock(record.run_id):
             self.ledger.record(record.run_id, "intent", step="deploy", data=settings.model_dump(mode="json"))
-            deployed = self.provider.deploy(model, settings, self.context(record.run_id))
+            self.ledger.deployment_intent(
+                record.run_id, name, model=model.model_id, sku=settings.sku, capacity=settings.capacity
+            )
+            try:
+                deployed = self.provider.deploy(model, settings, self.context(record.run_id))
+            except _REFUSED_DEPLOY:
+                # Refused before anything was created (a name another model holds, bad credentials).
+                self.ledger.deployment_gone(record.run_id, name, never_created=True)
+                raise
             deployed.run_id = record.run_id
+            self._record_deployment(record.run_id, name, deployed, settings)
             self.ledger.update(record.run_id, result=deployed.model_dump(mode="json"))
             self.ledger.record(record.run_id, "outcome", step="deploy", message=deployed.deployment or "")
         return deployed.bind(self.provider)
 
-    def undeploy(self, run_id: str | None = None) -> bool:
-        """Delete the run's deployment, so it stops billing; False when nothing was deployed."""
+    def _record_deployment(self, run_id: str, name: str, deployed: FineTunedModel, settings: DeployConfig) -> None:
+        meta = deployed.metadata
+        price = meta.get("hourly_price")
+        capacity = meta.get("capacity", settings.capacity)
+        self.ledger.deployment_active(
+            run_id,
+            name,
+            model=deployed.model_id,
+            sku=str(meta.get("sku") or settings.sku),
+            capacity=int(capacity) if isinstance(capacity, int) else settings.capacity,
+            hourly_price=float(price) if isinstance(price, (int, float)) else None,
+            currency=str(meta["currency"]) if meta.get("currency") else None,
+            data={k: v for k, v in meta.items() if k in _DEPLOYMENT_SCOPE},
+        )
+
+    def deployments(self, run_id: str | None = None, *, billing: bool = False) -> list[DeploymentRecord]:
+        """The deployments a run made (``billing``: those not deleted, which may cost money), oldest first."""
+        record = self._run(run_id)
+        self._adopt_legacy_deployment(record)
+        return self.ledger.deployments(record.run_id, billing=billing)
+
+    def undeploy(self, run_id: str | None = None, *, name: str | None = None) -> list[DeploymentRecord]:
+        """Delete the run's deployments (or only ``name``), so they stop billing; returns those deleted.
+
+        Every recorded deployment is deleted, not only the latest; a
+        deployment already gone counts as deleted. What still bills
+        afterwards is ``deployments(run_id, billing=True)``.
+        """
         from tunekit.provider import FineTunedModel
 
         record = self._run(run_id)
-        if record.result is None or not record.result.get("deployment"):
-            return False
-        model = FineTunedModel.model_validate(record.result)
+        self._adopt_legacy_deployment(record)
+        targets = self.ledger.deployments(record.run_id, billing=True)
+        if name is not None:
+            targets = [d for d in targets if d.name == name]
+            if not targets:
+                known = ", ".join(d.name for d in self.ledger.deployments(record.run_id, billing=True)) or "none"
+                raise ConfigError(f"run {record.run_id} has no deployment {name!r} (deployments that bill: {known})")
+        deleted: list[DeploymentRecord] = []
         with self.ledger.lock(record.run_id):
-            self.ledger.record(record.run_id, "intent", step="undeploy", message=model.deployment or "")
-            self.provider.undeploy(model, self.context(record.run_id))
+            for target in targets:
+                model = FineTunedModel(
+                    provider=record.provider,
+                    model_id=target.model,
+                    base_model=record.model,
+                    kind="deployment",
+                    run_id=record.run_id,
+                    deployment=target.name,
+                    metadata=dict(target.data),
+                )
+                self.ledger.record(record.run_id, "intent", step="undeploy", message=target.name)
+                self.provider.undeploy(model, self.context(record.run_id))
+                self.ledger.deployment_gone(record.run_id, target.name)
+                self.ledger.record(record.run_id, "outcome", step="undeploy", message=target.name)
+                deleted.append(target)
+            self._result_after_undeploy(record.run_id)
+        return deleted
+
+    def _result_after_undeploy(self, run_id: str) -> None:
+        """The run's result names a deployment that still exists, or none."""
+        from tunekit.provider import FineTunedModel
+
+        result = self.ledger.get(run_id).result
+        if result is None or not result.get("deployment"):
+            return
+        model = FineTunedModel.model_validate(result)
+        left = {d.name: d for d in self.ledger.deployments(run_id, billing=True)}
+        if model.deployment in left:
+            return
+        if left:
+            last = list(left.values())[-1]
+            served = model.model_copy(
+                update={"deployment": last.name, "model_id": last.model, "metadata": {**model.metadata, **last.data}}
+            )
+        else:
             kind = "model_id" if model.kind == "deployment" else model.kind
             served = model.model_copy(update={"deployment": None, "kind": kind})
-            self.ledger.update(record.run_id, result=served.model_dump(mode="json"))
-            self.ledger.record(record.run_id, "outcome", step="undeploy", message=model.deployment or "")
-        return True
+        self.ledger.update(run_id, result=served.model_dump(mode="json"))
+
+    def _adopt_legacy_deployment(self, record: RunRecord) -> None:
+        """A run deployed before the ledger kept a row per deployment: record the one its result names."""
+        result = record.result or {}
+        name = result.get("deployment")
+        if not name or self.ledger.deployments(record.run_id):
+            return
+        meta = result.get("metadata") or {}
+        self.ledger.deployment_intent(
+            record.run_id,
+            str(name),
+            model=str(result.get("model_id")),
+            sku=meta.get("sku"),
+            capacity=meta.get("capacity"),
+        )
+        self.ledger.deployment_active(
+            record.run_id,
+            str(name),
+            model=str(result.get("model_id")),
+            sku=meta.get("sku"),
+            capacity=meta.get("capacity"),
+            hourly_price=None,
+            currency=None,
+            data={k: v for k, v in meta.items() if k in _DEPLOYMENT_SCOPE},
+        )
 
     def _run(self, run_id: str | None) -> RunRecord:
         if run_id is None:
@@ -282,19 +466,18 @@ class Tuner:
             raise RunNotFoundError(run_id)
         return record
 
-    def _checkpoint_model(self, job: Job, model: FineTunedModel, checkpoint: str | int) -> FineTunedModel:
-        from tunekit.errors import JobError
+    def _servable_checkpoint(self, job: Job, checkpoint: str | int) -> FineTunedModel:
+        model = job.checkpoint_model(checkpoint)
+        if model.kind != "model_id":
+            raise JobError(
+                f"checkpoint {model.checkpoint} is a local folder, not a model the provider can deploy",
+                run_id=job.run_id,
+            )
+        return model
 
-        for saved in job.checkpoints():
-            if checkpoint in (saved.id, saved.step, str(saved.step)):
-                if saved.model_id is None:
-                    break
-                return model.model_copy(
-                    update={"model_id": saved.model_id, "checkpoint": saved.id, "deployment": None, "kind": "model_id"}
-                )
-        raise JobError(
-            f"the job saved no usable checkpoint {checkpoint!r} (see `tunekit checkpoints`)", run_id=job.run_id
-        )
+
+_DEPLOYMENT_SCOPE = frozenset({"subscription_id", "resource_group", "account", "endpoint"})
+"""What of a deployed model's metadata the provider needs to find the deployment again."""
 
 
 def _new_run_id(config: TuneConfig) -> str:

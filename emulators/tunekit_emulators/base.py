@@ -72,12 +72,16 @@ class Emulator(ABC):
 
     service: ClassVar[str] = "service"
 
-    def __init__(self, *, seed: int = 0, port: int = 0, host: str = "127.0.0.1", access_log: bool = False) -> None:
-        self.seed = seed
+    def __init__(
+        self, *, seed: int | None = None, port: int = 0, host: str = "127.0.0.1", access_log: bool = False
+    ) -> None:
+        """``seed`` makes ids, faults and credentials repeatable; without one, credentials are random per start."""
+        self.seed = seed if seed is not None else 0
+        self.seeded = seed is not None
         self.host = host
         self.port_requested = port
         self.access_log = access_log
-        self.ids = IdFactory(seed)
+        self.ids = IdFactory(self.seed)
         self._injector: FaultInjector | None = None
         self._server: EmulatorServer | None = None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import signal
 import threading
 from datetime import datetime
@@ -79,6 +80,23 @@ def _log_request(entry: RecordedRequest) -> None:
     )
 
 
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def _warn_offline(endpoint: str) -> None:
+    """huggingface_hub refuses every request, loopback included, while either offline variable is set."""
+    set_here = [name for name in OFFLINE_VARIABLES if os.environ.get(name, "").strip().lower() in ("1", "true", "yes")]
+    if set_here:
+        err_console.print(
+            f"[yellow]note:[/] {' and '.join(set_here)} set here: huggingface_hub clients refuse every request, "
+            "this emulator's included. Run them with "
+            f"HF_HUB_OFFLINE=0 TRANSFORMERS_OFFLINE=0 HF_ENDPOINT={endpoint} "
+            "(every Hub call then goes to this emulator).",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def emulate(
     service: Annotated[str, typer.Argument(help=f"Which service: {', '.join(EMULATORS)}.")],
     port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on (0 picks a free one).")] = 8000,
@@ -91,7 +109,10 @@ def emulate(
     step_seconds: Annotated[
         float | None, typer.Option("--step-seconds", help="Seconds per job state with --lifecycle timed.")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for ids and probabilistic faults.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed for ids, probabilistic faults and keys (without one, keys are random)."),
+    ] = None,
     latency: Annotated[float | None, typer.Option("--latency", help="Seconds added to every request.")] = None,
     token_latency: Annotated[
         float | None, typer.Option("--token-latency", help="Seconds per generated token in chat completions.")
@@ -103,10 +124,16 @@ def emulate(
 ) -> None:
     """Run an emulator of SERVICE on HOST:PORT until interrupted, logging each request to stderr."""
     cls = _emulator_class(service)
-    options: dict[str, Any] = {"port": port, "host": host, "seed": seed}
+    options: dict[str, Any] = {"port": port, "host": host}
     if lifecycle != "immediate":
         options["lifecycle"] = lifecycle
-    optional = {"step_seconds": step_seconds, "latency": latency, "token_latency": token_latency, "rpm": rpm}
+    optional = {
+        "seed": seed,
+        "step_seconds": step_seconds,
+        "latency": latency,
+        "token_latency": token_latency,
+        "rpm": rpm,
+    }
     options.update({name: value for name, value in {**optional, "tpm": tpm}.items() if value is not None})
     emulator = _build(cls, options)
     if not quiet:
@@ -123,6 +150,8 @@ def emulate(
         console.print(f"[bold]{service} emulator[/] listening (Ctrl-C to stop)")
         for key, value in details.items():
             console.print(f"  {key:<16} {value}")
+    if service == "hub":
+        _warn_offline(details.get("endpoint", emulator.url))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tunekit.cli.app import app
-from tunekit.cli.output import EXIT_DATA_INVALID
+from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_USAGE
 from tunekit.ledger import Ledger
 
 RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
@@ -67,7 +67,7 @@ def test_running_again_resumes_instead_of_duplicating(recipe: Path, openai_emula
 
 def test_spending_needs_confirmation_without_a_terminal(recipe: Path, openai_emulator: Any) -> None:
     result = _run(str(recipe))
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_USAGE
     assert "--yes" in result.output
     assert openai_emulator.files() == [] and openai_emulator.jobs() == []
 

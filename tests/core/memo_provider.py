@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from tunekit.config import TuneConfig
 from tunekit.data.splits import DatasetSplits
+from tunekit.errors import InvalidRequestError, NotFoundError
 from tunekit.inference.base import ChatResult, Message
 from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
 from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
@@ -27,6 +28,8 @@ class MemoOptions(BaseModel):
     state_dir: str
     api_key: SecretStr | None = None
     steps: int = 3
+    refuse: str | None = None
+    """A reason the service gives for refusing every new job (like an invalid-request 400)."""
 
 
 class MemoProvider(Provider):
@@ -42,7 +45,10 @@ class MemoProvider(Provider):
         return path
 
     def _load(self, job_id: str) -> dict[str, Any]:
-        return json.loads((self._dir / f"{job_id}.json").read_text())
+        path = self._dir / f"{job_id}.json"
+        if not path.exists():
+            raise NotFoundError(f"no job {job_id}", provider=self.name, status_code=404)
+        return json.loads(path.read_text())
 
     def _save(self, job: dict[str, Any]) -> None:
         (self._dir / f"{job['id']}.json").write_text(json.dumps(job))
@@ -54,6 +60,9 @@ class MemoProvider(Provider):
         return PreparedData(train=str(path), train_examples=len(data.train))
 
     def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+        assert isinstance(self.options, MemoOptions)
+        if self.options.refuse:
+            raise InvalidRequestError(self.options.refuse, provider=self.name, status_code=400)
         job = {"id": f"memo-{uuid.uuid4().hex[:8]}", "run_id": run.run_id, "train": prepared.train, "polls": 0}
         self._save(job)
         return JobRef(provider=self.name, job_id=job["id"])

@@ -80,9 +80,10 @@ def test_unknown_provider_lists_installed_and_names_package(monkeypatch: pytest.
         parse_config({"provider": "azure-typo", "model": "m", "data": {"train": "t.jsonl"}})
     assert "memo" in info.value.installed
     # A built-in name whose package is not installed says what to install.
+    import tunekit.entrypoints as entrypoints
     import tunekit.registry as registry
 
-    monkeypatch.setattr(registry, "_entry_points", lambda: {})
+    monkeypatch.setattr(entrypoints, "entry_points", lambda: {})
     with pytest.raises(ProviderNotFoundError, match="pip install tunekit-local"):
         registry.get_provider_class("local")
 

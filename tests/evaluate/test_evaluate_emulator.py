@@ -113,6 +113,8 @@ def test_tuned_model_beats_the_baselines_through_the_whole_path(
     # The loss curve comes from the metrics events the job reported while training.
     assert job.metrics()
     assert (folder / "loss.png").is_file()
+    # One loss plot: the report shows the curve the provider drew for the run, not a second drawing.
+    assert (folder / "loss.png").read_bytes() == (job.record.run_dir / "loss_curve.png").read_bytes()
     assert report.loss and "train_loss" in report.loss[0]
 
 

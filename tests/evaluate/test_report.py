@@ -164,3 +164,41 @@ def test_every_evaluation_keeps_its_own_folder_and_latest_points_at_the_newest(t
 def _saved(report: EvalReport, folder: Path) -> EvalReport:
     report.save(folder)
     return report
+
+
+def test_html_table_scrolls_instead_of_hiding_columns_and_says_what_is_averaged(tmp_path: Path) -> None:
+    long_id = "ft:gpt-4.1-mini-2025-04-14:a-rather-long-organization-name:recipe-assistant:BkE3xyz9"
+    wide = CandidateSummary("tuned", "tuned", long_id, answers([1, 1, 0, 1], 100), Price(0.30, 1.20))
+    report = report_of(few([1, 0, 0, 1]), wide)
+    html = report.to_html()
+    # The table sits in a box that scrolls sideways: a wide table is never cut off at the page's edge ...
+    box = html.index('<div class="table-box">')
+    assert box < html.index("<table>") and ".table-box { overflow-x: auto" in html
+    # ... the long model id wraps instead of widening every row, and the last column is there.
+    assert f'<td class="id">{long_id}</td>' in html and "overflow-wrap: anywhere" in html
+    assert "<th>errors</th>" in html and '<td class="num">0/4</td>' in html
+    # Averages say they are averages; latencies say they are percentiles.
+    header, _ = report.table_rows()
+    assert "mean prompt tok/req" in header and "mean completion tok/req" in header
+    assert "the mean score × 100" in html and "the mean per request" in html and "percentiles" in html
+    assert "the mean per request" in report.to_markdown()
+
+
+def test_the_report_shows_the_runs_own_loss_plot_instead_of_drawing_a_second(tmp_path: Path) -> None:
+    from tunekit.evaluate.plots import plot_loss
+
+    drawn = plot_loss([{"step": 1.0, "train_loss": 2.0}, {"step": 2.0, "train_loss": 1.0}], tmp_path / "run.png")
+    report = report_of(few([1, 0]), tuned([1, 1]))
+    report.loss = [{"step": 1.0, "train_loss": 9.0}, {"step": 2.0, "train_loss": 8.0}]
+    report.loss_image = str(drawn)
+    paths = report.save(tmp_path / "eval")
+    assert Path(paths["loss_png"]).read_bytes() == drawn.read_bytes()
+    assert report.to_html().count("training loss") == 1
+
+
+def test_reports_render_in_notebooks() -> None:
+    report = report_of(few([1, 0, 0, 1]), tuned([1, 1, 1, 1]))
+    html = report._repr_html_()
+    assert "<html" not in html and "<table>" in html and report.verdict in html
+    assert html.startswith("<h3>Recipes</h3>")
+    assert report._repr_markdown_() == report.to_markdown()

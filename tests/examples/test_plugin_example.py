@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tunekit import registry
+from tunekit import entrypoints, registry
 from tunekit.jobs import JobStatus
 from tunekit.tuner import Tuner
 
@@ -23,7 +23,7 @@ RECIPES = ROOT / "examples" / "recipes" / "data"
 def nearest(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Any]]:
     """The example provider, registered for one test only."""
     monkeypatch.syspath_prepend(str(PLUGIN))
-    monkeypatch.setattr(registry, "_registered", dict(registry._registered))
+    monkeypatch.setattr(entrypoints, "_registered", entrypoints.registered())
     from tunekit_nearest import NearestProvider
 
     registry.register_provider(NearestProvider)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 from typer.testing import CliRunner
 
-from tunekit import Ledger, Tuner, migrate
+from tunekit import Ledger, Tuner, migrate, parse_config
 from tunekit.cli.app import app
-from tunekit.errors import ConfigError, ProviderError
+from tunekit.errors import ConfigError, DataError, ProviderError
 from tunekit_emulators.openai import OpenAIEmulator
 
 from .conftest import ConfigWriter, rows, write_jsonl
@@ -134,3 +135,63 @@ def test_an_unfinished_source_is_refused(openai_emulator: OpenAIEmulator, openai
     assert job.record.status.value != "succeeded"
     with pytest.raises(ConfigError, match="not finished"):
         migrate(job.run_id, openai_config("target", model="gpt-4.1-mini-2025-04-14"))
+
+
+def test_an_openai_run_moves_to_azure_deployed_and_certified(
+    openai_emulator: OpenAIEmulator, azure_emulator: Any, openai_config: ConfigWriter, tmp_path: Path
+) -> None:
+    source = finished_run(openai_config("source"))
+    options = {
+        "endpoint": azure_emulator.endpoint,
+        "api_key": azure_emulator.api_key,
+        "api_version": azure_emulator.api_version,
+        "poll_interval": 0.05,
+        "file_poll_interval": 0.02,
+        "retry_max_wait": 0.05,
+        "arm": {
+            "url": azure_emulator.arm_url,
+            "subscription_id": azure_emulator.subscription_id,
+            "resource_group": azure_emulator.resource_group,
+            "account": azure_emulator.account,
+            "token": azure_emulator.issue_token(),
+            "poll_interval": 0.05,
+        },
+    }
+    target = parse_config(
+        {
+            "provider": "azure",
+            "model": "gpt-4.1-mini-2025-04-14",
+            "data": {"train": str(tmp_path / "train.jsonl")},
+            "suffix": "recipes",
+            "eval": {"data": str(tmp_path / "eval.jsonl"), "metrics": ["exact_match"], "max_new_tokens": 16},
+            "deploy": {"name": "recipes-bot", "sku": "Standard", "capacity": 1},
+            "provider_options": options,
+        }
+    )
+    asked: list[str] = []
+    certificate = migrate(source, target, confirm=lambda q: asked.append(q) or True)
+    assert certificate.verdict == "migrate", certificate.sentence
+    assert any("Deploy" in q for q in asked)  # a deployment bills by the hour: asked first
+    record = Ledger().get(certificate.target_run or "")
+    assert record.provider == "azure" and record.remote["migrated_from"] == source
+    assert (record.result or {}).get("deployment") == "recipes-bot"
+    assert len(azure_emulator.jobs()) == 1
+
+
+def test_a_target_that_cannot_take_the_data_is_refused_before_upload(
+    openai_emulator: OpenAIEmulator, openai_config: ConfigWriter, tmp_path: Path
+) -> None:
+    preferences = [
+        {
+            "input": {"messages": [{"role": "user", "content": f"What is the capital of country {i}?"}]},
+            "preferred_output": [{"role": "assistant", "content": f"City{i}"}],
+            "non_preferred_output": [{"role": "assistant", "content": "No idea."}],
+        }
+        for i in range(12)
+    ]
+    write_jsonl(tmp_path / "prefs.jsonl", preferences)
+    source = finished_run(openai_config("source", method="dpo", data={"train": "prefs.jsonl"}))
+    files_before = len(openai_emulator.files())
+    with pytest.raises(DataError):  # preference pairs cannot train a supervised target
+        migrate(source, openai_config("target", model="gpt-4.1-mini-2025-04-14"))
+    assert len(openai_emulator.jobs()) == 1 and len(openai_emulator.files()) == files_before

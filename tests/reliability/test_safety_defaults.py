@@ -302,14 +302,14 @@ def test_a_second_process_cannot_drive_a_run_being_submitted(
     env = {**child_env, "TUNEKIT_HOME": str(tmp_path / "home"), "OPENAI_API_KEY": emulator.api_key}
     # The first client's create request is acted on and its answer held: it is inside the run's lock.
     emulator.inject("POST /v1/fine_tuning/jobs", Fault.timeout(6.0, after_processing=True), first_n=1)
-    first = cli_zygote.spawn(["submit", str(config), "--json"], env=env, cwd=tmp_path, out=tmp_path / "first")
+    first = cli_zygote.spawn(["submit", str(config), "--yes", "--json"], env=env, cwd=tmp_path, out=tmp_path / "first")
     deadline = time.monotonic() + 120
     while not emulator.jobs():
         assert time.monotonic() < deadline, "the first client never sent its create request"
         time.sleep(0.02)
     [run] = Ledger(tmp_path / "home" / "runs.db").runs()
 
-    second = cli_zygote.run(["submit", str(config)], env=env, cwd=tmp_path, out=tmp_path / "second")
+    second = cli_zygote.run(["submit", str(config), "--yes"], env=env, cwd=tmp_path, out=tmp_path / "second")
     watcher = cli_zygote.run(["watch", run.run_id, "--timeout", "5"], env=env, cwd=tmp_path, out=tmp_path / "watch")
     done = cli_zygote.wait(first)
     for refused in (second, watcher):
@@ -327,7 +327,9 @@ def test_resume_waits_for_no_one_else_driving_the_run(
     """A resume can start work (the local provider launches a training process): never two at once."""
     config = _openai_config(emulator, tmp_path)
     env = {**child_env, "TUNEKIT_HOME": str(tmp_path / "home"), "OPENAI_API_KEY": emulator.api_key}
-    submitted = cli_zygote.run(["submit", str(config), "--json"], env=env, cwd=tmp_path, out=tmp_path / "submit")
+    submitted = cli_zygote.run(
+        ["submit", str(config), "--yes", "--json"], env=env, cwd=tmp_path, out=tmp_path / "submit"
+    )
     assert submitted.code == 0, submitted.stderr[-2000:]
     run_id, job_id = json.loads(submitted.stdout)["run_id"], json.loads(submitted.stdout)["job_id"]
     emulator.advance(job_id, "running")

@@ -180,12 +180,12 @@ def test_every_command_keeps_every_secret_out(
     tk("validate", "train.jsonl", "--model", "gpt-4o-mini-2024-07-18")
     tk("convert", "train.jsonl", "--to", "autotrain", "--output", "converted.jsonl")
     tk("autotrain", "import", "autotrain.yml", "--output", "imported.yaml")
-    tk("submit", str(configs["mistyped"]), ok=False)
-    tk("submit", str(configs["insecure"]), ok=False)
+    tk("submit", str(configs["mistyped"]), "--yes", ok=False)
+    tk("submit", str(configs["insecure"]), "--yes", ok=False)
     for provider in ("openai", "azure", "autotrain"):
         config = str(configs[provider])
         tk("estimate", config)
-        run_id = tk.run_id(tk("submit", config, "--json").stdout)
+        run_id = tk.run_id(tk("submit", config, "--yes", "--json").stdout)
         tk("status", run_id)
         tk("watch", run_id, "--interval", "0.02", "--timeout", "60")
         tk("result", run_id, "--json")
@@ -214,8 +214,8 @@ def test_every_command_keeps_every_secret_out(
     emulators.openai.reject_keys(OPENAI_KEY)
     emulators.azure.reject_keys(AZURE_KEY)
     try:
-        tk("submit", str(configs["openai"]), "--new", ok=False)
-        tk("submit", str(configs["azure"]), "--new", ok=False)
+        tk("submit", str(configs["openai"]), "--new", "--yes", ok=False)
+        tk("submit", str(configs["azure"]), "--new", "--yes", ok=False)
     finally:
         emulators.openai.svc.state.rejected_keys.clear()
         emulators.azure.svc.state.rejected_keys.clear()

@@ -42,7 +42,6 @@ COMMAND_MODULES = (
     "tunekit.cli.eval",
     "tunekit.cli.migrate",
     "tunekit.cli.data",
-    "tunekit.cli.autotrain",
 )
 
 app = typer.Typer(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tunekit.cli.output import console, err_console, print_json
+
+if TYPE_CHECKING:
+    from tunekit.ledger import DeploymentRecord
 
 RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
 
@@ -28,7 +31,10 @@ def deploy(
     ] = None,
     sku: Annotated[
         str | None,
-        typer.Option("--sku", help="Standard, GlobalStandard, Developer or ProvisionedManaged (default: config's)."),
+        typer.Option(
+            "--sku",
+            help="Standard, GlobalStandard, DeveloperTier (or Developer) or ProvisionedManaged (default: config's).",
+        ),
     ] = None,
     capacity: Annotated[
         int | None, typer.Option("--capacity", min=1, help="Capacity units (default: the config's, else 1).")
@@ -58,28 +64,70 @@ def deploy(
         err_console.print(BILLING_NOTE.format(run=run_id), highlight=False, soft_wrap=True)
     with err_console.status(f"deploying ({settings.sku} x{settings.capacity}) and waiting until it succeeds"):
         model = tuner.deploy(run_id, settings, checkpoint=_checkpoint(checkpoint))
+    billing = tuner.deployments(run_id, billing=True)
     if as_json:
-        print_json({"run_id": run_id, **model.model_dump(mode="json")})
+        print_json({"run_id": run_id, **model.model_dump(mode="json"), "billing": [d.to_json() for d in billing]})
         return
     shape = f"{settings.sku} x{settings.capacity}"
     console.print(f"[green]deployed[/] {model.model_id} as [bold]{model.deployment}[/] ({shape})")
-    console.print(f"delete it when done: tunekit undeploy {run_id}")
+    others = [d for d in billing if d.name != model.deployment]
+    if others:
+        console.print(f"this run has {len(billing)} deployments that bill:")
+        print_deployments(billing)
+    console.print(f"delete {'them' if others else 'it'} when done: tunekit undeploy {run_id}")
 
 
-def undeploy(run_id: RunArg, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Delete the run's deployment; its billing stops."""
+def undeploy(
+    run_id: RunArg,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Delete only this deployment (default: every one of the run).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Delete the run's deployments (every one it made, or --name's); says what, if anything, still bills."""
     from tunekit.tuner import Tuner
 
     tuner = Tuner.for_run(run_id)
-    before = tuner.ledger.get(run_id).result or {}
-    deleted = tuner.undeploy(run_id)
-    if as_json:
-        print_json({"run_id": run_id, "deployment": before.get("deployment"), "deleted": deleted})
-        return
+    deleted: list[DeploymentRecord] = []
+    try:
+        deleted = tuner.undeploy(run_id, name=name)
+    finally:
+        # Also when a delete failed: say truthfully what was deleted and what still bills.
+        left = tuner.deployments(run_id, billing=True)
+        names = [d.name for d in deleted]
+        if as_json:
+            print_json({"run_id": run_id, "deleted": names, "billing": [d.to_json() for d in left]})
+        else:
+            _say_undeployed(run_id, names, left)
+
+
+def _say_undeployed(run_id: str, deleted: list[str], left: list[DeploymentRecord]) -> None:
     if deleted:
-        console.print(f"[green]deleted[/] deployment [bold]{before.get('deployment')}[/]; it no longer bills")
-    else:
+        console.print(f"[green]deleted[/] deployment{'s' if len(deleted) > 1 else ''} [bold]{', '.join(deleted)}[/]")
+    elif not left:
         console.print(f"run {run_id} has no deployment")
+    if left:
+        console.print(f"[bold yellow]still billing[/]: {len(left)} deployment{'s' if len(left) > 1 else ''}")
+        print_deployments(left)
+        console.print(f"delete {'them' if len(left) > 1 else 'it'}: tunekit undeploy {run_id}")
+    elif deleted:
+        console.print(f"no deployment of run {run_id} bills any more")
+
+
+def print_deployments(deployments: list[DeploymentRecord]) -> None:
+    """A table of deployments: name, model, sku, state, since when each bills and its hourly price."""
+    from rich.table import Table
+
+    table = Table("deployment", "model", "sku", "state", "billing since", "per hour")
+    for d in deployments:
+        sku = (d.sku or "-") + (f" x{d.capacity}" if d.capacity else "")
+        if d.billing_since is not None:
+            since = f"{d.billing_since:%Y-%m-%d %H:%M} UTC"
+        else:
+            since = "-" if d.state == "deleted" else "unknown (being created)"
+        price = f"{d.currency or 'USD'} {d.hourly_price:.2f}" if d.hourly_price is not None else "unknown"
+        table.add_row(d.name, d.model, sku, d.state, since, price)
+    console.print(table)
 
 
 def _checkpoint(value: str | None) -> str | int | None:

@@ -50,7 +50,7 @@ def eval_command(
 ) -> None:
     """Compare the tuned model with the base model zero-shot and few-shot (and any other model): quality, tokens,
     cost per 1,000 requests, latency; write Markdown and HTML reports with charts."""
-    from tunekit.evaluate.runs import evaluate_config
+    from tunekit.evaluate.runs import evaluate_config, loss_image_of
 
     tuner, job = _resolve(target)
     overrides: dict[str, Any] = {}
@@ -84,6 +84,7 @@ def eval_command(
             max_examples=max_examples,
             concurrency=concurrency,
             loss=loss,
+            loss_image=loss_image_of(fine_tuned),
             out_dir=folder,
             progress=progress,
         ),

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
     from rich.text import Text
 
-    from tunekit.jobs import Job, JobEvent, JobState
+    from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel
+    from tunekit.states import JobEvent, JobState
     from tunekit.tuner import Tuner
 
 RunArg = Annotated[str, typer.Argument(help="Run id (see `tunekit runs`).")]
@@ -40,26 +41,56 @@ def register(app: typer.Typer) -> None:
 def submit(
     config: Annotated[Path, typer.Argument(help="Config file (YAML or JSON).", exists=True, dir_okay=False)],
     new: Annotated[
-        bool, typer.Option("--new", help="Start a fresh run even if one of this config is unfinished.")
+        bool, typer.Option("--new", help="Start a fresh run even if this job already ran or is running.")
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before starting a job that bills.")] = False,
     follow: Annotated[bool, typer.Option("--watch", help="Watch the job until it ends.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload the data and start the fine-tuning job; an unfinished run of the same config is resumed, not repeated."""
+    """Upload the data and start the fine-tuning job, once.
+
+    A run of the same job that succeeded is shown, not trained again; an
+    unfinished one is resumed. Before a new job that bills, the data is
+    validated, the cost estimated, and you are asked (``--yes`` skips the
+    question; without a terminal it is required).
+    """
+    from tunekit.cli.spend import confirm_new_job
+    from tunekit.errors import JobLostError
+    from tunekit.states import JobStatus
     from tunekit.tuner import Tuner
 
     tuner = Tuner.from_config(config)
-    job = tuner.submit(new=new)
+    existing = None if new else tuner.existing_run()
+    if existing is not None and existing.status is JobStatus.SUCCEEDED:
+        _print_submitted(existing.run_id, existing.remote.get("job_id"), existing.status.value, as_json, reused=True)
+        if not as_json:
+            model = (existing.result or {}).get("model_id")
+            console.print(f"this job already succeeded{f' ({model})' if model else ''}; nothing was started")
+            console.print(f"train it again with: tunekit submit {config} --new")
+        return
+    if existing is None or not existing.has_job:
+        confirm_new_job(tuner, yes=yes, out=err_console if as_json else console)
+    try:
+        job = tuner.submit(new=new)
+    except JobLostError as exc:
+        err_console.print(f"[bold red]job lost:[/] {_esc(str(exc))}", highlight=False)
+        err_console.print(f"start a fresh run with: tunekit submit {config} --new", highlight=False)
+        raise typer.Exit(EXIT_JOB_FAILED) from None
     record = job.record
-    if as_json:
-        print_json({"run_id": job.run_id, "job_id": record.remote.get("job_id"), "status": record.status.value})
-    else:
-        console.print(f"run [bold]{job.run_id}[/]  job {record.remote.get('job_id')}  ({record.status.value})")
+    _print_submitted(job.run_id, record.remote.get("job_id"), record.status.value, as_json, reused=False)
+    if not as_json:
         console.print(f"follow it with: tunekit watch {job.run_id}")
     if follow:
-        state = _watch(job, poll_interval=_poll_interval(tuner), timeout=None)
+        state = _watch(job, poll_interval=tuner.provider.poll_interval, timeout=None)
         if state is not None and state.status.value in ("failed", "cancelled"):
             raise typer.Exit(EXIT_JOB_FAILED)
+
+
+def _print_submitted(run_id: str, job_id: str | None, status: str, as_json: bool, *, reused: bool) -> None:
+    if as_json:
+        print_json({"run_id": run_id, "job_id": job_id, "status": status, "reused": reused})
+    else:
+        console.print(f"run [bold]{run_id}[/]  job {job_id}  ({status})")
 
 
 def status(run_id: RunArg, as_json: JsonOpt = False) -> None:
@@ -118,7 +149,7 @@ def watch(
     the job the provider already has; no second job is started.
     """
     tuner, job = _job(run_id)
-    state = _watch(job, poll_interval=interval or _poll_interval(tuner), timeout=timeout)
+    state = _watch(job, poll_interval=interval or tuner.provider.poll_interval, timeout=timeout)
     if state is not None and state.status.value in ("failed", "cancelled"):
         raise typer.Exit(EXIT_JOB_FAILED)
 
@@ -194,11 +225,6 @@ def _job(run_id: str) -> tuple[Tuner, Job]:
     return tuner, tuner.reattach(run_id)
 
 
-def _poll_interval(tuner: Tuner) -> float:
-    value = getattr(tuner.provider.options, "poll_interval", None)
-    return float(value) if isinstance(value, (int, float)) else 10.0
-
-
 def _watch(job: Job, *, poll_interval: float, timeout: float | None) -> JobState | None:
     """Show the job's progress until it ends; its final state, or None when the watch timed out.
 
@@ -232,7 +258,7 @@ def _follow(
     job: Job, progress: Progress, *, poll_interval: float, deadline: float | None, timeout: float | None
 ) -> JobState | None:
     from tunekit.errors import RateLimitedError, ServiceUnavailableError
-    from tunekit.jobs import JobEvent, JobState
+    from tunekit.states import JobEvent, JobState
 
     state: JobState | None = None
     failures = 0

@@ -76,9 +76,9 @@ def retirements(
 
 def retirement_warnings(records: Iterable[RunRecord]) -> list[str]:
     """One line per succeeded run whose model shuts down within 60 days, with the command that moves it."""
-    from tunekit.jobs import JobStatus
     from tunekit.registry import model_retirement
     from tunekit.retirement import retirement_notice
+    from tunekit.states import JobStatus
 
     lines = []
     for record in records:

@@ -7,13 +7,12 @@ ledger; running the same command again resumes the same run.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, console, err_console
+from tunekit.cli.output import EXIT_FAILURE, console, err_console
 
 if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel
@@ -43,29 +42,31 @@ def run(
     timeout: Annotated[float | None, typer.Option("--timeout", help="Stop watching after this many seconds.")] = None,
 ) -> None:
     """Validate, estimate, train, watch, deploy and evaluate a config — resuming if it ran before."""
-    from tunekit.cli.jobs import _poll_interval, _watch
-    from tunekit.jobs import JobStatus
+    from tunekit.cli.jobs import _watch
+    from tunekit.cli.spend import confirm_new_job
+    from tunekit.states import JobStatus
 
     tuner = _load(config)
     cfg = tuner.config
     console.rule(f"[bold]tunekit run[/] {config}  ({cfg.provider} · {cfg.model} · {cfg.method})")
 
-    latest = None if new else next(iter(tuner.ledger.runs(config_hash=tuner.config_hash, limit=1)), None)
+    latest = None if new else tuner.existing_run()
     if latest is not None and latest.status is JobStatus.SUCCEEDED:
-        # The same config already produced a model: show it (and evaluate) rather than pay again.
+        # The same job already produced a model: show it (and evaluate) rather than pay again.
         console.print(f"run [bold]{latest.run_id}[/] of this config already succeeded; use --new to train again")
         job = tuner.job(latest.run_id)
     else:
-        if latest is not None and not latest.status.is_terminal and "job_id" in latest.remote:
+        if latest is not None and latest.has_job:
             console.print(f"resuming run [bold]{latest.run_id}[/] (job {latest.remote['job_id']})")
         else:
-            _validate_and_confirm(tuner, yes=yes, check_eval=cfg.eval is not None and not skip_eval)
+            evaluates = cfg.eval is not None and not skip_eval
+            confirm_new_job(tuner, yes=yes, preflight=(lambda: _check_evaluation(tuner)) if evaluates else None)
         job = tuner.submit(new=new)
     ledger = tuner.ledger
     console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")
 
     if not job.record.status.is_terminal or job.record.result is None:
-        interval = poll_interval if poll_interval is not None else _poll_interval(tuner)
+        interval = poll_interval if poll_interval is not None else tuner.provider.poll_interval
         _watch(job, poll_interval=interval, timeout=timeout)
     state = job.status() if job.record.result is None else None
     if state is not None and state.status is not JobStatus.SUCCEEDED:
@@ -108,18 +109,16 @@ def run(
 def _load(path: Path) -> Tuner:
     from tunekit.tuner import Tuner
 
-    if _is_autotrain_yaml(path):
-        from tunekit.registry import get_provider_class
+    if _names_no_provider(path):
+        from tunekit.registry import foreign_config
 
-        module = sys.modules.get(get_provider_class("autotrain").__module__.split(".")[0])
-        loader = getattr(module, "load_autotrain_yaml", None)
-        if loader is None:
-            raise typer.BadParameter("this AutoTrain config needs tunekit-autotrain with load_autotrain_yaml")
-        return Tuner(loader(path))
+        config = foreign_config(path)  # a config written for another tool, read by the provider that knows it
+        if config is not None:
+            return Tuner(config)
     return Tuner.from_config(path)
 
 
-def _is_autotrain_yaml(path: Path) -> bool:
+def _names_no_provider(path: Path) -> bool:
     if path.suffix.lower() not in {".yml", ".yaml"}:
         return False
     import yaml
@@ -128,24 +127,7 @@ def _is_autotrain_yaml(path: Path) -> bool:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False  # load_config reports it properly
-    return isinstance(data, dict) and "task" in data and "provider" not in data
-
-
-def _validate_and_confirm(tuner: Tuner, *, yes: bool, check_eval: bool = False) -> None:
-    report = tuner.validate()
-    console.print(report.summary(), soft_wrap=True, markup=False)
-    if not report.ok:
-        err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
-        raise typer.Exit(EXIT_DATA_INVALID)
-    if check_eval:
-        _check_evaluation(tuner)
-    if not tuner.provider.spends_money or yes:
-        return
-    if not sys.stdin.isatty():
-        err_console.print("this run spends money; pass --yes to confirm without a prompt")
-        raise typer.Exit(1)
-    if not typer.confirm("Start this run?", default=False):
-        raise typer.Exit(1)
+    return isinstance(data, dict) and "provider" not in data
 
 
 def _check_evaluation(tuner: Tuner) -> None:

@@ -93,8 +93,10 @@ def show(
     ledger = Ledger()
     record = ledger.get(run_id)
     events = ledger.events(run_id)
+    deployments = ledger.deployments(run_id)
     if as_json:
         data = record.to_json()
+        data["deployments"] = [d.to_json() for d in deployments]
         data["events"] = [
             {"seq": e.seq, "ts": e.ts.isoformat(), "kind": e.kind, "step": e.step, "message": e.message, "data": e.data}
             for e in events
@@ -113,6 +115,12 @@ def show(
         console.print(f"lineage  migrated from {record.remote['migrated_from']}" + (f" ({origin})" if origin else ""))
     if record.error:
         console.print(f"[red]error[/]    {record.error}")
+    if deployments:
+        from tunekit.cli.deploy import print_deployments
+
+        billing = [d for d in deployments if d.billing]
+        console.print(f"deployments ({len(billing)} billing; `tunekit undeploy {run_id}` deletes them)")
+        print_deployments(deployments)
     _print_retirements([record])
     from rich.table import Table
 

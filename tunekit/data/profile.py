@@ -112,6 +112,7 @@ class HostingCost:
     sku: str | None = None
     lifetime_hours: float | None = None
     """A deployment the service deletes by itself after this many hours (None: until you delete it)."""
+    currency: str = "USD"
     as_of: str | None = None
     source: str | None = None
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from tunekit.data.cost import CostEstimate
 from tunekit.data.stats import TokenStats
+from tunekit.secrets import redact
 
 __all__ = ["CODES", "Finding", "Findings", "SplitSummary", "TokenStats", "ValidationReport"]
 
@@ -231,6 +232,23 @@ class ValidationReport(BaseModel):
         data["ok"] = self.ok
         data["samples"] = {code: self.samples(code) for code in self.counts}
         return data
+
+    # -- notebooks: the report renders itself as the cell's output ------------------------
+
+    def _repr_markdown_(self) -> str:
+        return "```text\n" + redact(self.summary()) + "\n```\n"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        colour = "#2da44e" if self.ok else "#cf222e"
+        head, *rest = redact(self.summary()).splitlines()
+        return (
+            f'<div class="tunekit-validation"><p style="border-left: 4px solid {colour}; padding: .4rem .8rem; '
+            f'font-weight: 600">{escape(head)}</p><pre style="white-space: pre-wrap">'
+            + escape("\n".join(rest))
+            + "</pre></div>"
+        )
 
     def summary(self, *, max_findings: int = 20) -> str:
         """A few lines for a human: verdict, counts, token stats, cost, the first findings."""

@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "Metric": "tunekit.evaluate.metrics",
     "load_scorer": "tunekit.evaluate.metrics",
     "resolve_metrics": "tunekit.evaluate.metrics",
+    "ProbeFailure": "tunekit.evaluate.preflight",
+    "check_evaluation": "tunekit.evaluate.preflight",
     "price_for": "tunekit.evaluate.prices",
     "CandidateSummary": "tunekit.evaluate.report",
     "Comparison": "tunekit.evaluate.report",
@@ -52,7 +54,9 @@ __all__ = [
     "EvalReport",
     "Metric",
     "Price",
+    "ProbeFailure",
     "build_candidates",
+    "check_evaluation",
     "eval_items",
     "evaluate",
     "evaluate_config",
@@ -71,6 +75,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 if TYPE_CHECKING:
     from tunekit.evaluate.candidates import Candidate, EvalItem, Price, build_candidates, eval_items, few_shot_turns
     from tunekit.evaluate.metrics import BUILTIN_METRICS, Metric, load_scorer, resolve_metrics
+    from tunekit.evaluate.preflight import ProbeFailure, check_evaluation
     from tunekit.evaluate.prices import price_for
     from tunekit.evaluate.report import CandidateSummary, Comparison, EvalReport
     from tunekit.evaluate.runner import evaluate

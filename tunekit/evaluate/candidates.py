@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tunekit.errors import DataError
+from tunekit.evaluate.prices import Price, price_for
 from tunekit.inference.client import normalize_messages
 
 if TYPE_CHECKING:
@@ -28,17 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["Candidate", "CandidateKind", "EvalItem", "Price", "build_candidates", "eval_items", "few_shot_turns"]
 
 CandidateKind = Literal["zero-shot", "few-shot", "tuned", "model"]
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per million prompt (input) and completion (output) tokens."""
-
-    input_per_1m: float
-    output_per_1m: float
-
-    def per_request(self, prompt_tokens: float, completion_tokens: float) -> float:
-        return (prompt_tokens * self.input_per_1m + completion_tokens * self.output_per_1m) / 1_000_000
 
 
 @dataclass(frozen=True)
@@ -152,7 +142,6 @@ def build_candidates(
     model id), else the price table (see :func:`tunekit.evaluate.prices.price_for`).
     """
     from tunekit.config import EvalConfig
-    from tunekit.evaluate.prices import price_for
 
     settings = config.eval or EvalConfig()
 

@@ -1,28 +1,68 @@
-"""The evaluation report as one self-contained HTML page (plots embedded)."""
+"""The evaluation report as one self-contained HTML page (plots embedded), or a fragment for notebooks.
+
+The table may be wider than the page (a column per metric, long fine-tuned
+model ids): it scrolls sideways inside its own box and ids wrap, so no
+column is ever cut off. The styles are scoped to ``.tunekit-report`` so the
+fragment does not restyle the notebook around it.
+"""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sized
+from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tunekit.evaluate.report import EvalReport
 
-__all__ = ["render_html"]
+class _Comparison(Protocol):
+    @property
+    def difference(self) -> float: ...
+
+
+class HtmlReport(Protocol):
+    """What the page shows of an :class:`~tunekit.evaluate.report.EvalReport`.
+
+    A protocol rather than the class: the report renders itself with this
+    module, which therefore must not import it back.
+    """
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def paths(self) -> Mapping[str, str]: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def failed(self) -> Sized: ...
+    def legend(self) -> str: ...
+    def table_rows(self) -> tuple[list[str], list[list[str]]]: ...
+    def comparison(self) -> _Comparison | None: ...
+    def samples(self, limit: int = ...) -> list[dict[str, Any]]: ...
+
+
+__all__ = ["HtmlReport", "render_fragment", "render_html"]
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #1f2328; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border: 1px solid #d0d7de; padding: .35rem .6rem; }
-th { background: #f6f8fa; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.verdict { font-size: 1.15rem; padding: .8rem 1rem; background: #eef6ee; border-left: 4px solid #2da44e; }
-.verdict.lost { background: #fff4e5; border-left-color: #d4a72c; }
-img { max-width: 100%; margin: .5rem 0; }
-code { background: #f6f8fa; padding: 0 .2rem; }
+.tunekit-report { font-family: system-ui, sans-serif; color: #1f2328; }
+.tunekit-report .table-box { overflow-x: auto; max-width: 100%; }
+.tunekit-report table { border-collapse: collapse; margin: 1rem 0; }
+.tunekit-report th, .tunekit-report td { border: 1px solid #d0d7de; padding: .35rem .6rem; }
+.tunekit-report th { background: #f6f8fa; text-align: left; }
+.tunekit-report td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.tunekit-report td.id { overflow-wrap: anywhere; min-width: 8rem; max-width: 18rem; }
+.tunekit-report .verdict { font-size: 1.15rem; padding: .8rem 1rem; background: #eef6ee;
+  border-left: 4px solid #2da44e; }
+.tunekit-report .verdict.lost { background: #fff4e5; border-left-color: #d4a72c; }
+.tunekit-report .verdict.failed { background: #ffebe9; border-left-color: #cf222e; }
+.tunekit-report img { max-width: 100%; margin: .5rem 0; }
+.tunekit-report code { background: #f6f8fa; padding: 0 .2rem; }
 """
+
+_PAGE_STYLE = "body { margin: 2rem auto; max-width: 80rem; padding: 0 1rem; }"
 
 
 def _image(path: str | None, alt: str) -> str:
@@ -32,21 +72,26 @@ def _image(path: str | None, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(report: EvalReport) -> str:
+def _cell(index: int, text: str) -> str:
+    if index == 0:
+        return f"<td>{escape(text)}</td>"
+    if index == 1:
+        return f'<td class="id">{escape(text)}</td>'
+    return f'<td class="num">{escape(text)}</td>'
+
+
+def render_fragment(report: HtmlReport, *, heading: str = "h3") -> str:
+    """The verdict, the table, the charts (once the report is saved) and samples, in one ``<div>``."""
     header, rows = report.table_rows()
-    numeric_from = 2
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "\n".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{escape(cell)}</td>' if i >= numeric_from else f"<td>{escape(cell)}</td>"
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
+    body = "\n".join("<tr>" + "".join(_cell(i, cell) for i, cell in enumerate(row)) + "</tr>" for row in rows)
     comp = report.comparison()
-    lost = comp is not None and comp.difference <= 0
+    if report.failed:
+        state = " failed"
+    elif comp is not None and comp.difference <= 0:
+        state = " lost"
+    else:
+        state = ""
     samples = "\n".join(
         "<li><b>{}</b> — {}<br>reference: <code>{}</code><ul>{}</ul></li>".format(
             escape(s["where"]),
@@ -56,20 +101,26 @@ def render_html(report: EvalReport) -> str:
         )
         for s in report.samples()
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(report.title)}</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>{escape(report.title)}</h1>
-<p>{len(report.items)} held-out examples; quality in points (mean score × 100);
-generated {escape(report.created_at.strftime("%Y-%m-%d %H:%M UTC"))}.</p>
-<p class="verdict{" lost" if lost else ""}">{escape(report.verdict)}</p>
-<table><thead><tr>{head}</tr></thead><tbody>
+    return f"""<div class="tunekit-report"><style>{_STYLE}</style>
+<p>{escape(report.legend())} Generated {escape(report.created_at.strftime("%Y-%m-%d %H:%M UTC"))}.</p>
+<p class="verdict{state}">{escape(report.verdict)}</p>
+<div class="table-box"><table><thead><tr>{head}</tr></thead><tbody>
 {body}
-</tbody></table>
+</tbody></table></div>
 {_image(report.paths.get("metrics_png"), "metrics by candidate")}
 {_image(report.paths.get("loss_png"), "training loss")}
-<h2>Samples</h2>
+<{heading}>Samples</{heading}>
 <ul>{samples}</ul>
+</div>"""
+
+
+def render_html(report: HtmlReport) -> str:
+    """A standalone page: the title, then :func:`render_fragment`."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(report.title)}</title>
+<style>{_PAGE_STYLE}</style></head>
+<body>
+<h1>{escape(report.title)}</h1>
+{render_fragment(report, heading="h2")}
 </body></html>
 """

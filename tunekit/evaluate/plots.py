@@ -6,15 +6,33 @@ reports render on servers and in CI without a display.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from tunekit.evaluate.report import EvalReport
-    from tunekit.jobs import JobEvent
+    from tunekit.states import JobEvent
 
-__all__ = ["loss_points", "plot_loss", "plot_metrics"]
+__all__ = ["MetricsReport", "loss_points", "plot_loss", "plot_metrics"]
+
+
+class _Scored(Protocol):
+    @property
+    def name(self) -> str: ...
+    def score(self, metric: str) -> float: ...
+
+
+class MetricsReport(Protocol):
+    """What the metrics chart shows of an :class:`~tunekit.evaluate.report.EvalReport` (which draws itself with it)."""
+
+    @property
+    def metrics(self) -> Sequence[str]: ...
+    @property
+    def candidates(self) -> Sequence[_Scored]: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def items(self) -> Sized: ...
 
 
 def _pyplot() -> Any:
@@ -26,7 +44,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_metrics(report: EvalReport, path: Path) -> Path:
+def plot_metrics(report: MetricsReport, path: Path) -> Path:
     """Grouped bars: one group per metric, one bar per candidate, in points."""
     plt = _pyplot()
     metrics = report.metrics

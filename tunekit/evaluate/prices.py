@@ -9,12 +9,24 @@ models, unknown ids) get no cost rather than a guessed one.
 
 from __future__ import annotations
 
-from tunekit.evaluate.candidates import Price
+from dataclasses import dataclass
+
 from tunekit.secrets import get_logger
 
-__all__ = ["price_for"]
+__all__ = ["Price", "price_for"]
 
 logger = get_logger("tunekit.evaluate")
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million prompt (input) and completion (output) tokens."""
+
+    input_per_1m: float
+    output_per_1m: float
+
+    def per_request(self, prompt_tokens: float, completion_tokens: float) -> float:
+        return (prompt_tokens * self.input_per_1m + completion_tokens * self.output_per_1m) / 1_000_000
 
 
 def price_for(provider: str, model: str, *, tuned: bool = False) -> Price | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -189,6 +190,9 @@ class EvalReport:
     title: str = "Evaluation"
     loss: list[dict[str, float]] = field(default_factory=list)
     """Training metrics by step (``step``, ``train_loss``, ``valid_loss``, ...) for the loss curve."""
+    loss_image: str | None = None
+    """A loss plot the run already has (the provider's): shown as the report's loss curve instead of drawing
+    a second one."""
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     paths: dict[str, str] = field(default_factory=dict)
     """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, loss_png."""
@@ -294,8 +298,8 @@ class EvalReport:
             "candidate",
             "model",
             *self.metrics,
-            "prompt tok/req",
-            "completion tok/req",
+            "mean prompt tok/req",
+            "mean completion tok/req",
             "cost / 1k req",
             "p50 latency",
             "p95 latency",
@@ -340,12 +344,7 @@ class EvalReport:
 
     def to_markdown(self) -> str:
         header, rows = self.table_rows()
-        lines = [
-            f"# {self.title}",
-            "",
-            f"{len(self.items)} held-out examples; quality in points (mean score × 100).",
-            "",
-        ]
+        lines = [f"# {self.title}", "", self.legend(), ""]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
         lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
@@ -364,17 +363,67 @@ class EvalReport:
                     lines.append(f"  - {_md(name)}: `{_md(_short(answer))}`")
         return redact("\n".join(lines).rstrip() + "\n")
 
+    def legend(self) -> str:
+        """What the table's numbers are: which are averages, which percentiles."""
+        return (
+            f"{len(self.items)} held-out examples. Quality: the mean score × 100 (points); tokens: the mean per "
+            "request; cost per 1,000 requests at those mean token counts; latency: the 50th and 95th "
+            "percentiles of the answered requests."
+        )
+
     def to_html(self) -> str:
         from tunekit.evaluate.html import render_html
 
         return redact(render_html(self))
 
+    # -- notebooks -------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from tunekit.evaluate.html import render_fragment
+
+        return redact(f"<h3>{escape(self.title)}</h3>" + render_fragment(self, heading="h4"))
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
     @classmethod
     def load(cls, directory: str | Path) -> EvalReport:
         """Read back a report :meth:`save` wrote (``report.json`` and ``predictions.jsonl`` in ``directory``)."""
-        from tunekit.evaluate.store import load_report
-
-        return load_report(directory)
+        base = Path(directory)
+        data = json.loads((base / "report.json").read_text(encoding="utf-8"))
+        rows = [
+            json.loads(line) for line in (base / "predictions.jsonl").read_text(encoding="utf-8").splitlines() if line
+        ]
+        items = [
+            EvalItem(prompt=list(row.get("prompt") or []), reference=row["reference"], where=row["where"])
+            for row in rows
+        ]
+        candidates = []
+        for summary in data["candidates"]:
+            name = summary["name"]
+            price = summary.get("price")
+            results = [_item_result(row["answers"][name]) for row in rows]
+            candidates.append(
+                CandidateSummary(
+                    name=name,
+                    kind=summary["kind"],
+                    model=summary["model"],
+                    items=results,
+                    price=Price(**price) if price else None,
+                )
+            )
+        paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
+        return cls(
+            candidates=candidates,
+            metrics=list(data["metrics"]),
+            items=items,
+            title=data.get("title", "Evaluation"),
+            loss=list(data.get("loss") or []),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            paths=paths,
+        )
 
     def save(self, directory: str | Path) -> dict[str, str]:
         """Write report.md, report.html, report.json, predictions.jsonl and the PNG plots."""
@@ -383,9 +432,12 @@ class EvalReport:
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
         paths: dict[str, str] = {}
+        if self.loss_image and Path(self.loss_image).is_file():
+            # The run already drew its loss curve: the report shows that one, not a second drawing.
+            paths["loss_png"] = str(shutil.copyfile(self.loss_image, folder / "loss.png"))
         try:
             paths["metrics_png"] = str(plot_metrics(self, folder / "metrics.png"))
-            if self.loss:
+            if self.loss and "loss_png" not in paths:
                 paths["loss_png"] = str(plot_loss(self.loss, folder / "loss.png"))
         except ImportError as exc:
             logger.warning("no plots (%s); install tunekit[plots] for the PNG charts", exc)
@@ -437,3 +489,8 @@ def _short(text: str, limit: int = 160) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
+
+
+def _item_result(raw: dict[str, Any]) -> ItemResult:
+    known = set(ItemResult.__dataclass_fields__)
+    return ItemResult(**{key: value for key, value in raw.items() if key in known})

@@ -68,11 +68,15 @@ def evaluate_config(
     concurrency: int | None = None,
     prices: Mapping[str, Price] | None = None,
     loss: Sequence[Mapping[str, float]] = (),
+    loss_image: str | Path | None = None,
     out_dir: str | Path | None = None,
     title: str | None = None,
     progress: Progress | None = None,
 ) -> EvalReport:
-    """Evaluate the candidates a config asks for; save the report when ``out_dir`` is given."""
+    """Evaluate the candidates a config asks for; save the report when ``out_dir`` is given.
+
+    ``loss_image`` is a loss plot the run already has (a provider's), shown instead of drawing ``loss``.
+    """
     from tunekit.config import EvalConfig
 
     settings = config.eval or EvalConfig()
@@ -96,6 +100,8 @@ def evaluate_config(
         )
     finally:
         close_candidates(candidates)
+    if loss_image is not None:
+        report.loss_image = str(loss_image)
     if out_dir is not None:
         report.save(out_dir)
         logger.info("evaluation report written to %s", report.paths.get("markdown"))
@@ -120,13 +126,22 @@ def evaluate_run(
 
     model = model if model is not None else job.result()
     loss = loss_points(job.metrics())
+    image = loss_image_of(model)
 
     def write(folder: str | Path) -> EvalReport:
-        return evaluate_config(tuner.config, tuner.provider, model=model, loss=loss, out_dir=folder, **options)
+        return evaluate_config(
+            tuner.config, tuner.provider, model=model, loss=loss, loss_image=image, out_dir=folder, **options
+        )
 
     if out_dir is not None:
         return write(out_dir)
     return report_into_new_folder(job.record.run_dir / "eval", write)
+
+
+def loss_image_of(model: FineTunedModel | None) -> str | None:
+    """The loss plot the provider drew for this model (``metadata["loss_curve"]``), if it exists."""
+    found = model.metadata.get("loss_curve") if model is not None else None
+    return str(found) if isinstance(found, str) and Path(found).is_file() else None
 
 
 def stored_report(job: Job) -> EvalReport | None:

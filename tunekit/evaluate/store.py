@@ -12,15 +12,12 @@ Windows setups) a ``LATEST`` file names the folder instead.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from tunekit.evaluate.candidates import EvalItem, Price
-from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult
+from tunekit.evaluate.report import EvalReport
 
 __all__ = ["latest_report_folder", "link_latest", "load_report", "new_report_folder", "report_into_new_folder"]
 
@@ -85,38 +82,4 @@ def latest_report_folder(root: str | Path) -> Path | None:
 
 def load_report(folder: str | Path) -> EvalReport:
     """An :class:`EvalReport` read back from a folder :meth:`EvalReport.save` wrote."""
-    base = Path(folder)
-    data = json.loads((base / "report.json").read_text(encoding="utf-8"))
-    rows = [json.loads(line) for line in (base / "predictions.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    items = [
-        EvalItem(prompt=list(row.get("prompt") or []), reference=row["reference"], where=row["where"]) for row in rows
-    ]
-    candidates = []
-    for summary in data["candidates"]:
-        name = summary["name"]
-        price = summary.get("price")
-        results = [_item_result(row["answers"][name]) for row in rows]
-        candidates.append(
-            CandidateSummary(
-                name=name,
-                kind=summary["kind"],
-                model=summary["model"],
-                items=results,
-                price=Price(**price) if price else None,
-            )
-        )
-    paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
-    return EvalReport(
-        candidates=candidates,
-        metrics=list(data["metrics"]),
-        items=items,
-        title=data.get("title", "Evaluation"),
-        loss=list(data.get("loss") or []),
-        created_at=datetime.fromisoformat(data["created_at"]),
-        paths=paths,
-    )
-
-
-def _item_result(raw: dict[str, Any]) -> ItemResult:
-    known = set(ItemResult.__dataclass_fields__)
-    return ItemResult(**{key: value for key, value in raw.items() if key in known})
+    return EvalReport.load(folder)

@@ -196,10 +196,13 @@ def map_hf_error(exc: BaseException, *, provider: str = "huggingface", attempts:
     if isinstance(exc, TunekitError):
         return exc
     if type(exc).__name__ == "OfflineModeIsEnabled":
+        # huggingface_hub turns offline for either variable; the call may be an upload, a job or a chat.
         return ProviderError(
-            "huggingface_hub is in offline mode (HF_HUB_OFFLINE=1) and refuses every request",
+            "huggingface_hub is in offline mode (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set) and refuses every "
+            "request",
             provider=provider,
-            hint="Unset HF_HUB_OFFLINE to call an inference endpoint.",
+            hint="Set HF_HUB_OFFLINE=0 and TRANSFORMERS_OFFLINE=0 to reach the Hub; to stay off the internet, run "
+            "`tunekit emulate hub` and point HF_ENDPOINT (or the endpoint option) at it.",
         )
     status = status_code_of(exc)
     if status is None:

@@ -41,7 +41,7 @@ Say = Callable[[str], None]
 
 def migration_folder(source: str, target_hash: str, *, distill: bool, data: str | None) -> Path:
     """Where one migration (this source, this target config, this dataset choice) keeps its files."""
-    from tunekit.ledger import tunekit_home
+    from tunekit.paths import tunekit_home
 
     key = json.dumps([source, target_hash, distill, data], sort_keys=True)
     return tunekit_home() / "migrations" / hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -269,7 +269,7 @@ def _tuner(config: TuneConfig, ledger: Ledger) -> Tuner:
 def _train(
     tuner: Tuner, origin: MigrationSource, *, confirm: Confirm | None, say: Say, poll_interval: float | None
 ) -> Job:
-    from tunekit.jobs import JobStatus
+    from tunekit.states import JobStatus
 
     finished = next(
         (r for r in tuner.ledger.runs(config_hash=tuner.config_hash) if r.status is JobStatus.SUCCEEDED), None
@@ -290,16 +290,11 @@ def _train(
         job.run_id, remote={"migrated_from": origin.label, "migrated_from_model": origin.model.model_id}
     )
     say(f"train: run {job.run_id} (job {job.job_id})")
-    interval = poll_interval if poll_interval is not None else _poll_interval(tuner)
+    interval = poll_interval if poll_interval is not None else tuner.provider.poll_interval
     job.wait(poll_interval=interval)
     if job.record.status is not JobStatus.SUCCEEDED:
         raise JobError(f"the target run ended {job.record.status.value}; nothing to certify", run_id=job.run_id)
     return job
-
-
-def _poll_interval(tuner: Tuner) -> float:
-    value = getattr(tuner.provider.options, "poll_interval", None)
-    return float(value) if isinstance(value, (int, float)) else 10.0
 
 
 def _serve(tuner: Tuner, job: Job, *, confirm: Confirm | None, say: Say) -> FineTunedModel:

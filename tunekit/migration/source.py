@@ -38,9 +38,9 @@ class MigrationSource:
 def resolve_source(source: str, *, provider: str | None = None, ledger: Ledger) -> MigrationSource:
     """A run id of the ledger, or a model id at ``provider`` (``ft:`` ids default to openai)."""
     from tunekit.errors import RunNotFoundError
-    from tunekit.jobs import JobStatus
     from tunekit.provider import FineTunedModel
     from tunekit.registry import create_provider
+    from tunekit.states import JobStatus
     from tunekit.tuner import Tuner
 
     try:

@@ -8,15 +8,16 @@ fine-tuned model names ``BASE.ft-JOBID[-SUFFIX]``, and 201 with ``Location`` for
 from __future__ import annotations
 
 import base64
+import secrets
 import urllib.parse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from tunekit.endpoints import is_loopback
 from tunekit_emulators.azure.arm import ArmError, ArmPlane
 from tunekit_emulators.azure.auth import DATA_PLANE_API_VERSIONS, TokenIssuer
 from tunekit_emulators.azure.control import azure_control_routes
@@ -114,7 +115,7 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
     def __init__(
         self,
         lifecycle: LifecycleMode = "immediate",
-        seed: int = 0,
+        seed: int | None = None,
         latency: float = 0.0,
         token_latency: float = 0.0,
         rpm: int | None = None,
@@ -153,7 +154,8 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
                 f"unsupported api_version {api_version!r}; choose one of {sorted(DATA_PLANE_API_VERSIONS)}"
             )
         self.api_version = api_version
-        self.api_key = self.ids.new("", 32, _HEX)
+        # Random per start: a fixed, printed key would open the emulator to anyone on the machine.
+        self.api_key = self.ids.new("", 32, _HEX) if seed is not None else secrets.token_hex(16)
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.account = account
@@ -331,15 +333,19 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
         purpose = str(body["purpose"])
         if purpose not in FILE_PURPOSES:
             raise invalid_request(f"Invalid purpose '{purpose}'.", param="purpose", code="invalidPayload")
-        content, failure = self._fetch(str(body["content_url"]))
+        content, failure = await self._fetch(str(body["content_url"]))
         with self.svc.state.lock:
             record = self.svc.files.add_file(str(body["filename"]), purpose, content, failure=failure, processed=False)
             rendered = record.to_api(self.svc.state.flavor)
         location = f"{self.url}/openai/files/{record.id}"
         return json_response(rendered, status=201, headers={"Location": location})
 
-    def _fetch(self, url: str) -> tuple[bytes, str | None]:
-        """The content behind ``url``: registered with :meth:`serve_url`, a ``data:`` URL or a ``file://`` path."""
+    async def _fetch(self, url: str) -> tuple[bytes, str | None]:
+        """The content behind ``url``: registered with :meth:`serve_url`, a ``data:`` URL, or http(s) on loopback.
+
+        Nothing else is read: a ``file://`` URL (or a remote host) would let anyone who can reach the
+        emulator read, or make it fetch, whatever its process can.
+        """
         if url in self.imports:
             return self.imports[url], None
         if url.startswith("data:"):
@@ -347,12 +353,19 @@ class AzureOpenAIEmulator(OpenAICompatibleEmulator):
             if header.endswith(";base64"):
                 return base64.b64decode(payload), None
             return urllib.parse.unquote_to_bytes(payload), None
-        if url.startswith("file://"):
-            path = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
-            if path.is_file():
-                return path.read_bytes(), None
-        shown = urllib.parse.urlsplit(url)._replace(query="").geturl()
-        return b"", f"Error downloading file from content_url {shown}: the resource could not be retrieved."
+        parts = urllib.parse.urlsplit(url)
+        shown = parts._replace(query="").geturl()
+        failure = f"Error downloading file from content_url {shown}: the resource could not be retrieved."
+        if parts.scheme in ("http", "https") and is_loopback(parts.hostname or ""):
+            import httpx
+
+            try:
+                async with httpx.AsyncClient(timeout=30.0, follow_redirects=False) as client:
+                    answer = await client.get(url)
+            except httpx.HTTPError:
+                return b"", failure
+            return (answer.content, None) if answer.status_code == 200 else (b"", failure)
+        return b"", failure
 
     def api_mounts(self) -> list[BaseRoute]:
         def extra(guard: Any) -> list[BaseRoute]:

@@ -141,7 +141,7 @@ def run_point(case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Pat
         run_id = runs[0].run_id
         result.recorded_job = "job_id" in runs[0].remote
 
-        again = zygote.run(["submit", str(config), "--json"], env=env, cwd=folder, out=folder / "resubmit")
+        again = zygote.run(["submit", str(config), "--yes", "--json"], env=env, cwd=folder, out=folder / "resubmit")
         if again.code != 0:
             result.problems.append(f"submit again: {again.describe()}: {again.stderr.strip()[-300:]}")
             return result
@@ -187,7 +187,7 @@ def run_point(case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Pat
 def _crash(
     case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Path, env: dict[str, str], config: Path, out: Outcome
 ) -> None:
-    argv = ["-vv", "submit", str(config)]
+    argv = ["-vv", "submit", str(config), "--yes"]
     if point.at != IN_FLIGHT:
         died = zygote.run(argv, env={**env, "TUNEKIT_CRASH_AT": point.at}, cwd=folder, out=folder / "crash")
     else:

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -67,7 +69,7 @@ class HubEmulator(Emulator):
         self,
         *,
         lifecycle: LifecycleMode | Lifecycle = "immediate",
-        seed: int = 0,
+        seed: int | None = None,
         namespace: str = "tunekit-user",
         token: str | None = None,
         orgs: Sequence[str] = (),
@@ -79,7 +81,9 @@ class HubEmulator(Emulator):
     ) -> None:
         super().__init__(seed=seed, port=port, host=host, access_log=access_log)
         self.lifecycle = lifecycle if isinstance(lifecycle, Lifecycle) else Lifecycle(lifecycle, step_seconds)
-        self.state = HubState(namespace=namespace, token=token, orgs=orgs, lifecycle=self.lifecycle, seed=seed)
+        if token is None and seed is None:  # random per start: a fixed, printed token would open it to anyone
+            token = "hf_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(34))
+        self.state = HubState(namespace=namespace, token=token, orgs=orgs, lifecycle=self.lifecycle, seed=self.seed)
         self.log_idle_close_s = log_idle_close_s
 
     def __repr__(self) -> str:

@@ -39,7 +39,7 @@ class OpenAICompatibleEmulator(Emulator):
         *,
         flavor: Flavor,
         lifecycle: LifecycleMode = "immediate",
-        seed: int = 0,
+        seed: int | None = None,
         latency: float = 0.0,
         token_latency: float = 0.0,
         rpm: int | None = None,
@@ -283,7 +283,7 @@ class OpenAIEmulator(OpenAICompatibleEmulator):
     def __init__(
         self,
         lifecycle: LifecycleMode = "immediate",
-        seed: int = 0,
+        seed: int | None = None,
         latency: float = 0.0,
         token_latency: float = 0.0,
         rpm: int | None = None,

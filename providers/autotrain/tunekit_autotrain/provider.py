@@ -107,6 +107,10 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
             self._hub = HubConnection(self.opts, provider=self.name)
         return self._hub
 
+    @property
+    def poll_interval(self) -> float:
+        return self.opts.poll_interval
+
     def _backend(self, ref: JobRef | None = None) -> Backend:
         name = ref.extra.get("backend", self.opts.backend) if ref is not None else self.opts.backend
         return backend_for(str(name), self.hub, private=self.opts.private)
@@ -115,6 +119,13 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         if self._hub is not None:
             self._hub.close()
             self._hub = None
+
+    @classmethod
+    def foreign_config(cls, path: Path) -> TuneConfig | None:
+        """An AutoTrain Advanced YAML config (``task:`` and no ``provider:``) as the equivalent tunekit config."""
+        from tunekit_autotrain.yaml_import import load_autotrain_yaml, looks_like_autotrain_yaml
+
+        return load_autotrain_yaml(path) if looks_like_autotrain_yaml(path) else None
 
     def project_for(self, run_id: str) -> str:
         """The AutoTrain project of a run: the option, else one derived from the run id."""

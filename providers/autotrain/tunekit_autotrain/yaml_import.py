@@ -60,6 +60,17 @@ def is_autotrain_config(data: object) -> bool:
     return isinstance(data, Mapping) and "task" in data and "base_model" in data and "provider" not in data
 
 
+def looks_like_autotrain_yaml(path: Path) -> bool:
+    """Whether a file reads as an AutoTrain config (``task:``, no ``provider:``); unreadable files do not."""
+    if path.suffix.lower() not in {".yml", ".yaml"}:
+        return False
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the tunekit loader reports it properly
+    return isinstance(data, Mapping) and "task" in data and "provider" not in data
+
+
 def read_autotrain_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:

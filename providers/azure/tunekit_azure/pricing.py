@@ -28,6 +28,7 @@ def hosting_cost(package: str, provider: str, model: str, deploy: DeployConfig |
         per_hour=float(per_hour) if per_hour is not None else None,
         sku=sku,
         lifetime_hours=float(lifetime) if lifetime is not None else None,
+        currency=str(table.get("currency", "USD")),
         as_of=str(tier.get("as_of") or entry.get("as_of") or table.get("as_of") or "") or None,
         source=tier.get("source") or entry.get("source") or table.get("source"),
     )

@@ -268,6 +268,8 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
             "account": target.account,
             "billing": billing,
         }
+        if hosting is not None and hosting.per_hour is not None:
+            metadata["hourly_price"], metadata["currency"] = hosting.per_hour, hosting.currency
         if manager.cross_resource:
             metadata["endpoint"] = self._target_endpoint()
         return FineTunedModel(

@@ -104,6 +104,10 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     def refresh_retirements(self) -> list[Retirement]:
         return self.conn.call(api_retirements, self.conn.client, self.name)
 
+    @property
+    def poll_interval(self) -> float:
+        return self.opts.poll_interval
+
     # -- limits, tokens and prices (the tables shipped in this package) ---------------------
 
     @classmethod

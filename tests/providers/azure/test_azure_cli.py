@@ -43,7 +43,7 @@ def test_deploy_and_undeploy_commands(azure_emulator: Any, trained_run: str) -> 
 
     removed = runner.invoke(app, ["undeploy", trained_run, "--json"])
     assert removed.exit_code == 0, removed.output
-    assert json.loads(removed.stdout) == {"run_id": trained_run, "deployment": "cli-bot", "deleted": True}
+    assert json.loads(removed.stdout) == {"run_id": trained_run, "deleted": ["cli-bot"], "billing": []}
     assert azure_emulator.deployments() == []
     again = runner.invoke(app, ["undeploy", trained_run])
     assert again.exit_code == 0 and "has no deployment" in again.stdout

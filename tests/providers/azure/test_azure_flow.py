@@ -51,10 +51,10 @@ def test_train_deploy_chat_undeploy(azure_emulator: Any, make_config: Callable[.
     assert job.result().deployment == "recipes-bot"
     assert job.result().client().chat(QUESTION).text
 
-    assert tuner.undeploy(job.run_id) is True
+    assert [d.name for d in tuner.undeploy(job.run_id)] == ["recipes-bot"]
     assert azure_emulator.deployments() == []
     assert job.result().deployment is None
-    assert tuner.undeploy(job.run_id) is False
+    assert tuner.undeploy(job.run_id) == []
     steps = [e.step for e in tuner.ledger.events(job.run_id) if e.step]
     for step in ("create_deployment", "deploy", "delete_deployment", "undeploy"):
         assert step in steps

@@ -20,7 +20,7 @@ manual = pytest.mark.openai_emulator(lifecycle="manual")
 
 
 def _submit(config: Path) -> tuple[str, str]:
-    result = runner.invoke(app, ["submit", str(config), "--json"])
+    result = runner.invoke(app, ["submit", str(config), "--yes", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     return data["run_id"], data["job_id"]
@@ -47,8 +47,13 @@ def test_submit_watch_result(openai_emulator: OpenAIEmulator, make_config: Confi
     assert Path(result["metadata"]["loss_curve"]).is_file()
     assert Ledger().get(run_id).result is not None
 
+    # Submitting the same job again shows the finished run: nothing is trained or billed twice.
     again = runner.invoke(app, ["submit", str(make_config(openai_emulator)), "--json"])
-    assert json.loads(again.stdout)["run_id"] != run_id  # a finished run is not resumed
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == {"run_id": run_id, "job_id": job_id, "status": "succeeded", "reused": True}
+    assert len(openai_emulator.jobs()) == 1
+    fresh = runner.invoke(app, ["submit", str(make_config(openai_emulator)), "--new", "--yes", "--json"])
+    assert json.loads(fresh.stdout)["run_id"] != run_id  # --new trains again, on purpose
     assert len(openai_emulator.jobs()) == 2
 
 

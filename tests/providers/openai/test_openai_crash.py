@@ -91,7 +91,7 @@ def test_killed_before_the_create_request_submit_starts_one_job(
     watched = runner.invoke(app, ["watch", run_id])
     assert "no job at the provider" in str(watched.exception)
 
-    again = runner.invoke(app, ["submit", str(config), "--json"])
+    again = runner.invoke(app, ["submit", str(config), "--yes", "--json"])
     assert again.exit_code == 0, again.output
     [remote] = openai_emulator.jobs()
     assert run_id in again.output and remote["id"] in again.output
@@ -104,7 +104,7 @@ def test_killed_while_the_create_request_is_in_flight(
     # The service creates the job and holds the response; the client dies waiting for it.
     openai_emulator.inject("POST /v1/fine_tuning/jobs", Fault.timeout(4.0, after_processing=True), first_n=1)
     config = make_config(openai_emulator, provider_options={"timeout": 60})
-    child = subprocess.Popen([sys.executable, "-m", "tunekit.cli", "submit", str(config)])
+    child = subprocess.Popen([sys.executable, "-m", "tunekit.cli", "submit", str(config), "--yes"])
     try:
         deadline = time.monotonic() + 120
         while not openai_emulator.jobs():
@@ -118,7 +118,7 @@ def test_killed_while_the_create_request_is_in_flight(
     run_id = _only_run()
 
     # Submitting the same config again resumes the run and adopts the job the dead client started.
-    again = runner.invoke(app, ["submit", str(config), "--json"])
+    again = runner.invoke(app, ["submit", str(config), "--yes", "--json"])
     assert again.exit_code == 0, again.output
     [remote] = openai_emulator.jobs()
     assert remote["id"] in again.output and run_id in again.output

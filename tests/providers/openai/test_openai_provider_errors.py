@@ -40,7 +40,10 @@ def test_cli_prints_one_clear_line_not_a_traceback(openai_emulator: OpenAIEmulat
     openai_emulator.deny_fine_tuning()
     config = make_config(openai_emulator)
     done = subprocess.run(
-        [sys.executable, "-m", "tunekit.cli", "submit", str(config)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tunekit.cli", "submit", str(config), "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -41,6 +42,32 @@ def test_emulate_hub_serves_hfapi_and_logs_requests() -> None:
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0
     assert "POST /api/jobs/" in stderr and "/api/whoami-v2" in stderr
+
+
+@pytest.mark.slow
+def test_emulate_hub_says_how_to_reach_it_when_offline_variables_are_set() -> None:
+    offline = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "300"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tunekit.cli", "emulate", "hub", "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=offline,
+    )
+    try:
+        assert process.stdout is not None
+        details = json.loads(process.stdout.readline())
+        # What the note tells the user to do, in a fresh client process: it reaches the emulator.
+        recipe = {**offline, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_ENDPOINT": details["endpoint"]}
+        script = f"from huggingface_hub import HfApi; print(HfApi(token={details['token']!r}).whoami()['name'])"
+        client = subprocess.run([sys.executable, "-c", script], env=recipe, capture_output=True, text=True, timeout=60)
+        assert client.stdout.strip() == details["namespace"], client.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    note = " ".join(stderr.split())
+    assert "HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE set here" in note
+    assert f"HF_HUB_OFFLINE=0 TRANSFORMERS_OFFLINE=0 HF_ENDPOINT={details['endpoint']}" in note
 
 
 def test_emulate_hub_refuses_options_it_does_not_have() -> None:

@@ -1,31 +1,23 @@
-"""``tunekit autotrain import``: an AutoTrain Advanced YAML config as the equivalent tunekit config."""
+"""``tunekit autotrain import``: an AutoTrain Advanced YAML config as the equivalent tunekit config.
+
+Contributed to the ``tunekit`` CLI through the ``tunekit.cli`` entry-point group.
+"""
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tunekit.cli.output import console, err_console
-
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(
-        help="AutoTrain Advanced configs (needs tunekit-autotrain).", no_args_is_help=True, rich_markup_mode="rich"
-    )
+    group = typer.Typer(help="AutoTrain Advanced configs.", no_args_is_help=True, rich_markup_mode="rich")
     group.command("import")(import_config)
     app.add_typer(group, name="autotrain")
-
-
-def _autotrain_module() -> Any:
-    from tunekit.registry import get_provider_class
-
-    return importlib.import_module(get_provider_class("autotrain").__module__.split(".")[0])
 
 
 def _relocate(config: dict[str, Any], source_dir: Path, target_dir: Path) -> None:
@@ -47,16 +39,16 @@ def import_config(
     import yaml
     from pydantic import ValidationError
 
+    from tunekit.cli.output import console, err_console
     from tunekit.config import TuneConfig, format_validation_error
     from tunekit.errors import ConfigError
+    from tunekit_autotrain.options import AutoTrainOptions
+    from tunekit_autotrain.yaml_import import autotrain_to_tunekit, read_autotrain_yaml
 
-    module = _autotrain_module()
-    converted: dict[str, Any] = module.autotrain_to_tunekit(
-        module.read_autotrain_yaml(path), base_dir=path.parent, source=path
-    )
+    converted = autotrain_to_tunekit(read_autotrain_yaml(path), base_dir=path.parent, source=path)
     try:
         TuneConfig.model_validate(converted)
-        module.AutoTrainOptions.model_validate(converted.get("provider_options") or {})
+        AutoTrainOptions.model_validate(converted.get("provider_options") or {})
     except ValidationError as exc:
         problems = format_validation_error(exc)
         raise ConfigError("the converted config is not valid", source=path, problems=problems) from None
