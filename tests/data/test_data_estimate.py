@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.core.memo_provider import MemoProvider
-from tunekit import registry
+from tunekit import entrypoints, registry
 from tunekit.cli.app import app
 from tunekit.config import TuneConfig, load_config
 from tunekit.data import TokenStats
@@ -38,7 +38,7 @@ class RentedGpuProvider(MemoProvider):
 
 @pytest.fixture
 def rented(monkeypatch: pytest.MonkeyPatch) -> type[RentedGpuProvider]:
-    monkeypatch.setattr(registry, "_registered", dict(registry._registered))
+    monkeypatch.setattr(entrypoints, "_registered", entrypoints.registered())
     registry.register_provider(RentedGpuProvider)
     return RentedGpuProvider
 
