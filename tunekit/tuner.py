@@ -4,7 +4,7 @@
 
     tuner = Tuner.from_config("tune.yaml")
     report = tuner.validate()          # what is wrong with the data, where; tokens; cost
-    job = tuner.submit()               # idempotent: resumes an unfinished run of the same config
+    job = tuner.submit()               # once per config and data: a second call returns this run
     job.wait()
     model = job.result()
     model.client().chat([{"role": "user", "content": "..."}]).text

@@ -4,9 +4,12 @@
     python examples/recipes/library_api.py examples/recipes/openai.yaml --yes
 
 Each step is one call: load and check the config, validate the data (and see
-the cost), submit (idempotent: running the script again resumes the same
-run), wait with progress, get the tuned model, chat with it, and evaluate it
-against the base model zero-shot and few-shot on the held-out split.
+the cost), submit, wait with progress, get the tuned model, chat with it, and
+evaluate it against the base model zero-shot and few-shot on the held-out split.
+
+Running the script again trains nothing twice: ``submit`` returns the run of
+the same job (same config and data) that succeeded, resumes one that is still
+going, and asks only when it would start a job that bills.
 """
 
 from __future__ import annotations
@@ -48,12 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     print(report.summary())
     if not report.ok:
         return 3
-    if tuner.provider.spends_money and not args.yes:
+    existing = tuner.existing_run()  # the run submit() returns instead of training again, if any
+    starts_a_job = existing is None or not existing.has_job
+    if starts_a_job and tuner.provider.spends_money and not args.yes:
         answer = input("This run spends money. Start it? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return 1
 
-    # 3. Submit. A run of this config that is still going is picked up, not repeated.
+    # 3. Submit: one job per config and data. A run that succeeded is returned, one still going resumed.
     job = tuner.submit()
     print(f"run {job.run_id}: job {job.job_id}")
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from tunekit.cli.app import app
 from tunekit.cli.output import EXIT_JOB_FAILED, EXIT_USAGE
-from tunekit.jobs import JobStatus
 from tunekit.ledger import Ledger
+from tunekit.states import JobStatus
 
 RECIPES = Path(__file__).resolve().parents[2] / "examples" / "recipes"
 runner = CliRunner()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import tunekit
 import tunekit.plugin
@@ -29,3 +32,12 @@ def test_importing_the_plugin_interface_leaves_sdks_and_torch_out() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_built_by_hand_chats_once_bound_to_its_provider(tmp_path: Path) -> None:
+    # The contract does not look providers up (the registry is a layer above it): the error says how to bind.
+    model = tunekit.FineTunedModel(provider="memo", model_id="memo-base", base_model="memo-base")
+    with pytest.raises(tunekit.TunekitError, match=r"not bound to its provider.*create_provider\('memo'\)"):
+        model.client()
+    provider = tunekit.create_provider("memo", {"state_dir": str(tmp_path)})
+    assert model.bind(provider).client().model == "memo-base"

@@ -98,7 +98,9 @@ def test_library_api_on_openai(openai_env: Any, capsys: pytest.CaptureFixture[st
     assert openai_env.request_count("POST", "/v1/chat/completions") == 1 + 3 * 40
     assert "base zero-shot" in out and "base few-shot (k=3)" in out and "tuned" in out
 
-    # Running the script again re-uses nothing by accident: the finished run stays one run.
+    # Running the script again trains nothing: the finished run is returned, not paid for twice.
+    assert library_api.main([str(RECIPES / "openai.yaml"), "--poll-interval", "0.01"]) == 0  # no --yes: no prompt
+    assert len(openai_env.jobs()) == 1
     runs = Ledger().runs()
     assert [r.status.value for r in runs] == ["succeeded"]
 

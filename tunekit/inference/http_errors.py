@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from tunekit.entrypoints import entry_points, registered
 from tunekit.errors import (
     AuthenticationError,
     ConflictError,
@@ -25,7 +26,6 @@ from tunekit.errors import (
 
 __all__ = ["error_for_status", "fine_tuning_unavailable", "other_providers_hint"]
 
-KNOWN_PROVIDERS = ("openai", "azure", "autotrain", "local")
 
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"})
 _MODEL_CODES = frozenset({"model_not_available", "model_not_found"})
@@ -38,11 +38,14 @@ _UNAVAILABLE = re.compile(
 
 
 def other_providers_hint(provider: str | None) -> str:
-    others = [p for p in KNOWN_PROVIDERS if p != provider]
+    """Where else the same config could run: the other providers installed here (the core names none itself)."""
+    others = sorted({*entry_points(), *registered()} - {provider or ""})
+    if not others:
+        return "Install another provider (pip install tunekit-<name>), change `provider:` and run it again."
+    listing = others[0] if len(others) == 1 else ", ".join(others[:-1]) + f" or {others[-1]}"
     return (
-        "Run the same config on another provider: change `provider:` to "
-        + ", ".join(others[:-1])
-        + f" or {others[-1]} (with its provider_options) and run it again."
+        f"Run the same config on another provider: change `provider:` to {listing} "
+        "(with its provider_options) and run it again."
     )
 
 

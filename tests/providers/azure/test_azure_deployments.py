@@ -17,8 +17,8 @@ from tunekit import Tuner
 from tunekit.cli.app import app
 from tunekit.config import DeployConfig, TuneConfig
 from tunekit.errors import ConfigError, ConflictError
-from tunekit.jobs import JobStatus
 from tunekit.ledger import Ledger
+from tunekit.states import JobStatus
 
 runner = CliRunner()
 
