@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -20,14 +20,15 @@ from tunekit.data.stats import TokenStats
 from tunekit.data.tables import load_table
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
-    from tunekit.data.profile import DataProfile
+    from tunekit.config import DeployConfig, TuneConfig
+    from tunekit.data.profile import HostingCost, Limits
 
 __all__ = [
     "CostEstimate",
     "GpuFit",
     "MemoryEstimate",
     "ModelShape",
+    "PricingProfile",
     "add_memory",
     "estimate_cost",
     "estimate_memory",
@@ -309,7 +310,20 @@ def add_memory(config: TuneConfig, stats: TokenStats, estimate: CostEstimate) ->
 # -- the estimate ---------------------------------------------------------------------
 
 
-def unavailable_reason(model: str, profile: DataProfile, others: Iterable[DataProfile] = ()) -> str | None:
+class PricingProfile(Protocol):
+    """What estimating a run asks a provider (its class answers: see :class:`tunekit.provider.Provider`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def limits(self, model: str) -> Limits: ...
+
+    def estimate_cost(self, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate: ...
+
+    def hosting_cost(self, model: str, deploy: DeployConfig | None) -> HostingCost | None: ...
+
+
+def unavailable_reason(model: str, profile: PricingProfile, others: Iterable[PricingProfile] = ()) -> str | None:
     """Why ``profile``'s provider cannot tune ``model`` (None when it can).
 
     A provider that lists the models it tunes refuses the rest; a provider of
@@ -329,11 +343,11 @@ def unavailable_reason(model: str, profile: DataProfile, others: Iterable[DataPr
 def estimate_cost(
     config: TuneConfig,
     stats: TokenStats,
-    profile: DataProfile | None = None,
+    profile: PricingProfile | None = None,
     *,
-    others: Iterable[DataProfile] = (),
+    others: Iterable[PricingProfile] = (),
 ) -> CostEstimate:
-    """Estimate a run from its training token stats, priced by the provider's :class:`DataProfile`.
+    """Estimate a run from its training token stats, priced by the provider's :class:`PricingProfile`.
 
     Epochs come from the config, or the cookbook's rule when ``auto``. Billed
     tokens are ``min(tokens, limit)`` summed over examples, times epochs. The

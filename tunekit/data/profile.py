@@ -1,26 +1,25 @@
-"""What the data layer asks a provider: its limits, its token counter, its prices.
+"""The values a provider's data hooks return: its :class:`Limits` and a deployment's :class:`HostingCost`.
 
-The core knows no provider by name. A provider answers these questions through
-optional hooks on :class:`tunekit.provider.Provider` (class methods, so no
-credentials or options are needed to estimate); the data layer sees them
-through the :class:`DataProfile` protocol and never imports the provider layer
-above it. A provider class (or instance) is a ``DataProfile``.
+The core knows no provider by name. A provider answers the data layer's
+questions through optional hooks on :class:`tunekit.provider.Provider` (class
+methods, so no credentials or options are needed to estimate); the data layer
+sees them through :class:`tunekit.data.hooks.DataProfile` and never imports the
+provider layer above it. This module imports nothing of tunekit: every data
+module may use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from tunekit.config import DeployConfig, TuneConfig
-    from tunekit.data.cost import CostEstimate
-    from tunekit.data.report import Severity
-    from tunekit.data.stats import TokenStats
-    from tunekit.data.tokens import TokenCounter
+    from tunekit.config import TuneConfig
 
-__all__ = ["DEFAULT_KINDS", "DataProfile", "HostingCost", "Limits", "matches_model", "model_key"]
+__all__ = ["DEFAULT_KINDS", "HostingCost", "Limits", "matches_model", "model_key"]
+
+Severity = Literal["error", "warning", "info"]
 
 DEFAULT_KINDS: Mapping[str, tuple[str, ...]] = {
     "sft": ("chat", "prompt_completion", "text"),
@@ -129,18 +128,3 @@ class HostingCost:
             f"hosting{sku} is billed by the hour while deployed, even when idle "
             f"({self.per_hour:.2f} per hour{life}), on top of training"
         )
-
-
-class DataProfile(Protocol):
-    """A provider as the data layer sees it: :class:`tunekit.provider.Provider` implements every method."""
-
-    @property
-    def name(self) -> str: ...
-
-    def limits(self, model: str) -> Limits: ...
-
-    def token_counter(self, model: str) -> TokenCounter | None: ...
-
-    def estimate_cost(self, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate: ...
-
-    def hosting_cost(self, model: str, deploy: DeployConfig | None) -> HostingCost | None: ...

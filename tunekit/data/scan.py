@@ -30,7 +30,8 @@ from tunekit.data.examples import (
     trusted,
 )
 from tunekit.data.formats import apply_columns, canonical_format, check_columns, detect_record_format, parse_record
-from tunekit.data.profile import DataProfile, Limits
+from tunekit.data.hooks import DataProfile
+from tunekit.data.profile import Limits
 from tunekit.data.readers import check_encoding, file_kind, iter_records, jsonl_range, line_starts, source_name
 from tunekit.data.report import Finding, Findings, SplitSummary, TokenStats
 from tunekit.data.tokens import HFTokenCounter, TiktokenCounter, TokenCounter, token_counter

@@ -10,7 +10,7 @@ from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
-    from tunekit.data.profile import DataProfile
+    from tunekit.data.hooks import DataProfile
     from tunekit.data.report import ValidationReport
     from tunekit.data.tokens import TokenCounter
 

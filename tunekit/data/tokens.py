@@ -17,7 +17,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from tunekit.data.examples import (
     ROLES,
@@ -33,10 +33,8 @@ from tunekit.data.tiktoken_cache import ENCODING_FILES, fastest_counter, get_enc
 from tunekit.errors import DependencyMissingError
 from tunekit.secrets import get_logger
 
-if TYPE_CHECKING:
-    from tunekit.data.profile import DataProfile
-
 __all__ = [
+    "CounterSource",
     "HFTokenCounter",
     "TiktokenCounter",
     "TokenCount",
@@ -308,7 +306,13 @@ class HFTokenCounter:
         return TokenCount(n, n, n)
 
 
-def token_counter(model: str, provider: DataProfile | None = None, *, tokenizer: Any = None) -> TokenCounter:
+class CounterSource(Protocol):
+    """A provider's token counter hook (:meth:`tunekit.provider.Provider.token_counter`)."""
+
+    def token_counter(self, model: str) -> TokenCounter | None: ...
+
+
+def token_counter(model: str, provider: CounterSource | None = None, *, tokenizer: Any = None) -> TokenCounter:
     """The right counter for a model on a provider.
 
     In order: a tokenizer passed in; the provider's ``token_counter`` hook
@@ -336,7 +340,7 @@ def count_tokens(
     value: str | Sequence[Message | dict[str, Any]] | AnyExample,
     model: str = "gpt-4o-mini",
     *,
-    provider: DataProfile | None = None,
+    provider: CounterSource | None = None,
     tokenizer: Any = None,
     counter: TokenCounter | None = None,
 ) -> int:

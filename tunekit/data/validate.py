@@ -22,7 +22,7 @@ from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
-    from tunekit.data.profile import DataProfile
+    from tunekit.data.hooks import DataProfile
 
 __all__ = ["DataCheck", "check_from_config", "check_sources", "config_sources", "raise_for_report", "validate_data"]
 
