@@ -55,7 +55,6 @@ _EXPORTS: dict[str, str] = {
     "price_tokens": "tunekit.data.cost",
     "price_hours": "tunekit.data.cost",
     "provider_table": "tunekit.data.tables",
-    "lookup_model": "tunekit.data.tables",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -81,7 +80,26 @@ _EXPORTS: dict[str, str] = {
     "load_tokenizer": "tunekit.inference.loading",
     "resolve_model": "tunekit.inference.loading",
     "openmp_environment": "tunekit.inference.loading",
+    # the remote toolkit: create-with-find, retry and poll options, content-hash uploads
+    "RemoteConnection": "tunekit.remote",
+    "RemoteFile": "tunekit.remote",
+    "RemoteOptions": "tunekit.remote",
+    "content_hash": "tunekit.remote",
+    "content_name": "tunekit.remote",
+    "create_with_find": "tunekit.remote",
+    "upload_once": "tunekit.remote",
+    # tables a provider ships (prices, limits, shutdown dates)
+    "load_table": "tunekit.data.tables",
+    "lookup_model": "tunekit.data.tables",
+    "Retirement": "tunekit.retirement",
+    "parse_table": "tunekit.retirement",
+    # CLI commands a provider contributes (the tunekit.cli entry-point group)
+    "console": "tunekit.cli.output",
+    "err_console": "tunekit.cli.output",
+    "format_validation_error": "tunekit.config",
+    "merge_adapter": "tunekit.serve.merge",
     # retries, secrets, endpoints, files
+    "DEFAULT_RETRY": "tunekit.retry",
     "RetryPolicy": "tunekit.retry",
     "retry_after_of": "tunekit.retry",
     "status_code_of": "tunekit.retry",
@@ -119,7 +137,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 # Explicit "X as X" re-exports: type checkers cannot read the computed __all__ above.
 if TYPE_CHECKING:
-    from tunekit.config import DeployConfig as DeployConfig, TuneConfig as TuneConfig, parse_config as parse_config
+    from tunekit.cli.output import console as console, err_console as err_console
+    from tunekit.config import (
+        DeployConfig as DeployConfig,
+        TuneConfig as TuneConfig,
+        format_validation_error as format_validation_error,
+        parse_config as parse_config,
+    )
     from tunekit.data.cost import (
         CostEstimate as CostEstimate,
         price_hours as price_hours,
@@ -136,7 +160,11 @@ if TYPE_CHECKING:
     from tunekit.data.profile import HostingCost as HostingCost, Limits as Limits
     from tunekit.data.splits import DatasetSplits as DatasetSplits
     from tunekit.data.stats import TokenStats as TokenStats
-    from tunekit.data.tables import lookup_model as lookup_model, provider_table as provider_table
+    from tunekit.data.tables import (
+        load_table as load_table,
+        lookup_model as lookup_model,
+        provider_table as provider_table,
+    )
     from tunekit.data.tokens import (
         TiktokenCounter as TiktokenCounter,
         TokenCounter as TokenCounter,
@@ -193,7 +221,18 @@ if TYPE_CHECKING:
         Provider as Provider,
         RunContext as RunContext,
     )
+    from tunekit.remote import (
+        RemoteConnection as RemoteConnection,
+        RemoteFile as RemoteFile,
+        RemoteOptions as RemoteOptions,
+        content_hash as content_hash,
+        content_name as content_name,
+        create_with_find as create_with_find,
+        upload_once as upload_once,
+    )
+    from tunekit.retirement import Retirement as Retirement, parse_table as parse_table
     from tunekit.retry import (
+        DEFAULT_RETRY as DEFAULT_RETRY,
         RetryPolicy as RetryPolicy,
         retry_after_of as retry_after_of,
         status_code_of as status_code_of,
@@ -204,6 +243,7 @@ if TYPE_CHECKING:
         redact as redact,
         register_secret as register_secret,
     )
+    from tunekit.serve.merge import merge_adapter as merge_adapter
     from tunekit.states import (
         JobEvent as JobEvent,
         JobState as JobState,

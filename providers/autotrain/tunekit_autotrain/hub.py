@@ -11,10 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from tunekit.errors import TunekitError
-from tunekit.inference import map_hf_error
-from tunekit.remote import RemoteConnection
-from tunekit.secrets import register_secret
+from tunekit.plugin import RemoteConnection, TunekitError, map_hf_error, register_secret
 from tunekit_autotrain.options import AutoTrainOptions
 
 if TYPE_CHECKING:

@@ -20,9 +20,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from tunekit.endpoints import check_endpoint as _check_endpoint
-from tunekit.errors import ConfigError
-from tunekit.remote import RemoteOptions
+from tunekit.plugin import ConfigError, RemoteOptions, check_endpoint as _check_endpoint
 from tunekit_autotrain.params import LLMParams
 
 __all__ = [

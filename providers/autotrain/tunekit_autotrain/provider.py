@@ -15,11 +15,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
-from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
-from tunekit.plugin import Limits
-from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
-from tunekit.secrets import get_logger
+from tunekit.plugin import (
+    FineTunedModel,
+    JobCancelledError,
+    JobError,
+    JobEvent,
+    JobFailedError,
+    JobRef,
+    JobState,
+    JobStatus,
+    Limits,
+    NotFoundError,
+    PreparedData,
+    Provider,
+    RunContext,
+    get_logger,
+    normalize_status,
+)
 from tunekit_autotrain.backends import Backend, Launch, Remote, backend_for
 from tunekit_autotrain.data import upload_splits
 from tunekit_autotrain.hub import HubConnection
@@ -31,11 +43,7 @@ from tunekit_autotrain.pricing import price_run
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.config import TuneConfig
-    from tunekit.data.cost import CostEstimate
-    from tunekit.data.splits import DatasetSplits
-    from tunekit.data.stats import TokenStats
-    from tunekit.inference.base import ChatClient
+    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, TokenStats, TuneConfig
 
 __all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
 
@@ -378,7 +386,7 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
     def client(self, model: FineTunedModel) -> ChatClient:
         """A chat client through ``huggingface_hub``'s InferenceClient (an endpoint URL, or an inference provider),
         or, with ``inference: local``, the repo downloaded and run here."""
-        from tunekit.inference import HuggingFaceChatClient
+        from tunekit.plugin import HuggingFaceChatClient
 
         opts = self.opts
         if opts.inference == "local":
@@ -391,9 +399,15 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
             token=opts.resolved_token(),
         )
 
+    def local_files(self, model: FineTunedModel) -> Path:
+        """The tuned repo's files, downloaded once per revision (for `tunekit serve` and `tunekit export`)."""
+        if model.path and Path(model.path).is_dir():
+            return Path(model.path)
+        return self._download(model)
+
     def _local_client(self, model: FineTunedModel) -> ChatClient:
         """The tuned repo downloaded (once per revision) and loaded with the shared local client."""
-        from tunekit.inference import LocalChatClient
+        from tunekit.plugin import LocalChatClient
 
         if model.kind != "hub_repo":
             return LocalChatClient(model.model_id)
@@ -403,7 +417,7 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         return LocalChatClient(str(folder), name=model.model_id)
 
     def _download(self, model: FineTunedModel) -> Path:
-        from tunekit.paths import tunekit_home
+        from tunekit.plugin import tunekit_home
 
         revision = model.metadata.get("revision")
         folder = tunekit_home() / "cache" / "hub-models" / model.model_id.replace("/", "--") / str(revision or "main")

@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tunekit.errors import ConfigError, ConflictError
-from tunekit.secrets import get_logger
+from tunekit.plugin import ConfigError, ConflictError, get_logger
 from tunekit_azure.arm import ArmClient, arm_path
 from tunekit_azure.errors import PROVIDER
 
