@@ -97,7 +97,7 @@ _EXPORTS: dict[str, str] = {
     "console": "tunekit.cli.output",
     "err_console": "tunekit.cli.output",
     "format_validation_error": "tunekit.config",
-    "merge_adapter": "tunekit.serve.merge",
+    "merge_adapter": "tunekit.inference.merge",
     # retries, secrets, endpoints, files
     "DEFAULT_RETRY": "tunekit.retry",
     "RetryPolicy": "tunekit.retry",
@@ -209,6 +209,7 @@ if TYPE_CHECKING:
         resolve_model as resolve_model,
     )
     from tunekit.inference.local import LocalChatClient as LocalChatClient
+    from tunekit.inference.merge import merge_adapter as merge_adapter
     from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
     from tunekit.paths import tunekit_home as tunekit_home
@@ -243,7 +244,6 @@ if TYPE_CHECKING:
         redact as redact,
         register_secret as register_secret,
     )
-    from tunekit.serve.merge import merge_adapter as merge_adapter
     from tunekit.states import (
         JobEvent as JobEvent,
         JobState as JobState,

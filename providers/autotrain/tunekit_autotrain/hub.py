@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+import tunekit
 from tunekit.plugin import RemoteConnection, TunekitError, map_hf_error, register_secret
 from tunekit_autotrain.options import AutoTrainOptions
 
@@ -45,7 +46,7 @@ class HubConnection(RemoteConnection):
                     endpoint=self.options.resolved_endpoint(),
                     token=token,
                     library_name="tunekit",
-                    library_version="0.1.0",
+                    library_version=tunekit.__version__,
                 )
             return self._api
 

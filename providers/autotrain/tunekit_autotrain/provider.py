@@ -43,7 +43,7 @@ from tunekit_autotrain.pricing import price_run
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, TokenStats, TuneConfig
+    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, DeployConfig, TokenStats, TuneConfig
 
 __all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
 
@@ -383,12 +383,38 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         base = ref.extra.get("base_model") or ""
         return FineTunedModel(provider=self.name, model_id=repo, base_model=base, kind="hub_repo", metadata=metadata)
 
+    # -- Inference Endpoints ----------------------------------------------------------------
+
+    def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
+        """Serve the tuned repo on a Hugging Face Inference Endpoint (billed by the hour while it runs)."""
+        from tunekit_autotrain.endpoints import deploy_endpoint
+
+        opts = self.opts
+        return deploy_endpoint(
+            self.hub,
+            model,
+            deploy,
+            run,
+            api_url=opts.endpoints_api,
+            wait_timeout=opts.endpoint_wait,
+            poll=opts.endpoint_poll_interval,
+        )
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit_autotrain.endpoints import delete_endpoint
+
+        delete_endpoint(self.hub, model, run, api_url=self.opts.endpoints_api)
+
     def client(self, model: FineTunedModel) -> ChatClient:
-        """A chat client through ``huggingface_hub``'s InferenceClient (an endpoint URL, or an inference provider),
-        or, with ``inference: local``, the repo downloaded and run here."""
+        """A chat client through ``huggingface_hub``'s InferenceClient (its Inference Endpoint, an endpoint URL, or
+        an inference provider), or, with ``inference: local``, the repo downloaded and run here."""
         from tunekit.plugin import HuggingFaceChatClient
 
         opts = self.opts
+        served_at = model.metadata.get("endpoint_url") if model.deployment else None
+        if served_at:
+            served = str(model.metadata.get("served_model") or model.model_id)
+            return HuggingFaceChatClient(served, base_url=str(served_at), token=opts.resolved_token())
         if opts.inference == "local":
             return self._local_client(model)
         base_url = opts.inference_url.replace("{model}", model.model_id) if opts.inference_url else None
