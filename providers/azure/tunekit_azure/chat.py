@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tunekit.errors import TunekitError
-from tunekit.inference.openai_client import OpenAIChatClient
+from tunekit.plugin import OpenAIChatClient, TunekitError
 
 __all__ = ["AzureChatClient"]
 
