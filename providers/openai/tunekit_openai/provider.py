@@ -15,7 +15,6 @@ from tunekit.plugin import (
     FineTunedModel,
     InvalidRequestError,
     JobCancelledError,
-    JobError,
     JobEvent,
     JobFailedError,
     JobNotFinishedError,
