@@ -222,6 +222,11 @@ class Tuner:
         with self.ledger.lock(record.run_id):
             record = self.ledger.get(record.run_id)
             ref, how = self._recorded_ref(record), _RECORDED
+            if ref is not None and "job_extra" not in record.remote:
+                # The client died after the provider kept the job id and before the settle: the id alone may not
+                # reach the job (AutoTrain needs its namespace), and find() returns the whole reference.
+                found = self.provider.find(self._context(record))
+                ref, how = (found, _ADOPTED) if found is not None else (ref, how)
             if ref is None and splits is None:
                 ref, how = self.provider.find(self._context(record)), _ADOPTED
             if ref is None:
