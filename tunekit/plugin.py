@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.lazy import lazy_exports
+from tunekit.lazy import lazy_exports as lazy_exports  # also for plugins: their own lazy packages
 
 # name -> module that defines it; imported on first attribute access.
 _EXPORTS: dict[str, str] = {
@@ -44,6 +44,17 @@ _EXPORTS: dict[str, str] = {
     "write_examples": "tunekit.data.writers",
     "autotrain_params": "tunekit.data.writers",
     "target_epochs": "tunekit.data.cost",
+    # what the data layer asks a provider (the limits, token counter and cost hooks)
+    "Limits": "tunekit.data.profile",
+    "HostingCost": "tunekit.data.profile",
+    "CostEstimate": "tunekit.data.cost",
+    "TokenStats": "tunekit.data.stats",
+    "TokenCounter": "tunekit.data.tokens",
+    "TiktokenCounter": "tunekit.data.tokens",
+    "encoding_for_model": "tunekit.data.tokens",
+    "price_tokens": "tunekit.data.cost",
+    "price_hours": "tunekit.data.cost",
+    "provider_table": "tunekit.data.tables",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -69,8 +80,27 @@ _EXPORTS: dict[str, str] = {
     "load_tokenizer": "tunekit.inference.loading",
     "resolve_model": "tunekit.inference.loading",
     "openmp_environment": "tunekit.inference.loading",
-    "merge_adapter": "tunekit.serve.merge",
+    # the remote toolkit: create-with-find, retry and poll options, content-hash uploads
+    "RemoteConnection": "tunekit.remote",
+    "RemoteFile": "tunekit.remote",
+    "RemoteOptions": "tunekit.remote",
+    "content_hash": "tunekit.remote",
+    "content_name": "tunekit.remote",
+    "create_with_find": "tunekit.remote",
+    "upload_once": "tunekit.remote",
+    # tables a provider ships (prices, limits, shutdown dates)
+    "load_table": "tunekit.data.tables",
+    "lookup_model": "tunekit.data.tables",
+    "Retirement": "tunekit.retirement",
+    "parse_table": "tunekit.retirement",
+    # CLI commands a provider contributes (the tunekit.cli entry-point group)
+    "console": "tunekit.cli.output",
+    "err_console": "tunekit.cli.output",
+    "format_validation_error": "tunekit.config",
+    "lazy_exports": "tunekit.lazy",
+    "merge_adapter": "tunekit.inference.merge",
     # retries, secrets, endpoints, files
+    "DEFAULT_RETRY": "tunekit.retry",
     "RetryPolicy": "tunekit.retry",
     "retry_after_of": "tunekit.retry",
     "status_code_of": "tunekit.retry",
@@ -108,8 +138,19 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 # Explicit "X as X" re-exports: type checkers cannot read the computed __all__ above.
 if TYPE_CHECKING:
-    from tunekit.config import DeployConfig as DeployConfig, TuneConfig as TuneConfig, parse_config as parse_config
-    from tunekit.data.cost import target_epochs as target_epochs
+    from tunekit.cli.output import console as console, err_console as err_console
+    from tunekit.config import (
+        DeployConfig as DeployConfig,
+        TuneConfig as TuneConfig,
+        format_validation_error as format_validation_error,
+        parse_config as parse_config,
+    )
+    from tunekit.data.cost import (
+        CostEstimate as CostEstimate,
+        price_hours as price_hours,
+        price_tokens as price_tokens,
+        target_epochs as target_epochs,
+    )
     from tunekit.data.examples import (
         ChatExample as ChatExample,
         Example as Example,
@@ -117,7 +158,19 @@ if TYPE_CHECKING:
         PromptCompletionExample as PromptCompletionExample,
         TextExample as TextExample,
     )
+    from tunekit.data.profile import HostingCost as HostingCost, Limits as Limits
     from tunekit.data.splits import DatasetSplits as DatasetSplits
+    from tunekit.data.stats import TokenStats as TokenStats
+    from tunekit.data.tables import (
+        load_table as load_table,
+        lookup_model as lookup_model,
+        provider_table as provider_table,
+    )
+    from tunekit.data.tokens import (
+        TiktokenCounter as TiktokenCounter,
+        TokenCounter as TokenCounter,
+        encoding_for_model as encoding_for_model,
+    )
     from tunekit.data.writers import (
         autotrain_params as autotrain_params,
         to_autotrain_rows as to_autotrain_rows,
@@ -157,6 +210,7 @@ if TYPE_CHECKING:
         resolve_model as resolve_model,
     )
     from tunekit.inference.local import LocalChatClient as LocalChatClient
+    from tunekit.inference.merge import merge_adapter as merge_adapter
     from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
     from tunekit.paths import tunekit_home as tunekit_home
@@ -169,7 +223,18 @@ if TYPE_CHECKING:
         Provider as Provider,
         RunContext as RunContext,
     )
+    from tunekit.remote import (
+        RemoteConnection as RemoteConnection,
+        RemoteFile as RemoteFile,
+        RemoteOptions as RemoteOptions,
+        content_hash as content_hash,
+        content_name as content_name,
+        create_with_find as create_with_find,
+        upload_once as upload_once,
+    )
+    from tunekit.retirement import Retirement as Retirement, parse_table as parse_table
     from tunekit.retry import (
+        DEFAULT_RETRY as DEFAULT_RETRY,
         RetryPolicy as RetryPolicy,
         retry_after_of as retry_after_of,
         status_code_of as status_code_of,
@@ -180,7 +245,6 @@ if TYPE_CHECKING:
         redact as redact,
         register_secret as register_secret,
     )
-    from tunekit.serve.merge import merge_adapter as merge_adapter
     from tunekit.states import (
         JobEvent as JobEvent,
         JobState as JobState,

@@ -8,18 +8,27 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import TypeVar
 
-from tunekit.errors import (
+from tunekit.plugin import (
+    Checkpoint,
     ConflictError,
+    FineTunedModel,
     InvalidRequestError,
     JobCancelledError,
     JobError,
+    JobEvent,
     JobFailedError,
+    JobRef,
+    JobState,
+    JobStatus,
     NotFoundError,
+    PreparedData,
+    Provider,
+    RemoteFile,
+    RunContext,
+    content_hash,
+    get_logger,
 )
-from tunekit.jobs import JobEvent, JobState, JobStatus
-from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
-from tunekit.remote import RemoteFile, content_hash
-from tunekit.secrets import get_logger
+from tunekit_openai import pricing
 from tunekit_openai.connection import Connection
 from tunekit_openai.errors import explain_openai_error
 from tunekit_openai.files import upload_file
@@ -39,10 +48,16 @@ from tunekit_openai.states import OPENAI_STATUSES, error_message, to_event, to_s
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.config import TuneConfig
-    from tunekit.data.splits import DatasetSplits
-    from tunekit.inference.base import ChatClient
-    from tunekit.retirement import Retirement
+    from tunekit.plugin import (
+        ChatClient,
+        CostEstimate,
+        DatasetSplits,
+        Limits,
+        Retirement,
+        TokenCounter,
+        TokenStats,
+        TuneConfig,
+    )
 
 __all__ = ["OpenAIProvider"]
 
@@ -103,6 +118,28 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     def poll_interval(self) -> float:
         return self.opts.poll_interval
 
+    # -- limits, tokens and prices (the tables shipped in this package) ---------------------
+
+    @classmethod
+    def _package(cls) -> str:
+        return cls.__module__.split(".")[0]
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return pricing.model_limits(cls._package(), cls.name, model)
+
+    @classmethod
+    def token_counter(cls, model: str) -> TokenCounter | None:
+        return pricing.token_counter(cls._package(), cls.name, model)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        return pricing.price_training(cls._package(), cls.name, config, estimate)
+
+    @classmethod
+    def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
+        return pricing.inference_price(cls._package(), cls.name, model, tuned=tuned)
+
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
         return Connection(self.opts, provider=self.name, explain=explain_openai_error)
@@ -116,7 +153,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def check(self, config: TuneConfig) -> list[str]:
         self.warn_ignored(config)
-        return check_config(config, self.opts)
+        return [*super().check(config), *check_config(config, self.opts)]
 
     def warn_ignored(self, config: TuneConfig) -> None:
         """Warn about each setting this service cannot honour, once (``check`` runs at validate and at submit)."""
@@ -168,7 +205,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def upload_split(self, run: RunContext, role: str, examples: Any, target: str) -> RemoteFile:
         """Write one split into the run folder and upload it (reused when the same content is there)."""
-        from tunekit.data import write_examples
+        from tunekit.plugin import write_examples
 
         path = run.run_dir / f"{role}.jsonl"
         write_examples(examples, path, target=target)
@@ -370,7 +407,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     # -- inference -----------------------------------------------------------------
 
     def client(self, model: FineTunedModel) -> ChatClient:
-        from tunekit.inference.openai_client import OpenAIChatClient
+        from tunekit.plugin import OpenAIChatClient
 
         options = self.opts
         return OpenAIChatClient(
