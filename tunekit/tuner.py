@@ -122,7 +122,7 @@ class Tuner:
         self._check()
         from tunekit.data import validate_data
 
-        return validate_data(self.config, strict=strict)
+        return validate_data(self.config, profile=self.provider, strict=strict)
 
     # -- runs ------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class Tuner:
     def _load_splits(self) -> DatasetSplits:
         from tunekit.data import load_splits
 
-        return load_splits(self.config)
+        return load_splits(self.config, profile=self.provider)
 
     def _create_run(self, key: str) -> RunRecord:
         run_id = _new_run_id(self.config)
@@ -222,6 +222,11 @@ class Tuner:
         with self.ledger.lock(record.run_id):
             record = self.ledger.get(record.run_id)
             ref, how = self._recorded_ref(record), _RECORDED
+            if ref is not None and "job_extra" not in record.remote:
+                # The client died after the provider kept the job id and before the settle: the id alone may not
+                # reach the job (AutoTrain needs its namespace), and find() returns the whole reference.
+                found = self.provider.find(self._context(record))
+                ref, how = (found, _ADOPTED) if found is not None else (ref, how)
             if ref is None and splits is None:
                 ref, how = self.provider.find(self._context(record)), _ADOPTED
             if ref is None:
