@@ -271,7 +271,7 @@ class Tuner:
             message = f"job {job.job_id} recorded for this run no longer exists at {self.provider.name}"
             self.ledger.fail_run(job.run_id, f"{message}: {exc}", step="status")
             raise JobLostError(
-                f"{message}; nothing trains for it. Start a fresh run with submit(new=True) (tunekit submit --new)",
+                f"{message}; nothing trains for it. Start a fresh run with new=True (--new on the command line)",
                 run_id=job.run_id,
             ) from exc
 
