@@ -93,6 +93,7 @@ _EXPORTS: dict[str, str] = {
     "RunNotFoundError": "tunekit.errors",
     "RunLockedError": "tunekit.errors",
     "UnsupportedOperationError": "tunekit.errors",
+    "ServingError": "tunekit.errors",
     "ProviderError": "tunekit.errors",
     "AuthenticationError": "tunekit.errors",
     "PermissionDeniedError": "tunekit.errors",
@@ -174,6 +175,7 @@ if TYPE_CHECKING:
         RunLockedError as RunLockedError,
         RunNotFoundError as RunNotFoundError,
         ServiceUnavailableError as ServiceUnavailableError,
+        ServingError as ServingError,
         TunekitError as TunekitError,
         UnsupportedOperationError as UnsupportedOperationError,
     )

@@ -114,7 +114,7 @@ class LoraConfig(StrictModel):
     )
 
 
-Baseline = Literal["zero-shot", "few-shot"]
+Baseline = Literal["zero-shot", "few-shot", "retrieval"]
 _BASELINES: tuple[Baseline, ...] = ("zero-shot", "few-shot")
 
 
@@ -127,9 +127,13 @@ class EvalConfig(StrictModel):
         description="Built-in metrics (exact_match, normalized_exact_match, token_f1, json_valid, regex) "
         "or 'module:function' scorers.",
     )
-    few_shot: int = Field(3, ge=0, description="Training examples placed in the few-shot baseline's prompt.")
+    few_shot: int = Field(
+        3, ge=0, description="Training examples placed in the few-shot (and retrieval) baseline's prompt."
+    )
     baselines: list[Baseline] = Field(
-        default_factory=lambda: list(_BASELINES), description="Base-model baselines to compare."
+        default_factory=lambda: list(_BASELINES),
+        description="Base-model baselines to compare: zero-shot, few-shot (random shots), retrieval (the "
+        "few_shot training examples most similar to the question, by BM25; needs tunekit[retrieval]).",
     )
     models: list[str] = Field(default_factory=list, description="Other model ids to compare as candidates.")
     max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many examples.")

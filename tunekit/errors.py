@@ -15,6 +15,7 @@ and remote job ids, the provider's own message.
      │    ├── RunNotFoundError (KeyError)      no run has that id
      │    └── RunLockedError                   another process is driving the run
      ├── UnsupportedOperationError             the provider cannot do that (pause, deploy, ...)
+     ├── ServingError                          a model cannot be served or exported (port taken, engine stopped)
      ├── ProviderError                         a remote service or local backend refused
      │    ├── AuthenticationError               the credentials were rejected
      │    ├── PermissionDeniedError             the credentials lack a right
@@ -61,6 +62,7 @@ __all__ = [
     "RunLockedError",
     "RunNotFoundError",
     "ServiceUnavailableError",
+    "ServingError",
     "TunekitError",
     "UnsupportedOperationError",
 ]
@@ -170,6 +172,10 @@ class UnsupportedOperationError(TunekitError):
         self.provider = provider
         self.operation = operation
         super().__init__(f"provider {provider!r} does not support {operation}" + (f": {hint}" if hint else ""))
+
+
+class ServingError(TunekitError):
+    """A tuned model cannot be served or exported: the port is taken, the engine stopped, an export check failed."""
 
 
 class ProviderError(TunekitError):

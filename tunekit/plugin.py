@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "load_tokenizer": "tunekit.inference.loading",
     "resolve_model": "tunekit.inference.loading",
     "openmp_environment": "tunekit.inference.loading",
+    "merge_adapter": "tunekit.serve.merge",
     # retries, secrets, endpoints, files
     "RetryPolicy": "tunekit.retry",
     "retry_after_of": "tunekit.retry",
@@ -179,6 +180,7 @@ if TYPE_CHECKING:
         redact as redact,
         register_secret as register_secret,
     )
+    from tunekit.serve.merge import merge_adapter as merge_adapter
     from tunekit.states import (
         JobEvent as JobEvent,
         JobState as JobState,

@@ -102,19 +102,53 @@ class FineTunedModel(BaseModel):
         return self
 
     def client(self) -> ChatClient:
-        """A chat client for this model, built by the provider that trained it.
+        """A chat client for this model: the server ``tunekit serve`` runs for it, else the provider's client.
 
         ``job.result()``, ``Tuner.deploy()`` and ``job.use_checkpoint()`` return
         models bound to their provider; a model built by hand is bound first
         (``model.bind(tunekit.create_provider(model.provider))``). The contract
         does not look providers up itself: the registry is a layer above it.
         """
+        served = self.served_at()
+        if served is not None:
+            from tunekit.inference.openai_client import OpenAIChatClient
+
+            # Any OpenAI-compatible server ignores the key; a placeholder keeps OPENAI_API_KEY off the wire.
+            return OpenAIChatClient(
+                str(served["model"]), base_url=str(served["base_url"]), api_key="unused", provider=str(served["engine"])
+            )
         if self._provider is None:
             raise TunekitError(
                 f"model {self.model_id!r} is not bound to its provider: use job.result(), "
                 f"or model.bind(tunekit.create_provider({self.provider!r})).client()"
             )
         return self._provider.client(self)
+
+    def served_at(self) -> dict[str, Any] | None:
+        """Where ``tunekit serve`` serves this model (``base_url``, ``model``, ``engine``, ``pid``), while it runs.
+
+        The record is dropped when the server stops; a server killed without
+        stopping leaves it behind, so a record whose process is gone is ignored.
+        """
+        served = self.metadata.get("served_at")
+        if not isinstance(served, dict) or not served.get("base_url"):
+            return None
+        pid = served.get("pid")
+        if isinstance(pid, int) and not _process_alive(pid):
+            return None
+        return served
+
+
+def _process_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 @dataclass
@@ -233,6 +267,18 @@ class Provider(ABC, Generic[OptionsT]):
 
     def checkpoints(self, ref: JobRef) -> list[Checkpoint]:
         raise UnsupportedOperationError(self.name, "checkpoints")
+
+    def local_files(self, model: FineTunedModel) -> Path:
+        """A folder on this machine holding the tuned model (an adapter or a full model), for serving and export.
+
+        The default is the model's own folder; a provider whose results live
+        elsewhere (a Hub repo) downloads them here.
+        """
+        if model.path and Path(model.path).is_dir():
+            return Path(model.path)
+        raise UnsupportedOperationError(
+            self.name, "serving or exporting its models on this machine", "the vendor serves them (tunekit deploy)"
+        )
 
     def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
         raise UnsupportedOperationError(self.name, "deploy", "models from this provider are served without deploying")

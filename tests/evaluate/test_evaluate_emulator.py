@@ -194,3 +194,19 @@ def test_failed_requests_are_counted_not_fatal(openai_emulator: OpenAIEmulator) 
     # A candidate that answered nothing was not evaluated: the verdict says so, with the service's reason.
     assert report.verdict.startswith("Evaluation failed: hot") and "temperature" in report.verdict
     assert [c.name for c in report.failed] == ["hot"]
+
+
+def test_config_asks_for_the_retrieval_baseline(config_path: Path, openai_emulator: OpenAIEmulator) -> None:
+    from tunekit.evaluate import evaluate_config
+
+    tuner = Tuner.from_config(config_path)
+    assert tuner.config.eval is not None
+    tuner.config.eval.baselines = ["zero-shot", "retrieval"]
+    tuner.config.eval.models = []
+    sent = openai_emulator.request_count("POST", "/v1/chat/completions")
+    report = evaluate_config(tuner.config, tuner.provider)
+    assert [c.name for c in report.candidates] == ["base zero-shot", "base retrieval (k=2)"]
+    assert openai_emulator.request_count("POST", "/v1/chat/completions") == sent + 2 * 8
+    # The eight held-out questions are also training examples: none of them is offered as its own shot.
+    retrieval = report.candidate("retrieval")
+    assert retrieval is not None and retrieval.notes == {"k": 2, "excluded_duplicates": 8}

@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "tunekit.cli.retirements",
     "tunekit.cli.run",
     "tunekit.cli.deploy",
+    "tunekit.cli.serve",
+    "tunekit.cli.export",
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
     "tunekit.cli.migrate",

@@ -23,12 +23,22 @@ from tunekit.inference.client import normalize_messages
 
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
+    from tunekit.evaluate.retrieval import Retrieval
     from tunekit.inference.base import ChatClient
     from tunekit.provider import FineTunedModel, Provider
 
-__all__ = ["Candidate", "CandidateKind", "EvalItem", "Price", "build_candidates", "eval_items", "few_shot_turns"]
+__all__ = [
+    "Candidate",
+    "CandidateKind",
+    "EvalItem",
+    "Price",
+    "build_candidates",
+    "conversation_of",
+    "eval_items",
+    "few_shot_turns",
+]
 
-CandidateKind = Literal["zero-shot", "few-shot", "tuned", "model"]
+CandidateKind = Literal["zero-shot", "few-shot", "retrieval", "tuned", "model"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,11 @@ def _messages_of(example: Any) -> tuple[list[dict[str, Any]], str]:
         return normalize_messages(example.messages), where
     kind = getattr(example, "kind", type(example).__name__)
     raise DataError(f"a {kind} example cannot be evaluated as a chat; use chat or prompt-completion data", file=where)
+
+
+def conversation_of(example: Any) -> list[dict[str, Any]]:
+    """An example's messages as plain dicts (canonical examples, ``{"messages": [...]}`` dicts)."""
+    return _messages_of(example)[0]
 
 
 def _text(content: Any) -> str:
@@ -111,20 +126,32 @@ class Candidate:
     price: Price | None = None
     params: dict[str, Any] = field(default_factory=dict)
     """Request parameters for this candidate only."""
+    retrieval: Retrieval | None = None
+    """Chooses each question's shots (the retrieval baseline) instead of the fixed ``shots``."""
 
     @property
     def model(self) -> str:
         return self.client.model
 
-    def render(self, prompt: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """The messages this candidate is sent for ``prompt``."""
+    def render_all(self, items: Sequence[EvalItem]) -> list[list[dict[str, Any]]]:
+        """The messages this candidate is sent for each item (retrieved shots chosen for all at once)."""
+        if self.retrieval is None:
+            return [self.render(item.prompt) for item in items]
+        shots = self.retrieval.shots_for(items)
+        return [self.render(item.prompt, shots=s) for item, s in zip(items, shots, strict=True)]
+
+    def render(
+        self, prompt: Sequence[Mapping[str, Any]], *, shots: Sequence[Mapping[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """The messages this candidate is sent for ``prompt`` (with ``shots``, else its own)."""
         messages = [dict(m) for m in prompt]
-        if not self.shots:
+        shots = self.shots if shots is None else shots
+        if not shots:
             return messages
         head = 0
         while head < len(messages) and messages[head].get("role") in ("system", "developer"):
             head += 1
-        return messages[:head] + [dict(m) for m in self.shots] + messages[head:]
+        return messages[:head] + [dict(m) for m in shots] + messages[head:]
 
 
 def build_candidates(
@@ -160,6 +187,13 @@ def build_candidates(
         shots = few_shot_turns(train_examples, settings.few_shot, seed=config.seed)
         name = f"base few-shot (k={settings.few_shot})"
         candidates.append(Candidate(name, base, "few-shot", shots=shots, price=price(base_model)))
+    if base is not None and "retrieval" in settings.baselines:
+        from tunekit.evaluate.retrieval import Retrieval
+
+        k = settings.few_shot
+        retrieval = Retrieval([conversation_of(example) for example in train_examples], k)
+        name = f"base retrieval (k={k})"
+        candidates.append(Candidate(name, base, "retrieval", retrieval=retrieval, price=price(base_model)))
     if model is not None:
         candidates.append(Candidate("tuned", model.client(), "tuned", price=price(model.model_id, tuned=True)))
     for other in settings.models:

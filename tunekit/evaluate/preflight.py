@@ -59,7 +59,7 @@ def probe(candidates: Sequence[Candidate], item: EvalItem, *, retry: RetryPolicy
         params = {k: v for k, v in {**candidate.params, "max_tokens": 1, "temperature": 0.0}.items() if v is not None}
         saved, client.retry = client.retry, replace(retry)
         try:
-            client.chat(candidate.render(item.prompt), **params)
+            client.chat(candidate.render_all([item])[0], **params)
         except TunekitError as exc:
             no_answer = getattr(exc, "status_code", 0) is None
             error = " ".join(str(exc).split())

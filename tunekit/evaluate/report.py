@@ -58,6 +58,8 @@ class CandidateSummary:
     model: str
     items: list[ItemResult]
     price: Price | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+    """How the candidate was prompted, where it matters (retrieval: ``k``, ``excluded_duplicates``)."""
 
     @property
     def n(self) -> int:
@@ -131,6 +133,7 @@ class CandidateSummary:
             "latency_p50_s": self.latency_p50,
             "latency_p95_s": self.latency_p95,
             "price": asdict(self.price) if self.price else None,
+            "notes": self.notes,
         }
 
 
@@ -213,11 +216,13 @@ class EvalReport:
         return None
 
     def comparison(self) -> Comparison | None:
-        """The comparison the verdict states: tuned vs few-shot (else zero-shot), else best vs runner-up."""
+        """The comparison the verdict states: tuned vs the better of retrieval and few-shot (else zero-shot),
+        else best vs runner-up."""
         metric = self.primary_metric
         tuned = self.candidate("tuned")
         if tuned is not None:
-            baseline = self.candidate("few-shot") or self.candidate("zero-shot")
+            prompted = [c for c in (self.candidate("retrieval"), self.candidate("few-shot")) if c is not None]
+            baseline = max(prompted, key=lambda c: c.score(metric)) if prompted else self.candidate("zero-shot")
             others = [c for c in self.candidates if c is not tuned]
             if baseline is None and others:
                 baseline = max(others, key=lambda c: c.score(metric))
@@ -349,6 +354,9 @@ class EvalReport:
         lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
         lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
         lines += ["", f"**Verdict:** {self.verdict}", ""]
+        lines += [f"{note}" for note in self.notes()]
+        if self.notes():
+            lines.append("")
         if "metrics_png" in self.paths:
             lines.append(f"![metrics]({Path(self.paths['metrics_png']).name})")
         if "loss_png" in self.paths:
@@ -362,6 +370,17 @@ class EvalReport:
                 for name, answer in sample["answers"].items():
                     lines.append(f"  - {_md(name)}: `{_md(_short(answer))}`")
         return redact("\n".join(lines).rstrip() + "\n")
+
+    def notes(self) -> list[str]:
+        """Sentences about how candidates were prompted that a reader must know (the retrieval leakage guard)."""
+        out = []
+        for c in self.candidates:
+            if "excluded_duplicates" in c.notes:
+                out.append(
+                    f"{c.name}: {c.notes['excluded_duplicates']} training examples were never offered as shots "
+                    "because they were the evaluation example itself (or an exact copy)."
+                )
+        return out
 
     def legend(self) -> str:
         """What the table's numbers are: which are averages, which percentiles."""
@@ -412,6 +431,7 @@ class EvalReport:
                     model=summary["model"],
                     items=results,
                     price=Price(**price) if price else None,
+                    notes=dict(summary.get("notes") or {}),
                 )
             )
         paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}

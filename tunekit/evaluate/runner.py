@@ -69,9 +69,14 @@ def evaluate(
     for candidate in candidates:
         logger.info("evaluating %s (%s) on %d examples", candidate.name, candidate.model, len(items))
         merged = {k: v for k, v in {**request_params, **candidate.params}.items() if v is not None}
-        results = _answer(candidate, items, merged, concurrency, progress, give_up_after)
+        requests = candidate.render_all(items)
+        notes: dict[str, Any] = {}
+        if candidate.retrieval is not None:
+            notes = {"k": candidate.retrieval.k, "excluded_duplicates": candidate.retrieval.excluded}
+        results = _answer(candidate, requests, merged, concurrency, progress, give_up_after)
         scored = [_score(result, item, resolved) for result, item in zip(results, items, strict=True)]
-        summaries.append(CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price))
+        summary = CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price, notes)
+        summaries.append(summary)
     return EvalReport(
         candidates=summaries,
         metrics=[m.name for m in resolved],
@@ -83,13 +88,13 @@ def evaluate(
 
 def _answer(
     candidate: Candidate,
-    items: list[EvalItem],
+    requests: list[list[dict[str, Any]]],
     params: dict[str, Any],
     concurrency: int | None,
     progress: Progress | None,
     give_up_after: int | None,
 ) -> list[ChatResult]:
-    requests = [candidate.render(item.prompt) for item in items]
+    total = len(requests)
     kwargs: dict[str, Any] = dict(params)
     if concurrency is not None:
         kwargs["concurrency"] = concurrency
@@ -103,14 +108,14 @@ def _answer(
         def on_result(index: int, result: ChatResult) -> None:
             nonlocal done
             done += 1
-            progress(candidate.name, done, len(items))
+            progress(candidate.name, done, total)
 
         kwargs["on_result"] = on_result
     results = client.batch(requests, **kwargs)
     if progress is not None and not isinstance(client, RemoteChatClient):
-        progress(candidate.name, len(items), len(items))
-    if len(results) != len(items):
-        raise RuntimeError(f"{candidate.name}: the client returned {len(results)} answers for {len(items)} requests")
+        progress(candidate.name, total, total)
+    if len(results) != total:
+        raise RuntimeError(f"{candidate.name}: the client returned {len(results)} answers for {total} requests")
     failed = [r for r in results if r.error is not None]
     if failed:
         where = getattr(client, "endpoint", None) or candidate.model

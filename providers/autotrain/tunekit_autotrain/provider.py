@@ -379,6 +379,12 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
             token=opts.resolved_token(),
         )
 
+    def local_files(self, model: FineTunedModel) -> Path:
+        """The tuned repo's files, downloaded once per revision (for `tunekit serve` and `tunekit export`)."""
+        if model.path and Path(model.path).is_dir():
+            return Path(model.path)
+        return self._download(model)
+
     def _local_client(self, model: FineTunedModel) -> ChatClient:
         """The tuned repo downloaded (once per revision) and loaded with the shared local client."""
         from tunekit.inference import LocalChatClient
