@@ -36,7 +36,7 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check tunekit providers emulators tests benchmarks examples
 	$(VENV)/bin/ruff format --check tunekit providers emulators tests benchmarks examples
-	$(VENV)/bin/lint-imports --config pyproject.toml
+	$(VENV)/bin/lint-imports pyproject.toml
 
 typecheck: install
 	$(VENV)/bin/mypy tunekit emulators/tunekit_emulators providers/openai/tunekit_openai providers/azure/tunekit_azure providers/autotrain/tunekit_autotrain providers/local/tunekit_local

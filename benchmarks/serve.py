@@ -8,7 +8,8 @@ greedy, 32 new tokens each:
 - ``static batch``: one left-padded ``generate`` over all prompts (the ceiling batching can reach here);
 - ``tunekit serve``: the real CLI (transformers serve, continuous batching, tunekit's CPU cache size),
   16 clients at once through the ``openai`` SDK, streaming, so time to first token is measured;
-- with ``--variants``: the same server with transformers' own cache size, and without continuous batching.
+- with ``--variants``: the same server with a cache sized by free memory (as transformers sizes it),
+  without continuous batching, or with OpenMP threads spinning (``OMP_WAIT_POLICY=ACTIVE``).
 
 Target: ``tunekit serve`` >= 3x the loop's requests/s with every answer identical to the loop's.
 Without ``--run`` a 2-step run of examples/recipes/local.yaml is trained first (in a temporary
@@ -103,13 +104,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def served(label: str, run_id: str, batch: list[list[dict[str, str]]], max_tokens: int, args: list[str]) -> Outcome:
+def served(
+    label: str,
+    run_id: str,
+    batch: list[list[dict[str, str]]],
+    max_tokens: int,
+    args: list[str],
+    env: dict[str, str] | None = None,
+) -> Outcome:
     import httpx
     import openai
 
     port = free_port()
     command = [sys.executable, "-m", "tunekit.cli", "serve", run_id, "--port", str(port), "--name", "demo", *args]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environ = {**os.environ, **(env or {})}
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environ)
     try:
         deadline = time.monotonic() + 600
         while True:
@@ -162,7 +171,12 @@ def main() -> int:
     parser.add_argument("--run", help="a succeeded run of examples/recipes/local.yaml (default: train 2 steps)")
     parser.add_argument("--prompts", type=int, default=16, help="prompts, and concurrent clients")
     parser.add_argument("--max-tokens", type=int, default=32)
-    parser.add_argument("--variants", action="store_true", help="also the server with other batching settings")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="comma-separated: cache (transformers' memory-sized cache), no-cb (no continuous batching), "
+        "spin (OpenMP threads spinning: OMP_WAIT_POLICY=ACTIVE)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -180,10 +194,15 @@ def main() -> int:
     outcomes = [loop(model, tokenizer, batch, args.max_tokens), static(model, tokenizer, batch, args.max_tokens)]
     del model
     outcomes.append(served("tunekit serve", run_id, batch, args.max_tokens, []))
-    if args.variants:
-        stock = ["--engine-arg=--cb-max-memory-percent=0.3"]  # a cache sized by free memory, as transformers does
-        outcomes.append(served("serve, cache 30% of RAM", run_id, batch, args.max_tokens, stock))
+    variants = {v.strip() for v in args.variants.split(",") if v.strip()}
+    if "cache" in variants:
+        sized = ["--engine-arg=--cb-max-memory-percent=0.3"]  # a cache sized by free memory, as transformers does
+        outcomes.append(served("serve, cache 30% of RAM", run_id, batch, args.max_tokens, sized))
+    if "no-cb" in variants:
         outcomes.append(served("serve, no CB", run_id, batch, args.max_tokens, ["--no-continuous-batching"]))
+    if "spin" in variants:
+        spin = {"OMP_WAIT_POLICY": "ACTIVE"}
+        outcomes.append(served("serve, OpenMP spinning", run_id, batch, args.max_tokens, [], env=spin))
 
     base = outcomes[0]
     print(f"\n{'method':<24}{'wall s':>8}{'req/s':>8}{'vs loop':>9}{'same as loop':>14}{'TTFT p50 s':>12}")

@@ -142,11 +142,27 @@ class EvalConfig(StrictModel):
 
 
 class DeployConfig(StrictModel):
-    """Serving the tuned model, for providers that deploy (Azure)."""
+    """Serving the tuned model where the provider deploys it: an Azure deployment, a Hugging Face Inference Endpoint."""
 
-    name: str | None = Field(None, description="Deployment name; defaults to the run id.")
-    sku: str = Field("Standard", description="Standard, GlobalStandard, Developer or ProvisionedManaged.")
-    capacity: int = Field(1, gt=0, description="Capacity units.")
+    name: str | None = Field(None, description="Deployment or endpoint name; defaults to the run id.")
+    sku: str = Field("Standard", description="Azure: Standard, GlobalStandard, Developer or ProvisionedManaged.")
+    capacity: int = Field(1, gt=0, description="Azure: capacity units.")
+    instance_type: str | None = Field(
+        None, description="Inference Endpoints: the instance (nvidia-l4, nvidia-a10g, intel-spr, ...)."
+    )
+    instance_size: str | None = Field(None, description="Inference Endpoints: x1, x2, x4 or x8.")
+    region: str | None = Field(None, description="Inference Endpoints: VENDOR/REGION, e.g. aws/us-east-1.")
+    min_replicas: int = Field(1, ge=0, description="Inference Endpoints: replicas kept running (0 scales to zero).")
+    max_replicas: int = Field(1, ge=1, description="Inference Endpoints: the most replicas under load.")
+    scale_to_zero_minutes: int | None = Field(
+        None, gt=0, description="Inference Endpoints: idle minutes before scaling to zero (needs min_replicas: 0)."
+    )
+    image: Literal["vllm", "tgi", "default"] | None = Field(
+        None, description="Inference Endpoints: the serving container (vLLM, TGI, or Hugging Face's default)."
+    )
+    weights: Literal["merged", "lora"] | None = Field(
+        None, description="Inference Endpoints: serve merged weights, or the LoRA adapter on its base model."
+    )
 
 
 class TuneConfig(StrictModel):

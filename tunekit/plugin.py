@@ -69,8 +69,26 @@ _EXPORTS: dict[str, str] = {
     "load_tokenizer": "tunekit.inference.loading",
     "resolve_model": "tunekit.inference.loading",
     "openmp_environment": "tunekit.inference.loading",
-    "merge_adapter": "tunekit.serve.merge",
+    # the remote toolkit: create-with-find, retry and poll options, content-hash uploads
+    "RemoteConnection": "tunekit.remote",
+    "RemoteFile": "tunekit.remote",
+    "RemoteOptions": "tunekit.remote",
+    "content_hash": "tunekit.remote",
+    "content_name": "tunekit.remote",
+    "create_with_find": "tunekit.remote",
+    "upload_once": "tunekit.remote",
+    # tables a provider ships (prices, limits, shutdown dates)
+    "load_table": "tunekit.data.tables",
+    "lookup_model": "tunekit.data.tables",
+    "Retirement": "tunekit.retirement",
+    "parse_table": "tunekit.retirement",
+    # CLI commands a provider contributes (the tunekit.cli entry-point group)
+    "console": "tunekit.cli.output",
+    "err_console": "tunekit.cli.output",
+    "format_validation_error": "tunekit.config",
+    "merge_adapter": "tunekit.inference.merge",
     # retries, secrets, endpoints, files
+    "DEFAULT_RETRY": "tunekit.retry",
     "RetryPolicy": "tunekit.retry",
     "retry_after_of": "tunekit.retry",
     "status_code_of": "tunekit.retry",
@@ -108,7 +126,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 # Explicit "X as X" re-exports: type checkers cannot read the computed __all__ above.
 if TYPE_CHECKING:
-    from tunekit.config import DeployConfig as DeployConfig, TuneConfig as TuneConfig, parse_config as parse_config
+    from tunekit.cli.output import console as console, err_console as err_console
+    from tunekit.config import (
+        DeployConfig as DeployConfig,
+        TuneConfig as TuneConfig,
+        format_validation_error as format_validation_error,
+        parse_config as parse_config,
+    )
     from tunekit.data.cost import target_epochs as target_epochs
     from tunekit.data.examples import (
         ChatExample as ChatExample,
@@ -118,6 +142,7 @@ if TYPE_CHECKING:
         TextExample as TextExample,
     )
     from tunekit.data.splits import DatasetSplits as DatasetSplits
+    from tunekit.data.tables import load_table as load_table, lookup_model as lookup_model
     from tunekit.data.writers import (
         autotrain_params as autotrain_params,
         to_autotrain_rows as to_autotrain_rows,
@@ -157,6 +182,7 @@ if TYPE_CHECKING:
         resolve_model as resolve_model,
     )
     from tunekit.inference.local import LocalChatClient as LocalChatClient
+    from tunekit.inference.merge import merge_adapter as merge_adapter
     from tunekit.inference.openai_client import OpenAIChatClient as OpenAIChatClient
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
     from tunekit.paths import tunekit_home as tunekit_home
@@ -169,7 +195,18 @@ if TYPE_CHECKING:
         Provider as Provider,
         RunContext as RunContext,
     )
+    from tunekit.remote import (
+        RemoteConnection as RemoteConnection,
+        RemoteFile as RemoteFile,
+        RemoteOptions as RemoteOptions,
+        content_hash as content_hash,
+        content_name as content_name,
+        create_with_find as create_with_find,
+        upload_once as upload_once,
+    )
+    from tunekit.retirement import Retirement as Retirement, parse_table as parse_table
     from tunekit.retry import (
+        DEFAULT_RETRY as DEFAULT_RETRY,
         RetryPolicy as RetryPolicy,
         retry_after_of as retry_after_of,
         status_code_of as status_code_of,
@@ -180,7 +217,6 @@ if TYPE_CHECKING:
         redact as redact,
         register_secret as register_secret,
     )
-    from tunekit.serve.merge import merge_adapter as merge_adapter
     from tunekit.states import (
         JobEvent as JobEvent,
         JobState as JobState,

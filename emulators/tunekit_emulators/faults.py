@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -236,6 +237,8 @@ class FaultInjector:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = _with_request_id(send)
         if scope["type"] != "http" or scope["path"].startswith(self.control_prefix):
             await self.app(scope, receive, send)
             return
@@ -336,3 +339,17 @@ class _ChunkedSend:
             await self._send({"type": "http.response.body", "body": piece, "more_body": more or not last})
             if not last:
                 await asyncio.sleep(self._delay)
+
+
+def _with_request_id(send: Send) -> Send:
+    """Give every response an ``x-request-id`` (as the services do; SDKs surface it), unless it has one."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                headers.append((b"x-request-id", f"req_{uuid.uuid4().hex}".encode()))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return sending

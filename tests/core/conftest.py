@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tunekit.registry import register_provider
+from tunekit_emulators.conformance.data import write_jsonl
 
 from .memo_provider import MemoProvider
 
@@ -25,7 +25,7 @@ def chat_file(tmp_path: Path) -> Path:
         }
         for i in range(12)
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_jsonl(path, rows)
     return path
 
 

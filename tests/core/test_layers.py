@@ -93,7 +93,7 @@ def test_a_cycle_hidden_behind_deferred_and_type_only_imports_is_found(
 
 def test_import_linter_layers_contract_is_kept() -> None:
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("lint-imports")), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        [str(Path(sys.executable).with_name("lint-imports")), str(ROOT / "pyproject.toml"), "--no-cache"],
         cwd=ROOT,
         capture_output=True,
         text=True,

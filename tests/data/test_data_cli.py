@@ -11,17 +11,13 @@ from typer.testing import CliRunner
 from tunekit.cli.app import app
 from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_USAGE
 from tunekit.data import ChatExample, PreferenceExample, read_examples
+from tunekit_emulators.conformance.data import write_jsonl as write
 
 runner = CliRunner()
 
 
 def chat(i: int) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
-
-
-def write(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def test_validate_ok_prints_a_summary(tmp_path: Path) -> None:

@@ -20,12 +20,7 @@ from tunekit.data import (
     read_examples,
 )
 from tunekit.errors import DataError
-
-
-def _jsonl(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
-
+from tunekit_emulators.conformance.data import write_jsonl as _jsonl
 
 CHAT = {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}
 

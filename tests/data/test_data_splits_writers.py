@@ -25,15 +25,11 @@ from tunekit.data import (
     write_examples,
 )
 from tunekit.errors import DataError
+from tunekit_emulators.conformance.data import write_jsonl as write
 
 
 def chat(i: int) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
-
-
-def write(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def config(train: Path, seed: int = 42, **data: Any) -> TuneConfig:

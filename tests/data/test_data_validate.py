@@ -12,6 +12,7 @@ import tunekit.data.scan as scan_module
 from tunekit.config import TuneConfig
 from tunekit.data import DataCheck, ValidationReport, check_sources, validate_data
 from tunekit.errors import DataError
+from tunekit_emulators.conformance.data import write_jsonl as write
 
 
 def chat(i: int, *, system: bool = True) -> dict[str, Any]:
@@ -19,11 +20,6 @@ def chat(i: int, *, system: bool = True) -> dict[str, Any]:
     if system:
         messages.insert(0, {"role": "system", "content": "You are terse."})
     return {"messages": messages}
-
-
-def write(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def config(train: Path, **data: Any) -> TuneConfig:

@@ -21,6 +21,7 @@ from tunekit.evaluate import Candidate, Price, evaluate, evaluate_run, few_shot_
 from tunekit.inference import OpenAIChatClient
 from tunekit.tuner import Tuner
 from tunekit_emulators import Fault, OpenAIEmulator
+from tunekit_emulators.conformance.data import write_jsonl
 
 BASE = "gpt-4o-mini-2024-07-18"
 SYSTEM = "You name capitals."
@@ -36,11 +37,6 @@ def conversation(i: int) -> dict[str, Any]:
     }
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return str(path)
-
-
 @pytest.fixture
 def config_path(tmp_path: Path, openai_emulator: OpenAIEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
@@ -49,12 +45,12 @@ def config_path(tmp_path: Path, openai_emulator: OpenAIEmulator, monkeypatch: py
         "provider": "openai",
         "model": BASE,
         "data": {
-            "train": write_jsonl(tmp_path / "train.jsonl", [conversation(i) for i in range(12)]),
-            "validation": write_jsonl(tmp_path / "valid.jsonl", [conversation(i) for i in range(100, 104)]),
+            "train": str(write_jsonl(tmp_path / "train.jsonl", [conversation(i) for i in range(12)])),
+            "validation": str(write_jsonl(tmp_path / "valid.jsonl", [conversation(i) for i in range(100, 104)])),
         },
         "eval": {
             # Questions the tuned model was trained on: the emulator's model memorizes, it does not generalize.
-            "data": write_jsonl(tmp_path / "eval.jsonl", [conversation(i) for i in range(8)]),
+            "data": str(write_jsonl(tmp_path / "eval.jsonl", [conversation(i) for i in range(8)])),
             "metrics": ["exact_match", "token_f1"],
             "few_shot": 2,
             "models": ["gpt-4.1-mini"],

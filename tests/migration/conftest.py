@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_emulators.openai import OpenAIEmulator
 
 FAST = {"poll_interval": 0.02, "file_poll_interval": 0.01, "retry_max_wait": 0.05, "max_retries": 3, "timeout": 5}
@@ -26,11 +26,6 @@ def rows(n: int, *, start: int = 0) -> list[dict[str, Any]]:
         }
         for i in range(start, start + n)
     ]
-
-
-def write_jsonl(path: Path, data: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
-    return path
 
 
 ConfigWriter = Callable[..., Path]

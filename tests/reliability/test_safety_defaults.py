@@ -22,7 +22,7 @@ from tunekit.config import load_config, parse_config
 from tunekit.errors import ConfigError, LedgerError, RunLockedError
 from tunekit.ledger import Ledger, validate_run_id
 from tunekit_emulators import Fault
-from tunekit_emulators.conformance.crash import chat_rows, write_jsonl, write_yaml
+from tunekit_emulators.conformance.data import chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.conformance.zygote import Zygote
 from tunekit_emulators.openai import OpenAIEmulator
 

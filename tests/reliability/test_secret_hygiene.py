@@ -29,7 +29,8 @@ import pytest
 from tunekit.errors import TunekitError
 from tunekit.tuner import Tuner
 from tunekit_emulators.azure import AzureOpenAIEmulator
-from tunekit_emulators.conformance.crash import chat_rows, table, write_jsonl, write_yaml
+from tunekit_emulators.conformance.crash import table
+from tunekit_emulators.conformance.data import chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.conformance.zygote import Exit, Zygote
 from tunekit_emulators.hub import HubEmulator, loopback_only
 from tunekit_emulators.openai import OpenAIEmulator

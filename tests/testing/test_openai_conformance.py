@@ -20,6 +20,11 @@ from emulator_data import chat_lines
 from openai import types as oa
 from openai.types import chat, fine_tuning, uploads
 from openai.types.fine_tuning import jobs as ft_jobs
+from openai.types.fine_tuning.checkpoints import (
+    PermissionCreateResponse,
+    PermissionDeleteResponse,
+    PermissionRetrieveResponse,
+)
 from openapi_schema_validator import OAS31Validator
 from pydantic import BaseModel
 from referencing import Registry, Resource
@@ -75,12 +80,19 @@ class Spec:
 
 
 def _honour_nullable(node: Any) -> Any:
-    """Rewrite OpenAPI 3.0's ``nullable: true`` (which the 3.1 spec still uses) as JSON Schema's null type."""
+    """Rewrite OpenAPI 3.0 keywords the 3.1 spec still uses (``nullable: true``, boolean ``exclusiveMinimum``)
+    as JSON Schema 2020-12 says them."""
     if isinstance(node, list):
         return [_honour_nullable(item) for item in node]
     if not isinstance(node, dict):
         return node
     node = {key: _honour_nullable(value) for key, value in node.items()}
+    # OpenAPI 3.0's boolean exclusiveMinimum/Maximum modify minimum/maximum; JSON Schema's are numbers.
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(node.get(exclusive), bool):
+            flag = node.pop(exclusive)
+            if flag and bound in node:
+                node[exclusive] = node.pop(bound)
     if node.pop("nullable", False):
         if "$ref" in node:
             ref = node.pop("$ref")
@@ -191,7 +203,12 @@ def test_every_implemented_route_conforms(spec: Spec) -> None:
             "GET", f"/fine_tuning/jobs/{job['id']}/events", fine_tuning.FineTuningJobEvent, params={"limit": 100}
         )
         assert any(e["type"] == "metrics" for e in events)
-        call.listing("GET", f"/fine_tuning/jobs/{job['id']}/checkpoints", ft_jobs.FineTuningJobCheckpoint)
+        saved = call.listing("GET", f"/fine_tuning/jobs/{job['id']}/checkpoints", ft_jobs.FineTuningJobCheckpoint)
+        shared = f"/fine_tuning/checkpoints/{saved[0]['fine_tuned_model_checkpoint']}/permissions"
+        granted = call.listing("POST", shared, PermissionCreateResponse, json={"project_ids": ["proj_abc"]})
+        assert [p["project_id"] for p in call("GET", shared, PermissionRetrieveResponse)["data"]] == ["proj_abc"]
+        call("DELETE", f"{shared}/{granted[0]['id']}", PermissionDeleteResponse)
+        call("GET", "/fine_tuning/checkpoints/ft:nope:ckpt-step-1/permissions")  # a 404 in the spec's error shape
         call("POST", f"/fine_tuning/jobs/{job['id']}/cancel")
         doomed = call("POST", "/fine_tuning/jobs", fine_tuning.FineTuningJob, json=body)
         assert (
@@ -218,6 +235,12 @@ def test_every_implemented_route_conforms(spec: Spec) -> None:
             )
         )
         assert chunks[-1]["usage"]["completion_tokens"] > 0
+        tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+        asked = {"model": tuned, "messages": messages, "tools": [tool], "tool_choice": "required"}
+        called = call("POST", "/chat/completions", chat.ChatCompletion, json=asked)
+        assert called["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+        streamed = list(call.stream("/chat/completions", {**asked, "stream": True}))
+        assert streamed[-1]["choices"][0]["finish_reason"] == "tool_calls"
         call("DELETE", f"/models/{tuned}", oa.ModelDeleted)
         call("DELETE", f"/files/{validation['id']}", oa.FileDeleted)
 

@@ -11,6 +11,13 @@ from pathlib import Path
 
 import pytest
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+PROVIDERS = ("openai", "azure", "autotrain", "local")
+
 # Runs the CLI in a child where tunekit-emulators is not installed: its modules cannot be imported
 # and its distribution (with its entry points) is absent from the package metadata.
 WITHOUT_EMULATORS = textwrap.dedent(
@@ -74,8 +81,22 @@ def test_the_emulators_contribute_their_command_and_fixtures() -> None:
     }
 
 
+ROOT = Path(__file__).resolve().parents[2]
+DISTRIBUTIONS = ["pyproject.toml", "emulators/pyproject.toml", *(f"providers/{p}/pyproject.toml" for p in PROVIDERS)]
+
+
+@pytest.mark.parametrize("pyproject", DISTRIBUTIONS)
+def test_the_version_is_written_once(pyproject: str) -> None:
+    project = tomllib.loads((ROOT / pyproject).read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    source = (ROOT / pyproject).parent / project["tool"]["hatch"]["version"]["path"]
+    assert source.resolve() == ROOT / "tunekit" / "__init__.py"
+
+
 def test_one_version_for_every_distribution() -> None:
     import tunekit
+    import tunekit_local
 
     names = ["tunekit", "tunekit-emulators", "tunekit-openai", "tunekit-azure", "tunekit-autotrain", "tunekit-local"]
     assert {name: metadata.version(name) for name in names} == dict.fromkeys(names, tunekit.__version__)
+    assert tunekit_local.__version__ == tunekit.__version__

@@ -138,12 +138,13 @@ def transformers_command(
 CPU_CACHE_FLAGS = ["--cb-num-blocks", "64", "--cb-max-batch-tokens", "512"]
 """The paged KV cache ``transformers serve`` uses on a CPU, sized for the work rather than the RAM.
 
-Left to itself, continuous batching sizes its cache to 90% of free memory
-(11 GB for a 2-layer test model on a 24 GB machine), and its attention then
-reads and masks that whole cache at every step: on CPU that made it 1.55x a
-sequential loop where a static batch gives 3.6x. 64 blocks of 256 tokens
-hold 16 requests of 1,024 tokens; a request that finds the cache full waits
-for the next free block. Any ``--cb-*`` engine argument replaces these.
+Left to itself, continuous batching reserves 90% of free memory for its
+cache: 11 GB of RAM for a 2-layer test model on a 24 GB machine, taken from
+everything else running there. 64 blocks of 256 tokens hold 16 requests of
+1,024 tokens, and were as fast as a cache sized by memory in
+``benchmarks/serve.py`` (5.0x a sequential loop both); a request that finds
+the cache full waits for a free block. Any ``--cb-*`` engine argument
+replaces these.
 """
 
 

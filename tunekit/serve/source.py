@@ -119,7 +119,7 @@ def merged_folder(files: ModelFiles) -> Path:
 def merge_into(files: ModelFiles, output: Path) -> dict[str, Any]:
     """Merge the run's adapter into its base weights at ``output``, checked on :data:`CHECK_PROMPTS`."""
     from tunekit.inference.loading import ModelSource, load_tokenizer, prepare_cpu_threads
-    from tunekit.serve.merge import merge_adapter
+    from tunekit.inference.merge import merge_adapter
 
     prepare_cpu_threads()
     # The adapter folder carries the tokenizer and chat template it was trained with.

@@ -91,6 +91,7 @@ def azure_flavor(min_examples: int = 10) -> Flavor:
         id_alphabet=_HEX,
         id_length=32,
         min_examples=min_examples,
+        suffix_max=18,  # Azure's limit; OpenAI allows 64
         file_create_status=201,
         not_ready_code="invalidPayload",
         not_ready_message="The specified file reference must point to a completed file import.",

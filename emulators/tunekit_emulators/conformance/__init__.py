@@ -1,6 +1,46 @@
 """The provider conformance kit: checks every tunekit provider must pass, run against its emulator.
 
+Describe a provider with a :class:`~tunekit_emulators.conformance.crash.ProviderCase` (its config,
+its emulator, how to count the jobs carrying a run id), then:
+
+* :mod:`~tunekit_emulators.conformance.checks` — in process: :func:`check_exactly_once` (two
+  submits, and a submit after the job ended, make one job), :func:`check_create_fault` (a create
+  whose answer was lost is found, not repeated), :func:`check_secret_hygiene` (no credential in
+  logs, errors or files);
 * :mod:`~tunekit_emulators.conformance.crash` — the crash-point harness: a real ``tunekit submit``
-  client SIGKILLed at every ledger step, resumed, and exactly one job counted;
-* :mod:`~tunekit_emulators.conformance.zygote` — forks real CLI clients cheaply for those crashes.
+  client SIGKILLed at every ledger step, resumed, and exactly one job counted
+  (:func:`run_case`, with a :class:`~tunekit_emulators.conformance.zygote.Zygote` forking clients);
+* :mod:`~tunekit_emulators.conformance.data` — ``write_jsonl``, ``write_yaml``, ``chat_rows``.
 """
+
+from tunekit_emulators.conformance.checks import (
+    check_create_fault as check_create_fault,
+    check_exactly_once as check_exactly_once,
+    check_secret_hygiene as check_secret_hygiene,
+)
+from tunekit_emulators.conformance.crash import (
+    CrashPoint as CrashPoint,
+    ProviderCase as ProviderCase,
+    local_points as local_points,
+    remote_points as remote_points,
+    run_case as run_case,
+)
+from tunekit_emulators.conformance.data import (
+    chat_rows as chat_rows,
+    write_jsonl as write_jsonl,
+    write_yaml as write_yaml,
+)
+
+__all__ = [
+    "CrashPoint",
+    "ProviderCase",
+    "chat_rows",
+    "check_create_fault",
+    "check_exactly_once",
+    "check_secret_hygiene",
+    "local_points",
+    "remote_points",
+    "run_case",
+    "write_jsonl",
+    "write_yaml",
+]

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tunekit.jobs import JobStatus
 from tunekit.ledger import Ledger
 from tunekit_emulators import Fault
@@ -212,29 +210,6 @@ def _tail(died: Exit) -> str:
 
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in label).strip("-")
-
-
-def write_yaml(path: Path, config: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
-
-
-def chat_rows(n: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "messages": [
-                {"role": "system", "content": "You name capitals."},
-                {"role": "user", "content": f"What is the capital of country {i}?"},
-                {"role": "assistant", "content": f"The capital of country {i} is City{i}."},
-            ]
-        }
-        for i in range(n)
-    ]
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

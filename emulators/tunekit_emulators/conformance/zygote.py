@@ -12,6 +12,7 @@ The zygote is single-threaded when it forks (no emulator or thread lives in it),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -29,15 +30,12 @@ PRELOAD = (
     "tunekit.data",
     "tunekit.failpoints",
     "tunekit_emulators.hub.session",
-    "tunekit_openai.provider",
-    "tunekit_azure.provider",
-    "tunekit_autotrain.provider",
-    "tunekit_local.provider",
     "openai",
     "huggingface_hub",
     "httpx2",
     "transformers",  # the local provider counts tokens with the model's own tokenizer
 )
+"""Imported once in the zygote when installed; every installed provider's module is imported too."""
 
 
 @dataclass(frozen=True)
@@ -219,16 +217,24 @@ def _child(request: dict[str, Any]) -> None:
 def _warm_up() -> None:
     """Load what every submit loads lazily (the tokenizer vocabulary, the SDK client), once for all children."""
     import importlib
+    from importlib import metadata
 
-    for name in PRELOAD:
-        importlib.import_module(name)
+    providers = [ep.module for ep in metadata.entry_points(group="tunekit.providers")]
+    for name in (*PRELOAD, *providers):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional library or a provider that is not installed: children load it
+            continue
     from tunekit.data.tiktoken_cache import get_encoding
-    from tunekit_openai.connection import Connection
-    from tunekit_openai.options import OpenAIOptions
 
     get_encoding("o200k_base")
-    from transformers import AutoTokenizer  # noqa: F401 - its lazy modules load once, here
-
+    with contextlib.suppress(ImportError):
+        from transformers import AutoTokenizer  # noqa: F401 - its lazy modules load once, here
+    try:
+        from tunekit_openai.connection import Connection
+        from tunekit_openai.options import OpenAIOptions
+    except ImportError:
+        return
     options = OpenAIOptions(api_key="sk-warm-up-only-000000", base_url="http://127.0.0.1:9")
     Connection(options, provider="openai").client.close()
 

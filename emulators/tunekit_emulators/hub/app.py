@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
 from tunekit_emulators.base import CONTROL_PREFIX
+from tunekit_emulators.hub.endpoint_routes import endpoint_routes
 from tunekit_emulators.hub.http import error_body
 from tunekit_emulators.hub.inference_routes import inference_routes
 from tunekit_emulators.hub.job_routes import job_routes
@@ -36,6 +37,7 @@ def build_hub_app(state: HubState, control: list[BaseRoute], *, log_idle_close_s
     """
     routes: list[BaseRoute] = [Mount(CONTROL_PREFIX, routes=control)]
     routes += repo_routes(state) + job_routes(state) + space_routes(state) + inference_routes(state)
+    routes += endpoint_routes(state)
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _method_not_allowed})
     app.state.log_idle_close_s = log_idle_close_s
     return app

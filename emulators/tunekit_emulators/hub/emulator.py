@@ -127,6 +127,7 @@ class HubEmulator(Emulator):
             "token": self.token,
             "namespace": self.namespace,
             "inference": self.inference_url("{model}"),
+            "endpoints_api": self.endpoints_api,
             "control": f"{self.endpoint}/_emulator",
             "usage": f"HfApi(endpoint={self.endpoint!r}, token=...) or HF_ENDPOINT={self.endpoint}",
         }
@@ -147,6 +148,23 @@ class HubEmulator(Emulator):
     def inference_url(self, model: str) -> str:
         """``InferenceClient(base_url=...)`` for chatting with ``model`` through the emulator."""
         return f"{self.endpoint}/models/{model}"
+
+    @property
+    def endpoints_api(self) -> str:
+        """The Inference Endpoints management API (``huggingface_hub.constants.INFERENCE_ENDPOINTS_ENDPOINT``)."""
+        from tunekit_emulators.hub.endpoint_routes import API_PREFIX
+
+        return self.endpoint + API_PREFIX
+
+    def inference_endpoints(self) -> list[dict[str, Any]]:
+        """Every Inference Endpoint of every namespace, as the API describes it."""
+        with self.state.lock:
+            return [dict(record) for record in self.state.endpoints.values()]
+
+    def fail_endpoint_start(self, name: str) -> None:
+        """Endpoints named ``name`` fail while initializing, as a container that crashes does."""
+        with self.state.lock:
+            self.state.failing_endpoints.add(name)
 
     def api(self) -> HfApi:
         """A real ``HfApi`` on this emulator with its token."""

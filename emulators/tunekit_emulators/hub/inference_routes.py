@@ -23,7 +23,7 @@ from tunekit_emulators.hub.http import endpoint, json_body, optional_user
 from tunekit_emulators.hub.state import HubState
 from tunekit_emulators.hub.store import HubError
 
-__all__ = ["inference_routes", "reply_text"]
+__all__ = ["chat_for_model", "inference_routes", "reply_text"]
 
 _WEIGHTS = ("adapter_model.safetensors", "model.safetensors", "adapter_model.bin", "pytorch_model.bin")
 
@@ -115,6 +115,11 @@ def _chunk(cid: str, created: int, model: str, delta: dict[str, Any], finish: st
         "system_fingerprint": "tunekit-hub-emulator",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
     }
+
+
+async def chat_for_model(request: Request, state: HubState, model: str) -> Response:
+    """Chat with ``model`` (a Hub repository or a base model id), as a server that serves it answers."""
+    return await _chat(request, state, model)
 
 
 async def chat_by_body(request: Request, state: HubState) -> Response:

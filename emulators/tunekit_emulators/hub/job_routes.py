@@ -1,12 +1,16 @@
-"""HF Jobs: run (``POST /api/jobs/{namespace}``), list with labels, inspect, cancel, logs as SSE, hardware."""
+"""HF Jobs: run (``POST /api/jobs/{namespace}``), list with labels, inspect, cancel, logs and metrics as SSE,
+hardware."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tunekit_emulators.hub.http import endpoint, json_body, require_user, run_lines, sse_logs
@@ -148,6 +152,65 @@ async def job_logs(request: Request, state: HubState) -> Response:
     return sse_logs(request, state, run_lines(job.run), tail=int(tail) if tail else None, idle_close_s=idle)
 
 
+_GIB = 1024**3
+METRICS_INTERVAL_S = 0.2
+"""Seconds between metric samples (the Hub sends one a second; shorter keeps tests quick)."""
+
+
+def _metric(job: HubJob) -> dict[str, Any]:
+    """One sample of the container's resource use, shaped like the Hub's (``fetch_job_metrics``)."""
+    _, cpu, ram, accelerator, _ = FLAVORS.get(str(job.spec.get("flavor")), FLAVORS["cpu-basic"])
+    memory_total = int(float(ram.split()[0]) * _GIB)
+    busy = job.run.phase == "RUNNING"
+    metric: dict[str, Any] = {
+        "cpu_usage_pct": 85 if busy else 0,
+        "cpu_millicores": cpu * 1000,
+        "memory_used_bytes": memory_total // 3 if busy else 1_306_624,
+        "memory_total_bytes": memory_total,
+        "rx_bps": 0,
+        "tx_bps": 0,
+        "gpus": {},
+        "replica": job.id[-5:],
+    }
+    if accelerator is not None:
+        gpu_total = int(float(accelerator.split()[-1].removesuffix("GB")) * 1_000_000_000)
+        metric["gpus"] = {
+            job.id[:8]: {
+                "utilization": 90 if busy else 0,
+                "memory_used_bytes": gpu_total // 2 if busy else 0,
+                "memory_total_bytes": gpu_total,
+            }
+        }
+    return metric
+
+
+async def job_metrics(request: Request, state: HubState) -> Response:
+    """Live resource metrics as SSE (``event: metric``), one sample per interval while the job runs.
+
+    As on the Hub, the stream has no history and a job that has ended answers 406.
+    """
+    with state.lock:
+        job = _visible_job(request, state)
+        state.settle()
+        if job.run.terminal:
+            raise HubError(406, f"Job {job.id} has finished: no live metrics")
+    interval = METRICS_INTERVAL_S
+
+    async def samples() -> AsyncIterator[bytes]:
+        while True:
+            with state.lock:
+                state.settle()
+                if job.run.terminal:
+                    return
+                metric = _metric(job)
+            yield f"event: metric\ndata: {json.dumps(metric)}\n\n".encode()
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(interval)
+
+    return StreamingResponse(samples(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+
 async def hardware(request: Request, state: HubState) -> Response:
     items = []
     for name, (pretty, cpu, ram, accelerator, usd) in FLAVORS.items():
@@ -182,4 +245,5 @@ def job_routes(state: HubState) -> list[Route]:
         Route(f"{base}/{{job_id}}", endpoint(state, inspect_job)),
         Route(f"{base}/{{job_id}}/cancel", endpoint(state, cancel_job), methods=["POST"]),
         Route(f"{base}/{{job_id}}/logs", endpoint(state, job_logs)),
+        Route(f"{base}/{{job_id}}/metrics", endpoint(state, job_metrics)),
     ]

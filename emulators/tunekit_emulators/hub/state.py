@@ -142,6 +142,10 @@ class HubState:
         self.spaces: dict[str, SpaceRun] = {}
         self.defaults = _JobDefaults()
         self.job_overrides: dict[str, _JobDefaults] = {}
+        self.endpoints: dict[tuple[str, str], dict[str, Any]] = {}
+        """Inference Endpoints by (namespace, name): the API's raw record, as ``GET`` answers it."""
+        self.failing_endpoints: set[str] = set()
+        """Endpoint names that fail to start (a test's switch)."""
         self.reset()
 
     def clock(self) -> datetime:
@@ -161,6 +165,8 @@ class HubState:
             self.spaces.clear()
             self.defaults = _JobDefaults()
             self.job_overrides.clear()
+            self.endpoints.clear()
+            self.failing_endpoints.clear()
 
     def add_user(self, name: str, token: str, *, orgs: Sequence[str] = (), role: str = "write") -> HubUser:
         with self.lock:

@@ -21,7 +21,8 @@ from starlette.responses import Response, StreamingResponse
 from tunekit_emulators.openai.common import json_body, json_response
 from tunekit_emulators.openai.errors import APIError, invalid_request, not_found
 from tunekit_emulators.openai.store import ModelRecord, OpenAIState
-from tunekit_emulators.openai.tokens import count_message_tokens, message_text, split_tokens
+from tunekit_emulators.openai.tokens import count_message_tokens, count_tokens, message_text, split_tokens
+from tunekit_emulators.openai.tools import arguments_for, check_tools, tool_to_call
 from tunekit_emulators.openai.training import base_model_answer, normalize_prompt
 from tunekit_emulators.ratelimit import RateLimiter
 
@@ -41,6 +42,8 @@ class Completion:
     prompt_tokens: int
     completion_pieces: list[str]
     finish_reason: str
+    tool_call: Mapping[str, Any] | None = None
+    """The function the model calls (``name``, JSON ``arguments``) instead of answering in text."""
 
 
 def _positive_int(body: Mapping[str, Any], name: str, high: int = 1_000_000) -> int | None:
@@ -148,6 +151,7 @@ class ChatRoutes:
     def answer(self, model: str, body: Mapping[str, Any]) -> Completion:
         """Compute the reply for ``model`` (already resolved: a base or fine-tuned model id)."""
         messages = self._validate(body)
+        tools = check_tools(body)
         limit = _positive_int(body, "max_completion_tokens") or _positive_int(body, "max_tokens")
         last_user = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
         with self.state.lock:
@@ -155,6 +159,12 @@ class ChatRoutes:
             if record is None and model not in self.state.flavor.chat_models:
                 raise self._model_error(model)
             memorized = record.replies.get(normalize_prompt(last_user)) if record is not None else None
+        function = tool_to_call(tools, body.get("tool_choice", "auto"), messages, last_user)
+        if function is not None:
+            arguments = arguments_for(function, last_user)
+            call = {"name": str(function["name"]), "arguments": arguments}
+            prompt = count_message_tokens(messages) + count_tokens(json.dumps(tools))
+            return Completion(model, "", prompt, split_tokens(arguments), "tool_calls", call)
         text = memorized if memorized is not None else base_model_answer(last_user)
         finish = "stop"
         stop = body.get("stop")
@@ -206,7 +216,7 @@ class ChatRoutes:
         choices: list[dict[str, Any]] = [
             {
                 "index": i,
-                "message": {"role": "assistant", "content": completion.text, "refusal": None, "annotations": []},
+                "message": self._message(completion, completion_id, i),
                 "logprobs": None,
                 "finish_reason": completion.finish_reason,
             }
@@ -223,6 +233,21 @@ class ChatRoutes:
             "system_fingerprint": _FINGERPRINT,
         }
         return json_response(payload, headers=decision.headers)
+
+    @staticmethod
+    def _call_id(completion_id: str, index: int) -> str:
+        return f"call_{completion_id.removeprefix('chatcmpl-')[:22]}{index}"
+
+    def _message(self, completion: Completion, completion_id: str, index: int) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": completion.text, "refusal": None, "annotations": []}
+        if completion.tool_call is not None:
+            call = {
+                "id": self._call_id(completion_id, index),
+                "type": "function",
+                "function": dict(completion.tool_call),
+            }
+            message.update(content=None, tool_calls=[call])
+        return message
 
     async def _stream(
         self, completion: Completion, completion_id: str, created: int, model: str, n: int, include_usage: bool
@@ -244,11 +269,33 @@ class ChatRoutes:
         def delta(index: int, content: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
             return {"index": index, "delta": content, "logprobs": None, "finish_reason": finish}
 
-        yield chunk([delta(i, {"role": "assistant", "content": "", "refusal": None}) for i in range(n)])
+        call = completion.tool_call
+        if call is None:
+            yield chunk([delta(i, {"role": "assistant", "content": "", "refusal": None}) for i in range(n)])
+        else:  # the call's id and name first, then its arguments piece by piece, as OpenAI streams them
+            head = {"id": "", "type": "function", "function": {"name": call["name"], "arguments": ""}}
+            yield chunk(
+                [
+                    delta(
+                        i,
+                        {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [{"index": 0, **head, "id": self._call_id(completion_id, i)}],
+                        },
+                    )
+                    for i in range(n)
+                ]
+            )
         for piece in completion.completion_pieces:
             if self.token_latency:
                 await asyncio.sleep(self.token_latency)
-            yield chunk([delta(i, {"content": piece}) for i in range(n)])
+            if call is None:
+                yield chunk([delta(i, {"content": piece}) for i in range(n)])
+            else:
+                yield chunk(
+                    [delta(i, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}) for i in range(n)]
+                )
         yield chunk([delta(i, {}, completion.finish_reason) for i in range(n)])
         if include_usage:
             yield chunk([], _usage(completion, n))

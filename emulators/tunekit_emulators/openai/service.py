@@ -19,6 +19,7 @@ from tunekit_emulators.openai.chat import ChatRoutes
 from tunekit_emulators.openai.files import FileRoutes
 from tunekit_emulators.openai.fine_tuning import JobRoutes
 from tunekit_emulators.openai.jobs import JobEngine
+from tunekit_emulators.openai.permissions import PermissionRoutes
 from tunekit_emulators.openai.store import Flavor, OpenAIState
 from tunekit_emulators.ratelimit import RateLimiter
 
@@ -51,9 +52,11 @@ class OpenAIService:
         self.files = FileRoutes(self.state, file_lifecycle, processed_on_create=processed_on_create)
         self.jobs = JobRoutes(self.state, self.engine, self.files)
         self.chat = ChatRoutes(self.state, limiter, token_latency=token_latency)
+        self.permissions = PermissionRoutes(self.state)
 
     def reset(self) -> None:
         self.state.clear()
+        self.permissions.reset()
         self.limiter.reset()
 
     def guarded(self, handler: Handler, guard: Guard) -> Handler:
@@ -96,6 +99,11 @@ class OpenAIService:
             route("/fine_tuning/jobs/{job_id}/resume", j.resume, "POST"),
             route("/fine_tuning/jobs/{job_id}/events", j.events, "GET"),
             route("/fine_tuning/jobs/{job_id}/checkpoints", j.checkpoints, "GET"),
+            route("/fine_tuning/checkpoints/{checkpoint}/permissions", self.permissions.create, "POST"),
+            route("/fine_tuning/checkpoints/{checkpoint}/permissions", self.permissions.list, "GET"),
+            route(
+                "/fine_tuning/checkpoints/{checkpoint}/permissions/{permission_id}", self.permissions.delete, "DELETE"
+            ),
             route("/models", c.list_models, "GET"),
             route("/models/{model:path}", c.retrieve_model, "GET"),
             route("/models/{model:path}", c.delete_model, "DELETE"),

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from tunekit.errors import NotFoundError
-from tunekit.secrets import get_logger
+from tunekit.plugin import NotFoundError, get_logger
 from tunekit_autotrain.hub import HubConnection
 
 __all__ = ["RUN_ID_LABEL", "Backend", "JobsBackend", "Launch", "Remote", "SpacesBackend", "backend_for", "label_value"]

@@ -39,9 +39,7 @@ def import_config(
     import yaml
     from pydantic import ValidationError
 
-    from tunekit.cli.output import console, err_console
-    from tunekit.config import TuneConfig, format_validation_error
-    from tunekit.errors import ConfigError
+    from tunekit.plugin import ConfigError, TuneConfig, console, err_console, format_validation_error
     from tunekit_autotrain.options import AutoTrainOptions
     from tunekit_autotrain.yaml_import import autotrain_to_tunekit, read_autotrain_yaml
 

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunekit.remote import content_hash
+from tunekit.plugin import content_hash
 from tunekit_autotrain.hub import HubConnection
 
 if TYPE_CHECKING:
-    from tunekit.data.splits import DatasetSplits
-    from tunekit.provider import RunContext
+    from tunekit.plugin import DatasetSplits, RunContext
 
 __all__ = ["Uploaded", "upload_splits"]
 
@@ -45,7 +44,7 @@ def upload_splits(
     """Write the splits for ``target`` (``autotrain`` or ``trl``) and commit them to ``dataset_repo``."""
     from huggingface_hub import CommitOperationAdd
 
-    from tunekit.data import autotrain_params, write_examples
+    from tunekit.plugin import autotrain_params, write_examples
 
     template: Any = chat_template or "tokenizer"
     kind = str(getattr(data.train[0], "kind", "chat")) if data.train else "chat"

@@ -11,10 +11,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from tunekit.errors import TunekitError
-from tunekit.inference import map_hf_error
-from tunekit.remote import RemoteConnection
-from tunekit.secrets import register_secret
+import tunekit
+from tunekit.plugin import RemoteConnection, TunekitError, map_hf_error, register_secret
 from tunekit_autotrain.options import AutoTrainOptions
 
 if TYPE_CHECKING:
@@ -48,7 +46,7 @@ class HubConnection(RemoteConnection):
                     endpoint=self.options.resolved_endpoint(),
                     token=token,
                     library_name="tunekit",
-                    library_version="0.1.0",
+                    library_version=tunekit.__version__,
                 )
             return self._api
 

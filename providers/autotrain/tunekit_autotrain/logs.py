@@ -14,8 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunekit.jobs import JobEvent
-from tunekit.secrets import redact
+from tunekit.plugin import JobEvent, redact
 
 __all__ = ["LogLine", "log_events", "log_tail", "parse_lines", "progress"]
 

@@ -20,9 +20,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from tunekit.endpoints import check_endpoint as _check_endpoint
-from tunekit.errors import ConfigError
-from tunekit.remote import RemoteOptions
+from tunekit.plugin import ConfigError, RemoteOptions, check_endpoint as _check_endpoint
 from tunekit_autotrain.params import LLMParams
 
 __all__ = [
@@ -146,6 +144,13 @@ class AutoTrainOptions(RemoteOptions):
         description="Base URL of an Inference Endpoint or TGI server serving the tuned model; "
         "'{model}' is replaced by the repo id.",
     )
+    endpoints_api: str | None = Field(
+        None,
+        description="The Inference Endpoints management API (deploy:), when not Hugging Face's own: a private "
+        "deployment, or `tunekit emulate hub`'s endpoints_api. Plain http only on loopback.",
+    )
+    endpoint_wait: float = Field(1800.0, gt=0, description="Seconds to wait for a new Inference Endpoint to answer.")
+    endpoint_poll_interval: float = Field(10.0, gt=0, description="Seconds between polls of a starting endpoint.")
     # Jobs and Spaces move slowly and their creation is costlier to repeat: other defaults than RemoteOptions'.
     poll_interval: float = Field(15.0, gt=0, description="Seconds between status polls while watching a job.")
     create_attempts: int = Field(
@@ -159,6 +164,16 @@ class AutoTrainOptions(RemoteOptions):
     @field_validator("endpoint")
     @classmethod
     def _safe_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = check_endpoint(value)
+        if problem:
+            raise ValueError(problem)
+        return value.rstrip("/")
+
+    @field_validator("endpoints_api")
+    @classmethod
+    def _safe_endpoints_api(cls, value: str | None) -> str | None:
         if value is None:
             return None
         problem = check_endpoint(value)

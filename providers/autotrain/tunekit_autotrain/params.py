@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
+    from tunekit.plugin import TuneConfig
 
 __all__ = [
     "AUTOTRAIN_DEFAULTS",

@@ -15,10 +15,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.errors import JobCancelledError, JobError, JobFailedError, NotFoundError
-from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
-from tunekit.provider import FineTunedModel, JobRef, PreparedData, Provider, RunContext
-from tunekit.secrets import get_logger
+from tunekit.plugin import (
+    FineTunedModel,
+    JobCancelledError,
+    JobError,
+    JobEvent,
+    JobFailedError,
+    JobRef,
+    JobState,
+    JobStatus,
+    NotFoundError,
+    PreparedData,
+    Provider,
+    RunContext,
+    get_logger,
+    normalize_status,
+)
 from tunekit_autotrain.backends import Backend, Launch, Remote, backend_for
 from tunekit_autotrain.data import upload_splits
 from tunekit_autotrain.hub import HubConnection
@@ -29,9 +41,7 @@ from tunekit_autotrain.params import check_params, resolve_params, trl_arguments
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.config import TuneConfig
-    from tunekit.data.splits import DatasetSplits
-    from tunekit.inference.base import ChatClient
+    from tunekit.plugin import ChatClient, DatasetSplits, DeployConfig, TuneConfig
 
 __all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
 
@@ -363,12 +373,38 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         base = ref.extra.get("base_model") or ""
         return FineTunedModel(provider=self.name, model_id=repo, base_model=base, kind="hub_repo", metadata=metadata)
 
-    def client(self, model: FineTunedModel) -> ChatClient:
-        """A chat client through ``huggingface_hub``'s InferenceClient (an endpoint URL, or an inference provider),
-        or, with ``inference: local``, the repo downloaded and run here."""
-        from tunekit.inference import HuggingFaceChatClient
+    # -- Inference Endpoints ----------------------------------------------------------------
+
+    def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
+        """Serve the tuned repo on a Hugging Face Inference Endpoint (billed by the hour while it runs)."""
+        from tunekit_autotrain.endpoints import deploy_endpoint
 
         opts = self.opts
+        return deploy_endpoint(
+            self.hub,
+            model,
+            deploy,
+            run,
+            api_url=opts.endpoints_api,
+            wait_timeout=opts.endpoint_wait,
+            poll=opts.endpoint_poll_interval,
+        )
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit_autotrain.endpoints import delete_endpoint
+
+        delete_endpoint(self.hub, model, run, api_url=self.opts.endpoints_api)
+
+    def client(self, model: FineTunedModel) -> ChatClient:
+        """A chat client through ``huggingface_hub``'s InferenceClient (its Inference Endpoint, an endpoint URL, or
+        an inference provider), or, with ``inference: local``, the repo downloaded and run here."""
+        from tunekit.plugin import HuggingFaceChatClient
+
+        opts = self.opts
+        served_at = model.metadata.get("endpoint_url") if model.deployment else None
+        if served_at:
+            served = str(model.metadata.get("served_model") or model.model_id)
+            return HuggingFaceChatClient(served, base_url=str(served_at), token=opts.resolved_token())
         if opts.inference == "local":
             return self._local_client(model)
         base_url = opts.inference_url.replace("{model}", model.model_id) if opts.inference_url else None
@@ -387,7 +423,7 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
 
     def _local_client(self, model: FineTunedModel) -> ChatClient:
         """The tuned repo downloaded (once per revision) and loaded with the shared local client."""
-        from tunekit.inference import LocalChatClient
+        from tunekit.plugin import LocalChatClient
 
         if model.kind != "hub_repo":
             return LocalChatClient(model.model_id)
@@ -397,7 +433,7 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         return LocalChatClient(str(folder), name=model.model_id)
 
     def _download(self, model: FineTunedModel) -> Path:
-        from tunekit.paths import tunekit_home
+        from tunekit.plugin import tunekit_home
 
         revision = model.metadata.get("revision")
         folder = tunekit_home() / "cache" / "hub-models" / model.model_id.replace("/", "--") / str(revision or "main")

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tunekit.errors import ConfigError
-from tunekit.secrets import get_logger
+from tunekit.plugin import ConfigError, get_logger
 from tunekit_autotrain.options import SPACE_FLAVORS
 from tunekit_autotrain.params import PREFERENCE_TRAINERS, LLMParams
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
+    from tunekit.plugin import TuneConfig
 
 __all__ = ["autotrain_to_tunekit", "is_autotrain_config", "load_autotrain_yaml", "read_autotrain_yaml"]
 
@@ -86,7 +85,7 @@ def read_autotrain_yaml(path: str | Path) -> dict[str, Any]:
 
 def load_autotrain_yaml(path: str | Path) -> TuneConfig:
     """An AutoTrain YAML config as a validated :class:`~tunekit.config.TuneConfig` (``${VAR}`` read now)."""
-    from tunekit.config import parse_config
+    from tunekit.plugin import parse_config
 
     path = Path(path)
     converted = autotrain_to_tunekit(read_autotrain_yaml(path), base_dir=path.parent, source=path)

@@ -27,9 +27,14 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from tunekit.errors import ProviderError, ServiceUnavailableError
-from tunekit.retry import RetryPolicy, retry_after_of, status_code_of
-from tunekit.secrets import get_logger
+from tunekit.plugin import (
+    ProviderError,
+    RetryPolicy,
+    ServiceUnavailableError,
+    get_logger,
+    retry_after_of,
+    status_code_of,
+)
 from tunekit_azure.auth import TokenProvider
 from tunekit_azure.errors import PROVIDER, arm_error, is_permanent_conflict
 

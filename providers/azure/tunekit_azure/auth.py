@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from tunekit.errors import AuthenticationError, DependencyMissingError, TunekitError
-from tunekit.secrets import get_logger, register_secret
+from tunekit.plugin import AuthenticationError, DependencyMissingError, TunekitError, get_logger, register_secret
 from tunekit_azure.options import AzureOptions
 
 __all__ = [

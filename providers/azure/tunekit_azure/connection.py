@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.errors import TunekitError
+from tunekit.plugin import TunekitError
 from tunekit_azure.auth import DataPlaneAuth, TokenProvider, data_plane_auth
 from tunekit_azure.errors import refine_data_plane_error
 from tunekit_azure.options import V1, AzureOptions

@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tunekit.errors import ConfigError, ConflictError
-from tunekit.secrets import get_logger
+from tunekit.plugin import ConfigError, ConflictError, get_logger
 from tunekit_azure.arm import ArmClient, arm_path
 from tunekit_azure.errors import PROVIDER
 
@@ -62,7 +61,7 @@ def hourly_price(base_model: str, sku: str) -> tuple[float, str] | None:
     The Developer sku has no hourly hosting fee (it lives at most 24 hours);
     the others bill the price table's hosting rate for the base model.
     """
-    from tunekit.data.tables import load_table, lookup_model
+    from tunekit.plugin import load_table, lookup_model
 
     prices = load_table("prices")
     currency = str(prices.get("currency") or "USD")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tunekit.errors import (
+from tunekit.plugin import (
     AuthenticationError,
     ConflictError,
     InvalidRequestError,
@@ -24,8 +24,8 @@ from tunekit.errors import (
     RateLimitedError,
     ServiceUnavailableError,
     TunekitError,
+    error_for_status,
 )
-from tunekit.inference.http_errors import error_for_status
 from tunekit_azure.auth import ARM_TOKEN_HINT, DATA_TOKEN_HINT, REFRESH_HINT
 
 __all__ = ["arm_error", "is_expired_token", "is_permanent_conflict", "refine_data_plane_error"]

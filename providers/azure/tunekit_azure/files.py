@@ -14,8 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from tunekit.errors import ConfigError
-from tunekit.secrets import get_logger, register_secret
+from tunekit.plugin import ConfigError, get_logger, register_secret
 from tunekit_openai.connection import Connection
 from tunekit_openai.files import FAILED_STATES, PURPOSE, RemoteFile, wait_processed
 

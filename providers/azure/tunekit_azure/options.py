@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from tunekit.errors import ConfigError
-from tunekit.secrets import MASK
+from tunekit.plugin import MASK, ConfigError
 from tunekit_openai.options import OpenAIOptions, check_base_url
 
 __all__ = [

@@ -13,12 +13,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from tunekit.errors import ConfigError, NotFoundError
-from tunekit.jobs import JobStatus
-from tunekit.provider import FineTunedModel, PreparedData, RunContext
-from tunekit.remote import RemoteFile
-from tunekit.retry import DEFAULT_RETRY, RetryPolicy
-from tunekit.secrets import get_logger
+from tunekit.plugin import (
+    DEFAULT_RETRY,
+    ConfigError,
+    FineTunedModel,
+    JobStatus,
+    NotFoundError,
+    PreparedData,
+    RemoteFile,
+    RetryPolicy,
+    RunContext,
+    get_logger,
+)
 from tunekit_azure.arm import ArmClient, ArmRetryPolicy
 from tunekit_azure.auth import DataPlaneAuth, TokenProvider, arm_token_provider
 from tunekit_azure.connection import AzureConnection
@@ -41,8 +47,7 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel, SecretStr
 
-    from tunekit.config import DeployConfig, TuneConfig
-    from tunekit.inference.base import ChatClient
+    from tunekit.plugin import ChatClient, DeployConfig, TuneConfig
 
 __all__ = ["MAX_SUFFIX", "AzureProvider"]
 
@@ -309,7 +314,7 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
 
     def client(self, model: FineTunedModel) -> ChatClient:
         """A chat client for a deployment (Azure serves models only through deployments)."""
-        from tunekit.inference.openai_client import OpenAIChatClient
+        from tunekit.plugin import OpenAIChatClient
 
         deployment = model.deployment or (model.model_id if model.kind == "deployment" else None)
         if deployment is None:

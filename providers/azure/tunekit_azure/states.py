@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tunekit.jobs import JobStatus
+from tunekit.plugin import JobStatus
 from tunekit_openai.states import OPENAI_STATUSES
 
 __all__ = ["AZURE_STATUSES"]

@@ -7,8 +7,8 @@ loaded for chat.
 
 from __future__ import annotations
 
+from tunekit import __version__ as __version__  # one version for every tunekit distribution
 from tunekit_local.options import LocalOptions
 from tunekit_local.provider import LocalProvider
 
 __all__ = ["LocalOptions", "LocalProvider"]
-__version__ = "0.1.0"

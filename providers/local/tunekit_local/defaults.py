@@ -25,7 +25,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from tunekit.errors import ConfigError
+from tunekit.plugin import ConfigError
 from tunekit_local.options import FLASH_ATTENTION, LocalOptions
 
 __all__ = [
@@ -78,7 +78,7 @@ class Hardware:
 
 def openmp_settings(environ: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
     """OpenMP settings for a training process (see :func:`tunekit.inference.loading.openmp_environment`)."""
-    from tunekit.inference.loading import openmp_environment
+    from tunekit.plugin import openmp_environment
 
     return openmp_environment(environ)
 
@@ -252,16 +252,61 @@ def resolve_plan(
     hardware: Hardware,
     stats: DataStats,
 ) -> Plan:
-    """Turn the config, the options, the hardware and the data into concrete training arguments."""
-    from tunekit.data import target_epochs
+    """Turn the config, the options, the hardware and the data into concrete training arguments.
 
+    Each stage resolves one family of settings, refuses what cannot run here
+    (a :class:`ConfigError` naming the option), and writes why it chose an
+    automatic value into ``reasons`` (shown in ``plan.json`` and ``tunekit show``).
+    """
     reasons: dict[str, str] = {}
-    gpu = hardware.is_gpu
-    cuda = hardware.device == "cuda"
+    precision = _precision(options, hardware, reasons)
+    _check_quantization(options, hardware, lora)
+    kernels = _kernels(method, options, hardware, reasons)
+    loss, split_turns = _resolve_loss(method, options.loss, stats, reasons)
+    max_length = _max_length(hyperparameters, hardware, stats, reasons)
+    schedule = _schedule(method, hyperparameters, lora, options, hardware, stats, reasons)
+    checkpoint_every, eval_every = _checkpoints(options, stats, schedule.total_steps, reasons)
 
-    # precision
+    return Plan(
+        method=method,
+        device=hardware.device,
+        precision=precision,
+        quantization=options.quantization,
+        gradient_checkpointing=kernels.gradient_checkpointing,
+        attn_implementation=kernels.attn_implementation,
+        liger_kernel=kernels.liger_kernel,
+        loss=loss,
+        split_turns=split_turns,
+        data_format=stats.format,
+        max_length=max_length,
+        batch_size=schedule.batch_size,
+        gradient_accumulation_steps=schedule.gradient_accumulation_steps,
+        learning_rate=schedule.learning_rate,
+        epochs=schedule.epochs,
+        max_steps=options.max_steps,
+        total_steps=schedule.total_steps,
+        warmup_ratio=schedule.warmup_ratio,
+        checkpoint_every=checkpoint_every,
+        keep_checkpoints=options.keep_checkpoints,
+        logging_steps=options.logging_steps,
+        eval_every=eval_every,
+        beta=schedule.beta,
+        packing=options.packing,
+        padding_free=options.padding_free,
+        lora=lora,
+        seed=seed,
+        world_size=schedule.world_size,
+        torch_threads=options.torch_threads,
+        training_args=dict(options.training_args),
+        reasons=reasons,
+    )
+
+
+def _precision(options: LocalOptions, hardware: Hardware, reasons: dict[str, str]) -> Literal["fp32", "bf16", "fp16"]:
+    """bf16 where the device computes it natively, fp16 on older CUDA GPUs, else fp32."""
+    cuda = hardware.device == "cuda"
     if options.precision != "auto":
-        precision = options.precision
+        precision: Literal["fp32", "bf16", "fp16"] = options.precision
     elif cuda and hardware.bf16:
         precision, reasons["precision"] = "bf16", f"{hardware.name} supports bf16"
     elif cuda:
@@ -273,21 +318,34 @@ def resolve_plan(
             "fp32",
             f"{hardware.device}: no native bf16 (emulated, it is many times slower)",
         )
-    if precision == "fp16" and not gpu:
+    if precision == "fp16" and not hardware.is_gpu:
         raise ConfigError("provider_options.precision: fp16 training needs a GPU; the CPU trains in bf16 or fp32")
+    return precision
 
-    # quantization
-    if options.quantization == "4bit":
-        if not cuda:
-            raise ConfigError("provider_options.quantization: 4bit (QLoRA) needs a CUDA GPU and bitsandbytes")
-        if not hardware.bitsandbytes:
-            raise ConfigError(
-                "provider_options.quantization: 4bit needs bitsandbytes: pip install tunekit-local[qlora]"
-            )
-        if lora is None:
-            raise ConfigError("provider_options.quantization: 4bit trains an adapter; set a lora section")
 
-    # gradient checkpointing
+def _check_quantization(options: LocalOptions, hardware: Hardware, lora: dict[str, Any] | None) -> None:
+    """4-bit (QLoRA) needs CUDA, bitsandbytes and an adapter to train."""
+    if options.quantization != "4bit":
+        return
+    if hardware.device != "cuda":
+        raise ConfigError("provider_options.quantization: 4bit (QLoRA) needs a CUDA GPU and bitsandbytes")
+    if not hardware.bitsandbytes:
+        raise ConfigError("provider_options.quantization: 4bit needs bitsandbytes: pip install tunekit-local[qlora]")
+    if lora is None:
+        raise ConfigError("provider_options.quantization: 4bit trains an adapter; set a lora section")
+
+
+@dataclass(frozen=True)
+class _Kernels:
+    gradient_checkpointing: bool
+    attn_implementation: str
+    liger_kernel: bool
+
+
+def _kernels(method: str, options: LocalOptions, hardware: Hardware, reasons: dict[str, str]) -> _Kernels:
+    """Gradient checkpointing, the attention kernel, Liger, and what packing needs of them."""
+    gpu = hardware.is_gpu
+    cuda = hardware.device == "cuda"
     if options.gradient_checkpointing == "auto":
         checkpointing = gpu
         reasons["gradient_checkpointing"] = (
@@ -296,9 +354,8 @@ def resolve_plan(
     else:
         checkpointing = bool(options.gradient_checkpointing)
 
-    # attention kernel
     if options.attn_implementation != "auto":
-        attn = options.attn_implementation
+        attn: str = options.attn_implementation
     elif cuda and hardware.flash_attn:
         attn, reasons["attn_implementation"] = "flash_attention_2", "flash-attn is installed and the GPU supports it"
     else:
@@ -323,24 +380,49 @@ def resolve_plan(
             )
     if method == "dpo" and options.packing:
         raise ConfigError("provider_options.packing: DPO trains on pairs and cannot pack them")
+    return _Kernels(checkpointing, attn, liger)
 
-    # which tokens carry the loss
-    loss, split_turns = _resolve_loss(method, options.loss, stats, reasons)
 
-    # sequence length, from the data
-    cap = CPU_SEQ_CAP if not gpu else GPU_SEQ_CAP
+def _max_length(hyperparameters: dict[str, Any], hardware: Hardware, stats: DataStats, reasons: dict[str, str]) -> int:
+    """The sequence length: the longest example rounded up, within the device's and the model's limits."""
+    cap = GPU_SEQ_CAP if hardware.is_gpu else CPU_SEQ_CAP
     if stats.model_max_length:
         cap = min(cap, stats.model_max_length)
     requested = hyperparameters.get("max_seq_length", "auto")
     if not _auto(requested):
-        max_length = int(requested)
-    elif stats.max_tokens:
-        max_length = min(cap, _round_up(stats.max_tokens, SEQ_ROUND))
+        return int(requested)
+    if stats.max_tokens:
         reasons["max_length"] = f"longest example has {stats.max_tokens} tokens (limit {cap})"
-    else:
-        max_length, reasons["max_length"] = min(cap, 1024), "no token statistics; a common limit"
+        return min(cap, _round_up(stats.max_tokens, SEQ_ROUND))
+    reasons["max_length"] = "no token statistics; a common limit"
+    return min(cap, 1024)
 
-    # batch and accumulation
+
+@dataclass(frozen=True)
+class _Schedule:
+    world_size: int
+    batch_size: int
+    gradient_accumulation_steps: int
+    learning_rate: float
+    epochs: int
+    total_steps: int
+    warmup_ratio: float
+    beta: float | None
+
+
+def _schedule(
+    method: Literal["sft", "dpo"],
+    hyperparameters: dict[str, Any],
+    lora: dict[str, Any] | None,
+    options: LocalOptions,
+    hardware: Hardware,
+    stats: DataStats,
+    reasons: dict[str, str],
+) -> _Schedule:
+    """Batch, accumulation, learning rate, epochs and the steps they make, warmup, and DPO's beta."""
+    from tunekit.plugin import target_epochs
+
+    gpu = hardware.is_gpu
     world = options.num_processes * options.num_machines
     batch = hyperparameters.get("batch_size", "auto")
     if _auto(batch):
@@ -368,47 +450,20 @@ def resolve_plan(
     warmup = WARMUP_RATIO if _auto(warmup) else float(warmup)
     beta = hyperparameters.get("beta", "auto")
     beta = (DPO_BETA if _auto(beta) else float(beta)) if method == "dpo" else None
+    return _Schedule(world, int(batch), accumulation, float(learning_rate), int(epochs), total, warmup, beta)
 
+
+def _checkpoints(
+    options: LocalOptions, stats: DataStats, total: int, reasons: dict[str, str]
+) -> tuple[int, int | None]:
+    """How often to save (about CHECKPOINTS_PER_RUN per run) and to evaluate (at each save, with validation data)."""
     checkpoint_every = options.checkpoint_every or max(1, total // CHECKPOINTS_PER_RUN)
     if options.checkpoint_every is None:
         reasons["checkpoint_every"] = f"about {CHECKPOINTS_PER_RUN} checkpoints over {total} steps"
     eval_every = options.eval_every
     if eval_every is None and stats.validation_examples:
         eval_every = checkpoint_every
-
-    return Plan(
-        method=method,
-        device=hardware.device,
-        precision=precision,
-        quantization=options.quantization,
-        gradient_checkpointing=checkpointing,
-        attn_implementation=attn,
-        liger_kernel=liger,
-        loss=loss,
-        split_turns=split_turns,
-        data_format=stats.format,
-        max_length=max_length,
-        batch_size=int(batch),
-        gradient_accumulation_steps=accumulation,
-        learning_rate=float(learning_rate),
-        epochs=int(epochs),
-        max_steps=options.max_steps,
-        total_steps=total,
-        warmup_ratio=warmup,
-        checkpoint_every=checkpoint_every,
-        keep_checkpoints=options.keep_checkpoints,
-        logging_steps=options.logging_steps,
-        eval_every=eval_every,
-        beta=beta,
-        packing=options.packing,
-        padding_free=options.padding_free,
-        lora=lora,
-        seed=seed,
-        world_size=world,
-        torch_threads=options.torch_threads,
-        training_args=dict(options.training_args),
-        reasons=reasons,
-    )
+    return checkpoint_every, eval_every
 
 
 def _resolve_loss(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunekit.secrets import get_logger
+from tunekit.plugin import get_logger
 from tunekit_local.options import LocalOptions
 from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
 

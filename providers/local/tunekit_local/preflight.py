@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunekit.errors import DataError
+from tunekit.plugin import DataError
 
 __all__ = ["Supervision", "check_supervision", "inspect_dpo_row", "inspect_sft_row", "stop_token_ids"]
 

@@ -7,19 +7,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.errors import ConflictError, DataError, JobError
-from tunekit.jobs import JobEvent, JobState, JobStatus
-from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
-from tunekit.secrets import get_logger
+from tunekit.plugin import (
+    Checkpoint,
+    ConflictError,
+    DataError,
+    FineTunedModel,
+    JobError,
+    JobEvent,
+    JobRef,
+    JobState,
+    JobStatus,
+    PreparedData,
+    Provider,
+    RunContext,
+    get_logger,
+)
 from tunekit_local import launch
 from tunekit_local.options import FLASH_ATTENTION, LocalOptions
 from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
 from tunekit_local.spec import JobSpec
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
-    from tunekit.data import DatasetSplits
-    from tunekit.inference.base import ChatClient
+    from tunekit.plugin import ChatClient, DatasetSplits, TuneConfig
 
 __all__ = ["LocalProvider"]
 
@@ -73,7 +82,7 @@ class LocalProvider(Provider[LocalOptions]):
         if opts.accelerate_config and not Path(opts.accelerate_config).is_file():
             problems.append(f"provider_options.accelerate_config: {opts.accelerate_config} does not exist")
         try:
-            from tunekit.inference.loading import resolve_model
+            from tunekit.plugin import resolve_model
 
             resolve_model(config.model)
         except (ValueError, ImportError) as exc:
@@ -82,8 +91,7 @@ class LocalProvider(Provider[LocalOptions]):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the data as TRL JSONL into the run folder."""
-        from tunekit.data import write_examples
-        from tunekit.remote import content_hash
+        from tunekit.plugin import content_hash, write_examples
 
         folder = RunFolder(run.run_dir)
         target = _trl_target(data.train, config.method)
@@ -257,7 +265,7 @@ class LocalProvider(Provider[LocalOptions]):
         )
 
     def client(self, model: FineTunedModel) -> ChatClient:
-        from tunekit.inference.local import LocalChatClient
+        from tunekit.plugin import LocalChatClient
 
         common: dict[str, Any] = {
             "device": self.options.device,

@@ -7,8 +7,7 @@ a CPU, real enough to go through transformers, PEFT and TRL unchanged.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ __all__ = [
     "sample_conversations",
     "sample_preferences",
     "wait_for_job",
-    "write_jsonl",
 ]
 
 CHATML_TEMPLATE = (
@@ -161,16 +159,6 @@ def build_tiny_chat_model(
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    return path
-
-
-def write_jsonl(rows: Sequence[Any], path: str | Path) -> Path:
-    """Write rows as JSON lines (UTF-8); return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
 
 

@@ -11,8 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tunekit.errors import DataError
-from tunekit.inference.loading import load_causal_lm, resolve_model
+from tunekit.plugin import DataError, load_causal_lm, resolve_model
 from tunekit_local.defaults import DataFormat, DataStats, Plan
 
 __all__ = [

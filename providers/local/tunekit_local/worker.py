@@ -19,8 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from tunekit.errors import TunekitError
-from tunekit.inference.loading import ADAPTER_METADATA, load_tokenizer
+from tunekit.plugin import ADAPTER_METADATA, TunekitError, load_tokenizer
 from tunekit_local.runfolder import EventWriter, RunFolder, now_iso, write_json
 from tunekit_local.spec import JobSpec
 

@@ -13,10 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tunekit.errors import TunekitError
-from tunekit.inference.openai_errors import map_openai_error
-from tunekit.remote import RemoteConnection
-from tunekit.secrets import register_secret
+from tunekit.plugin import RemoteConnection, TunekitError, map_openai_error, register_secret
 from tunekit_openai.options import OpenAIOptions
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tunekit.errors import FineTuningUnavailableError, InvalidRequestError, ProviderError, TunekitError
+from tunekit.plugin import FineTuningUnavailableError, InvalidRequestError, ProviderError, TunekitError
 from tunekit_openai.retirements import shipped_retirements, suggested_model, training_ends
 
 __all__ = ["explain_openai_error", "fine_tuning_notice", "tunable_hint"]

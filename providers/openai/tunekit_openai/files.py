@@ -14,9 +14,14 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from tunekit.errors import InvalidRequestError, ServiceUnavailableError
-from tunekit.remote import RemoteFile, content_hash, upload_once
-from tunekit.secrets import get_logger
+from tunekit.plugin import (
+    InvalidRequestError,
+    RemoteFile,
+    ServiceUnavailableError,
+    content_hash,
+    get_logger,
+    upload_once,
+)
 from tunekit_openai.connection import Connection
 
 __all__ = ["RemoteFile", "content_hash", "find_uploaded", "upload_file", "wait_processed"]

@@ -7,9 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from tunekit.endpoints import check_endpoint
-from tunekit.errors import ConfigError
-from tunekit.remote import RemoteOptions
+from tunekit.plugin import ConfigError, RemoteOptions, check_endpoint
 
 __all__ = ["OpenAIOptions", "ReinforcementOptions", "WandbOptions", "check_base_url"]
 

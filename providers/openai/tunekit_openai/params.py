@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunekit.config import TuneConfig
+from tunekit.plugin import TuneConfig
 from tunekit_openai.options import OpenAIOptions
 
 __all__ = [

@@ -8,18 +8,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import TypeVar
 
-from tunekit.errors import (
+from tunekit.plugin import (
+    Checkpoint,
     ConflictError,
+    FineTunedModel,
     InvalidRequestError,
     JobCancelledError,
     JobError,
+    JobEvent,
     JobFailedError,
+    JobRef,
+    JobState,
+    JobStatus,
     NotFoundError,
+    PreparedData,
+    Provider,
+    RemoteFile,
+    RunContext,
+    content_hash,
+    get_logger,
 )
-from tunekit.jobs import JobEvent, JobState, JobStatus
-from tunekit.provider import Checkpoint, FineTunedModel, JobRef, PreparedData, Provider, RunContext
-from tunekit.remote import RemoteFile, content_hash
-from tunekit.secrets import get_logger
 from tunekit_openai.connection import Connection
 from tunekit_openai.errors import explain_openai_error
 from tunekit_openai.files import upload_file
@@ -39,10 +47,7 @@ from tunekit_openai.states import OPENAI_STATUSES, error_message, to_event, to_s
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.config import TuneConfig
-    from tunekit.data.splits import DatasetSplits
-    from tunekit.inference.base import ChatClient
-    from tunekit.retirement import Retirement
+    from tunekit.plugin import ChatClient, DatasetSplits, Retirement, TuneConfig
 
 __all__ = ["OpenAIProvider"]
 
@@ -168,7 +173,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def upload_split(self, run: RunContext, role: str, examples: Any, target: str) -> RemoteFile:
         """Write one split into the run folder and upload it (reused when the same content is there)."""
-        from tunekit.data import write_examples
+        from tunekit.plugin import write_examples
 
         path = run.run_dir / f"{role}.jsonl"
         write_examples(examples, path, target=target)
@@ -370,7 +375,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     # -- inference -----------------------------------------------------------------
 
     def client(self, model: FineTunedModel) -> ChatClient:
-        from tunekit.inference.openai_client import OpenAIChatClient
+        from tunekit.plugin import OpenAIChatClient
 
         options = self.opts
         return OpenAIChatClient(

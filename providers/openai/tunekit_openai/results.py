@@ -11,9 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tunekit.jobs import JobEvent
-from tunekit.provider import Checkpoint
-from tunekit.secrets import get_logger
+from tunekit.plugin import Checkpoint, JobEvent, get_logger
 from tunekit_openai.states import unix_time
 
 __all__ = [

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tunekit.retirement import Retirement, parse_table
+from tunekit.plugin import Retirement, parse_table
 
 if TYPE_CHECKING:
     import openai

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from tunekit.jobs import JobEvent, JobState, JobStatus, normalize_status
+from tunekit.plugin import JobEvent, JobState, JobStatus, normalize_status
 
 __all__ = ["METRIC_KEYS", "OPENAI_STATUSES", "error_message", "to_event", "to_state", "unix_time"]
 

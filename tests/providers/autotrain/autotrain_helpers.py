@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tunekit.tuner import Tuner
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_emulators.hub import HubEmulator
 
 BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -28,7 +28,7 @@ def write_chat(path: Path, count: int = 24) -> Path:
         }
         for i in range(count)
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    write_jsonl(path, rows)
     return path
 
 
@@ -41,7 +41,7 @@ def write_pairs(path: Path, count: int = 12) -> Path:
         }
         for i in range(count)
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    write_jsonl(path, rows)
     return path
 
 

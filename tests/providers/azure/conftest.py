@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 
 from tunekit.config import TuneConfig, parse_config
+from tunekit_emulators.conformance.data import write_jsonl
 
 AZURE_ENV = (
     "AZURE_OPENAI_ENDPOINT",
@@ -55,7 +55,7 @@ def train_file(tmp_path: Path) -> Path:
         }
         for n in range(1, 13)
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    write_jsonl(path, rows)
     return path
 
 

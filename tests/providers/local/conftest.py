@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tunekit_local.testing import build_tiny_chat_model, sample_conversations, write_jsonl
+from tunekit_emulators.conformance.data import write_jsonl
+from tunekit_local.testing import build_tiny_chat_model, sample_conversations
 
 
 @pytest.fixture(scope="session")
@@ -23,4 +24,4 @@ def tiny_model_marked(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def chat_rows_file(tmp_path: Path) -> Path:
-    return write_jsonl([{"messages": chat} for chat in sample_conversations(32)], tmp_path / "train.jsonl")
+    return write_jsonl(tmp_path / "train.jsonl", [{"messages": chat} for chat in sample_conversations(32)])

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tunekit.cli.output import EXIT_INTERRUPTED
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_local import launch
 from tunekit_local.runfolder import RunFolder
-from tunekit_local.testing import sample_conversations, write_jsonl
+from tunekit_local.testing import sample_conversations
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ def _status(run_id: str) -> dict[str, object]:
 def test_ctrl_c_cancels_local_training_and_resume_continues(
     tiny_model: Path, tmp_path: Path, tunekit_home: Path
 ) -> None:
-    data = write_jsonl([{"messages": chat} for chat in sample_conversations(32, system=True)], tmp_path / "train.jsonl")
+    data = write_jsonl(tmp_path / "train.jsonl", [{"messages": chat} for chat in sample_conversations(32, system=True)])
     config = {
         "provider": "local",
         "model": str(tiny_model),

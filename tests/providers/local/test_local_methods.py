@@ -11,6 +11,7 @@ import pytest
 from tunekit.errors import DataError
 from tunekit.jobs import JobStatus
 from tunekit.provider import JobRef
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_local import LocalOptions, LocalProvider
 from tunekit_local.preflight import check_supervision, inspect_sft_row
 from tunekit_local.runfolder import RunFolder
@@ -21,14 +22,13 @@ from tunekit_local.testing import (
     sample_conversations,
     sample_preferences,
     wait_for_job,
-    write_jsonl,
 )
 
 LORA = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear"}
 
 
 def run_job(model: Path, rows: list[dict[str, Any]], folder: RunFolder, method: str = "sft", **options: Any) -> Any:
-    train = write_jsonl(rows, folder.data / "train.jsonl")
+    train = write_jsonl(folder.data / "train.jsonl", rows)
     opts = LocalOptions(device="cpu", **options)
     provider = LocalProvider(opts)
     spec = JobSpec(
@@ -135,7 +135,7 @@ def test_push_to_hub_uploads_adapter_and_tokenizer(
 @pytest.mark.slow
 def test_all_weights_without_an_adapter(tiny_model: Path, tmp_path: Path) -> None:
     folder = RunFolder(tmp_path / "full")
-    train = write_jsonl([{"messages": c} for c in sample_conversations(8)], folder.data / "train.jsonl")
+    train = write_jsonl(folder.data / "train.jsonl", [{"messages": c} for c in sample_conversations(8)])
     options = LocalOptions(device="cpu", max_steps=2)
     provider = LocalProvider(options)
     spec = JobSpec(

@@ -9,9 +9,9 @@ import pytest
 
 from tunekit.jobs import JobStatus
 from tunekit.tuner import Tuner
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_local.defaults import cpu_bf16
 from tunekit_local.runfolder import RunFolder
-from tunekit_local.testing import write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_lora_on_smollm2_then_chat_with_the_adapter(tmp_path: Path) -> None:
         }
         for recipe, answer in RECIPES
     ]
-    data = write_jsonl(rows, tmp_path / "recipes.jsonl")
+    data = write_jsonl(tmp_path / "recipes.jsonl", rows)
     tuner = Tuner(
         provider="local",
         model="smollm2-135m-instruct",

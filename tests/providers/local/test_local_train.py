@@ -10,11 +10,12 @@ import pytest
 
 from tunekit.jobs import JobStatus
 from tunekit.provider import FineTunedModel, JobRef
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_local import LocalOptions, LocalProvider
 from tunekit_local.defaults import cpu_bf16
 from tunekit_local.runfolder import RunFolder
 from tunekit_local.spec import JobSpec
-from tunekit_local.testing import sample_conversations, wait_for_job, write_jsonl
+from tunekit_local.testing import sample_conversations, wait_for_job
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +25,7 @@ STEPS = 10
 @pytest.fixture(scope="module")
 def trained(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalProvider, JobRef, RunFolder]:
     folder = RunFolder(tmp_path_factory.mktemp("run"))
-    train = write_jsonl([{"messages": c} for c in sample_conversations(32)], folder.data / "train.jsonl")
+    train = write_jsonl(folder.data / "train.jsonl", [{"messages": c} for c in sample_conversations(32)])
     options = LocalOptions(max_steps=STEPS, checkpoint_every=5, merge=True, device="cpu")
     provider = LocalProvider(options)
     spec = JobSpec(

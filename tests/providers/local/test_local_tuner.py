@@ -11,15 +11,16 @@ import pytest
 
 from tunekit.jobs import JobStatus
 from tunekit.tuner import Tuner
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_local import launch
 from tunekit_local.runfolder import RunFolder
-from tunekit_local.testing import sample_conversations, wait_for_job, write_jsonl
+from tunekit_local.testing import sample_conversations, wait_for_job
 
 pytestmark = pytest.mark.slow
 
 
 def openai_chat_file(path: Path, n: int = 32) -> Path:
-    return write_jsonl([{"messages": chat} for chat in sample_conversations(n, system=True)], path)
+    return write_jsonl(path, [{"messages": chat} for chat in sample_conversations(n, system=True)])
 
 
 def tuner(model: Path, data: Path, **options: Any) -> Tuner:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from openai_helpers import BASE_MODEL, FAST_OPTIONS, ConfigFactory, chat_rows, preference_rows, write_jsonl
+from openai_helpers import BASE_MODEL, FAST_OPTIONS, ConfigFactory, chat_rows, preference_rows
 
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_emulators.openai import OpenAIEmulator
 
 

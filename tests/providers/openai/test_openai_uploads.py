@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from openai_helpers import ConfigFactory, chat_rows, write_jsonl
+from openai_helpers import ConfigFactory, chat_rows
 
 from tunekit import JobStatus, Ledger, ServiceUnavailableError, Tuner
 from tunekit_emulators import Fault
+from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_emulators.openai import OpenAIEmulator
 
 

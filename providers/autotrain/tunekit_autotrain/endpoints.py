@@ -1,0 +1,217 @@
+"""Serve an AutoTrain result on a Hugging Face Inference Endpoint, through ``huggingface_hub``.
+
+One endpoint per deployment name, created once (a lost response is followed by
+a look for the endpoint before any retry), waited for until it answers, deleted
+again when it fails to start, and deleted by ``undeploy``. The management API's
+URL is ``huggingface_hub.constants.INFERENCE_ENDPOINTS_ENDPOINT``; the
+``endpoints_api`` option points it elsewhere (an emulator, a private
+deployment) for the duration of each call.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tunekit.plugin import ConfigError, FineTunedModel, NotFoundError, ProviderError, get_logger
+
+if TYPE_CHECKING:
+    from huggingface_hub import InferenceEndpoint
+
+    from tunekit.plugin import DeployConfig, RunContext
+    from tunekit_autotrain.hub import HubConnection
+
+__all__ = ["EndpointPlan", "delete_endpoint", "deploy_endpoint", "endpoint_name", "plan_endpoint"]
+
+logger = get_logger("tunekit.autotrain")
+
+T = TypeVar("T")
+
+IMAGES: dict[str, dict[str, Any]] = {
+    "vllm": {"url": "vllm/vllm-openai:latest", "health_route": "/health", "port": 8000},
+    "tgi": {"url": "ghcr.io/huggingface/text-generation-inference:latest", "health_route": "/health", "port": 80},
+}
+"""The serving containers; both speak OpenAI's chat API and can put a LoRA adapter on its base model."""
+
+SERVED_ADAPTER = "tuned"
+"""The name vLLM serves the adapter under (``--lora-modules tuned=REPO``)."""
+
+_api_lock = threading.RLock()
+
+
+class EndpointPlan:
+    """What will be created, decided (and refused) before any request."""
+
+    def __init__(self, name: str, repository: str, payload: dict[str, Any], served_model: str) -> None:
+        self.name = name
+        self.repository = repository
+        self.payload = payload
+        self.served_model = served_model
+
+
+def endpoint_name(name: str) -> str:
+    """A deployment name as Inference Endpoints accept it: 1-32 lowercase letters, digits and '-'."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return cleaned[:32].strip("-") or "tunekit"
+
+
+def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
+    """The endpoint for ``model``; refuses, before anything is created, what no image can serve."""
+    adapter = bool(model.metadata.get("adapter"))
+    weights = deploy.weights or ("lora" if adapter else "merged")
+    image = deploy.image or ("vllm" if weights == "lora" else "default")
+    if weights == "merged" and adapter:
+        raise ConfigError(
+            f"{model.model_id} holds a LoRA adapter, not merged weights: deploy it with weights: lora (on the vllm or "
+            "tgi image), or train with the adapter merged (AutoTrain's merge_adapter: true)"
+        )
+    if weights == "lora" and not adapter:
+        raise ConfigError(f"{model.model_id} holds merged weights, not a LoRA adapter: use weights: merged")
+    if weights == "lora" and image == "default":
+        raise ConfigError("the default image cannot load a LoRA adapter: use image: vllm or image: tgi")
+    if deploy.scale_to_zero_minutes is not None and deploy.min_replicas != 0:
+        raise ConfigError("deploy.scale_to_zero_minutes needs deploy.min_replicas: 0")
+    vendor, _, region = (deploy.region or "aws/us-east-1").partition("/")
+    instance = deploy.instance_type or "nvidia-l4"
+    repository, served, env, args = model.model_id, model.model_id, {}, None
+    if weights == "lora":
+        repository = model.base_model or ""
+        if not repository:
+            raise ConfigError(f"{model.model_id}: the base model of the adapter is unknown; deploy merged weights")
+        if image == "vllm":
+            args = ["--enable-lora", "--lora-modules", f"{SERVED_ADAPTER}={model.model_id}"]
+            served = SERVED_ADAPTER
+        else:
+            env = {"LORA_ADAPTERS": model.model_id}
+    payload: dict[str, Any] = {
+        "repository": repository,
+        "framework": "pytorch",
+        "task": "text-generation",
+        "accelerator": "cpu" if instance.startswith(("intel", "amd")) else "gpu",
+        "instance_type": instance,
+        "instance_size": deploy.instance_size or "x1",
+        "vendor": vendor,
+        "region": region or "us-east-1",
+        "min_replica": deploy.min_replicas,
+        "max_replica": deploy.max_replicas,
+        "scale_to_zero_timeout": deploy.scale_to_zero_minutes,
+        "env": env or None,
+        "container_args": args,
+        "custom_image": IMAGES.get(image),
+    }
+    return EndpointPlan(endpoint_name(deploy.name or model.run_id or model.model_id), repository, payload, served)
+
+
+@contextmanager
+def _api_url(url: str | None) -> Iterator[None]:
+    """``huggingface_hub`` reads the management API's URL from a module constant on every call."""
+    if url is None:
+        yield
+        return
+    from huggingface_hub import constants
+
+    with _api_lock:
+        saved = constants.INFERENCE_ENDPOINTS_ENDPOINT
+        constants.INFERENCE_ENDPOINTS_ENDPOINT = url
+        try:
+            yield
+        finally:
+            constants.INFERENCE_ENDPOINTS_ENDPOINT = saved
+
+
+def _call(hub: HubConnection, api_url: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with _api_url(api_url):
+        return hub.call(fn, *args, **kwargs)
+
+
+def deploy_endpoint(
+    hub: HubConnection,
+    model: FineTunedModel,
+    deploy: DeployConfig,
+    run: RunContext,
+    *,
+    api_url: str | None,
+    wait_timeout: float,
+    poll: float,
+) -> FineTunedModel:
+    """Create (or adopt) the endpoint, wait until it answers, and return the model as served there."""
+    plan = plan_endpoint(model, deploy)
+    api, namespace = hub.api, hub.namespace
+
+    def find() -> InferenceEndpoint | None:
+        try:
+            found = _call(hub, api_url, api.get_inference_endpoint, plan.name, namespace=namespace, token=hub.token)
+        except NotFoundError:
+            return None
+        if found.repository != plan.repository:
+            raise ConfigError(f"an Inference Endpoint named {plan.name} already serves {found.repository}")
+        return found
+
+    def send() -> InferenceEndpoint:
+        # The token goes with each call: the endpoint object keeps it for its own polls (wait, fetch).
+        return _call(
+            hub, api_url, api.create_inference_endpoint, plan.name, namespace=namespace, token=hub.token, **plan.payload
+        )
+
+    run.intent("create_endpoint", plan.name, endpoint=plan.name, repository=plan.repository)
+    # A client killed after the create leaves an endpoint the ledger may not know: adopt it, never make a second.
+    existing = find()
+    if existing is not None:
+        created = existing
+    else:
+        with _api_url(api_url):
+            created = hub.create(f"Inference Endpoint {plan.name}", send, find)
+    run.outcome("create_endpoint", plan.name, endpoint=plan.name, state=created.status)
+    try:
+        with _api_url(api_url):
+            ready = created.wait(timeout=int(wait_timeout) or 1, refresh_every=poll)  # type: ignore[arg-type]
+    except Exception as exc:  # failed to start, or never answered: nothing may keep billing unnoticed
+        _delete_failed(hub, api_url, plan.name, namespace, run)
+        raise ProviderError(
+            f"Inference Endpoint {namespace}/{plan.name} did not start ({exc}); it was deleted, nothing bills",
+            provider="autotrain",
+        ) from exc
+    metadata = {
+        **model.metadata,
+        "endpoint_url": ready.url,
+        "endpoint_namespace": namespace,
+        "served_model": plan.served_model,
+        "instance": f"{plan.payload['vendor']}/{plan.payload['region']}/{plan.payload['instance_type']}"
+        f"-{plan.payload['instance_size']}",
+    }
+    return model.model_copy(update={"kind": "deployment", "deployment": plan.name, "metadata": metadata})
+
+
+def _delete_failed(hub: HubConnection, api_url: str | None, name: str, namespace: str, run: RunContext) -> None:
+    run.intent("delete_endpoint", name, endpoint=name)
+    try:
+        _call(hub, api_url, hub.api.delete_inference_endpoint, name, namespace=namespace, token=hub.token)
+    except Exception as exc:
+        logger.error(
+            "Inference Endpoint %s/%s failed to start and could not be deleted (%s): delete it with "
+            "`tunekit undeploy %s --name %s` or in the Hugging Face console; it may bill until then",
+            namespace,
+            name,
+            exc,
+            run.run_id,
+            name,
+        )
+        raise
+    run.outcome("delete_endpoint", f"{name} deleted after a failed start", endpoint=name)
+
+
+def delete_endpoint(hub: HubConnection, model: FineTunedModel, run: RunContext, *, api_url: str | None) -> bool:
+    """Delete the model's endpoint; False when it was already gone."""
+    name = model.deployment or ""
+    namespace = str(model.metadata.get("endpoint_namespace") or hub.namespace)
+    run.intent("delete_endpoint", name, endpoint=name)
+    try:
+        _call(hub, api_url, hub.api.delete_inference_endpoint, name, namespace=namespace, token=hub.token)
+        existed = True
+    except NotFoundError:
+        existed = False
+    run.outcome("delete_endpoint", f"{name} {'deleted' if existed else 'was already gone'}", endpoint=name)
+    return existed
