@@ -8,6 +8,7 @@ runs in its own process so that peak RSS is its own.
 
     python benchmarks/data_validate.py                # 100,000 examples (and 10,000 for the RSS check)
     python benchmarks/data_validate.py --n 5000       # quick
+    python benchmarks/data_validate.py --model gpt-3.5-turbo   # a cl100k_base model (default: o200k_base)
 """
 
 from __future__ import annotations
@@ -69,14 +70,14 @@ def cpu_now() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run_cookbook(path: Path) -> dict[str, float]:
+def run_cookbook(path: Path, model: str) -> dict[str, float]:
     """The notebook's steps, as it writes them."""
     from collections import defaultdict
 
     from tunekit.data.tiktoken_cache import get_encoding  # the same vocabulary, loaded offline
     from tunekit.data.tokens import encoding_for_model
 
-    encoding = get_encoding(encoding_for_model(MODEL))
+    encoding = get_encoding(encoding_for_model(model))
     start, start_cpu = time.perf_counter(), cpu_now()
     with open(path, encoding="utf-8") as f:
         dataset = [json.loads(line) for line in f]
@@ -150,19 +151,21 @@ def run_cookbook(path: Path) -> dict[str, float]:
     }
 
 
-def run_tunekit(path: Path, workers: int | None) -> dict[str, float]:
+def run_tunekit(path: Path, workers: int | None, model: str) -> dict[str, float]:
     import os
 
     from tunekit.config import TuneConfig
-    from tunekit.data import TiktokenCounter, encoding_for_model, validate_data
+    from tunekit.data import validate_data
     from tunekit.data.scan import default_workers
+    from tunekit.registry import get_provider_class
 
     if workers is not None:
         os.environ["TUNEKIT_DATA_WORKERS"] = str(workers)
-    config = TuneConfig.model_validate({"provider": "openai", "model": MODEL, "data": {"train": str(path)}})
-    counter = TiktokenCounter(encoding_for_model(MODEL))  # load the vocabulary outside the timed part, as above
+    config = TuneConfig.model_validate({"provider": "openai", "model": model, "data": {"train": str(path)}})
+    openai = get_provider_class("openai")
+    counter = openai.token_counter(model)  # load the vocabulary outside the timed part, as above
     start, start_cpu = time.perf_counter(), cpu_now()
-    report = validate_data(config, counter=counter)
+    report = validate_data(config, profile=openai, counter=counter)
     result = usage(start, start_cpu)
     tokens = report.tokens
     assert tokens is not None
@@ -177,8 +180,8 @@ def run_tunekit(path: Path, workers: int | None) -> dict[str, float]:
     }
 
 
-def measure(kind: str, path: Path, workers: int | None = None) -> dict[str, float]:
-    command = [sys.executable, __file__, "--worker", kind, "--path", str(path)]
+def measure(kind: str, path: Path, model: str, workers: int | None = None) -> dict[str, float]:
+    command = [sys.executable, __file__, "--worker", kind, "--path", str(path), "--model", model]
     if workers is not None:
         command += ["--workers", str(workers)]
     out = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -192,9 +195,14 @@ def main() -> None:
     parser.add_argument("--worker", choices=["cookbook", "tunekit"], help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--model", default=MODEL, help=f"an OpenAI model (default {MODEL}, o200k_base)")
     args = parser.parse_args()
+    model = args.model
     if args.worker:
-        result = run_cookbook(args.path) if args.worker == "cookbook" else run_tunekit(args.path, args.workers)
+        if args.worker == "cookbook":
+            result = run_cookbook(args.path, model)
+        else:
+            result = run_tunekit(args.path, args.workers, model)
         print(json.dumps(result))
         return
 
@@ -205,13 +213,13 @@ def main() -> None:
         generate(small, small_n, seed=1)
         size_mb = big.stat().st_size / 1e6
         rows = {
-            "cookbook loop": measure("cookbook", big),
-            "tunekit": measure("tunekit", big),
-            "tunekit 1 proc": measure("tunekit", big, workers=1),
-            "cookbook small": measure("cookbook", small),
-            "tunekit small": measure("tunekit", small),
+            "cookbook loop": measure("cookbook", big, model),
+            "tunekit": measure("tunekit", big, model),
+            "tunekit 1 proc": measure("tunekit", big, model, workers=1),
+            "cookbook small": measure("cookbook", small, model),
+            "tunekit small": measure("tunekit", small, model),
         }
-    print(f"chat JSONL: {args.n:,} examples ({size_mb:.1f} MB); small file {small_n:,}; model {MODEL}; ", end="")
+    print(f"chat JSONL: {args.n:,} examples ({size_mb:.1f} MB); small file {small_n:,}; model {model}; ", end="")
     print(f"{rows['tunekit']['workers']:.0f} worker processes available\n")
     header = (
         f"{'run':<16}{'examples':>10}{'wall s':>9}{'ex/s':>9}{'CPU s':>8}{'ex/CPU-s':>10}"

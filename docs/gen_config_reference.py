@@ -214,31 +214,30 @@ def finding_codes_reference() -> str:
 
 
 def prices_reference(provider: str) -> str:
-    """The packaged price table of one provider (``tunekit/data/prices.yaml``), as Markdown."""
-    from importlib import resources
+    """The price table a provider ships (``<its package>/prices.yaml``), as Markdown, each row with its date."""
+    from tunekit.data.tables import provider_table
+    from tunekit.registry import get_provider_class
 
-    import yaml
-
-    table = yaml.safe_load(resources.files("tunekit.data").joinpath("prices.yaml").read_text(encoding="utf-8"))
-    section = table["providers"][provider]
-    rows: dict[str, dict[str, Any]] = section.get("models") or section.get("flavors") or {}
+    package = get_provider_class(provider).__module__.split(".")[0]
+    table = provider_table(package, "prices", provider)
+    rows: dict[str, dict[str, Any]] = table.get("models") or table.get("flavors") or {}
     if not rows:
-        raise ValueError(f"prices.yaml has no models or flavors for {provider!r}")
-    columns = list(dict.fromkeys(key for row in rows.values() for key in row))
-    first = "model" if "models" in section else "hardware flavor"
+        raise ValueError(f"{package}/prices.yaml has no models or flavors")
+    columns = [c for c in dict.fromkeys(key for row in rows.values() for key in row) if c not in ("as_of", "source")]
+    first = "model" if "models" in table else "hardware flavor"
     lines = [
-        "| " + " | ".join([first, *(c.replace("_", " ") for c in columns)]) + " |",
-        "|" + "---|" * (len(columns) + 1),
+        "| " + " | ".join([first, *(c.replace("_", " ") for c in columns), "as of"]) + " |",
+        "|" + "---|" * (len(columns) + 2),
     ]
     for name, row in rows.items():
         cells = ["" if row.get(c) is None else str(row[c]) for c in columns]
-        lines.append("| " + " | ".join([f"`{name}`", *cells]) + " |")
-    source = table.get("sources", {}).get("huggingface" if provider == "autotrain" else provider)
-    note = f"List prices in {table.get('currency', 'USD')} as of {table.get('as_of')}"
-    note += f", from <{source}>" if source else ""
+        source = row.get("source") or table.get("source")
+        dated = f"{row.get('as_of') or table.get('as_of')}" + (f" ([source]({source}))" if source else "")
+        lines.append("| " + " | ".join([f"`{name}`", *cells, dated]) + " |")
+    note = f"List prices in {table.get('currency', 'USD')}"
     note += (
-        "; 'per 1m' columns are per million tokens. Your agreement may differ: override entries in "
-        "`$TUNEKIT_HOME/prices.yaml`."
+        "; 'per 1m' columns are per million tokens. Your agreement may differ: override rows in "
+        f"`$TUNEKIT_HOME/prices.yaml` under `providers: {{{provider}: ...}}`."
     )
     return "\n".join([*lines, "", note]) + "\n"
 

@@ -235,8 +235,14 @@ def _without_secrets(value: Any) -> Any:
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
-def interpolate_env(value: Any, env: Mapping[str, str] | None = None, path: str = "") -> Any:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a parsed document."""
+def interpolate_env(
+    value: Any, env: Mapping[str, str] | None = None, path: str = "", *, unset_ok: str | None = None
+) -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a parsed document.
+
+    Under the key path ``unset_ok`` (for example ``provider_options`` when only
+    estimating, which needs no credentials) an unset variable reads as empty.
+    """
     env = os.environ if env is None else env
     if isinstance(value, str):
 
@@ -248,13 +254,19 @@ def interpolate_env(value: Any, env: Mapping[str, str] | None = None, path: str 
                 return env[name]
             if default is not None:
                 return default
+            if unset_ok is not None and (path == unset_ok or path.startswith(unset_ok + ".")):
+                return ""
             raise ConfigError(f"{path or '<root>'}: environment variable {name} is not set (use ${{{name}:-default}})")
 
         return _ENV.sub(sub, value)
     if isinstance(value, dict):
-        return {k: interpolate_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {
+            k: interpolate_env(v, env, f"{path}.{k}" if path else str(k), unset_ok=unset_ok) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [interpolate_env(v, env, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+        return [
+            interpolate_env(v, env, f"{path}.{i}" if path else str(i), unset_ok=unset_ok) for i, v in enumerate(value)
+        ]
     return value
 
 
@@ -271,7 +283,11 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> list[st
 
 
 def parse_config(
-    data: Mapping[str, Any], *, source: str | Path | None = None, base_dir: Path | None = None
+    data: Mapping[str, Any],
+    *,
+    source: str | Path | None = None,
+    base_dir: Path | None = None,
+    credentials: bool = True,
 ) -> TuneConfig:
     """Validate a parsed document into a :class:`TuneConfig`.
 
@@ -281,7 +297,7 @@ def parse_config(
     if not isinstance(data, Mapping):
         raise ConfigError("a config must be a mapping of keys to values", source=source)
     check_document_size(data, source=source)
-    data = interpolate_env(dict(data))
+    data = interpolate_env(dict(data), unset_ok=None if credentials else "provider_options")
     try:
         config = TuneConfig.model_validate(data)
     except ValidationError as exc:
@@ -297,8 +313,12 @@ def parse_config(
     return config
 
 
-def load_config(path: str | Path, **overrides: Any) -> TuneConfig:
-    """Read a YAML or JSON config file; ``overrides`` replace top-level keys."""
+def load_config(path: str | Path, *, credentials: bool = True, **overrides: Any) -> TuneConfig:
+    """Read a YAML or JSON config file; ``overrides`` replace top-level keys.
+
+    ``credentials=False`` is for work that sends nothing (estimating): an unset
+    ``${VAR}`` under ``provider_options`` reads as empty instead of failing.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -317,7 +337,7 @@ def load_config(path: str | Path, **overrides: Any) -> TuneConfig:
     if not isinstance(data, dict):
         raise ConfigError("a config must be a mapping of keys to values", source=path)
     data.update(overrides)
-    return parse_config(data, source=path, base_dir=path.parent)
+    return parse_config(data, source=path, base_dir=path.parent, credentials=credentials)
 
 
 MAX_VALUES = 100_000

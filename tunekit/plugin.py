@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.lazy import lazy_exports
+from tunekit.lazy import lazy_exports as lazy_exports  # also for plugins: their own lazy packages
 
 # name -> module that defines it; imported on first attribute access.
 _EXPORTS: dict[str, str] = {
@@ -44,6 +44,17 @@ _EXPORTS: dict[str, str] = {
     "write_examples": "tunekit.data.writers",
     "autotrain_params": "tunekit.data.writers",
     "target_epochs": "tunekit.data.cost",
+    # what the data layer asks a provider (the limits, token counter and cost hooks)
+    "Limits": "tunekit.data.profile",
+    "HostingCost": "tunekit.data.profile",
+    "CostEstimate": "tunekit.data.cost",
+    "TokenStats": "tunekit.data.stats",
+    "TokenCounter": "tunekit.data.tokens",
+    "TiktokenCounter": "tunekit.data.tokens",
+    "encoding_for_model": "tunekit.data.tokens",
+    "price_tokens": "tunekit.data.cost",
+    "price_hours": "tunekit.data.cost",
+    "provider_table": "tunekit.data.tables",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -86,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "console": "tunekit.cli.output",
     "err_console": "tunekit.cli.output",
     "format_validation_error": "tunekit.config",
+    "lazy_exports": "tunekit.lazy",
     "merge_adapter": "tunekit.inference.merge",
     # retries, secrets, endpoints, files
     "DEFAULT_RETRY": "tunekit.retry",
@@ -133,7 +145,12 @@ if TYPE_CHECKING:
         format_validation_error as format_validation_error,
         parse_config as parse_config,
     )
-    from tunekit.data.cost import target_epochs as target_epochs
+    from tunekit.data.cost import (
+        CostEstimate as CostEstimate,
+        price_hours as price_hours,
+        price_tokens as price_tokens,
+        target_epochs as target_epochs,
+    )
     from tunekit.data.examples import (
         ChatExample as ChatExample,
         Example as Example,
@@ -141,8 +158,19 @@ if TYPE_CHECKING:
         PromptCompletionExample as PromptCompletionExample,
         TextExample as TextExample,
     )
+    from tunekit.data.profile import HostingCost as HostingCost, Limits as Limits
     from tunekit.data.splits import DatasetSplits as DatasetSplits
-    from tunekit.data.tables import load_table as load_table, lookup_model as lookup_model
+    from tunekit.data.stats import TokenStats as TokenStats
+    from tunekit.data.tables import (
+        load_table as load_table,
+        lookup_model as lookup_model,
+        provider_table as provider_table,
+    )
+    from tunekit.data.tokens import (
+        TiktokenCounter as TiktokenCounter,
+        TokenCounter as TokenCounter,
+        encoding_for_model as encoding_for_model,
+    )
     from tunekit.data.writers import (
         autotrain_params as autotrain_params,
         to_autotrain_rows as to_autotrain_rows,

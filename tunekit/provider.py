@@ -20,12 +20,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeVar
 
+from tunekit.data.profile import Limits
 from tunekit.errors import TunekitError, UnsupportedOperationError
 from tunekit.states import JobEvent, JobState
 
 if TYPE_CHECKING:
     from tunekit.config import DeployConfig, TuneConfig
+    from tunekit.data.cost import CostEstimate
+    from tunekit.data.profile import HostingCost
     from tunekit.data.splits import DatasetSplits
+    from tunekit.data.stats import TokenStats
+    from tunekit.data.tokens import TokenCounter
     from tunekit.inference.base import ChatClient
     from tunekit.ledger import Ledger
     from tunekit.retirement import Retirement
@@ -220,8 +225,12 @@ class Provider(ABC, Generic[OptionsT]):
         return None
 
     def check(self, config: TuneConfig) -> list[str]:
-        """Provider-specific problems with a config, as ``"path: message"`` lines."""
-        return []
+        """Provider-specific problems with a config, as ``"path: message"`` lines.
+
+        The default refuses what :meth:`limits` rules out (model, suffix, epochs);
+        an override adds its own problems to ``super().check(config)``.
+        """
+        return self.limits(config.model).problems(config, self.name)
 
     @abstractmethod
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
@@ -304,3 +313,36 @@ class Provider(ABC, Generic[OptionsT]):
 
     def close(self) -> None:
         """Release clients and connections."""
+
+    # -- what the data layer asks: optional hooks with defaults --------------------------
+    # Class methods, so that validating and estimating need neither options nor credentials.
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        """What this provider accepts for ``model``: example counts and kinds, token limit, suffix, epochs, models.
+
+        Validation checks data against it and :meth:`check` refuses a config
+        over it before anything is uploaded. The default knows no limit.
+        """
+        return Limits()
+
+    @classmethod
+    def token_counter(cls, model: str) -> TokenCounter | None:
+        """The exact token counter for ``model``; None: its Hugging Face tokenizer, or an estimate."""
+        return None
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        """Price a run: fill in ``estimate`` (tokens and epochs already set) with cost, time, memory and notes."""
+        estimate.notes.append(f"no cost model for provider {cls.name!r}")
+        return estimate
+
+    @classmethod
+    def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
+        """(input, output) price per 1M tokens of ``model`` (of a model tuned from it when ``tuned``); None: unknown."""
+        return None
+
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        """What keeping a tuned ``model`` deployed costs with ``deploy``'s sku; None: no hosting to pay for."""
+        return None

@@ -122,7 +122,7 @@ class Tuner:
         self._check()
         from tunekit.data import validate_data
 
-        return validate_data(self.config, strict=strict)
+        return validate_data(self.config, profile=self.provider, strict=strict)
 
     # -- runs ------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class Tuner:
     def _load_splits(self) -> DatasetSplits:
         from tunekit.data import load_splits
 
-        return load_splits(self.config)
+        return load_splits(self.config, profile=self.provider)
 
     def _create_run(self, key: str) -> RunRecord:
         run_id = _new_run_id(self.config)

@@ -14,6 +14,7 @@ from tunekit.cli.app import app
 from tunekit.cli.output import EXIT_DATA_INVALID
 from tunekit.data import DataCheck, check_sources, read_examples
 from tunekit.errors import DataError
+from tunekit.registry import get_provider_class
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -100,7 +101,9 @@ def _ten_mb_line(tmp_path: Path) -> Path:
 
 def test_a_10_mb_line_is_over_the_token_limit(tmp_path: Path) -> None:
     path = _ten_mb_line(tmp_path)
-    report, _ = check_sources([("train", path)], DataCheck(provider="openai", model="gpt-4o-mini", min_examples=0))
+    report, _ = check_sources(
+        [("train", path)], DataCheck(profile=get_provider_class("openai"), model="gpt-4o-mini", min_examples=0)
+    )
     over = [f for f in report.findings if f.code == "over_token_limit"]
     assert [(f.file, f.line) for f in over] == [(str(path), 2)]
     assert report.tokens is not None and report.tokens.over_limit == 1 and report.tokens.max > 65536

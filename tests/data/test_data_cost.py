@@ -9,7 +9,9 @@ import pytest
 
 from tunekit.config import TuneConfig
 from tunekit.data import TokenStats, estimate_cost, estimate_memory, model_shape, target_epochs
-from tunekit.data.tables import load_table
+from tunekit.data.cost import CostEstimate
+from tunekit.data.tables import provider_table
+from tunekit.registry import get_provider_class
 
 
 @pytest.mark.parametrize(
@@ -30,51 +32,80 @@ def cfg(provider: str, model: str, **extra: Any) -> TuneConfig:
     return TuneConfig.model_validate({"provider": provider, "model": model, "data": {"train": "t.jsonl"}, **extra})
 
 
+def priced(config: TuneConfig, token_stats: TokenStats | None = None) -> CostEstimate:
+    """The estimate of ``config`` priced by its provider's hooks."""
+    return estimate_cost(config, token_stats or stats(), get_provider_class(config.provider))
+
+
 @pytest.mark.parametrize(
     ("model", "per_1m"),
     [("gpt-4o-mini-2024-07-18", 3.00), ("gpt-4.1-mini", 5.00), ("gpt-4.1-nano", 1.50), ("gpt-4o", 25.0)],
 )
 def test_openai_training_price(model: str, per_1m: float) -> None:
-    estimate = estimate_cost(cfg("openai", model), stats())
+    estimate = priced(cfg("openai", model))
     assert estimate.epochs == 3 and estimate.epochs_source == "cookbook rule"
     assert estimate.billed_tokens == 150_000
     assert estimate.training_cost == pytest.approx(0.15 * per_1m)
-    assert estimate.prices_as_of == load_table("prices")["as_of"]
+    assert estimate.prices_as_of == provider_table("tunekit_openai", "prices", "openai")["as_of"]
 
 
 def test_epochs_from_the_config_and_dpo_price() -> None:
-    estimate = estimate_cost(cfg("openai", "gpt-4.1", method="dpo", hyperparameters={"epochs": 2}), stats())
+    estimate = priced(cfg("openai", "gpt-4.1", method="dpo", hyperparameters={"epochs": 2}))
     assert (estimate.epochs, estimate.epochs_source, estimate.billed_tokens) == (2, "config", 100_000)
     assert estimate.price_per_1m_tokens == 25.0
 
 
 def test_azure_adds_hosting_per_hour() -> None:
-    estimate = estimate_cost(cfg("azure", "gpt-4o-mini"), stats())
+    estimate = priced(cfg("azure", "gpt-4o-mini"))
     assert estimate.hosting_per_hour is not None and estimate.hosting_per_hour > 0
     assert estimate.training_cost is not None and estimate.training_cost > 0
 
 
-def test_unknown_models_have_no_price_and_say_so() -> None:
-    estimate = estimate_cost(cfg("openai", "gpt-9-experimental"), stats())
-    assert estimate.training_cost is None
+def test_models_without_a_price_row_have_no_price_and_say_so() -> None:
+    estimate = priced(cfg("openai", "gpt-4-0613"))  # tunable (limits.yaml) but not priced in prices.yaml
+    assert estimate.training_cost is None and estimate.unavailable is None
     assert any("prices.yaml" in note for note in estimate.notes)
+
+
+def test_a_provider_that_cannot_take_the_model_is_not_priced() -> None:
+    unknown = priced(cfg("openai", "gpt-9-experimental"))
+    assert (unknown.training_cost, unknown.unavailable) == (None, "n/a: tunes its own models")
+    qwen = priced(cfg("openai", "Qwen/Qwen2.5-0.5B-Instruct"))
+    assert qwen.unavailable == "n/a: tunes its own models" and qwen.total is None
+    # Open-weight providers do not price a model only OpenAI hosts.
+    others = [get_provider_class("openai"), get_provider_class("azure")]
+    for name in ("local", "autotrain"):
+        local = estimate_cost(cfg(name, "gpt-4o-mini"), stats(), get_provider_class(name), others=others)
+        assert local.unavailable is not None and "hosted only by" in local.unavailable
+        assert local.total is None and local.memory is None
+
+
+def test_azure_hosting_follows_the_deploy_sku() -> None:
+    standard = priced(cfg("azure", "gpt-4.1-mini", deploy={"sku": "Standard"}))
+    assert standard.hosting_per_hour == 1.70 and standard.hosting_sku == "Standard"
+    assert any("per hour" in note for note in standard.notes)
+    developer = priced(cfg("azure", "gpt-4.1-mini", deploy={"sku": "Developer"}))
+    assert developer.hosting_per_hour == 0 and developer.hosting_sku == "DeveloperTier"
+    notes = " ".join(developer.notes)
+    assert "no hourly fee" in notes and "24 hours" in notes and "per hour while deployed" not in notes
+    assert developer.training_cost == standard.training_cost
 
 
 def test_the_price_table_is_user_editable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tunekit_home: Path) -> None:
     (tunekit_home / "prices.yaml").write_text(
-        'as_of: "2030-01-01"\nproviders:\n  openai:\n    models:\n      gpt-4o-mini: {training_per_1m: 1.0}\n',
+        'providers:\n  openai:\n    as_of: "2030-01-01"\n    models:\n      gpt-4o-mini: {training_per_1m: 1.0}\n',
         encoding="utf-8",
     )
-    estimate = estimate_cost(cfg("openai", "gpt-4o-mini"), stats())
+    estimate = priced(cfg("openai", "gpt-4o-mini"))
     assert estimate.prices_as_of == "2030-01-01"
     assert estimate.training_cost == pytest.approx(0.15)
     # Entries not overridden keep the packaged values.
-    assert estimate_cost(cfg("openai", "gpt-4.1-nano"), stats()).price_per_1m_tokens == 1.50
+    assert priced(cfg("openai", "gpt-4.1-nano")).price_per_1m_tokens == 1.50
 
 
 def test_autotrain_prices_the_flavor_by_time() -> None:
     config = cfg("autotrain", "HuggingFaceTB/SmolLM2-135M-Instruct", provider_options={"flavor": "t4-small"})
-    estimate = estimate_cost(config, stats())
+    estimate = priced(config)
     assert estimate.hardware == "t4-small" and estimate.price_per_hour == 0.40
     assert estimate.hours is not None and estimate.training_cost == pytest.approx(estimate.hours * 0.40)
     assert estimate.memory is not None
@@ -104,8 +135,6 @@ def test_model_shape_from_a_local_config_and_from_the_name(tmp_path: Path) -> No
 
 
 def test_local_estimate_is_free_with_memory() -> None:
-    estimate = estimate_cost(
-        cfg("local", "Qwen/Qwen2.5-0.5B-Instruct", hyperparameters={"max_seq_length": 512}), stats()
-    )
+    estimate = priced(cfg("local", "Qwen/Qwen2.5-0.5B-Instruct", hyperparameters={"max_seq_length": 512}))
     assert estimate.total == 0.0
     assert estimate.memory is not None and estimate.memory.seq_len == 512

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,8 @@ from tunekit.data import (
     seed_tiktoken_cache,
     token_counter,
 )
-from tunekit.data.tiktoken_cache import ENCODING_FILES, get_encoding
+from tunekit.data.tiktoken_cache import ENCODING_FILES, fastest_counter, get_encoding
+from tunekit.registry import get_provider_class
 
 
 @pytest.mark.parametrize(
@@ -154,7 +157,7 @@ def tiny_tokenizer() -> object:
 
 def test_hf_counter_uses_the_chat_template() -> None:
     tokenizer = tiny_tokenizer()
-    counter = token_counter("anything", "local", tokenizer=tokenizer)
+    counter = token_counter("anything", get_provider_class("local"), tokenizer=tokenizer)
     assert isinstance(counter, HFTokenCounter)
     example = ChatExample(messages=[Message(role="user", content="hi there"), Message(role="assistant", content="hi")])
     # "BOS user : hi there EOS BOS assistant : hi EOS" is 11 words
@@ -164,6 +167,71 @@ def test_hf_counter_uses_the_chat_template() -> None:
 
 
 def test_unknown_local_models_fall_back_to_an_estimate() -> None:
-    counter = token_counter("no-such-org/no-such-model", "local")
+    counter = token_counter("no-such-org/no-such-model", get_provider_class("local"))
     assert isinstance(counter, TiktokenCounter) and counter.approximate
-    assert token_counter("gpt-4o-mini", "local").approximate
+    assert token_counter("gpt-4o-mini", get_provider_class("local")).approximate
+
+
+def _corpus_texts() -> list[str]:
+    """Every string in the test corpus and the example recipes' data, plus text that stresses a BPE."""
+    texts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                texts.append(str(key))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    root = Path(__file__).parents[2]
+    for path in [*sorted((root / "tests/data/corpus").glob("*.jsonl")), *sorted(root.glob("examples/**/*.jsonl"))]:
+        for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+            try:
+                walk(json.loads(line))
+            except ValueError:
+                texts.append(line)
+    texts += [
+        "<|endoftext|> <|im_start|>user<|im_end|> <|fim_suffix|>",
+        "naïve café 東京 数据 😀👍🏽 \u200b\u00a0 tabs\tand\r\nnewlines",
+        "x" * 5000,
+        "   leading and trailing spaces   ",
+        "1234567890 3.14159 -42 0x1F 1e-9",
+        "def f(x):\n    return {'a': [1, 2, 3]}\n",
+        "",
+    ]
+    return texts
+
+
+@pytest.mark.parametrize("encoding", ["cl100k_base", "o200k_base"])
+def test_the_fast_counter_counts_exactly_as_tiktoken(encoding: str) -> None:
+    tiktoken_encoding = get_encoding(encoding)
+    count, backend = fastest_counter(encoding, tiktoken_encoding)
+    assert backend == "bpe-openai"  # the faster one is installed with tunekit and chosen
+    texts = _corpus_texts()
+    assert len(texts) > 500
+    mismatches = [t[:40] for t in texts if count(t) != len(tiktoken_encoding.encode_ordinary(t))]
+    assert mismatches == []
+    counter = TiktokenCounter(encoding)
+    assert counter.backend == "bpe-openai"
+    assert [counter.count_text(t) for t in texts] == [len(tiktoken_encoding.encode_ordinary(t)) for t in texts]
+
+
+def test_repeated_contents_are_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = TiktokenCounter("o200k_base")
+    encoded: list[str] = []
+    real = counter._count
+
+    def counting(text: str) -> int:
+        encoded.append(text)
+        return real(text)
+
+    monkeypatch.setattr(counter, "_count", counting)
+    system = "You are a careful support agent. " * 200  # a long system prompt, repeated on every line
+    for i in range(50):
+        counter.count_pairs([("system", system), ("user", f"question {i}"), ("assistant", "the same answer")])
+    assert encoded.count(system) == 1 and encoded.count("the same answer") == 1
+    assert len(encoded) == 52

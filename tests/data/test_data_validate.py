@@ -12,7 +12,15 @@ import tunekit.data.scan as scan_module
 from tunekit.config import TuneConfig
 from tunekit.data import DataCheck, ValidationReport, check_sources, validate_data
 from tunekit.errors import DataError
+from tunekit.registry import get_provider_class
 from tunekit_emulators.conformance.data import write_jsonl as write
+
+OPENAI = get_provider_class("openai")
+
+
+def validate_for(cfg: TuneConfig, **options: Any) -> ValidationReport:
+    """Validate as Tuner.validate does: with the config's provider's limits, counter and prices."""
+    return validate_data(cfg, profile=get_provider_class(cfg.provider), **options)
 
 
 def chat(i: int, *, system: bool = True) -> dict[str, Any]:
@@ -28,7 +36,7 @@ def config(train: Path, **data: Any) -> TuneConfig:
 
 
 def test_a_clean_file_is_ok_with_tokens_and_cost(tmp_path: Path) -> None:
-    report = validate_data(config(write(tmp_path / "t.jsonl", [chat(i) for i in range(12)])))
+    report = validate_for(config(write(tmp_path / "t.jsonl", [chat(i) for i in range(12)])))
     assert report.ok and report.error_count == 0 and report.warning_count == 0
     tokens = report.tokens
     assert tokens is not None and tokens.examples == 12 and tokens.counter == "tiktoken:o200k_base"
@@ -40,7 +48,7 @@ def test_a_clean_file_is_ok_with_tokens_and_cost(tmp_path: Path) -> None:
 
 
 def test_fewer_than_the_openai_minimum(tmp_path: Path) -> None:
-    report = validate_data(config(write(tmp_path / "t.jsonl", [chat(i) for i in range(9)])))
+    report = validate_for(config(write(tmp_path / "t.jsonl", [chat(i) for i in range(9)])))
     assert not report.ok
     assert report.counts == {"too_few_examples": 1}
     assert "at least 10" in report.errors[0].message
@@ -49,7 +57,7 @@ def test_fewer_than_the_openai_minimum(tmp_path: Path) -> None:
 def test_cookbook_warnings_for_missing_system_and_user(tmp_path: Path) -> None:
     rows = [chat(i, system=False) for i in range(10)]
     rows.append({"messages": [{"role": "system", "content": "s"}, {"role": "assistant", "content": "a"}]})
-    report = validate_data(config(write(tmp_path / "t.jsonl", rows)))
+    report = validate_for(config(write(tmp_path / "t.jsonl", rows)))
     assert report.ok
     assert report.counts["missing_system_message"] == 10
     assert report.counts["missing_user_message"] == 1
@@ -59,7 +67,7 @@ def test_cookbook_warnings_for_missing_system_and_user(tmp_path: Path) -> None:
 def test_duplicates_and_train_validation_overlap(tmp_path: Path) -> None:
     train = write(tmp_path / "train.jsonl", [chat(i) for i in range(10)] + [chat(3)])
     validation = write(tmp_path / "val.jsonl", [chat(100), chat(5)])
-    report = validate_data(config(train, validation=str(validation)))
+    report = validate_for(config(train, validation=str(validation)))
     assert report.ok
     (dup,) = [f for f in report.findings if f.code == "duplicate"]
     assert (dup.line, dup.message) == (11, "the same example as line 4")
@@ -74,7 +82,7 @@ def test_strict_raises_data_error_with_the_report(tmp_path: Path) -> None:
     rows[6]["messages"][2]["content"] = ""
     path = write(tmp_path / "t.jsonl", rows)
     with pytest.raises(DataError) as info:
-        validate_data(config(path), strict=True)
+        validate_for(config(path), strict=True)
     error = info.value
     assert (error.file, error.line, error.field) == (str(path), 7, "messages[2].content")
     assert isinstance(error.report, ValidationReport) and error.report.error_count == 2  # plus too_few_examples
@@ -84,7 +92,7 @@ def test_strict_raises_data_error_with_the_report(tmp_path: Path) -> None:
 def test_dpo_with_chat_data_is_an_unsupported_kind(tmp_path: Path) -> None:
     cfg = config(write(tmp_path / "t.jsonl", [chat(i) for i in range(10)]))
     cfg.method = "dpo"
-    report = validate_data(cfg)
+    report = validate_for(cfg)
     assert report.counts.get("unsupported_kind") == 1
 
 
@@ -96,10 +104,10 @@ def test_openai_preference_outputs_must_be_single_messages(tmp_path: Path) -> No
     }
     cfg = config(write(tmp_path / "p.jsonl", [row] * 10))
     cfg.method = "dpo"
-    report = validate_data(cfg)
+    report = validate_for(cfg)
     assert report.counts["preference_multi_turn_output"] == 10
     local = cfg.model_copy(update={"provider": "local", "model": "gpt2-like-tiny"})
-    assert "preference_multi_turn_output" not in validate_data(local, estimate=False).counts
+    assert "preference_multi_turn_output" not in validate_for(local, estimate=False).counts
 
 
 def test_token_limit_per_model(tmp_path: Path) -> None:
@@ -107,12 +115,12 @@ def test_token_limit_per_model(tmp_path: Path) -> None:
     path = write(tmp_path / "t.jsonl", [long] + [chat(i) for i in range(10)])
     old_model = config(path)
     old_model.model = "gpt-3.5-turbo-0613"  # a 4,096-token limit
-    report = validate_data(old_model)
+    report = validate_for(old_model)
     assert report.counts["over_token_limit"] == 1
     assert report.tokens is not None and report.tokens.counter == "tiktoken:cl100k_base"
     assert report.tokens.limit == 4096
     assert report.cost is not None and report.cost.tokens_per_epoch < report.tokens.total  # truncated when billed
-    assert validate_data(config(path)).counts.get("over_token_limit") is None
+    assert validate_for(config(path)).counts.get("over_token_limit") is None
 
 
 def test_eval_data_is_validated_too(tmp_path: Path) -> None:
@@ -121,14 +129,14 @@ def test_eval_data_is_validated_too(tmp_path: Path) -> None:
     cfg = TuneConfig.model_validate(
         {"provider": "openai", "model": "gpt-4o-mini", "data": {"train": str(train)}, "eval": {"data": str(held_out)}}
     )
-    report = validate_data(cfg)
+    report = validate_for(cfg)
     (finding,) = report.errors
     assert (finding.split, finding.code, finding.line) == ("eval", "example_missing_assistant_message", 1)
 
 
 def test_findings_are_capped_but_counted(tmp_path: Path) -> None:
     rows = [{"messages": [{"role": "user", "content": "x"}]} for _ in range(300)]
-    report = validate_data(config(write(tmp_path / "t.jsonl", rows)), estimate=False)
+    report = validate_for(config(write(tmp_path / "t.jsonl", rows)), estimate=False)
     assert report.counts["example_missing_assistant_message"] == 300
     assert len([f for f in report.findings if f.code == "example_missing_assistant_message"]) == 50
     data = report.to_dict()
@@ -187,7 +195,7 @@ def test_parallel_scan_matches_the_sequential_one(
     validation = write(tmp_path / "v.jsonl", [chat(398)])
 
     def run(workers: int) -> ValidationReport:
-        check = DataCheck(provider="openai", model="gpt-4o-mini", workers=workers)
+        check = DataCheck(profile=OPENAI, model="gpt-4o-mini", workers=workers)
         report, _ = check_sources([("train", path), ("validation", validation)], check)
         return report
 
@@ -207,7 +215,7 @@ def test_parallel_scan_matches_the_sequential_one(
 
 def test_parallel_scan_reports_the_unsupported_kind_once(tmp_path: Path, parallel: None) -> None:
     path = write(tmp_path / "t.jsonl", [{"text": f"line {i}"} for i in range(200)])
-    report, _ = check_sources([("train", path)], DataCheck(provider="openai", model="gpt-4o-mini", workers=2))
+    report, _ = check_sources([("train", path)], DataCheck(profile=OPENAI, model="gpt-4o-mini", workers=2))
     assert report.counts["unsupported_kind"] == 1
 
 
@@ -218,6 +226,6 @@ def test_duplicates_are_found_whatever_the_spelling(tmp_path: Path) -> None:
     for message in spelled["messages"]:
         message["name"] = None
     path = write(tmp_path / "t.jsonl", [plain, *[chat(i) for i in range(2, 11)], spelled])
-    report = validate_data(config(path))
+    report = validate_for(config(path))
     (dup,) = [f for f in report.findings if f.code == "duplicate"]
     assert (dup.line, dup.message) == (11, "the same example as line 1")

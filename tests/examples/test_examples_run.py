@@ -116,7 +116,7 @@ def test_library_api_on_azure_deploys_and_evaluates(azure_env: Any, capsys: pyte
     assert jobs[0].get("trainingType") == "developer" or jobs[0].get("trainingType") == "Developer"
     tuned = [d for d in azure_env.deployments() if d["properties"]["model"]["name"] == jobs[0]["fine_tuned_model"]]
     assert len(tuned) == 1
-    assert tuned[0]["sku"]["name"] == "Developer"
+    assert tuned[0]["sku"]["name"] == "DeveloperTier"  # the ARM name; "Developer" is the portal's
     assert "base few-shot (k=3)" in out
 
 

@@ -20,11 +20,9 @@ from tunekit.cli.output import EXIT_DATA_INVALID, EXIT_FAILURE, EXIT_USAGE, cons
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
     from tunekit.data import CostEstimate
+    from tunekit.provider import Provider
 
 logger = logging.getLogger("tunekit.cli")
-
-_OPENAI_LIKE = ("openai", "azure")
-_ESTIMATE_PROVIDERS = ("openai", "azure", "autotrain", "local")
 
 
 def register(app: typer.Typer) -> None:
@@ -77,10 +75,20 @@ def _columns(pairs: list[str] | None) -> dict[str, str] | None:
     return mapping
 
 
-def _looks_openai(model: str) -> bool:
-    from tunekit.data.tokens import _looks_openai as looks
+def _provider_classes() -> list[type[Provider]]:
+    """Every installed provider that imports (a broken one is skipped: `tunekit providers` reports it)."""
+    from tunekit.registry import get_provider_class, installed_providers
 
-    return looks(model)
+    return [get_provider_class(info.name) for info in installed_providers() if info.ok]
+
+
+def _default_provider(model: str) -> type[Provider] | None:
+    """The provider whose model family ``model`` belongs to, else one that trains on this machine."""
+    classes = _provider_classes()
+    for cls in classes:
+        if cls.limits(model).claims(model):
+            return cls
+    return next((cls for cls in classes if cls.runs_here), None)
 
 
 def validate(
@@ -91,7 +99,7 @@ def validate(
     ] = None,
     provider: Annotated[
         str | None,
-        typer.Option("--provider", "-p", help="openai, azure, autotrain or local (default: by model)."),
+        typer.Option("--provider", "-p", help="An installed provider (default: the one the model belongs to)."),
     ] = None,
     method: Annotated[str | None, typer.Option("--method", help="sft or dpo (default: from the data).")] = None,
     validation: Annotated[
@@ -108,10 +116,13 @@ def validate(
         from tunekit.data import detect_format, validate_data
         from tunekit.data.formats import canonical_format
         from tunekit.errors import DataError
+        from tunekit.registry import get_provider_class
 
         columns = _columns(column)
         model_name = model or "gpt-4o-mini"
-        provider_name = provider or ("openai" if _looks_openai(model_name) else "local")
+        # An unknown --provider is an error (exit 2), never a silent pass with no limits.
+        profile = get_provider_class(provider) if provider else _default_provider(model_name)
+        provider_name = provider or (profile.name if profile is not None else "none")
         if method is None:
             try:
                 fmt = canonical_format(format) if format else detect_format(data, columns=columns)
@@ -131,7 +142,7 @@ def validate(
                 },
             }
         )
-        report = validate_data(config)
+        report = validate_data(config, profile=profile)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -157,7 +168,7 @@ def convert(
 ) -> None:
     """Convert data to a provider's format. Nothing is written unless every example converts."""
     with _cli_errors():
-        from tunekit.data import detect_format, read_examples, write_examples
+        from tunekit.data import TARGETS, detect_format, read_examples, write_examples
         from tunekit.data.formats import canonical_format
         from tunekit.errors import ConfigError
 
@@ -167,7 +178,7 @@ def convert(
         columns = _columns(column)
         fmt = canonical_format(format) if format else detect_format(data, columns=columns)
         preference = fmt in ("openai-preference", "dpo")
-        if target in _OPENAI_LIKE and preference:
+        if f"{target}-preference" in TARGETS and preference:  # the writer's preference flavour of the format
             target += "-preference"
         count = 0
 
@@ -190,11 +201,14 @@ def estimate(
     config: Annotated[Path, typer.Argument(help="A tunekit config (YAML/JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """What the run would cost on each provider, side by side: tokens, epochs, price, time, GPU memory."""
+    """What the run would cost on each installed provider, side by side: tokens, epochs, price, time, memory.
+
+    Estimating needs no credentials: nothing is sent anywhere.
+    """
     with _cli_errors():
         from tunekit.config import load_config
 
-        cfg = load_config(config)
+        cfg = load_config(config, credentials=False)
         rows = _estimates(cfg)
     if as_json:
         print_json({"config": str(config), "estimates": [row.model_dump(mode="json") for row in rows]})
@@ -208,21 +222,24 @@ def estimate(
 
 
 def _estimates(cfg: TuneConfig) -> list[CostEstimate]:
-    """Count tokens once per tokenizer family and price the run for each provider."""
+    """Count tokens once per token counter and price the run on every installed provider (the config's first)."""
     from tunekit.data import estimate_cost, validate_data
     from tunekit.errors import DataError
+    from tunekit.registry import get_provider_class
 
-    stats_by_family: dict[str, Any] = {}
+    own = get_provider_class(cfg.provider)
+    classes = [own, *(cls for cls in _provider_classes() if cls.name != own.name)]
+    stats_by_counter: dict[str, Any] = {}
     rows = []
-    providers = [cfg.provider, *(p for p in _ESTIMATE_PROVIDERS if p != cfg.provider)]
-    for provider in providers:
-        family = "tiktoken" if provider in _OPENAI_LIKE else "hf"
+    for cls in classes:
         variant = cfg.model_copy(
-            update={"provider": provider, "provider_options": cfg.provider_options if provider == cfg.provider else {}}
+            update={"provider": cls.name, "provider_options": cfg.provider_options if cls is own else {}}
         )
-        if family not in stats_by_family:
-            report = validate_data(variant, estimate=False)
-            if provider == cfg.provider and not report.ok:
+        counter = cls.token_counter(cfg.model)
+        family = counter.name if counter is not None else "model tokenizer"
+        if family not in stats_by_counter:
+            report = validate_data(variant, profile=cls, counter=counter, estimate=False)
+            if cls is own and not report.ok:
                 first = report.first_error()
                 raise DataError(
                     f"{first.message if first else 'invalid data'} (run `tunekit validate` for every finding)",
@@ -231,39 +248,70 @@ def _estimates(cfg: TuneConfig) -> list[CostEstimate]:
                     field=first.field if first else None,
                     report=report,
                 )
-            stats_by_family[family] = report.tokens
-        stats = stats_by_family[family]
+            stats_by_counter[family] = report.tokens
+        stats = stats_by_counter[family]
         if stats is not None:
-            rows.append(estimate_cost(variant, stats))
+            rows.append(estimate_cost(variant, stats, cls, others=[c for c in classes if c is not cls]))
     return rows
 
 
+# Columns after "provider" and "cost", least needed first: dropped in this order when the terminal is narrow,
+# so that money is never cut short.
+_COLUMNS = ("tok/epoch", "GiB LoRA", "examples", "time", "epochs", "host/h", "billed tok")
+
+
+def _cells(r: CostEstimate) -> dict[str, str]:
+    if r.unavailable is not None:
+        return {"cost": "n/a", **dict.fromkeys(_COLUMNS, "-")}
+    return {
+        "examples": f"{r.examples:,}",
+        "tok/epoch": f"{r.tokens_per_epoch:,}",
+        "epochs": f"{r.epochs}{'' if r.epochs_source == 'config' else ' auto'}",
+        "billed tok": f"{r.billed_tokens:,}",
+        "cost": "-" if r.total is None else f"{r.total:,.2f}",
+        "time": "-" if r.hours is None else f"{r.hours:.2f}h",
+        "host/h": "-" if r.hosting_per_hour is None else f"{r.hosting_per_hour:.2f}",
+        "GiB LoRA": "-" if r.memory is None else f"{r.memory.lora_gib:.1f}",
+    }
+
+
+def _fitting_columns(names: list[str], cells: list[dict[str, str]], width: int) -> list[str]:
+    """The columns (in table order) that fit ``width``, dropping the least needed first."""
+    order = ["examples", "tok/epoch", "epochs", "billed tok", "cost", "time", "host/h", "GiB LoRA"]
+
+    def needed(column: str) -> int:
+        return max(len(column), *(len(c[column]) for c in cells)) + 3  # rich's padding and border
+
+    keep = set(order)
+    provider_width = max(len("provider"), *(len(n) for n in names)) + 4
+    for column in _COLUMNS:
+        if provider_width + sum(needed(c) for c in keep) <= width:
+            break
+        keep.discard(column)
+    return [c for c in order if c in keep]
+
+
 def _print_estimates(cfg: TuneConfig, rows: list[CostEstimate]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    names = [r.provider + ("*" if r.provider == cfg.provider else "") for r in rows]
+    cells = [_cells(r) for r in rows]
+    # Piped output has no terminal width: use 120 rather than rich's default of 80.
+    width = console.width if console.is_terminal else 120
+    columns = _fitting_columns(names, cells, width)
     table = Table(title=f"{cfg.model} · {cfg.method} · {cfg.data.train}", title_justify="left", expand=False)
     table.add_column("provider", no_wrap=True)
-    for column in ("examples", "tok/epoch", "epochs", "billed tok", "cost", "time", "host/h", "GiB LoRA"):
+    for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
-    for r in rows:
-        table.add_row(
-            r.provider + ("*" if r.provider == cfg.provider else ""),
-            f"{r.examples:,}",
-            f"{r.tokens_per_epoch:,}",
-            f"{r.epochs}{'' if r.epochs_source == 'config' else ' auto'}",
-            f"{r.billed_tokens:,}",
-            "-" if r.total is None else f"{r.total:,.2f}",
-            "-" if r.hours is None else f"{r.hours:.2f}h",
-            "-" if r.hosting_per_hour is None else f"{r.hosting_per_hour:.2f}",
-            "-" if r.memory is None else f"{r.memory.lora_gib:.1f}",
-        )
-    # Piped output has no terminal width; a table this wide would wrap every cell at rich's default of 80.
-    wide = console if console.is_terminal else Console(width=120, highlight=False)
-    wide.print(table)
+    for name, row in zip(names, cells, strict=True):
+        table.add_row(name, *(row[c] for c in columns))
+    console.print(table, width=max(width, 40), crop=False)
     currency = rows[0].currency if rows else "USD"
     console.print(f"* the config's provider; money in {currency}", markup=False, highlight=False)
     for r in rows:
+        if r.unavailable is not None:
+            console.print(f"  {r.provider}: {r.unavailable}", markup=False, highlight=False)
+            continue
         if r.memory is not None:
             m = r.memory
             fits = ", ".join(g.gpu for g in m.fits if g.lora) or "none of the listed GPUs"
@@ -275,7 +323,9 @@ def _print_estimates(cfg: TuneConfig, rows: list[CostEstimate]) -> None:
             )
         for note in r.notes:
             console.print(f"  {r.provider}: {note}", markup=False, highlight=False)
-    as_of = next((r.prices_as_of for r in rows if r.prices_as_of), None)
-    if as_of:
-        where = "tunekit/data/prices.yaml or $TUNEKIT_HOME/prices.yaml"
-        console.print(f"prices as of {as_of} (edit {where})", markup=False, highlight=False)
+        if r.prices_as_of:
+            source = f" ({r.prices_source})" if r.prices_source else ""
+            console.print(f"  {r.provider}: prices as of {r.prices_as_of}{source}", markup=False, highlight=False)
+    console.print(
+        "prices: each provider's prices.yaml; override rows in $TUNEKIT_HOME/prices.yaml", markup=False, highlight=False
+    )

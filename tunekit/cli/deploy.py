@@ -31,7 +31,10 @@ def deploy(
     ] = None,
     sku: Annotated[
         str | None,
-        typer.Option("--sku", help="Standard, GlobalStandard, Developer or ProvisionedManaged (default: config's)."),
+        typer.Option(
+            "--sku",
+            help="Standard, GlobalStandard, DeveloperTier (or Developer) or ProvisionedManaged (default: config's).",
+        ),
     ] = None,
     capacity: Annotated[
         int | None, typer.Option("--capacity", min=1, help="Capacity units (default: the config's, else 1).")
@@ -52,7 +55,13 @@ def deploy(
         sku=sku or base.sku,
         capacity=capacity if capacity is not None else base.capacity,
     )
-    err_console.print(BILLING_NOTE.format(run=run_id), highlight=False)
+    hosting = tuner.provider.hosting_cost(tuner.config.model, settings)
+    if hosting is not None and hosting.per_hour == 0:
+        # A tier without an hourly fee (Azure's Developer Tier): say what it costs instead of warning of hours.
+        err_console.print(f"[bold yellow]note:[/] {hosting.warning()}", highlight=False, soft_wrap=True)
+    else:
+        # soft_wrap: the undeploy command must stay one copyable line.
+        err_console.print(BILLING_NOTE.format(run=run_id), highlight=False, soft_wrap=True)
     with err_console.status(f"deploying ({settings.sku} x{settings.capacity}) and waiting until it succeeds"):
         model = tuner.deploy(run_id, settings, checkpoint=_checkpoint(checkpoint))
     billing = tuner.deployments(run_id, billing=True)

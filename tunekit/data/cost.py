@@ -1,36 +1,42 @@
-"""What a run will cost: billed tokens with the cookbook's epoch rule, prices from a data file,
-and, for local training, the GPU memory it needs.
+"""What a run will cost: billed tokens with the cookbook's epoch rule, the provider's prices,
+and, for training on GPUs, the memory and time it needs.
 
-Prices live in ``prices.yaml`` (dated, editable, overridable); nothing here
-hard-codes a price. Each provider has one small estimator in ``ESTIMATORS``.
+Nothing here knows a provider or a price: each provider prices a run in its
+``estimate_cost`` hook (its dated ``prices.yaml`` ships with it), using the
+helpers below (:func:`price_tokens`, :func:`price_hours`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from tunekit.data.stats import TokenStats
-from tunekit.data.tables import load_table, lookup_model
+from tunekit.data.tables import load_table
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
+    from tunekit.config import DeployConfig, TuneConfig
+    from tunekit.data.profile import HostingCost, Limits
 
 __all__ = [
-    "ESTIMATORS",
     "CostEstimate",
     "GpuFit",
     "MemoryEstimate",
     "ModelShape",
+    "PricingProfile",
+    "add_memory",
     "estimate_cost",
     "estimate_memory",
     "model_shape",
+    "price_hours",
+    "price_tokens",
     "target_epochs",
+    "unavailable_reason",
 ]
 
 TARGET_EPOCHS = 3
@@ -93,6 +99,7 @@ class CostEstimate(BaseModel):
     method: str
     currency: str = "USD"
     prices_as_of: str | None = None
+    prices_source: str | None = None
     examples: int = 0
     epochs: int = 0
     epochs_source: Literal["config", "cookbook rule"] = "cookbook rule"
@@ -104,11 +111,15 @@ class CostEstimate(BaseModel):
     price_per_hour: float | None = None
     hours: float | None = None
     hosting_per_hour: float | None = Field(None, description="What keeping the tuned model deployed costs per hour.")
+    hosting_sku: str | None = None
+    unavailable: str | None = Field(None, description="Why this provider cannot tune the model (then no price).")
     total: float | None = None
     memory: MemoryEstimate | None = None
     notes: list[str] = Field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
+        if self.unavailable is not None:
+            return [f"cost [{self.provider} {self.model}]: {self.unavailable}"]
         lines = [
             f"cost [{self.provider} {self.model}, prices as of {self.prices_as_of or '?'}]: "
             f"{self.examples:,} examples x {self.epochs} epochs ({self.epochs_source}) = "
@@ -119,8 +130,6 @@ class CostEstimate(BaseModel):
         if self.hours is not None:
             price = f" at {self.price_per_hour:.2f}/h" if self.price_per_hour is not None else ""
             lines.append(f"  time ~ {self.hours:.2f} h on {self.hardware or '?'}{price}")
-        if self.hosting_per_hour is not None:
-            lines.append(f"  hosting the tuned model: {self.currency} {self.hosting_per_hour:.2f} per hour deployed")
         if self.memory is not None:
             m = self.memory
             fits = ", ".join(
@@ -233,28 +242,44 @@ def _training_hours(shape: ModelShape, tokens: int, gpu: str, count: int, *, lor
     return seconds / 3600
 
 
-# -- per provider ---------------------------------------------------------------------
-
-Estimator = Callable[["TuneConfig", TokenStats, CostEstimate], None]
+# -- helpers a provider's estimator uses --------------------------------------------
 
 
-def _token_priced(config: TuneConfig, stats: TokenStats, est: CostEstimate) -> None:
-    prices = load_table("prices")
-    models = prices.get("providers", {}).get(config.provider, {}).get("models", {})
-    key, entry = lookup_model(models, config.model)
-    if key is None:
-        est.notes.append(f"no {config.provider} price for {config.model}: add it to prices.yaml")
+def price_tokens(estimate: CostEstimate, per_1m: float | None, *, what: str) -> None:
+    """Bill ``estimate.billed_tokens`` at ``per_1m`` (currency per million tokens); note it when there is no price."""
+    if per_1m is None:
+        estimate.notes.append(f"no price for {what}")
         return
-    rate = entry.get("dpo_per_1m" if config.method == "dpo" else "training_per_1m")
-    if rate is None:
-        est.notes.append(f"{config.provider} lists no {config.method} price for {key}")
+    estimate.price_per_1m_tokens = float(per_1m)
+    estimate.training_cost = round(estimate.billed_tokens / 1e6 * float(per_1m), 4)
+    estimate.total = estimate.training_cost
+
+
+def price_hours(
+    config: TuneConfig,
+    stats: TokenStats,
+    estimate: CostEstimate,
+    *,
+    hardware: str,
+    gpu: str | None,
+    count: int,
+    per_hour: float | None,
+    startup_hours: float = 0.0,
+) -> None:
+    """Price a run by GPU time: memory, hours at 35% of the GPUs' peak, times ``per_hour`` (None: own hardware)."""
+    estimate.hardware = hardware
+    shape = add_memory(config, stats, estimate)
+    estimate.price_per_hour = per_hour
+    if shape is None or not gpu:
         return
-    est.price_per_1m_tokens = float(rate)
-    est.training_cost = round(est.billed_tokens / 1e6 * float(rate), 4)
-    est.total = est.training_cost
-    if entry.get("hosting_per_hour") is not None:
-        est.hosting_per_hour = float(entry["hosting_per_hour"])
-        est.notes.append("hosting is billed per hour while the model is deployed, on top of training")
+    hours = _training_hours(shape, estimate.billed_tokens, gpu, count, lora=config.lora is not None)
+    if hours is None:
+        return
+    estimate.hours = round(hours + startup_hours, 3)
+    if per_hour is not None:
+        estimate.training_cost = round(estimate.hours * per_hour, 4)
+        estimate.total = estimate.training_cost
+    estimate.notes.append("time assumes 35% of the GPU's peak throughput; real runs vary")
 
 
 def _seq_len(config: TuneConfig, stats: TokenStats) -> int:
@@ -269,66 +294,66 @@ def _batch(config: TuneConfig) -> int:
     return batch if isinstance(batch, int) else 1
 
 
-def _memory(config: TuneConfig, stats: TokenStats, est: CostEstimate) -> ModelShape | None:
+def add_memory(config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> ModelShape | None:
+    """Put the GPU memory training ``config.model`` needs on ``estimate``; the model's shape, when known."""
     shape = model_shape(config.model)
     if shape is None:
-        est.notes.append(f"unknown size of {config.model}: no memory or time estimate")
+        estimate.notes.append(f"unknown size of {config.model}: no memory or time estimate")
         return None
     r = config.lora.r if config.lora is not None else 16
-    est.memory = estimate_memory(shape, _seq_len(config, stats), _batch(config), r)
+    estimate.memory = estimate_memory(shape, _seq_len(config, stats), _batch(config), r)
     if shape.approximate:
-        est.notes.append(f"the size of {config.model} is guessed from its name")
+        estimate.notes.append(f"the size of {config.model} is guessed from its name")
     return shape
 
 
-def _autotrain(config: TuneConfig, stats: TokenStats, est: CostEstimate) -> None:
-    table = load_table("prices").get("providers", {}).get("autotrain", {})
-    options = config.provider_options
-    flavor = str(options.get("flavor") or options.get("hardware") or table.get("default_flavor", "a10g-large"))
-    spec = table.get("flavors", {}).get(flavor)
-    est.hardware = flavor
-    shape = _memory(config, stats, est)
-    if spec is None:
-        est.notes.append(f"no price for the flavor {flavor!r}: add it to prices.yaml")
-        return
-    est.price_per_hour = float(spec["per_hour"])
-    if shape is not None and spec.get("gpu"):
-        lora = config.lora is not None
-        hours = _training_hours(shape, est.billed_tokens, str(spec["gpu"]), int(spec["count"]), lora=lora)
-        if hours is not None:
-            est.hours = round(hours + 0.1, 3)  # plus start-up: image pull, model download
-            est.training_cost = round(est.hours * est.price_per_hour, 4)
-            est.total = est.training_cost
-            est.notes.append("time assumes 35% of the GPU's peak throughput; real runs vary")
+# -- the estimate ---------------------------------------------------------------------
 
 
-def _local(config: TuneConfig, stats: TokenStats, est: CostEstimate) -> None:
-    shape = _memory(config, stats, est)
-    est.total = 0.0
-    est.notes.append("local training costs only your own hardware's time")
-    gpu = str(config.provider_options.get("gpu") or "")
-    if shape is not None and gpu:
-        hours = _training_hours(shape, est.billed_tokens, gpu, 1, lora=config.lora is not None)
-        if hours is not None:
-            est.hardware, est.hours = gpu, round(hours, 3)
+class PricingProfile(Protocol):
+    """What estimating a run asks a provider (its class answers: see :class:`tunekit.provider.Provider`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def limits(self, model: str) -> Limits: ...
+
+    def estimate_cost(self, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate: ...
+
+    def hosting_cost(self, model: str, deploy: DeployConfig | None) -> HostingCost | None: ...
 
 
-ESTIMATORS: dict[str, Estimator] = {
-    "openai": _token_priced,
-    "azure": _token_priced,
-    "autotrain": _autotrain,
-    "local": _local,
-}
-"""Provider name -> the function that fills in its price, time and memory."""
+def unavailable_reason(model: str, profile: PricingProfile, others: Iterable[PricingProfile] = ()) -> str | None:
+    """Why ``profile``'s provider cannot tune ``model`` (None when it can).
+
+    A provider that lists the models it tunes refuses the rest; a provider of
+    open weights refuses a model another provider hosts exclusively.
+    """
+    limits = profile.limits(model)
+    if not limits.tunes(model):
+        return "n/a: tunes its own models" if limits.hosted_only else "n/a: not a model it tunes"
+    if limits.tunable_models is None:
+        for other in others:
+            theirs = other.limits(model)
+            if theirs.hosted_only and theirs.tunable_models is not None and theirs.tunes(model):
+                return f"n/a: {model} is hosted only by {other.name}"
+    return None
 
 
-def estimate_cost(config: TuneConfig, stats: TokenStats) -> CostEstimate:
-    """Estimate a run from its training token stats.
+def estimate_cost(
+    config: TuneConfig,
+    stats: TokenStats,
+    profile: PricingProfile | None = None,
+    *,
+    others: Iterable[PricingProfile] = (),
+) -> CostEstimate:
+    """Estimate a run from its training token stats, priced by the provider's :class:`PricingProfile`.
 
     Epochs come from the config, or the cookbook's rule when ``auto``. Billed
-    tokens are ``min(tokens, limit)`` summed over examples, times epochs.
+    tokens are ``min(tokens, limit)`` summed over examples, times epochs. The
+    provider's ``estimate_cost`` hook fills in the price; its ``hosting_cost``
+    hook what a deployment of the tuned model costs with ``config.deploy``'s sku.
     """
-    prices = load_table("prices")
     epochs = config.hyperparameters.epochs
     from_config = isinstance(epochs, int)
     n_epochs = epochs if isinstance(epochs, int) else target_epochs(stats.examples)
@@ -337,8 +362,6 @@ def estimate_cost(config: TuneConfig, stats: TokenStats) -> CostEstimate:
         provider=config.provider,
         model=config.model,
         method=config.method,
-        currency=str(prices.get("currency", "USD")),
-        prices_as_of=str(prices.get("as_of")) if prices.get("as_of") else None,
         examples=stats.examples,
         epochs=n_epochs,
         epochs_source="config" if from_config else "cookbook rule",
@@ -347,9 +370,17 @@ def estimate_cost(config: TuneConfig, stats: TokenStats) -> CostEstimate:
     )
     if stats.approximate:
         est.notes.append("token counts are estimates (no tokenizer for this model)")
-    estimator = ESTIMATORS.get(config.provider)
-    if estimator is None:
+    if profile is None:
         est.notes.append(f"no cost model for provider {config.provider!r}")
-    else:
-        estimator(config, stats, est)
+        return est
+    reason = unavailable_reason(config.model, profile, others)
+    if reason is not None:
+        est.unavailable = reason
+        return est
+    est = profile.estimate_cost(config, stats, est)
+    hosting = profile.hosting_cost(config.model, config.deploy)
+    if hosting is not None:
+        est.hosting_per_hour = hosting.per_hour
+        est.hosting_sku = hosting.sku
+        est.notes.append(hosting.warning())
     return est

@@ -16,7 +16,7 @@ from typing import Any
 from tunekit.data.examples import ROLES, FunctionCall, Message, Tool, ToolCall, ToolFunction, trusted
 from tunekit.data.report import Findings
 
-__all__ = ["MESSAGE_KEYS", "parse_messages", "parse_tools"]
+__all__ = ["CONTROL_TOKEN", "MESSAGE_KEYS", "control_token", "parse_messages", "parse_tools"]
 
 MESSAGE_KEYS = frozenset({"role", "content", "name", "function_call", "tool_calls", "tool_call_id", "weight"})
 _ROLES = frozenset(ROLES)
@@ -121,122 +121,28 @@ _PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, allow_weight: bool) -> Message | None:
-    if type(m) is dict and len(m) == 2:
-        # The plain {"role", "content"} message, checked in a few operations (most of every file).
-        role = m.get("role")
-        content = m.get("content")
-        if type(role) is str and role in _PLAIN_ROLES and type(content) is str and content and not content.isspace():
-            plain = {
-                "role": role,
-                "content": content,
-                "name": None,
-                "tool_calls": None,
-                "tool_call_id": None,
-                "function_call": None,
-                "weight": None,
-            }
-            return trusted(Message, plain, set(_PLAIN_FIELDS))
-    if not isinstance(m, dict):
-        f.add("wrong_type", f"a message must be an object, not {type(m).__name__}", line=line, field=f"{path}[{i}]")
+    """One message checked in stages (keys and role, content, name and weight, calls); None after a finding."""
+    plain = _plain_message(m)
+    if plain is not None:
+        return plain
+    where = f"{path}[{i}]"
+    if not _keys_and_role(m, where, line, f):
         return None
-    role = m.get("role")
+    role: str = m["role"]
     content = m.get("content")
-    tool_calls = m.get("tool_calls")
-    function_call = m.get("function_call")
-    ok = True
-    if role is None or ("content" not in m and tool_calls is None and function_call is None):
-        missing = "role" if role is None else "content"
-        f.add("message_missing_key", f"message has no {missing!r}", line=line, field=f"{path}[{i}]")
-        ok = False
-    if not MESSAGE_KEYS.issuperset(m):
-        extra = sorted(set(m) - MESSAGE_KEYS)
-        f.add("message_unrecognized_key", f"unknown key(s) {extra}", line=line, field=f"{path}[{i}]")
-        ok = False
-    if role is not None and not isinstance(role, str):
-        f.add("wrong_type", f"role must be a string, not {type(role).__name__}", line=line, field=f"{path}[{i}].role")
+    has_call = m.get("tool_calls") is not None or m.get("function_call") is not None
+    if not _content_ok(content, role, has_call, where, line, f):
         return None
-    if role is not None and role not in _ROLES:
-        f.add("unrecognized_role", f"unknown role {role!r}", line=line, field=f"{path}[{i}].role")
-        return None
+    name, weight, ok = _name_and_weight(m, role, allow_weight, where, line, f)
     if not ok:
         return None
-    has_call = tool_calls is not None or function_call is not None
-    if isinstance(content, str):
-        if not has_call and _blank(content):
-            if not content:
-                f.add("missing_content", "content is empty", line=line, field=f"{path}[{i}].content")
-                return None
-            if role == "assistant":
-                f.add("blank_content", "content is only whitespace", line=line, field=f"{path}[{i}].content")
-                return None
-            f.add("blank_prompt_content", "content is only whitespace", line=line, field=f"{path}[{i}].content")
-    elif isinstance(content, list):
-        text = _parts_text(content)
-        if text is None:
-            f.add("wrong_type", "content parts must be objects with a 'type'", line=line, field=f"{path}[{i}].content")
-            return None
-        if not has_call and _blank(text):
-            f.add("missing_content", "content has no text", line=line, field=f"{path}[{i}].content")
-            return None
-    elif content is None:
-        if not has_call:
-            f.add("missing_content", "content is null", line=line, field=f"{path}[{i}].content")
-            return None
-    else:
-        f.add(
-            "missing_content",
-            f"content must be a string, not {type(content).__name__}",
-            line=line,
-            field=f"{path}[{i}].content",
-        )
-        return None
-    name = m.get("name")
-    if name is not None and not isinstance(name, str):
-        f.add("wrong_type", "name must be a string", line=line, field=f"{path}[{i}].name")
-        return None
-    weight = m.get("weight")
-    if weight is not None and (
-        not allow_weight or role != "assistant" or isinstance(weight, bool) or weight not in (0, 1)
-    ):
-        why = "weight is only allowed on assistant messages" if role != "assistant" else "weight must be 0 or 1"
-        if not allow_weight:
-            why = "weight is not allowed here"
-        f.add("invalid_weight", why, line=line, field=f"{path}[{i}].weight")
-        return None
-    calls = None
-    if tool_calls is not None:
-        if role != "assistant":
-            f.add("invalid_tool_call", "only assistant messages make tool calls", line=line, field=f"{path}[{i}]")
-            return None
-        calls = _tool_calls(tool_calls, f"{path}[{i}].tool_calls", line, f)
-        if calls is None:
-            return None
-    fcall = None
-    if function_call is not None:
-        fcall = _function_call(function_call, f"{path}[{i}].function_call", line, f, "invalid_tool_call")
-        if fcall is None:
-            return None
-    tool_call_id = m.get("tool_call_id")
-    if role == "tool" and not isinstance(tool_call_id, str):
-        f.add("missing_key", "a tool message needs a string 'tool_call_id'", line=line, field=f"{path}[{i}]")
-        return None
-    if tool_call_id is not None and not isinstance(tool_call_id, str):
-        f.add("wrong_type", "tool_call_id must be a string", line=line, field=f"{path}[{i}].tool_call_id")
+    calls, fcall, tool_call_id, ok = _calls(m, role, where, line, f)
+    if not ok:
         return None
     if calls is None and fcall is None and tool_call_id is None:
         # Checked above field by field: skip pydantic's second pass on the hot path.
-        values: dict[str, Any] = {
-            "role": role,
-            "content": content,
-            "name": name,
-            "tool_calls": None,
-            "tool_call_id": None,
-            "function_call": None,
-            "weight": weight,
-        }
-        fields_set = {"role", "content"}
-        if name is not None:
-            fields_set.add("name")
+        values: dict[str, Any] = {**_NO_CALLS, "role": role, "content": content, "name": name, "weight": weight}
+        fields_set = {"role", "content"} | ({"name"} if name is not None else set())
         if weight is not None:
             fields_set.add("weight")
         return trusted(Message, values, fields_set)
@@ -249,6 +155,146 @@ def _parse_message(m: Any, path: str, i: int, line: int | None, f: Findings, all
         function_call=fcall,
         weight=weight,
     )
+
+
+_NO_CALLS: dict[str, Any] = {"name": None, "tool_calls": None, "tool_call_id": None, "function_call": None}
+
+CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+"""A chat-template control string (``<|im_start|>``, ``<|endoftext|>``, ``<|fim_suffix|>``...)."""
+
+
+def control_token(text: str) -> str | None:
+    """The first chat-template control string in ``text``, or None (a substring test first: most text has none)."""
+    if "<|" not in text:
+        return None
+    match = CONTROL_TOKEN.search(text)
+    return match.group(0) if match else None
+
+
+def _plain_message(m: Any) -> Message | None:
+    """The plain ``{"role", "content"}`` message (most of every file), checked in a few operations; else None."""
+    if type(m) is not dict or len(m) != 2:
+        return None
+    role = m.get("role")
+    content = m.get("content")
+    if (
+        type(role) is str
+        and role in _PLAIN_ROLES
+        and type(content) is str
+        and content
+        and not content.isspace()
+        and "<|" not in content
+    ):
+        return trusted(Message, {**_NO_CALLS, "role": role, "content": content, "weight": None}, set(_PLAIN_FIELDS))
+    return None
+
+
+def _keys_and_role(m: Any, where: str, line: int | None, f: Findings) -> bool:
+    """An object with a known string role, content (or a call), and only message keys."""
+    if not isinstance(m, dict):
+        f.add("wrong_type", f"a message must be an object, not {type(m).__name__}", line=line, field=where)
+        return False
+    role = m.get("role")
+    ok = True
+    if role is None or ("content" not in m and m.get("tool_calls") is None and m.get("function_call") is None):
+        missing = "role" if role is None else "content"
+        f.add("message_missing_key", f"message has no {missing!r}", line=line, field=where)
+        ok = False
+    if not MESSAGE_KEYS.issuperset(m):
+        extra = sorted(set(m) - MESSAGE_KEYS)
+        f.add("message_unrecognized_key", f"unknown key(s) {extra}", line=line, field=where)
+        ok = False
+    if role is not None and not isinstance(role, str):
+        f.add("wrong_type", f"role must be a string, not {type(role).__name__}", line=line, field=f"{where}.role")
+        return False
+    if role is not None and role not in _ROLES:
+        f.add("unrecognized_role", f"unknown role {role!r}", line=line, field=f"{where}.role")
+        return False
+    return ok
+
+
+def _content_ok(content: Any, role: str, has_call: bool, where: str, line: int | None, f: Findings) -> bool:
+    """Text (or text parts) that is not blank, unless the message makes a call; control strings are flagged."""
+    field = f"{where}.content"
+    if isinstance(content, str):
+        text = content
+        if not has_call and _blank(content):
+            if not content:
+                f.add("missing_content", "content is empty", line=line, field=field)
+                return False
+            if role == "assistant":
+                f.add("blank_content", "content is only whitespace", line=line, field=field)
+                return False
+            f.add("blank_prompt_content", "content is only whitespace", line=line, field=field)
+    elif isinstance(content, list):
+        parts = _parts_text(content)
+        if parts is None:
+            f.add("wrong_type", "content parts must be objects with a 'type'", line=line, field=field)
+            return False
+        if not has_call and _blank(parts):
+            f.add("missing_content", "content has no text", line=line, field=field)
+            return False
+        text = parts
+    elif content is None:
+        if not has_call:
+            f.add("missing_content", "content is null", line=line, field=field)
+            return False
+        return True
+    else:
+        f.add("missing_content", f"content must be a string, not {type(content).__name__}", line=line, field=field)
+        return False
+    token = control_token(text)
+    if token is not None:
+        f.add("control_token", f"content holds the control string {token}", line=line, field=field)
+    return True
+
+
+def _name_and_weight(
+    m: dict[str, Any], role: str, allow_weight: bool, where: str, line: int | None, f: Findings
+) -> tuple[str | None, Any, bool]:
+    """(name, weight, ok): a string name; a weight of 0 or 1 on assistant messages where weights are allowed."""
+    name = m.get("name")
+    if name is not None and not isinstance(name, str):
+        f.add("wrong_type", "name must be a string", line=line, field=f"{where}.name")
+        return None, None, False
+    weight = m.get("weight")
+    if weight is not None and (
+        not allow_weight or role != "assistant" or isinstance(weight, bool) or weight not in (0, 1)
+    ):
+        why = "weight is only allowed on assistant messages" if role != "assistant" else "weight must be 0 or 1"
+        if not allow_weight:
+            why = "weight is not allowed here"
+        f.add("invalid_weight", why, line=line, field=f"{where}.weight")
+        return name, weight, False
+    return name, weight, True
+
+
+def _calls(
+    m: dict[str, Any], role: str, where: str, line: int | None, f: Findings
+) -> tuple[list[ToolCall] | None, FunctionCall | None, str | None, bool]:
+    """(tool calls, function call, tool_call_id, ok): calls only from the assistant; a tool message answers one."""
+    tool_calls, function_call = m.get("tool_calls"), m.get("function_call")
+    calls = None
+    if tool_calls is not None:
+        if role != "assistant":
+            f.add("invalid_tool_call", "only assistant messages make tool calls", line=line, field=where)
+            return None, None, None, False
+        calls = _tool_calls(tool_calls, f"{where}.tool_calls", line, f)
+        if calls is None:
+            return None, None, None, False
+    fcall = None
+    if function_call is not None:
+        fcall = _function_call(function_call, f"{where}.function_call", line, f, "invalid_tool_call")
+        if fcall is None:
+            return None, None, None, False
+    tool_call_id = m.get("tool_call_id")
+    if role == "tool" and not isinstance(tool_call_id, str):
+        f.add("missing_key", "a tool message needs a string 'tool_call_id'", line=line, field=where)
+        return None, None, None, False
+    if tool_call_id is not None and not isinstance(tool_call_id, str):
+        f.add("wrong_type", "tool_call_id must be a string", line=line, field=f"{where}.tool_call_id")
+        return None, None, None, False
+    return calls, fcall, tool_call_id, True
 
 
 def parse_tools(raw: Any, path: str, line: int | None, f: Findings) -> list[Tool] | None:

@@ -154,6 +154,9 @@ def jsonl_range(path: Path, f: Findings, start: int = 0, end: int | None = None)
             except ValueError as exc:
                 f.add("invalid_json", _json_message(exc, text), line=number, excerpt=text.strip())
                 continue
+            except RecursionError:
+                f.add("invalid_json", "the JSON is nested too deeply to read", line=number, excerpt=text.strip())
+                continue
             if ("\\ud" in text or "\\uD" in text) and lone_surrogate(record, number, f):
                 continue
             yield record, number
@@ -252,6 +255,9 @@ def _json(path: Path, f: Findings) -> Iterator[Record]:
                         where = line + buffer.count("\n", pos, exc.pos)
                         f.add("invalid_json", _json_message(exc, buffer[pos:]), line=where)
                         return
+                except RecursionError:  # the rest of the array cannot be found past an element this deep
+                    f.add("invalid_json", "an element is nested too deeply to read", line=line)
+                    return
                 # An element that spans the end of the buffer: read on (doubling, so huge ones stay linear).
                 chunk = min(chunk * 2, 1 << 26)
                 more()

@@ -21,7 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "unreadable": ("error", "the file cannot be read"),
     "invalid_utf8": ("error", "the line is not valid UTF-8"),
     "not_utf8": ("error", "the file is not UTF-8"),
-    "invalid_json": ("error", "the line is not valid JSON (truncated or malformed)"),
+    "invalid_json": ("error", "the line is not valid JSON (truncated, malformed or nested too deeply)"),
     "bom_inside_file": ("warning", "a byte-order mark in the middle of the file (concatenated files?)"),
     "unknown_format": ("error", "the format of the records is not recognized"),
     # the cookbook's format checks
@@ -65,7 +65,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "duplicate": ("warning", "an exact duplicate of an earlier example"),
     "train_validation_overlap": ("warning", "the example also appears in the training data"),
     "approximate_tokens": ("info", "token counts are estimates"),
-    "unknown_model": ("info", "no token limit or price is known for this model"),
+    "unknown_model": ("error", "the provider does not fine-tune this model"),
+    "control_token": ("warning", "the text holds a chat-template control string (<|im_start|>, <|endoftext|>, ...)"),
 }
 """Every finding code: its default severity and what it means."""
 
@@ -110,6 +111,8 @@ class Findings:
         self.counts: Counter[str] = Counter()
         self.severities: Counter[str] = Counter()
         self._root = sink
+        self.overrides: dict[str, Severity] = {} if sink is None else sink.overrides
+        """Code -> severity, shared with the root: a provider makes some findings stricter (see Limits.severities)."""
 
     def add(
         self,
@@ -122,7 +125,7 @@ class Findings:
         excerpt: str | None = None,
     ) -> None:
         default_severity, description = CODES.get(code, ("error", code))
-        severity = severity or default_severity
+        severity = severity or self.overrides.get(code) or default_severity
         root = self._root or self
         if root.counts[code] < root.keep:
             finding = Finding(
@@ -155,7 +158,7 @@ class Findings:
     def count_only(self, code: str, n: int) -> None:
         """Count ``n`` findings of ``code`` that were not kept."""
         if n > 0:
-            self._count(code, CODES.get(code, ("error", ""))[0], n)
+            self._count(code, self.overrides.get(code) or CODES.get(code, ("error", ""))[0], n)
 
     def child(self, file: str, split: str | None = None) -> Findings:
         """A collector for another file that reports into this one's root."""

@@ -30,9 +30,10 @@ from tunekit.data.examples import (
     trusted,
 )
 from tunekit.data.formats import apply_columns, canonical_format, check_columns, detect_record_format, parse_record
+from tunekit.data.hooks import DataProfile
+from tunekit.data.profile import Limits
 from tunekit.data.readers import check_encoding, file_kind, iter_records, jsonl_range, line_starts, source_name
 from tunekit.data.report import Finding, Findings, SplitSummary, TokenStats
-from tunekit.data.tables import model_limits, provider_limits
 from tunekit.data.tokens import HFTokenCounter, TiktokenCounter, TokenCounter, token_counter
 from tunekit.secrets import get_logger
 
@@ -42,7 +43,6 @@ logger = get_logger("tunekit.data.scan")
 
 AnyExample = ChatExample | PreferenceExample | PromptCompletionExample | TextExample
 
-_DEFAULT_KINDS = {"sft": ["chat", "prompt_completion", "text"], "dpo": ["preference"]}
 PARALLEL_MIN_BYTES = 8 << 20
 """Files smaller than this are scanned in-process: starting workers would cost more than it saves."""
 
@@ -61,9 +61,15 @@ def default_workers() -> int:
 
 @dataclass
 class DataCheck:
-    """What to check data against (provider, model, method) and how to read it (format, columns)."""
+    """What to check data against (provider, model, method) and how to read it (format, columns).
+
+    ``profile`` is the provider (a :class:`~tunekit.provider.Provider` class or
+    instance): its limits and token counter apply. ``provider`` is only its
+    name, for messages.
+    """
 
     provider: str | None = None
+    profile: DataProfile | None = None
     model: str | None = None
     method: str = "sft"
     format: str | None = None
@@ -75,27 +81,28 @@ class DataCheck:
     min_examples: int | None = None
     workers: int | None = None
     """Processes for large JSONL files; None: :func:`default_workers`."""
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         if self.format is not None:
             self.format = canonical_format(self.format)
         if self.columns:
             check_columns(self.columns)
-        if self.provider:
-            self.limits = provider_limits(self.provider)
+        if self.profile is not None:
+            self.provider = self.provider or self.profile.name
+            self.limits = self.profile.limits(self.model or "")
 
     def make_counter(self) -> TokenCounter | None:
         if not self.count_tokens:
             return None
         if self.counter is None:
-            self.counter = token_counter(self.model or "gpt-4o-mini", self.provider, tokenizer=self.tokenizer)
+            self.counter = token_counter(self.model or "gpt-4o-mini", self.profile, tokenizer=self.tokenizer)
         return self.counter
 
     def token_limit(self) -> int | None:
-        if self.provider in ("openai", "azure") and self.model:
-            limit = model_limits(self.provider, self.model).get("token_limit") or self.limits.get("default_token_limit")
-            return int(limit) if limit else None
+        """The provider's limit for the model, else the config's max_seq_length, else the tokenizer's."""
+        if self.limits.token_limit:
+            return self.limits.token_limit
         if self.max_seq_length:
             return self.max_seq_length
         if isinstance(self.counter, HFTokenCounter):
@@ -103,8 +110,7 @@ class DataCheck:
         return None
 
     def allowed_kinds(self) -> list[str]:
-        kinds = self.limits.get("kinds") or _DEFAULT_KINDS
-        return list(kinds.get(self.method, _DEFAULT_KINDS.get(self.method, [])))
+        return self.limits.allowed_kinds(self.method)
 
 
 _PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
@@ -134,6 +140,7 @@ def _plain_chat(record: Any) -> list[tuple[str, str]] | None:
             or type(content) is not str
             or not content
             or content.isspace()
+            or "<|" in content  # a possible control string: the full checks report it
         ):
             return None
         if role == "user":
@@ -157,6 +164,18 @@ def fast_digest(example: AnyExample) -> int:
         except TypeError:  # list content or tool calls: not hashable as is
             pass
     return example_digest(example)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """What every record of one pass is checked with, settled once before the first."""
+
+    counter: TokenCounter | None
+    limit: int | None
+    allowed: frozenset[str]
+    single_turn: bool
+    plain_counter: TiktokenCounter | None
+    plain_ok: bool
 
 
 class Scan:
@@ -197,87 +216,127 @@ class Scan:
         self.dedupe = dedupe
         self.keep_examples = True
         """False when only the counts matter: clean plain conversations then skip building models."""
+        self.f.overrides.update(check.limits.severities)
 
     def __iter__(self) -> Iterator[AnyExample]:
-        f = self.f
-        check = self.check
-        columns = check.columns
-        counter = check.make_counter()
-        limit = check.token_limit()
-        allowed = set(check.allowed_kinds())
-        first_kind = self.first_kind
-        fmt = self.format
-        single_turn = bool(check.limits.get("preference_single_turn"))
-        name = self.name
-        records = self.records_in if self.records_in is not None else iter_records(self.source, f)
-        plain_counter = counter if isinstance(counter, TiktokenCounter) else None
-        plain_ok = not self.keep_examples and fmt in (None, "openai") and (counter is None or plain_counter is not None)
+        """Each record in stages: columns, format, the plain fast path or a full parse, kind, dedupe, tokens."""
+        p = self._start()
+        records = self.records_in if self.records_in is not None else iter_records(self.source, self.f)
         for record, line in records:
             self.records += 1
-            if columns:
-                record = apply_columns(record, columns)
-            if fmt is None:
-                fmt = detect_record_format(record)
-                if fmt is None:
-                    keys = sorted(record)[:8] if isinstance(record, Mapping) else type(record).__name__
-                    f.add(
-                        "unknown_format",
-                        f"cannot tell the format from the keys {keys}; pass format= or a columns mapping",
-                        line=line,
-                    )
-                    self.invalid += 1
-                    continue
-                self.format = fmt
-            if plain_ok and first_kind == "chat":
-                pairs = _plain_chat(record)
-                if pairs is not None:
-                    # The common, clean conversation: checked and counted without building models.
-                    digest = hash(("chat", tuple([(role, text, None, None) for role, text in pairs])))
-                    if self._seen(digest, line):
-                        continue
-                    if plain_counter is not None:
-                        total, trained = plain_counter.count_pairs(pairs)
-                        self._count(total, trained, total, limit, line)
-                    self.kinds["chat"] += 1
-                    self.valid += 1
-                    continue
-            example = parse_record(record, fmt, line, f)
-            if example is None:
+            try:
+                example = self._record(record, line, p)
+            except RecursionError:  # a record nested deeper than any check can walk: a finding, not a crash
+                self.f.add("invalid_json", "the record is nested too deeply to check", line=line)
                 self.invalid += 1
                 continue
-            kind = example.kind
-            if first_kind is None:
-                first_kind = self.first_kind = kind
-                if kind not in allowed:
-                    f.add(
-                        "unsupported_kind",
-                        f"{check.provider or 'the provider'} cannot train {check.method} on {kind} examples "
-                        f"(it takes {', '.join(sorted(allowed)) or 'none'})",
-                        line=line,
-                    )
-            elif kind != first_kind:
-                f.add("mixed_kinds", f"a {kind} example among {first_kind} examples", line=line)
-                self.invalid += 1
-                continue
-            if (
-                single_turn
-                and type(example) is PreferenceExample
-                and (len(example.chosen) != 1 or len(example.rejected) != 1)
-            ):
-                f.add("preference_multi_turn_output", line=line, field="chosen")
-                self.invalid += 1
-                continue
-            example.__dict__["source"] = trusted(Source, {"file": name, "line": line}, {"file", "line"})
-            if self._seen(fast_digest(example), line):
-                continue
-            if counter is not None:
-                total, trained, longest = counter.count_example(example)
-                self._count(total, trained, longest, limit, line)
-            self.kinds[kind] += 1
-            self.valid += 1
-            yield example
-        if self.records == 0 and not f.counts and self.records_in is None:
-            f.add("empty_file", line=None)
+            if example is not None:
+                yield example
+        if self.records == 0 and not self.f.counts and self.records_in is None:
+            self.f.add("empty_file", line=None)
+
+    def _start(self) -> _Pass:
+        check = self.check
+        counter = check.make_counter()
+        plain_counter = counter if isinstance(counter, TiktokenCounter) else None
+        return _Pass(
+            counter=counter,
+            limit=check.token_limit(),
+            allowed=frozenset(check.allowed_kinds()),
+            single_turn=check.limits.preference_single_turn,
+            plain_counter=plain_counter,
+            plain_ok=not self.keep_examples
+            and self.format in (None, "openai")
+            and (counter is None or plain_counter is not None),
+        )
+
+    def _record(self, record: Any, line: int | None, p: _Pass) -> AnyExample | None:
+        """The valid example of one record (None when it was invalid, a dropped duplicate, or counted plainly)."""
+        if self.check.columns:
+            record = apply_columns(record, self.check.columns)
+        fmt = self._format(record, line)
+        if fmt is None:
+            return None
+        if p.plain_ok and self.first_kind == "chat" and self._plain(record, line, p):
+            return None
+        example = parse_record(record, fmt, line, self.f)
+        if example is None or not self._kind_ok(example, line, p):
+            self.invalid += 1
+            return None
+        return self._accept(example, line, p)
+
+    def _format(self, record: Any, line: int | None) -> str | None:
+        """The file's format, detected from its first record; None (reported) when it cannot be told."""
+        if self.format is not None:
+            return self.format
+        fmt = detect_record_format(record)
+        if fmt is None:
+            keys = sorted(record)[:8] if isinstance(record, Mapping) else type(record).__name__
+            self.f.add(
+                "unknown_format",
+                f"cannot tell the format from the keys {keys}; pass format= or a columns mapping",
+                line=line,
+            )
+            self.invalid += 1
+            return None
+        self.format = fmt
+        return fmt
+
+    def _plain(self, record: Any, line: int | None, p: _Pass) -> bool:
+        """Check and count a clean plain conversation without building models; False when it needs the full parse."""
+        pairs = _plain_chat(record)
+        if pairs is None:
+            return False
+        digest = hash(("chat", tuple([(role, text, None, None) for role, text in pairs])))
+        if self._seen(digest, line):
+            return True
+        if p.plain_counter is not None:
+            total, trained = p.plain_counter.count_pairs(pairs)
+            self._count(total, trained, total, p.limit, line)
+        self.kinds["chat"] += 1
+        self.valid += 1
+        return True
+
+    def _kind_ok(self, example: AnyExample, line: int | None, p: _Pass) -> bool:
+        """The first kind sets the file's (and must be one the provider trains); later ones must match it."""
+        kind = example.kind
+        if self.first_kind is None:
+            self.first_kind = kind
+            if kind not in p.allowed:
+                self._unsupported_kind(kind, line)
+        elif kind != self.first_kind:
+            self.f.add("mixed_kinds", f"a {kind} example among {self.first_kind} examples", line=line)
+            return False
+        if (
+            p.single_turn
+            and type(example) is PreferenceExample
+            and (len(example.chosen) != 1 or len(example.rejected) != 1)
+        ):
+            self.f.add("preference_multi_turn_output", line=line, field="chosen")
+            return False
+        return True
+
+    def _unsupported_kind(self, kind: str, line: int | None) -> None:
+        check = self.check
+        allowed = check.allowed_kinds()
+        self.f.add(
+            "unsupported_kind",
+            f"{check.provider or 'the provider'} cannot train {check.method} on {kind} examples "
+            f"(it takes {', '.join(sorted(allowed)) or 'none'})",
+            line=line,
+        )
+
+    def _accept(self, example: AnyExample, line: int | None, p: _Pass) -> AnyExample | None:
+        """Locate, dedupe and count a valid example; None when dedupe drops it."""
+        example.__dict__["source"] = trusted(Source, {"file": self.name, "line": line}, {"file", "line"})
+        if self._seen(fast_digest(example), line):
+            return None
+        if p.counter is not None:
+            total, trained, longest = p.counter.count_example(example)
+            self._count(total, trained, longest, p.limit, line)
+        self.kinds[example.kind] += 1
+        self.valid += 1
+        return example
 
     def _seen(self, digest: int, line: int | None) -> bool:
         """Record an example's digest; True when dedupe drops it as a duplicate."""
@@ -386,14 +445,8 @@ class Scan:
             if example is not None:
                 self.format = fmt
                 self.first_kind = example.kind
-                allowed = self.check.allowed_kinds()
-                if example.kind not in allowed:
-                    self.f.add(
-                        "unsupported_kind",
-                        f"{self.check.provider or 'the provider'} cannot train {self.check.method} on "
-                        f"{example.kind} examples (it takes {', '.join(sorted(allowed)) or 'none'})",
-                        line=line,
-                    )
+                if example.kind not in self.check.allowed_kinds():
+                    self._unsupported_kind(example.kind, line)
                 return
 
     def _merge(self, parts: list[_Part]) -> None:

@@ -10,6 +10,7 @@ from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
+    from tunekit.data.hooks import DataProfile
     from tunekit.data.report import ValidationReport
     from tunekit.data.tokens import TokenCounter
 
@@ -40,16 +41,22 @@ def split_examples(
     return items[n_val:], items[:n_val]
 
 
-def load_splits(config: TuneConfig, *, tokenizer: Any = None, counter: TokenCounter | None = None) -> DatasetSplits:
+def load_splits(
+    config: TuneConfig,
+    *,
+    profile: DataProfile | None = None,
+    tokenizer: Any = None,
+    counter: TokenCounter | None = None,
+) -> DatasetSplits:
     """Read and validate the config's data; dedupe, split and shuffle it (seeded).
 
     Raises :class:`~tunekit.errors.DataError` naming file, line and field at
     the first error, before anything is uploaded. ``tokenizer`` lets a local
-    provider count with the tokenizer it already loaded.
+    provider count with the tokenizer it already loaded; ``profile`` (the provider) brings its limits.
     """
     from tunekit.data.validate import check_from_config, check_sources, config_sources, raise_for_report
 
-    check = check_from_config(config, tokenizer=tokenizer, counter=counter)
+    check = check_from_config(config, profile=profile, tokenizer=tokenizer, counter=counter)
     sources = [(s, src) for s, src in config_sources(config) if s != "eval"]
     report, kept = check_sources(sources, check, collect=True, dedupe=config.data.dedupe)
     raise_for_report(report)

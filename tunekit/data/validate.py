@@ -22,6 +22,7 @@ from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
+    from tunekit.data.hooks import DataProfile
 
 __all__ = ["DataCheck", "check_from_config", "check_sources", "config_sources", "raise_for_report", "validate_data"]
 
@@ -67,14 +68,15 @@ def check_sources(
 
 
 def _dataset_checks(scan: Scan, check: DataCheck) -> None:
-    minimum = check.min_examples if check.min_examples is not None else check.limits.get("min_examples")
+    _model_check(scan, check)
+    minimum = check.min_examples if check.min_examples is not None else check.limits.min_examples
     n = scan.valid
     if minimum and n + scan.invalid > 0 and n < int(minimum):
         scan.f.add(
             "too_few_examples",
             f"{n} valid example(s); {check.provider or 'the provider'} needs at least {minimum}",
         )
-    max_bytes = check.limits.get("max_file_bytes")
+    max_bytes = check.limits.max_file_bytes
     if max_bytes and isinstance(scan.source, (str, os.PathLike)):
         size = os.path.getsize(scan.source)
         if size > int(max_bytes):
@@ -84,11 +86,38 @@ def _dataset_checks(scan: Scan, check: DataCheck) -> None:
         scan.f.add("approximate_tokens", f"no tokenizer for {check.model}: counts use {counter.name}")
 
 
-def check_from_config(config: TuneConfig, *, tokenizer: Any = None, counter: TokenCounter | None = None) -> DataCheck:
-    """The :class:`DataCheck` a config implies."""
+def _model_check(scan: Scan, check: DataCheck) -> None:
+    """The provider must tune the model; without a provider profile, say which limits were assumed."""
+    limits = check.limits
+    if check.profile is None:
+        if check.provider:
+            scan.f.add(
+                "unknown_model",
+                f"checked without {check.provider}'s limits (pass its provider class as profile=, "
+                "or use Tuner.validate): only the rules every provider shares were applied",
+                severity="warning",
+            )
+        return
+    if check.model and not limits.tunes(check.model):
+        scan.f.add(
+            "unknown_model",
+            f"{check.provider} does not fine-tune {check.model!r}; it tunes {', '.join(limits.tunable_models or ())} "
+            f"(its limits as of {limits.as_of or 'unknown'})",
+        )
+
+
+def check_from_config(
+    config: TuneConfig,
+    *,
+    profile: DataProfile | None = None,
+    tokenizer: Any = None,
+    counter: TokenCounter | None = None,
+) -> DataCheck:
+    """The :class:`DataCheck` a config implies, with ``profile``'s (the provider's) limits."""
     seq = config.hyperparameters.max_seq_length
     return DataCheck(
         provider=config.provider,
+        profile=profile,
         model=config.model,
         method=config.method,
         format=config.data.format,
@@ -129,6 +158,7 @@ def raise_for_report(report: ValidationReport) -> None:
 def validate_data(
     config: TuneConfig,
     *,
+    profile: DataProfile | None = None,
     strict: bool = False,
     tokenizer: Any = None,
     counter: TokenCounter | None = None,
@@ -136,15 +166,18 @@ def validate_data(
 ) -> ValidationReport:
     """Validate a config's data for its provider, model and method; count tokens; estimate the cost.
 
+    ``profile`` is the provider (its class or an instance; :meth:`Tuner.validate
+    <tunekit.Tuner.validate>` passes it): its limits, token counter and prices
+    apply. Without one, only the rules every provider shares are checked.
     Nothing is uploaded or changed. With ``strict``, errors raise
     :class:`DataError` (its ``report`` holds the full report).
     """
-    check = check_from_config(config, tokenizer=tokenizer, counter=counter)
+    check = check_from_config(config, profile=profile, tokenizer=tokenizer, counter=counter)
     report, _ = check_sources(config_sources(config), check)
     if estimate and report.tokens is not None:
         from tunekit.data.cost import estimate_cost
 
-        report.cost = estimate_cost(config, report.tokens)
+        report.cost = estimate_cost(config, report.tokens, profile)
     logger.info("validated %s: %d error(s), %d warning(s)", config.data.train, report.error_count, report.warning_count)
     if strict:
         raise_for_report(report)

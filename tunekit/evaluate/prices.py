@@ -1,16 +1,15 @@
-"""Inference prices for cost per 1,000 requests, from the data layer's price table.
+"""Inference prices for cost per 1,000 requests, from the provider's own price table.
 
-The table (``tunekit/data/prices.yaml``, overridable per user) lists per model
-``input_per_1m`` and ``output_per_1m`` in USD; a fine-tuned model uses
-``tuned_input_per_1m`` / ``tuned_output_per_1m`` when the entry has them, since
-services bill tuned models at a different rate. Models the table does not
-price (local models, unknown ids) get no cost rather than a guessed one.
+Each provider answers :meth:`~tunekit.provider.Provider.inference_price`
+(OpenAI and Azure from the ``prices.yaml`` they ship, overridable per user):
+input and output USD per 1M tokens, the tuned model's rate when the service
+bills tuned models differently. Models a provider does not price (local
+models, unknown ids) get no cost rather than a guessed one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tunekit.secrets import get_logger
 
@@ -30,33 +29,14 @@ class Price:
         return (prompt_tokens * self.input_per_1m + completion_tokens * self.output_per_1m) / 1_000_000
 
 
-def _table(provider: str) -> dict[str, Any]:
-    try:
-        from tunekit.data.tables import load_table
-    except ImportError:  # a data layer without a price table
-        return {}
-    try:
-        providers = load_table("prices").get("providers") or {}
-    except Exception as exc:  # a broken user override must not stop an evaluation
-        logger.warning("cannot read the price table: %s", exc)
-        return {}
-    entry = providers.get(provider) or {}
-    models = entry.get("models") if isinstance(entry, dict) else None
-    return models if isinstance(models, dict) else {}
-
-
 def price_for(provider: str, model: str, *, tuned: bool = False) -> Price | None:
-    """The inference price of ``model`` on ``provider``, or ``None`` when the table has none."""
-    table = _table(provider)
-    if not table:
-        return None
-    from tunekit.data.tables import lookup_model
+    """The inference price of ``model`` on ``provider``, or ``None`` when it lists none."""
+    from tunekit.errors import TunekitError
+    from tunekit.registry import get_provider_class
 
-    key, entry = lookup_model(table, model)
-    if key is None:
-        return None
-    prefix = "tuned_" if tuned and "tuned_input_per_1m" in entry else ""
     try:
-        return Price(float(entry[f"{prefix}input_per_1m"]), float(entry[f"{prefix}output_per_1m"]))
-    except (KeyError, TypeError, ValueError):
+        price = get_provider_class(provider).inference_price(model, tuned=tuned)
+    except TunekitError as exc:  # an uninstalled provider or a broken user override must not stop an evaluation
+        logger.warning("no price for %s on %s: %s", model, provider, exc)
         return None
+    return Price(*price) if price is not None else None

@@ -26,7 +26,9 @@ from tunekit_emulators.openai.store import OpenAIState
 
 __all__ = ["ArmError", "ArmPlane", "DeploymentRecord"]
 
-_SKUS = {s.lower(): s for s in ("Standard", "GlobalStandard", "DataZoneStandard", "Developer", "ProvisionedManaged")}
+_SKUS = {
+    s.lower(): s for s in ("Standard", "GlobalStandard", "DataZoneStandard", "DeveloperTier", "ProvisionedManaged")
+}
 _CREATE_PATH = ("Creating", "Succeeded")
 _DELETE_PATH = ("Deleting", "Deleted")
 _PROVIDER = "Microsoft.CognitiveServices"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.lazy import lazy_exports
+from tunekit.plugin import lazy_exports
 
 # Loaded on first use: `tunekit --help` imports this package for its CLI commands
 # (tunekit_autotrain.cli), which must not pay for huggingface_hub and the provider.

@@ -24,6 +24,7 @@ from tunekit.plugin import (
     JobRef,
     JobState,
     JobStatus,
+    Limits,
     NotFoundError,
     PreparedData,
     Provider,
@@ -37,11 +38,12 @@ from tunekit_autotrain.hub import HubConnection
 from tunekit_autotrain.logs import log_events, log_tail, parse_lines, progress
 from tunekit_autotrain.options import AutoTrainOptions
 from tunekit_autotrain.params import check_params, resolve_params, trl_arguments
+from tunekit_autotrain.pricing import price_run
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.plugin import ChatClient, DatasetSplits, DeployConfig, TuneConfig
+    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, DeployConfig, TokenStats, TuneConfig
 
 __all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
 
@@ -140,7 +142,15 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
     # -- before spending -----------------------------------------------------------------------
 
     def check(self, config: TuneConfig) -> list[str]:
-        return check_params(config, self.opts.params, runner=self.opts.runner)
+        return [*super().check(config), *check_params(config, self.opts.params, runner=self.opts.runner)]
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return Limits(min_examples=1)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        return price_run(cls.name, config, stats, estimate)
 
     # -- data ----------------------------------------------------------------------------------
 

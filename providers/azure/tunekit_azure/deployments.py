@@ -29,48 +29,30 @@ __all__ = [
     "DeploymentManager",
     "check_deployment_name",
     "deployment_body",
-    "hourly_price",
     "normalize_sku",
 ]
 
 logger = get_logger("tunekit.azure.deploy")
 
-SKUS = ("Standard", "GlobalStandard", "Developer", "ProvisionedManaged")
-"""Deployment types a fine-tuned model can be served with."""
+SKUS = ("Standard", "GlobalStandard", "DeveloperTier", "ProvisionedManaged")
+"""Deployment types a fine-tuned model can be served with, as Resource Manager names them."""
 
-BILLING_WARNING = (
-    "deployment {name} of {model} is billed by the hour while it exists, even when idle; "
-    "delete it when done: tunekit undeploy {run}"
-)
+SKU_ALIASES = {"developer": "DeveloperTier"}
+"""The portal's name for a deployment type -> the sku name Resource Manager takes (fine-tune-test sample)."""
+
+BILLING_WARNING = "deployment {name} of {model}: {hosting}; delete it when done: tunekit undeploy {run}"
 
 _BUSY = frozenset({"creating", "updating", "accepted", "deleting"})
 _DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 
 
 def normalize_sku(sku: str) -> str:
-    """The canonical spelling of a sku name (ARM is case-insensitive, the docs are not)."""
+    """The canonical spelling of a sku name (ARM ignores case, the docs do not); ``Developer`` is DeveloperTier."""
+    sku = SKU_ALIASES.get(sku.lower(), sku)
     for known in SKUS:
         if known.lower() == sku.lower():
             return known
     raise ConfigError(f"deploy.sku: unknown sku {sku!r}; choose one of {', '.join(SKUS)}")
-
-
-def hourly_price(base_model: str, sku: str) -> tuple[float, str] | None:
-    """What a deployment of a model tuned from ``base_model`` costs per hour (and the currency), if tunekit knows.
-
-    The Developer sku has no hourly hosting fee (it lives at most 24 hours);
-    the others bill the price table's hosting rate for the base model.
-    """
-    from tunekit.plugin import load_table, lookup_model
-
-    prices = load_table("prices")
-    currency = str(prices.get("currency") or "USD")
-    if normalize_sku(sku) == "Developer":
-        return 0.0, currency
-    models = prices.get("providers", {}).get(PROVIDER, {}).get("models", {})
-    _, entry = lookup_model(models, base_model)
-    rate = entry.get("hosting_per_hour")
-    return (float(rate), currency) if isinstance(rate, (int, float)) else None
 
 
 def check_deployment_name(name: str) -> str | None:

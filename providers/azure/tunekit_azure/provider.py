@@ -34,11 +34,11 @@ from tunekit_azure.deployments import (
     AccountScope,
     DeploymentManager,
     check_deployment_name,
-    hourly_price,
     normalize_sku,
 )
 from tunekit_azure.files import import_file
 from tunekit_azure.options import V1, AzureOptions
+from tunekit_azure.pricing import hosting_cost
 from tunekit_azure.states import AZURE_STATUSES
 from tunekit_openai.provider import OpenAIProvider
 
@@ -47,14 +47,14 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel, SecretStr
 
-    from tunekit.plugin import ChatClient, DeployConfig, TuneConfig
+    from tunekit.plugin import ChatClient, DeployConfig, HostingCost, TuneConfig
 
 __all__ = ["MAX_SUFFIX", "AzureProvider"]
 
 logger = get_logger("tunekit.azure")
 
 MAX_SUFFIX = 18
-"""Azure appends at most 18 characters to a tuned model's name."""
+"""Azure appends at most 18 characters to a tuned model's name (``limits.yaml``'s max_suffix)."""
 
 _FINE_TUNED = re.compile(r"\.ft-|^ft:|:ckpt-step-")
 
@@ -136,12 +136,12 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
 
     # -- before spending ---------------------------------------------------------
 
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        return hosting_cost(cls.__module__.split(".")[0], cls.name, model, deploy)
+
     def check(self, config: TuneConfig) -> list[str]:
-        problems = [p for p in super().check(config) if not p.startswith("suffix:")]
-        if config.suffix is not None and len(config.suffix) > MAX_SUFFIX:
-            problems.append(
-                f"suffix: Azure allows at most {MAX_SUFFIX} characters, {config.suffix!r} has {len(config.suffix)}"
-            )
+        problems = super().check(config)  # the limits in limits.yaml: model, 18-character suffix, epochs
         options = self.azure
         for field, resolve in (("api_version", options.resolved_api_version), ("endpoint", options.resolved_endpoint)):
             try:
@@ -246,7 +246,9 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
         source = self._source_scope()
         target = self._target_scope(source)
         manager = self._deployments(source, target)
-        logger.warning(BILLING_WARNING.format(name=name, model=served, run=run.run_id))
+        hosting = self.hosting_cost(model.base_model, deploy)
+        billing = hosting.warning() if hosting is not None else "billed while deployed"
+        logger.warning(BILLING_WARNING.format(name=name, model=served, run=run.run_id, hosting=billing))
         run.intent(
             "create_deployment",
             f"{served} as {name} ({sku} x{deploy.capacity}) on {target.account}",
@@ -268,11 +270,10 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
             "subscription_id": target.subscription_id,
             "resource_group": target.resource_group,
             "account": target.account,
-            "billing": "hourly while deployed",
+            "billing": billing,
         }
-        price = hourly_price(model.base_model, deployment.sku or sku)
-        if price is not None:
-            metadata["hourly_price"], metadata["currency"] = price
+        if hosting is not None and hosting.per_hour is not None:
+            metadata["hourly_price"], metadata["currency"] = hosting.per_hour, hosting.currency
         if manager.cross_resource:
             metadata["endpoint"] = self._target_endpoint()
         return FineTunedModel(

@@ -17,10 +17,12 @@ from tunekit.plugin import (
     JobRef,
     JobState,
     JobStatus,
+    Limits,
     PreparedData,
     Provider,
     RunContext,
     get_logger,
+    price_hours,
 )
 from tunekit_local import launch
 from tunekit_local.options import FLASH_ATTENTION, LocalOptions
@@ -28,7 +30,7 @@ from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
 from tunekit_local.spec import JobSpec
 
 if TYPE_CHECKING:
-    from tunekit.plugin import ChatClient, DatasetSplits, TuneConfig
+    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, TokenStats, TuneConfig
 
 __all__ = ["LocalProvider"]
 
@@ -51,6 +53,21 @@ class LocalProvider(Provider[LocalOptions]):
     Options: ClassVar[type[LocalOptions]] = LocalOptions
     spends_money: ClassVar[bool] = False
     runs_here: ClassVar[bool] = True
+
+    # -- limits and cost ------------------------------------------------------------
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return Limits(min_examples=1)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        """Memory and (with ``provider_options.gpu``) time on this machine's GPU; no bill."""
+        gpu = str(config.provider_options.get("gpu") or "")
+        price_hours(config, stats, estimate, hardware=gpu or "this machine", gpu=gpu or None, count=1, per_hour=None)
+        estimate.total = 0.0
+        estimate.notes.append("local training costs only your own hardware's time")
+        return estimate
 
     # -- before anything runs ----------------------------------------------------
 

@@ -22,7 +22,6 @@ RUN_ID_KEY = "tunekit_run_id"
 CONFIG_HASH_KEY = "tunekit_config_hash"
 
 MAX_METADATA = 16
-MAX_SUFFIX = 64
 
 # Fields of the neutral config that OpenAI's API (and Azure's) has no knob for; {service} names the provider.
 _IGNORED = {
@@ -48,8 +47,6 @@ def check_config(config: TuneConfig, options: OpenAIOptions) -> list[str]:
         problems.append("provider_options.grader: a grader makes a reinforcement job; it cannot be combined with dpo")
     if hp.beta != "auto" and config.method != "dpo":
         problems.append("hyperparameters.beta: beta only applies to method dpo")
-    if config.suffix is not None and len(config.suffix) > MAX_SUFFIX:
-        problems.append(f"suffix: at most {MAX_SUFFIX} characters (got {len(config.suffix)})")
     if len(config.metadata) > MAX_METADATA - 2:
         problems.append(
             f"metadata: OpenAI keeps {MAX_METADATA} keys and tunekit uses 2; give at most {MAX_METADATA - 2}"

@@ -28,6 +28,7 @@ from tunekit.plugin import (
     content_hash,
     get_logger,
 )
+from tunekit_openai import pricing
 from tunekit_openai.connection import Connection
 from tunekit_openai.errors import explain_openai_error
 from tunekit_openai.files import upload_file
@@ -47,7 +48,16 @@ from tunekit_openai.states import OPENAI_STATUSES, error_message, to_event, to_s
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.plugin import ChatClient, DatasetSplits, Retirement, TuneConfig
+    from tunekit.plugin import (
+        ChatClient,
+        CostEstimate,
+        DatasetSplits,
+        Limits,
+        Retirement,
+        TokenCounter,
+        TokenStats,
+        TuneConfig,
+    )
 
 __all__ = ["OpenAIProvider"]
 
@@ -108,6 +118,28 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     def poll_interval(self) -> float:
         return self.opts.poll_interval
 
+    # -- limits, tokens and prices (the tables shipped in this package) ---------------------
+
+    @classmethod
+    def _package(cls) -> str:
+        return cls.__module__.split(".")[0]
+
+    @classmethod
+    def limits(cls, model: str) -> Limits:
+        return pricing.model_limits(cls._package(), cls.name, model)
+
+    @classmethod
+    def token_counter(cls, model: str) -> TokenCounter | None:
+        return pricing.token_counter(cls._package(), cls.name, model)
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        return pricing.price_training(cls._package(), cls.name, config, estimate)
+
+    @classmethod
+    def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
+        return pricing.inference_price(cls._package(), cls.name, model, tuned=tuned)
+
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
         return Connection(self.opts, provider=self.name, explain=explain_openai_error)
@@ -121,7 +153,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def check(self, config: TuneConfig) -> list[str]:
         self.warn_ignored(config)
-        return check_config(config, self.opts)
+        return [*super().check(config), *check_config(config, self.opts)]
 
     def warn_ignored(self, config: TuneConfig) -> None:
         """Warn about each setting this service cannot honour, once (``check`` runs at validate and at submit)."""

@@ -87,12 +87,12 @@ def test_cli_deploy_show_and_undeploy_say_what_bills(azure_emulator: Any, traine
 
     shown = runner.invoke(app, ["show", run_id], env={"COLUMNS": "160"})
     assert "recipes-bot" in shown.stdout and "other" in shown.stdout
-    assert "Standard x1" in shown.stdout and "Developer x1" in shown.stdout
+    assert "Standard x1" in shown.stdout and "DeveloperTier x1" in shown.stdout
     assert f"{time.gmtime().tm_year}-" in shown.stdout and "UTC" in shown.stdout  # since when each bills
     as_json = json.loads(runner.invoke(app, ["show", run_id, "--json"]).stdout)
     assert [(d["name"], d["sku"], d["state"]) for d in as_json["deployments"]] == [
         ("recipes-bot", "Standard", "active"),
-        ("other", "Developer", "active"),
+        ("other", "DeveloperTier", "active"),
     ]
     assert all(d["billing_since"] for d in as_json["deployments"])
 
@@ -114,7 +114,7 @@ def test_check_comes_before_any_network_call(make_config: Callable[..., TuneConf
     options = {"endpoint": "http://127.0.0.1:9", "max_retries": 6, "retry_max_wait": 2.0}
     tuner = Tuner(make_config(suffix="x" * 65, options=options))
     started = time.monotonic()
-    with pytest.raises(ConfigError, match="suffix: Azure allows at most 18"):
+    with pytest.raises(ConfigError, match="suffix: azure allows at most 18"):
         tuner.submit()
     assert time.monotonic() - started < 2.0
     assert Ledger().runs() == []

@@ -66,7 +66,7 @@ def test_suffix_over_18_characters_is_refused_before_upload(
     with pytest.raises(ConfigError) as caught:
         tuner.submit()
     lines = [p for p in caught.value.problems if p.startswith("suffix:")]
-    assert lines == [f"suffix: Azure allows at most 18 characters, {suffix!r} has {len(suffix)}"]
+    assert lines == [f"suffix: azure allows at most 18 characters, {suffix!r} has {len(suffix)}"]
     # Only the look-up for an earlier job of this run happened: nothing was uploaded or created.
     assert {r.method for r in azure_emulator.requests} <= {"GET"}
     assert azure_emulator.files() == [] and azure_emulator.jobs() == []

@@ -81,7 +81,7 @@ def test_config_problems_are_reported_before_any_upload(
     with pytest.raises(ConfigError) as caught:
         Tuner.from_config(config).submit()
     assert "hyperparameters.beta: beta only applies to method dpo" in str(caught.value)
-    assert "suffix: at most 64 characters" in str(caught.value)
+    assert "suffix: openai allows at most 64 characters" in str(caught.value)
     assert [r.method for r in openai_emulator.requests if r.method != "GET"] == []  # nothing uploaded or created
 
 

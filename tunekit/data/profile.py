@@ -1,0 +1,130 @@
+"""The values a provider's data hooks return: its :class:`Limits` and a deployment's :class:`HostingCost`.
+
+The core knows no provider by name. A provider answers the data layer's
+questions through optional hooks on :class:`tunekit.provider.Provider` (class
+methods, so no credentials or options are needed to estimate); the data layer
+sees them through :class:`tunekit.data.hooks.DataProfile` and never imports the
+provider layer above it. This module imports nothing of tunekit: every data
+module may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from tunekit.config import TuneConfig
+
+__all__ = ["DEFAULT_KINDS", "HostingCost", "Limits", "matches_model", "model_key"]
+
+Severity = Literal["error", "warning", "info"]
+
+DEFAULT_KINDS: Mapping[str, tuple[str, ...]] = {
+    "sft": ("chat", "prompt_completion", "text"),
+    "dpo": ("preference",),
+}
+"""Example kinds each method trains on when a provider says nothing narrower."""
+
+
+def model_key(model: str) -> str:
+    """The id a table is keyed by: lower case, a fine-tuned ``ft:base:org::id`` reduced to its base."""
+    name = model.strip().lower()
+    if name.startswith("ft:"):
+        name = name[3:].split(":", 1)[0]
+    return name
+
+
+def matches_model(model: str, prefixes: Sequence[str]) -> str | None:
+    """The longest of ``prefixes`` that ``model`` starts with (snapshots and ``ft:`` ids included), or None."""
+    name = model_key(model)
+    best: str | None = None
+    for prefix in prefixes:
+        key = prefix.lower()
+        if name.startswith(key) and (best is None or len(key) > len(best)):
+            best = key
+    return best
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a provider accepts for one model; ``None`` everywhere means "no limit known"."""
+
+    min_examples: int | None = None
+    max_file_bytes: int | None = None
+    kinds: Mapping[str, Sequence[str]] = field(default_factory=lambda: dict(DEFAULT_KINDS))
+    """Method (``sft``, ``dpo``) -> the example kinds the provider trains it on."""
+    preference_single_turn: bool = False
+    """Preference examples must hold exactly one chosen and one rejected assistant message."""
+    token_limit: int | None = None
+    """Tokens one training example may hold for this model (longer ones are truncated)."""
+    max_suffix: int | None = None
+    max_epochs: int | None = None
+    tunable_models: tuple[str, ...] | None = None
+    """Model ids (prefixes) the provider fine-tunes; None: any model it can load."""
+    family: tuple[str, ...] = ()
+    """Model id prefixes this provider is the natural home of (the default provider for them)."""
+    hosted_only: bool = False
+    """The provider tunes only its own hosted models: their weights are nowhere else."""
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    """Finding code -> the severity this provider gives it (its service rejects what is only a warning elsewhere)."""
+    as_of: str | None = None
+    source: str | None = None
+
+    def allowed_kinds(self, method: str) -> list[str]:
+        return list(self.kinds.get(method, DEFAULT_KINDS.get(method, ())))
+
+    def tunes(self, model: str) -> bool:
+        """Whether ``model`` is one the provider fine-tunes (always, when it lists none)."""
+        return self.tunable_models is None or matches_model(model, self.tunable_models) is not None
+
+    def claims(self, model: str) -> bool:
+        return matches_model(model, self.family) is not None
+
+    def problems(self, config: TuneConfig, provider: str) -> list[str]:
+        """The config's values over these limits, as ``path: message`` lines (refused before any upload)."""
+        out: list[str] = []
+        if not self.tunes(config.model):
+            listed = ", ".join(self.tunable_models or ())
+            out.append(
+                f"model: {provider} cannot fine-tune {config.model!r} (it tunes {listed}; limits as of "
+                f"{self.as_of or 'unknown'})"
+            )
+        if self.max_suffix is not None and config.suffix is not None and len(config.suffix) > self.max_suffix:
+            out.append(
+                f"suffix: {provider} allows at most {self.max_suffix} characters, "
+                f"{config.suffix!r} has {len(config.suffix)}"
+            )
+        epochs = config.hyperparameters.epochs
+        if self.max_epochs is not None and isinstance(epochs, int) and epochs > self.max_epochs:
+            out.append(f"hyperparameters.epochs: {provider} allows at most {self.max_epochs} (got {epochs})")
+        return out
+
+
+@dataclass(frozen=True)
+class HostingCost:
+    """What keeping a tuned model deployed costs."""
+
+    per_hour: float | None
+    """Currency per hour deployed; 0 for a tier without an hourly fee, None when unknown."""
+    sku: str | None = None
+    lifetime_hours: float | None = None
+    """A deployment the service deletes by itself after this many hours (None: until you delete it)."""
+    currency: str = "USD"
+    as_of: str | None = None
+    source: str | None = None
+
+    def warning(self) -> str:
+        """One line for estimates and deploy messages: the hourly bill, or why there is none."""
+        sku = f" ({self.sku})" if self.sku else ""
+        if self.per_hour == 0:
+            life = f"; it is deleted after {self.lifetime_hours:g} hours" if self.lifetime_hours else ""
+            return f"hosting{sku} has no hourly fee, only per-token inference{life}"
+        if self.per_hour is None:
+            return f"hosting{sku} is billed by the hour while deployed, even when idle (no price known)"
+        life = f", for at most {self.lifetime_hours:g} hours" if self.lifetime_hours else ", until you undeploy it"
+        return (
+            f"hosting{sku} is billed by the hour while deployed, even when idle "
+            f"({self.per_hour:.2f} per hour{life}), on top of training"
+        )
