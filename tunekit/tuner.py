@@ -210,7 +210,8 @@ class Tuner:
     def _drive(self, record: RunRecord, *, may_submit: bool, splits: DatasetSplits | None = None) -> tuple[Job, str]:
         """Bring a run to "its job exists and the ledger says so": the one path every submit and re-attach takes.
 
-        The job is, in this order: the one the ledger recorded; the one the
+        The job is, in this order: the one the ledger recorded (completed by
+        ``find`` when the client died before settling it); the one the
         provider already has for this run (``find``; skipped for a run created
         by this call, which no job can carry yet); or, with ``may_submit``, a
         new one. Whichever it is, one ledger transaction records it
@@ -221,9 +222,15 @@ class Tuner:
             return job, _RECORDED
         with self.ledger.lock(record.run_id):
             record = self.ledger.get(record.run_id)
-            ref, how = self._recorded_ref(record), _RECORDED
-            if ref is None and splits is None:
-                ref, how = self.provider.find(self._context(record)), _ADOPTED
+            recorded = self._recorded_ref(record)
+            # A job id without its submit outcome (the provider kept it, the client died before settling)
+            # lacks the rest of its reference: the provider's find() rebuilds it. A fresh run has no job yet.
+            found = self.provider.find(self._context(record)) if splits is None else None
+            ref: JobRef | None
+            if recorded is not None and (found is None or found.job_id != recorded.job_id):
+                ref, how = recorded, _RECORDED
+            else:
+                ref, how = found, (_ADOPTED if recorded is None else _RECORDED)
             if ref is None:
                 if not may_submit:
                     raise JobError(
@@ -271,7 +278,7 @@ class Tuner:
             message = f"job {job.job_id} recorded for this run no longer exists at {self.provider.name}"
             self.ledger.fail_run(job.run_id, f"{message}: {exc}", step="status")
             raise JobLostError(
-                f"{message}; nothing trains for it. Start a fresh run with submit(new=True) (tunekit submit --new)",
+                f"{message}; nothing trains for it. Start a fresh run with new=True (--new on the command line)",
                 run_id=job.run_id,
             ) from exc
 

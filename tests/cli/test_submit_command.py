@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tunekit import Tuner
 from tunekit.cli.app import app
 from tunekit.cli.output import EXIT_JOB_FAILED, EXIT_USAGE
+from tunekit.errors import ConfigError
 from tunekit.ledger import Ledger
 from tunekit.states import JobStatus
 
@@ -96,3 +98,21 @@ def test_a_refused_submit_leaves_a_failed_run_not_a_pending_one(recipe: Path, op
     accepted = _submit(str(recipe), "--yes", "--json")
     assert json.loads(accepted.stdout)["run_id"] != run.run_id  # the refused run is not resumed
     assert len(openai_emulator.jobs()) == 1
+
+
+def test_a_missing_key_leaves_no_pending_run(
+    recipe: Path, openai_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    config = yaml.safe_load(recipe.read_text())
+    config["provider_options"].pop("api_key", None)  # the key would come from the environment: it is not there
+    recipe.write_text(yaml.safe_dump(config))
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(ConfigError, match="no OpenAI API key"):
+        Tuner.from_config(recipe).submit()
+    assert [r.status for r in Ledger().runs() if r.status is not JobStatus.FAILED] == []
+    refused = runner.invoke(app, ["submit", str(recipe), "--yes"])
+    assert isinstance(refused.exception, ConfigError) and "OPENAI_API_KEY" in str(refused.exception)
+    assert [r.status for r in Ledger().runs() if r.status is not JobStatus.FAILED] == []
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == []

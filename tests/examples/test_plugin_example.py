@@ -98,3 +98,28 @@ def test_unknown_option_is_rejected_with_its_path(nearest: type[Any]) -> None:
 
     with pytest.raises(ConfigError, match=r"provider_options\.min_overlapp"):
         _tuner(min_overlapp=0.5)
+
+
+def test_the_conformance_kit_passes_on_the_example(nearest: type[Any], tmp_path: Path) -> None:
+    from tunekit_emulators.conformance import ProviderCase, check_exactly_once, write_yaml
+
+    def config(folder: Path) -> Path:
+        data = {"train": str(RECIPES / "train.jsonl"), "validation": str(RECIPES / "valid.jsonl")}
+        return write_yaml(folder / "tune.yaml", {"provider": "nearest", "model": "nearest-base", "data": data})
+
+    def jobs(home: Path) -> list[Path]:
+        return sorted((home / "runs").glob("*/nearest-job.json"))
+
+    case = ProviderCase(
+        provider="nearest",
+        emulator=None,
+        points=[],
+        env={},
+        write_config=config,
+        remote_jobs=lambda run_id, home: [p.parent.name for p in jobs(home) if p.parent.name == run_id],
+        all_jobs=lambda home: len(jobs(home)),
+        uploads=lambda home: len(jobs(home)),
+        create_route=None,
+        watch_interval=0.0,
+    )
+    assert check_exactly_once(case, tmp_path) == []

@@ -15,7 +15,8 @@ def tuned_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TunedRun]:
     pytest.importorskip("tunekit_local")
     from tunekit.ledger import Ledger
     from tunekit.tuner import Tuner
-    from tunekit_local.testing import build_tiny_chat_model, sample_conversations, write_jsonl
+    from tunekit_emulators.conformance.data import write_jsonl
+    from tunekit_local.testing import build_tiny_chat_model, sample_conversations
 
     root = tmp_path_factory.mktemp("tuned-run")
     home = root / "home"
@@ -23,7 +24,7 @@ def tuned_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TunedRun]:
     os.environ["TUNEKIT_HOME"] = str(home)
     try:
         base = build_tiny_chat_model(root / "base")
-        data = write_jsonl([{"messages": chat} for chat in sample_conversations(32)], root / "train.jsonl")
+        data = write_jsonl(root / "train.jsonl", [{"messages": chat} for chat in sample_conversations(32)])
         tuner = Tuner(
             provider="local",
             model=str(base),

@@ -483,7 +483,10 @@ class EvalReport:
 
 
 def _failed_verdict(failed: list[CandidateSummary]) -> str:
-    parts = [f"{c.name} ({c.model}) answered none of its {c.n} requests: {c.first_error}" for c in failed]
+    parts = [
+        f"{c.name} ({c.model}) answered none of its {c.n} requests: {(c.first_error or 'no answer').rstrip('.')}"
+        for c in failed
+    ]
     return "Evaluation failed: " + "; ".join(parts) + ". No comparison was made."
 
 

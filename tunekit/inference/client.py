@@ -310,22 +310,34 @@ class RemoteChatClient(ABC):
         unanswered = 0  # requests in a row that got no response at all
         gave_up: str | None = None
 
+        flying: set[asyncio.Future[ChatResult]] = set()
+
         async def one(index: int, messages: Sequence[Message]) -> None:
             nonlocal unanswered, gave_up
             async with limit:
                 if gave_up is not None:
-                    result = ChatResult(text="", model=self.model, error=gave_up, attempts=0)
+                    result = ChatResult(text="", model=self.model, error=f"not sent: {gave_up}", attempts=0)
                 else:
+                    call = asyncio.ensure_future(self.achat(messages, **params))
+                    flying.add(call)
                     try:
-                        result = await self.achat(messages, **params)
+                        result = await call
                         unanswered = 0
+                    except asyncio.CancelledError:
+                        if gave_up is None:
+                            raise  # cancelled from outside, not by the give-up rule
+                        result = ChatResult(text="", model=self.model, error=f"stopped: {gave_up}")
                     except FATAL_ERRORS:
                         raise
                     except TunekitError as exc:
                         result = ChatResult(text="", model=self.model, error=_one_line(str(exc)))
                         unanswered = unanswered + 1 if _no_answer(exc) else 0
                         if give_up_after is not None and unanswered >= give_up_after and gave_up is None:
-                            gave_up = f"not sent: {unanswered} requests in a row got no answer from {self.endpoint}"
+                            gave_up = f"{unanswered} requests in a row got no answer from {self.endpoint}"
+                            for other in flying - {call}:
+                                other.cancel()  # the rest would only wait through the same retries
+                    finally:
+                        flying.discard(call)
             results[index] = result
             if on_result is not None:
                 on_result(index, result)

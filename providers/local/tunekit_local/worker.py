@@ -60,8 +60,12 @@ class Worker:
         logger.warning("stop requested (signal %d): stopping after the current step", signum)
         if self.callback is not None:
             self.callback.request_stop()
-        else:  # still loading: nothing to save, stop now
-            raise KeyboardInterrupt
+        else:
+            # Still loading: nothing to save. End here instead of raising into whatever runs now: an import
+            # cut in half by an exception surfaces later as an unrelated error, and the run would read failed.
+            self.status("cancelled", "cancelled before training started")
+            logging.shutdown()
+            os._exit(0)
 
     # -- the run -----------------------------------------------------------------
 
