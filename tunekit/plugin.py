@@ -102,6 +102,7 @@ _EXPORTS: dict[str, str] = {
     # retries, secrets, endpoints, files
     "DEFAULT_RETRY": "tunekit.retry",
     "RetryPolicy": "tunekit.retry",
+    "remaining_time": "tunekit.retry",
     "retry_after_of": "tunekit.retry",
     "status_code_of": "tunekit.retry",
     "MASK": "tunekit.secrets",
@@ -239,6 +240,7 @@ if TYPE_CHECKING:
     from tunekit.retry import (
         DEFAULT_RETRY as DEFAULT_RETRY,
         RetryPolicy as RetryPolicy,
+        remaining_time as remaining_time,
         retry_after_of as retry_after_of,
         status_code_of as status_code_of,
     )

@@ -53,3 +53,30 @@ def test_watch_timeout_holds_while_the_service_is_down(
     assert watched.returncode == EXIT_FAILURE, watched.stderr
     assert "stopped watching after 6.0 s: the service did not answer" in watched.stderr
     assert "Traceback" not in watched.stderr
+
+
+@pytest.mark.openai_emulator(lifecycle="manual")
+def test_watch_timeout_holds_while_the_service_hangs(openai_emulator: Any, tmp_path: Path) -> None:
+    shutil.copytree(RECIPES / "data", tmp_path / "data")
+    config = shutil.copy(RECIPES / "openai.yaml", tmp_path / "openai.yaml")
+    env = {**os.environ, "OPENAI_API_KEY": openai_emulator.api_key, "OPENAI_BASE_URL": openai_emulator.base_url}
+    env["COLUMNS"] = "200"
+    submitted = subprocess.run(
+        [TUNEKIT, "submit", str(config), "--yes"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    (run,) = Ledger().runs()
+
+    openai_emulator.inject("*", Fault.timeout(30))  # every answer comes 30 s late
+    start = time.monotonic()
+    watched = subprocess.run(
+        [TUNEKIT, "watch", run.run_id, "--timeout", "4", "--interval", "0.5"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    elapsed = time.monotonic() - start
+    # No single request outlasts the deadline: before, the first poll alone waited the whole 30 s.
+    assert elapsed < 25, (elapsed, watched.stderr)
+    assert "Traceback" not in watched.stderr

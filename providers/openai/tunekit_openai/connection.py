@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tunekit.plugin import RemoteConnection, TunekitError, map_openai_error, register_secret
+from tunekit.plugin import RemoteConnection, TunekitError, map_openai_error, register_secret, remaining_time
 from tunekit_openai.options import OpenAIOptions
 
 if TYPE_CHECKING:
@@ -43,7 +43,12 @@ class Connection(RemoteConnection):
         with self._lock:
             if self._client is None:
                 self._client = self.build_client()
-            return self._client
+            client = self._client
+        left = remaining_time()
+        if left is None:
+            return client
+        # Inside a caller's deadline (`tunekit watch --timeout`): no single request may outlast it either.
+        return client.with_options(timeout=max(0.5, min(self.options.timeout, left)))
 
     def build_client(self) -> openai.OpenAI:
         """The SDK client; subclasses (Azure) build theirs."""
