@@ -58,7 +58,7 @@ def test_show_prints_the_lineage_and_the_cli_prints_the_verdict(
 ) -> None:
     source = finished_run(openai_config("source"))
     target = openai_config("target", model="gpt-4.1-mini-2025-04-14")
-    result = runner.invoke(app, ["migrate", source, "--to", str(target), "--yes"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["migrate", "latest", "--to", str(target), "--yes"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "migrate: on 6 held-out items" in result.output
     [target_run] = [r.run_id for r in Ledger().runs() if r.run_id != source]

@@ -18,7 +18,12 @@ def register(app: typer.Typer) -> None:
 
 
 def migrate(
-    source: Annotated[str, typer.Argument(help="A run id (see `tunekit runs`), or a model id tunekit did not train.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A run (its id, a unique prefix, `latest`, or a config file), or a model id tunekit did not train."
+        ),
+    ],
     to: Annotated[Path, typer.Option("--to", help="The target config (another provider or model).")],
     from_provider: Annotated[
         str | None, typer.Option("--from", help="Where a model id SOURCE is served (ft: ids default to openai).")
@@ -69,7 +74,7 @@ def migrate(
         err_console.print(escape(message), soft_wrap=True)
 
     certificate = run_migration(
-        source,
+        _run_or_model(source, from_provider),
         to,
         provider=from_provider,
         data=data,
@@ -87,3 +92,18 @@ def migrate(
         print_json(certificate.to_dict())
         return
     console.print(certificate.to_markdown(), markup=False, soft_wrap=True)
+
+
+def _run_or_model(source: str, from_provider: str | None) -> str:
+    """A run the ledger resolves (prefix, `latest`, config file), else the text itself: a model id."""
+    from tunekit.cli.runref import AmbiguousRunError, resolve_run
+    from tunekit.errors import RunNotFoundError
+
+    if from_provider is not None or source.startswith("ft:"):
+        return source
+    try:
+        return resolve_run(source)
+    except AmbiguousRunError:
+        raise
+    except RunNotFoundError:
+        return source  # not a run: the migration says what it needs for a model id

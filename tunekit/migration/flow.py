@@ -271,14 +271,11 @@ def _train(
 ) -> Job:
     from tunekit.states import JobStatus
 
-    finished = next(
-        (r for r in tuner.ledger.runs(config_hash=tuner.config_hash) if r.status is JobStatus.SUCCEEDED), None
-    )
-    if finished is not None:
-        say(f"train: run {finished.run_id} of this target already succeeded; re-using it")
-        return tuner.job(finished.run_id)
-    resumable = tuner.ledger.find_resumable(tuner.config_hash)
-    if resumable is None:
+    existing = tuner.existing_run()  # the run submit would pick up: same job (config and data content)
+    if existing is not None and existing.status is JobStatus.SUCCEEDED:
+        say(f"train: run {existing.run_id} of this target already succeeded; re-using it")
+        return tuner.job(existing.run_id)
+    if existing is None:
         report = tuner.validate(strict=True)  # bad data stops here: nothing uploaded, nothing spent
         if tuner.provider.spends_money and confirm is not None:
             cost = report.cost
