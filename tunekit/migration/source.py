@@ -58,7 +58,7 @@ def resolve_source(source: str, *, provider: str | None = None, ledger: Ledger) 
         return MigrationSource(tuner.provider, model.bind(tuner.provider), run_id=source, config=tuner.config)
     if Path(source).suffix.lower() in (".yaml", ".yml", ".json"):
         raise ConfigError(f"{source}: give the source as a run id or a model id, not a config")
-    name = provider or ("openai" if source.startswith("ft:") else None)
+    name = provider or _provider_of_tuned_id(source)
     if name is None:
         raise ConfigError(
             f"{source!r} is not a run in the ledger (`tunekit runs`); for a model tunekit did not train, "
@@ -68,3 +68,23 @@ def resolve_source(source: str, *, provider: str | None = None, ledger: Ledger) 
     base = service.base_model_of(source)
     model = FineTunedModel(provider=name, model_id=source, base_model=base, kind="model_id")
     return MigrationSource(service, model.bind(service))
+
+
+def _provider_of_tuned_id(model_id: str) -> str | None:
+    """The installed provider that recognises ``model_id`` as one of its tuned models (``ft:…`` on OpenAI).
+
+    A provider recognises an id when :meth:`Provider.base_model_of` finds a base
+    model in it. A provider that extends another (Azure extends OpenAI) inherits
+    the recognition, so the most general one answers; ``None`` when none, or
+    several unrelated ones, do.
+    """
+    from tunekit.registry import get_provider_class, installed_providers
+
+    found = []
+    for info in installed_providers():
+        if info.ok:
+            cls = get_provider_class(info.name)
+            if cls.base_model_of(model_id) != model_id:
+                found.append((info.name, cls))
+    roots = [name for name, cls in found if not any(cls is not other and issubclass(cls, other) for _, other in found)]
+    return roots[0] if len(roots) == 1 else None
