@@ -41,7 +41,7 @@ from tunekit.plugin import (
 )
 
 if TYPE_CHECKING:
-    from tunekit.plugin import DatasetSplits, TuneConfig
+    from tunekit.plugin import CostEstimate, DatasetSplits, TokenStats, TuneConfig
 
 __all__ = ["NearestClient", "NearestOptions", "NearestProvider"]
 
@@ -157,6 +157,16 @@ class NearestProvider(Provider[NearestOptions]):
         if config.method != "sft":
             return [f"method: the nearest provider only does sft, not {config.method}"]
         return []
+
+    @classmethod
+    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+        # Memorizing runs here in seconds: nothing to pay but this machine's time.
+        estimate.prices_as_of = "2026-12-03"
+        estimate.prices_source = "tunekit-nearest: runs on this machine"
+        estimate.hardware = "this CPU"
+        estimate.training_cost = estimate.total = 0.0
+        estimate.notes.append(f"memorizes {estimate.examples} conversations here, free")
+        return estimate
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         pairs = [pair for example in data.train for pair in _pairs(example.to_messages())]
