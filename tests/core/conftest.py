@@ -4,12 +4,18 @@ from pathlib import Path
 
 import pytest
 
+from tunekit import entrypoints
 from tunekit.registry import register_provider
 from tunekit_emulators.conformance.data import write_jsonl
 
 from .memo_provider import MemoProvider
 
-register_provider(MemoProvider)
+
+@pytest.fixture(autouse=True)
+def memo_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process test provider, for these tests only: it must not show among other tests' providers."""
+    monkeypatch.setattr(entrypoints, "_registered", entrypoints.registered())
+    register_provider(MemoProvider)
 
 
 @pytest.fixture
