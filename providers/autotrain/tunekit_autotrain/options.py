@@ -161,19 +161,9 @@ class AutoTrainOptions(RemoteOptions):
         "what the previous attempt may have created.",
     )
 
-    @field_validator("endpoint")
+    @field_validator("endpoint", "endpoints_api")
     @classmethod
     def _safe_endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        problem = check_endpoint(value)
-        if problem:
-            raise ValueError(problem)
-        return value.rstrip("/")
-
-    @field_validator("endpoints_api")
-    @classmethod
-    def _safe_endpoints_api(cls, value: str | None) -> str | None:
         if value is None:
             return None
         problem = check_endpoint(value)

@@ -101,3 +101,8 @@ def test_tgi_serves_the_adapter_named_in_lora_adapters(hub_emulator: HubEmulator
     [endpoint] = hub_emulator.inference_endpoints()
     assert endpoint["model"]["env"] == {"LORA_ADAPTERS": served.model_id}
     assert served.client().chat([{"role": "user", "content": "hi"}]).text == f"[{served.model_id}] hi"
+
+
+def test_the_endpoints_api_is_plain_http_only_on_loopback(make_tuner: TunerFactory) -> None:
+    with pytest.raises(ConfigError, match="endpoints_api"):
+        make_tuner(endpoints_api="http://endpoints.example.com/v2").provider  # noqa: B018 - building it validates
