@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "Metric": "tunekit.evaluate.metrics",
     "RewardFunction": "tunekit.evaluate.rewards",
     "check_reward_columns": "tunekit.evaluate.rewards",
+    "portable_source": "tunekit.evaluate.reward_source",
     "check_reward_spread": "tunekit.evaluate.rewards",
     "resolve_rewards": "tunekit.evaluate.rewards",
     "reward_items": "tunekit.evaluate.rewards",
@@ -214,6 +215,7 @@ if TYPE_CHECKING:
     )
     from tunekit.evaluate.candidates import EvalItem as EvalItem
     from tunekit.evaluate.metrics import Metric as Metric
+    from tunekit.evaluate.reward_source import portable_source as portable_source
     from tunekit.evaluate.rewards import (
         RewardFunction as RewardFunction,
         check_reward_columns as check_reward_columns,

@@ -103,8 +103,8 @@ def test_a_reward_needing_a_column_the_data_lacks_is_refused_before_the_job(tiny
 
 @pytest.mark.slow
 def test_rft_resumes_after_sigkill_to_the_final_step(tiny_model: Path, tmp_path: Path) -> None:
-    data, rewards = rft_data(tmp_path, 32)
-    job = rft_tuner(tiny_model, data, [f"{rewards}:length"], max_steps=8, checkpoint_every=2).submit()
+    data, rewards = rft_data(tmp_path)
+    job = rft_tuner(tiny_model, data, [f"{rewards}:length"], max_steps=4, checkpoint_every=1).submit()
     folder = RunFolder(job.record.run_dir)
     info = launch.ProcessInfo.read(folder)
     assert info is not None
@@ -120,8 +120,8 @@ def test_rft_resumes_after_sigkill_to_the_final_step(tiny_model: Path, tmp_path:
     job.resume()
     state = job.wait(poll_interval=0.5, timeout=600)
     assert state.status == JobStatus.SUCCEEDED, (state.message, folder.log.read_text()[-3000:])
-    assert state.step == 8
+    assert state.step == 4
     assert f"resuming from {interrupted_at.name}" in [e.message for e in job.history()]
     resumed_steps = {e.step for e in job.metrics() if "reward" in e.metrics}
-    assert 8 in resumed_steps
+    assert 4 in resumed_steps
     assert (folder.adapter / "adapter_model.safetensors").is_file()
