@@ -55,6 +55,11 @@ _EXPORTS: dict[str, str] = {
     "price_tokens": "tunekit.data.cost",
     "price_hours": "tunekit.data.cost",
     "provider_table": "tunekit.data.tables",
+    "table_limits": "tunekit.data.price_tables",
+    "table_price": "tunekit.data.price_tables",
+    "table_training_cost": "tunekit.data.price_tables",
+    "table_inference_price": "tunekit.data.price_tables",
+    "table_hosting_cost": "tunekit.data.price_tables",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -160,6 +165,13 @@ if TYPE_CHECKING:
         PreferenceExample as PreferenceExample,
         PromptCompletionExample as PromptCompletionExample,
         TextExample as TextExample,
+    )
+    from tunekit.data.price_tables import (
+        table_hosting_cost as table_hosting_cost,
+        table_inference_price as table_inference_price,
+        table_limits as table_limits,
+        table_price as table_price,
+        table_training_cost as table_training_cost,
     )
     from tunekit.data.profile import HostingCost as HostingCost, Limits as Limits
     from tunekit.data.splits import DatasetSplits as DatasetSplits

@@ -28,6 +28,9 @@ from tunekit.plugin import (
     RunContext,
     content_hash,
     get_logger,
+    table_inference_price,
+    table_limits,
+    table_training_cost,
 )
 from tunekit_openai import pricing
 from tunekit_openai.connection import Connection
@@ -127,7 +130,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     @classmethod
     def limits(cls, model: str) -> Limits:
-        return pricing.model_limits(cls._package(), cls.name, model)
+        return table_limits(cls._package(), cls.name, model)
 
     @classmethod
     def token_counter(cls, model: str) -> TokenCounter | None:
@@ -135,11 +138,11 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     @classmethod
     def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
-        return pricing.price_training(cls._package(), cls.name, config, estimate)
+        return table_training_cost(cls._package(), cls.name, config, estimate)
 
     @classmethod
     def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
-        return pricing.inference_price(cls._package(), cls.name, model, tuned=tuned)
+        return table_inference_price(cls._package(), cls.name, model, tuned=tuned)
 
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
