@@ -32,6 +32,7 @@ __all__ = [
     "EvalConfig",
     "Hyperparameters",
     "LoraConfig",
+    "TrafficConfig",
     "TuneConfig",
     "check_document_size",
     "config_hash",
@@ -118,6 +119,12 @@ Baseline = Literal["zero-shot", "few-shot", "retrieval"]
 _BASELINES: tuple[Baseline, ...] = ("zero-shot", "few-shot")
 
 
+class TrafficConfig(StrictModel):
+    """The traffic the tuned model would serve: turns an hourly hosting fee into a cost per request."""
+
+    requests_per_day: float = Field(..., gt=0, description="Requests a day the application expects to send.")
+
+
 class EvalConfig(StrictModel):
     """How to prove the tuned model beats prompting the base model."""
 
@@ -139,6 +146,9 @@ class EvalConfig(StrictModel):
     max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many examples.")
     max_new_tokens: int = Field(256, gt=0, description="Generation limit per answer.")
     regex: str | None = Field(None, description="Pattern for the regex metric.")
+    traffic: TrafficConfig | None = Field(
+        None, description="Expected traffic, for the break-even in days and the hosting fee per request."
+    )
 
 
 class DeployConfig(StrictModel):
