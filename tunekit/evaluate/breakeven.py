@@ -41,6 +41,9 @@ __all__ = ["BreakEven", "Decision", "Economics", "break_even", "decide"]
 
 TrainingSource = Literal["estimate", "reported"]
 
+TUNED_KINDS = frozenset({"tuned", "tuned+rag"})
+"""Candidates that need the training run (and its hosting)."""
+
 
 @dataclass(frozen=True)
 class Economics:
@@ -103,7 +106,7 @@ class Decision:
 
     @property
     def fine_tune(self) -> bool:
-        return self.chosen.kind == "tuned"
+        return self.chosen.kind in TUNED_KINDS
 
     @property
     def sentence(self) -> str:
@@ -199,19 +202,25 @@ def decide(candidates: list[CandidateSummary], metric: str, economics: Economics
         return None
     best = max(answered, key=lambda c: c.score(metric))
     contenders = [c for c in answered if _within_noise(c, best, metric)]
-    tuned = next((c for c in answered if c.kind == "tuned"), None)
+    tuned_ones = [c for c in answered if c.kind in TUNED_KINDS]
     priced = all(per_request(c) is not None for c in contenders)
 
     def rank(c: CandidateSummary) -> tuple[float, int, float]:
         # Cheapest first (the tuned model's hourly fee, spread over the traffic, is part of each of its requests);
         # on equal cost a baseline before the tuned model (it needs no training), then quality.
         cost = _effective(c, economics) if priced else _tokens(c)
-        return (round(cost, 12), int(c.kind == "tuned"), -c.score(metric))
+        return (round(cost, 12), int(c.kind in TUNED_KINDS), -c.score(metric))
 
     chosen = min(contenders, key=rank)
     result = None
+    # The break-even of the tuned candidate chosen, else of the best one (the cheaper on a tie).
+    tuned = (
+        chosen
+        if chosen.kind in TUNED_KINDS
+        else min(tuned_ones, key=lambda c: (-c.score(metric), rank(c)), default=None)
+    )
     if tuned is not None:
-        baselines = [c for c in answered if c.kind != "tuned"]
+        baselines = [c for c in answered if c.kind not in TUNED_KINDS]
         as_good = [c for c in baselines if _within_noise(c, tuned, metric)]
         if as_good:
             reference = min(as_good, key=lambda c: (per_request(c) is None, per_request(c) or 0.0, -c.score(metric)))
@@ -242,7 +251,7 @@ def _name(c: CandidateSummary) -> str:
 
 def _effective(c: CandidateSummary, economics: Economics) -> float:
     """Per request, with the tuned model's hourly fee spread over the traffic (when both are known)."""
-    extra = (_hourly_per_request(economics) or 0.0) if c.kind == "tuned" else 0.0
+    extra = (_hourly_per_request(economics) or 0.0) if c.kind in TUNED_KINDS else 0.0
     return (per_request(c) or 0.0) + extra
 
 
@@ -251,7 +260,7 @@ def _cost_of(c: CandidateSummary, d: Decision) -> str:
         return f"{_tokens(c):,.0f} tokens per request"
     hosted = (
         " with hosting"
-        if c.kind == "tuned" and d.economics.hosting_per_hour and _hourly_per_request(d.economics)
+        if c.kind in TUNED_KINDS and d.economics.hosting_per_hour and _hourly_per_request(d.economics)
         else ""
     )
     return f"{_money(1000 * _effective(c, d.economics), d.economics.currency)} per 1,000 requests{hosted}"

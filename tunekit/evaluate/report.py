@@ -221,12 +221,12 @@ class EvalReport:
         return None
 
     def comparison(self) -> Comparison | None:
-        """The comparison the verdict states: tuned vs the better of retrieval and few-shot (else zero-shot),
+        """The comparison the verdict states: tuned vs the best of retrieval, rag and few-shot (else zero-shot),
         else best vs runner-up."""
         metric = self.primary_metric
         tuned = self.candidate("tuned")
         if tuned is not None:
-            prompted = [c for c in (self.candidate("retrieval"), self.candidate("few-shot")) if c is not None]
+            prompted = [c for c in map(self.candidate, ("retrieval", "rag", "few-shot")) if c is not None]
             baseline = max(prompted, key=lambda c: c.score(metric)) if prompted else self.candidate("zero-shot")
             others = [c for c in self.candidates if c is not tuned]
             if baseline is None and others:
