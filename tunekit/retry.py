@@ -193,6 +193,9 @@ def is_connection_error(exc: BaseException) -> bool:
         return False
     if isinstance(exc, _connection_error_types()):
         return True
+    cause = exc.__cause__
+    if cause is not None and cause is not exc and is_connection_error(cause):
+        return True  # an SDK's own exception raised from the HTTP stack's (together, fireworks-ai)
     from tunekit.errors import ServiceUnavailableError
 
     return isinstance(exc, ServiceUnavailableError) and exc.status_code is None
