@@ -1,13 +1,4 @@
-"""tunekit-fireworks: fine-tune open models on Fireworks AI with tunekit.
-
-Registered as the ``fireworks`` provider (entry point group ``tunekit.providers``)::
-
-    provider: fireworks
-    model: accounts/fireworks/models/llama-v3p1-8b-instruct
-    data: {train: train.jsonl}
-    provider_options:
-      account_id: ${FIREWORKS_ACCOUNT_ID}
-"""
+"""tunekit-fireworks: fine-tune open models on Fireworks AI; the ``fireworks`` provider (``tunekit.providers``)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from tunekit.plugin import ConfigError, check_endpoint
+from tunekit.plugin import ConfigError, resolve_secret, resolve_url
 
 if TYPE_CHECKING:
     from tunekit.plugin import TuneConfig
@@ -18,11 +18,10 @@ _RANKS = (4, 8, 16, 32, 64)
 
 def resolved(options: FireworksOptions) -> tuple[str, str, str | None]:
     """(API key, account id, base URL or None for the SDK's default); ConfigError naming what is missing."""
-    key = options.api_key.get_secret_value() if options.api_key else os.environ.get("FIREWORKS_API_KEY", "")
-    if not key:
-        raise ConfigError(
-            "provider_options.api_key: no Fireworks API key: set FIREWORKS_API_KEY or provider_options.api_key"
-        )
+    try:
+        key = resolve_secret(options.api_key, "FIREWORKS_API_KEY", service="Fireworks")
+    except ConfigError as exc:
+        raise ConfigError(f"provider_options.api_key: {exc}") from None
     account = options.account_id or os.environ.get("FIREWORKS_ACCOUNT_ID", "")
     if not account:
         raise ConfigError(
@@ -30,12 +29,7 @@ def resolved(options: FireworksOptions) -> tuple[str, str, str | None]:
             "provider_options.account_id (the id in your dashboard's URL, or `firectl whoami`); "
             "datasets, jobs and models live in an account"
         )
-    url = options.base_url or os.environ.get("FIREWORKS_BASE_URL") or None
-    if url:
-        problem = check_endpoint(url, field="base_url" if options.base_url else "FIREWORKS_BASE_URL", secret="API key")
-        if problem:
-            raise ConfigError(problem)
-    return key, account, url.rstrip("/") if url else None
+    return key, account, resolve_url(options.base_url, "FIREWORKS_BASE_URL")
 
 
 def job_params(
@@ -52,6 +46,7 @@ def job_params(
         ("gradient_accumulation_steps", hp.gradient_accumulation_steps),
         ("max_context_length", hp.max_seq_length),
         ("learning_rate_warmup_steps", options.learning_rate_warmup_steps),
+        ("region", options.region),
     ):
         if value is not None and value != "auto":
             training[field] = value
@@ -68,23 +63,15 @@ def job_params(
             for name in ("alpha", "dropout", "target_modules")
             if name in config.lora.model_fields_set
         )
-    if options.region:
-        training["region"] = options.region
     common: dict[str, Any] = {"dataset": dataset, "display_name": config.name or job_id}
     if config.method == "dpo":
-        loss: dict[str, Any] = {"method": "DPO"}
-        if hp.beta != "auto":
-            loss["kl_beta"] = hp.beta
+        loss = {"method": "DPO", **({"kl_beta": hp.beta} if hp.beta != "auto" else {})}
         if evaluation:
             ignored.append("data.validation: Fireworks DPO jobs take no evaluation dataset; it was uploaded, not used")
         return {**common, "dpo_job_id": job_id, "training_config": training, "loss_config": loss}, ignored
     if hp.beta != "auto":
         ignored.append("hyperparameters.beta: only DPO uses beta; ignored")
-    extra = {"evaluation_dataset": evaluation} if evaluation else {}
-    return {
-        **common,
-        **training,
-        **extra,
-        "supervised_fine_tuning_job_id": job_id,
-        "early_stop": options.early_stop,
-    }, ignored
+    extra: dict[str, Any] = {"supervised_fine_tuning_job_id": job_id, "early_stop": options.early_stop}
+    if evaluation:
+        extra["evaluation_dataset"] = evaluation
+    return {**common, **training, **extra}, ignored

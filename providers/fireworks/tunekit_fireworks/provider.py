@@ -63,14 +63,12 @@ class _Connection(tk.RemoteConnection):
     @property
     def client(self) -> fireworks.Fireworks:
         if self._client is None:
-            import fireworks
+            from fireworks import Fireworks
 
-            key, account, base_url = resolved(self.fw_options)
+            key, account, url = resolved(self.fw_options)
             tk.register_secret(key)
             timeout = self.fw_options.timeout
-            self._client = fireworks.Fireworks(
-                api_key=key, account_id=account, base_url=base_url, timeout=timeout, max_retries=0
-            )
+            self._client = Fireworks(api_key=key, account_id=account, base_url=url, timeout=timeout, max_retries=0)
         return self._client
 
     def map_error(self, exc: BaseException, attempts: int) -> tk.TunekitError:
@@ -157,11 +155,7 @@ class FireworksProvider(Provider[FireworksOptions]):
                 continue
             path = run.run_dir / f"{role}.jsonl"
             tk.write_examples(examples, path, target=target)
-            digest = tk.content_hash(path)
-            run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
-            names[role] = self._upload(path, digest)
-            reused = " (reused)" if names[role].reused else ""
-            run.outcome(f"upload_{role}", names[role].id + reused, file_id=names[role].id, sha256=digest)
+            names[role] = tk.recorded_upload(run, role, path, self._upload)
             run.remember(**{f"{role}_file": names[role].id})
         validation = names.get("validation")
         return tk.PreparedData(
@@ -239,20 +233,12 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
         """Fireworks keeps no event log: each state and progress the job reaches is an event, recorded once."""
-        state, job = self.status(ref), ref.job_id
+        state = self.status(ref)
+        job, pct = ref.job_id, state.step
         events = [JobEvent(id=f"{job}:{state.raw_status}", type="status", message=str(state.raw_status))]
-        if state.step is not None:
-            progress = {"progress": state.step / 100}
-            events.append(
-                JobEvent(
-                    id=f"{job}:progress:{state.step}",
-                    type="metrics",
-                    message=f"{state.step}% done",
-                    step=state.step,
-                    total_steps=100,
-                    metrics=progress,
-                )
-            )
+        if pct is not None:
+            done = {"step": pct, "total_steps": 100, "metrics": {"progress": pct / 100}, "message": f"{pct}% done"}
+            events.append(JobEvent(id=f"{job}:progress:{pct}", type="metrics", **done))
         ids = [e.id for e in events]
         yield from events[ids.index(after) + 1 :] if after in ids else events
 
@@ -301,13 +287,13 @@ class FireworksProvider(Provider[FireworksOptions]):
         if (folder / "adapter_config.json").is_file():
             return folder
         urls = self.conn.call(self.conn.client.models.get_download_endpoint, model_id).filename_to_signed_urls or {}
-        partial = folder.with_name(model_id + ".partial")
-        partial.mkdir(parents=True, exist_ok=True)
+        staging = folder.with_name(model_id + ".partial")
+        staging.mkdir(parents=True, exist_ok=True)
         for filename, url in urls.items():
             response = self.conn.call(httpx.get, url, timeout=self.options.timeout, follow_redirects=True)
             response.raise_for_status()
-            (partial / Path(filename).name).write_bytes(response.content)
-        partial.replace(folder)
+            (staging / Path(filename).name).write_bytes(response.content)
+        staging.replace(folder)
         return folder
 
     # -- deployments ----------------------------------------------------------------------
