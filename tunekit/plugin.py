@@ -55,6 +55,11 @@ _EXPORTS: dict[str, str] = {
     "price_tokens": "tunekit.data.cost",
     "price_hours": "tunekit.data.cost",
     "provider_table": "tunekit.data.tables",
+    "table_limits": "tunekit.data.price_tables",
+    "table_price": "tunekit.data.price_tables",
+    "table_training_cost": "tunekit.data.price_tables",
+    "table_inference_price": "tunekit.data.price_tables",
+    "table_hosting_cost": "tunekit.data.price_tables",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -97,6 +102,9 @@ _EXPORTS: dict[str, str] = {
     "content_hash": "tunekit.remote",
     "content_name": "tunekit.remote",
     "create_with_find": "tunekit.remote",
+    "recorded_upload": "tunekit.remote",
+    "resolve_secret": "tunekit.remote",
+    "resolve_url": "tunekit.remote",
     "upload_once": "tunekit.remote",
     # tables a provider ships (prices, limits, shutdown dates)
     "load_table": "tunekit.data.tables",
@@ -170,6 +178,13 @@ if TYPE_CHECKING:
         PreferenceExample as PreferenceExample,
         PromptCompletionExample as PromptCompletionExample,
         TextExample as TextExample,
+    )
+    from tunekit.data.price_tables import (
+        table_hosting_cost as table_hosting_cost,
+        table_inference_price as table_inference_price,
+        table_limits as table_limits,
+        table_price as table_price,
+        table_training_cost as table_training_cost,
     )
     from tunekit.data.profile import HostingCost as HostingCost, Limits as Limits
     from tunekit.data.splits import DatasetSplits as DatasetSplits
@@ -255,6 +270,9 @@ if TYPE_CHECKING:
         content_hash as content_hash,
         content_name as content_name,
         create_with_find as create_with_find,
+        recorded_upload as recorded_upload,
+        resolve_secret as resolve_secret,
+        resolve_url as resolve_url,
         upload_once as upload_once,
     )
     from tunekit.retirement import Retirement as Retirement, parse_table as parse_table

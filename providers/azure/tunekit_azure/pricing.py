@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunekit.plugin import ConfigError, HostingCost
+from tunekit.plugin import ConfigError, table_hosting_cost
 from tunekit_azure.deployments import normalize_sku
-from tunekit_openai.pricing import model_price
 
 if TYPE_CHECKING:
-    from tunekit.plugin import DeployConfig
+    from tunekit.plugin import DeployConfig, HostingCost
 
 __all__ = ["hosting_cost"]
 
@@ -20,15 +19,4 @@ def hosting_cost(package: str, provider: str, model: str, deploy: DeployConfig |
         sku = normalize_sku(deploy.sku if deploy is not None else "Standard")
     except ConfigError:
         sku = deploy.sku if deploy is not None else "Standard"  # check() reports it; price it as Standard
-    _key, entry, table = model_price(package, provider, model)
-    tier = (table.get("skus") or {}).get(sku) or {}
-    per_hour = tier["per_hour"] if "per_hour" in tier else entry.get("hosting_per_hour")
-    lifetime = tier.get("lifetime_hours")
-    return HostingCost(
-        per_hour=float(per_hour) if per_hour is not None else None,
-        sku=sku,
-        lifetime_hours=float(lifetime) if lifetime is not None else None,
-        currency=str(table.get("currency", "USD")),
-        as_of=str(tier.get("as_of") or entry.get("as_of") or table.get("as_of") or "") or None,
-        source=tier.get("source") or entry.get("source") or table.get("source"),
-    )
+    return table_hosting_cost(package, provider, model, sku)

@@ -27,10 +27,13 @@ from tunekit.plugin import (
     RemoteFile,
     RunContext,
     check_reward_columns,
-    content_hash,
     get_logger,
+    recorded_upload,
     resolve_rewards,
     reward_items,
+    table_inference_price,
+    table_limits,
+    table_training_cost,
 )
 from tunekit_openai import pricing
 from tunekit_openai.connection import Connection
@@ -130,7 +133,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     @classmethod
     def limits(cls, model: str) -> Limits:
-        return pricing.model_limits(cls._package(), cls.name, model)
+        return table_limits(cls._package(), cls.name, model)
 
     @classmethod
     def token_counter(cls, model: str) -> TokenCounter | None:
@@ -138,11 +141,11 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     @classmethod
     def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
-        return pricing.price_training(cls._package(), cls.name, config, estimate)
+        return table_training_cost(cls._package(), cls.name, config, estimate)
 
     @classmethod
     def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
-        return pricing.inference_price(cls._package(), cls.name, model, tuned=tuned)
+        return table_inference_price(cls._package(), cls.name, model, tuned=tuned)
 
     def make_connection(self) -> Connection:
         """The SDK client and retry policy; Azure-like subclasses return their own."""
@@ -231,17 +234,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
         path = run.run_dir / f"{role}.jsonl"
         write_examples(examples, path, target=target)
-        digest = content_hash(path)
-        run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
-        remote = upload_file(self.conn, path, sha256=digest)
-        run.outcome(
-            f"upload_{role}",
-            f"{remote.id}{' (reused)' if remote.reused else ''}",
-            file_id=remote.id,
-            sha256=digest,
-            reused=remote.reused,
-            bytes=remote.bytes,
-        )
+        remote = recorded_upload(run, role, path, lambda p, digest: upload_file(self.conn, p, sha256=digest))
         return remote
 
     # -- the job -----------------------------------------------------------------

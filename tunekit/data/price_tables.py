@@ -1,0 +1,115 @@
+"""A provider's limits and prices read from the ``limits.yaml`` / ``prices.yaml`` it ships.
+
+Every hosted provider answers the data layer's questions (what it accepts,
+what a run and its hosting cost) from two dated tables beside its code; these
+functions read them the same way for all of them, so a provider names only
+its package, its name and which price row applies.
+
+``limits.yaml``: ``as_of``, ``source``, ``min_examples``, ``max_file_bytes``,
+``max_suffix``, ``max_epochs``, ``kinds``, ``family``, ``hosted_only``,
+``severities``, ``default_token_limit`` and ``models: {prefix: {token_limit}}``.
+``prices.yaml``: ``currency``, ``as_of``, ``source``, ``models: {prefix: {rate
+keys per 1M tokens}}`` and ``skus: {name: {per_hour, lifetime_hours}}``; a row
+may carry its own ``as_of`` and ``source``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from tunekit.data.cost import price_tokens
+from tunekit.data.profile import HostingCost, Limits
+from tunekit.data.tables import lookup_model, provider_table
+
+if TYPE_CHECKING:
+    from tunekit.config import TuneConfig
+    from tunekit.data.cost import CostEstimate
+
+__all__ = ["table_hosting_cost", "table_inference_price", "table_limits", "table_price", "table_training_cost"]
+
+Severity = Literal["error", "warning", "info"]
+_SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+def _ints(table: dict[str, Any], *keys: str) -> dict[str, int | None]:
+    return {key: int(table[key]) if table.get(key) is not None else None for key in keys}
+
+
+def table_limits(package: str, provider: str, model: str) -> Limits:
+    """The provider's limits for ``model`` from its ``limits.yaml``."""
+    table = provider_table(package, "limits", provider)
+    models = table.get("models") or {}
+    _key, entry = lookup_model(models, model)
+    kinds = table.get("kinds") or Limits().kinds
+    token_limit = entry.get("token_limit") or table.get("default_token_limit")
+    return Limits(
+        **_ints(table, "min_examples", "max_file_bytes", "max_suffix", "max_epochs"),
+        kinds={str(k): tuple(v) for k, v in kinds.items()},
+        preference_single_turn=bool(table.get("preference_single_turn")),
+        token_limit=int(token_limit) if token_limit else None,
+        tunable_models=tuple(str(k) for k in models),
+        family=tuple(str(f) for f in table.get("family") or ()),
+        hosted_only=bool(table.get("hosted_only")),
+        severities={str(k): v for k, v in (table.get("severities") or {}).items() if v in _SEVERITIES},
+        as_of=str(table["as_of"]) if table.get("as_of") else None,
+        source=table.get("source"),
+    )
+
+
+def table_price(package: str, provider: str, model: str) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+    """(the matching row's key, the row, the whole table) of ``prices.yaml``."""
+    table = provider_table(package, "prices", provider)
+    key, entry = lookup_model(table.get("models") or {}, model)
+    return key, entry, table
+
+
+def table_training_cost(
+    package: str, provider: str, config: TuneConfig, estimate: CostEstimate, *, rate_key: str | None = None
+) -> CostEstimate:
+    """Bill the estimate's tokens at the model's ``rate_key`` price (default: ``dpo_per_1m`` or ``training_per_1m``).
+
+    The row's date and source go with the estimate; an hourly reinforcement
+    rate (a grader in the options) is named instead of a token price.
+    """
+    key, entry, table = table_price(package, provider, config.model)
+    estimate.currency = str(table.get("currency", "USD"))
+    if key is None:
+        estimate.notes.append(f"no {provider} price for {config.model}: add it to prices.yaml")
+        return estimate
+    estimate.prices_as_of = str(entry.get("as_of") or table.get("as_of") or "") or None
+    estimate.prices_source = entry.get("source") or table.get("source")
+    hourly = entry.get("reinforcement_per_hour")
+    if config.provider_options.get("grader") and hourly is not None:  # a grader makes it reinforcement
+        estimate.notes.append(f"reinforcement fine-tuning is billed {float(hourly):.2f} per hour of training time")
+        return estimate
+    rate = entry.get(rate_key or ("dpo_per_1m" if config.method == "dpo" else "training_per_1m"))
+    price_tokens(estimate, rate, what=f"{config.method} on {key} ({provider} lists none)")
+    return estimate
+
+
+def table_inference_price(package: str, provider: str, model: str, *, tuned: bool) -> tuple[float, float] | None:
+    """(input, output) per 1M tokens of ``model`` (its tuned rate when ``tuned`` and listed), or None."""
+    key, entry, _table = table_price(package, provider, model)
+    if key is None:
+        return None
+    prefix = "tuned_" if tuned and "tuned_input_per_1m" in entry else ""
+    try:
+        return float(entry[f"{prefix}input_per_1m"]), float(entry[f"{prefix}output_per_1m"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def table_hosting_cost(package: str, provider: str, model: str, sku: str) -> HostingCost:
+    """The hourly fee (and lifetime) of hosting a model tuned from ``model`` on ``sku`` (its ``skus`` row)."""
+    _key, entry, table = table_price(package, provider, model)
+    tier = (table.get("skus") or {}).get(sku) or {}
+    per_hour = tier["per_hour"] if "per_hour" in tier else entry.get("hosting_per_hour")
+    lifetime = tier.get("lifetime_hours")
+    return HostingCost(
+        per_hour=float(per_hour) if per_hour is not None else None,
+        sku=sku,
+        lifetime_hours=float(lifetime) if lifetime is not None else None,
+        currency=str(table.get("currency", "USD")),
+        as_of=str(tier.get("as_of") or entry.get("as_of") or table.get("as_of") or "") or None,
+        source=tier.get("source") or entry.get("source") or table.get("source"),
+    )
