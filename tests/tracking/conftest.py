@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tracking_helpers import OpenAIConfig
 
 from tunekit_emulators.conformance.data import chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.openai import OpenAIEmulator
 
 FAST = {"poll_interval": 0.02, "file_poll_interval": 0.01, "retry_max_wait": 0.05, "timeout": 5}
-
-OpenAIConfig = Callable[..., Path]
 
 
 @pytest.fixture

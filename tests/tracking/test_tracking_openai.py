@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import OpenAIConfig
-from tracking_helpers import ledger_series, mlflow_series
+from tracking_helpers import OpenAIConfig, ledger_series, mlflow_series
 
 from tunekit import JobStatus, Tuner
 from tunekit.config import load_config

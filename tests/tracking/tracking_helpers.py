@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tunekit.jobs import Job
+
+OpenAIConfig = Callable[..., Path]
+"""The ``openai_config`` fixture: ``openai_config(tracking={...}, sweep={...})`` writes a tune.yaml."""
 
 
 def ledger_series(job: Job) -> dict[str, list[tuple[int, float]]]:
