@@ -180,7 +180,9 @@ def build_candidates(
     candidates: list[Candidate] = []
     base_model = model.base_model if model is not None else config.model
     needs_base = bool(settings.baselines)
-    base = provider.base_client(base_model) if needs_base else None
+    base = None
+    if needs_base:
+        base = provider.base_client_for(model) if model is not None else provider.base_client(base_model)
     if base is not None and "zero-shot" in settings.baselines:
         candidates.append(Candidate("base zero-shot", base, "zero-shot", price=price(base_model)))
     if base is not None and "few-shot" in settings.baselines and settings.few_shot > 0:
