@@ -95,6 +95,9 @@ _EXPORTS: dict[str, str] = {
     "content_hash": "tunekit.remote",
     "content_name": "tunekit.remote",
     "create_with_find": "tunekit.remote",
+    "recorded_upload": "tunekit.remote",
+    "resolve_secret": "tunekit.remote",
+    "resolve_url": "tunekit.remote",
     "upload_once": "tunekit.remote",
     # tables a provider ships (prices, limits, shutdown dates)
     "load_table": "tunekit.data.tables",
@@ -256,6 +259,9 @@ if TYPE_CHECKING:
         content_hash as content_hash,
         content_name as content_name,
         create_with_find as create_with_find,
+        recorded_upload as recorded_upload,
+        resolve_secret as resolve_secret,
+        resolve_url as resolve_url,
         upload_once as upload_once,
     )
     from tunekit.retirement import Retirement as Retirement, parse_table as parse_table

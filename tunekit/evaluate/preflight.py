@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProbeFailure", "check_evaluation", "probe"]
 
-_BASELINES = frozenset({"zero-shot", "few-shot", "retrieval"})
+_BASELINES = frozenset({"zero-shot", "few-shot", "retrieval", "rag"})
 """Candidate kinds that ask the base model."""
 
 _PROBE_RETRY = RetryPolicy(max_attempts=2, initial_wait=0.5, max_wait=2.0, deadline=60.0)

@@ -15,10 +15,13 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunekit.evaluate.candidates import EvalItem, Price
 from tunekit.secrets import get_logger, redact
+
+if TYPE_CHECKING:
+    from tunekit.evaluate.breakeven import Decision, Economics
 
 __all__ = ["CandidateSummary", "Comparison", "EvalReport", "ItemResult", "percentile"]
 
@@ -199,6 +202,8 @@ class EvalReport:
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     paths: dict[str, str] = field(default_factory=dict)
     """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, loss_png."""
+    economics: Economics | None = None
+    """The tuned model's training cost, hosting fee and expected traffic, for the break-even."""
 
     @property
     def primary_metric(self) -> str:
@@ -216,12 +221,12 @@ class EvalReport:
         return None
 
     def comparison(self) -> Comparison | None:
-        """The comparison the verdict states: tuned vs the better of retrieval and few-shot (else zero-shot),
+        """The comparison the verdict states: tuned vs the best of retrieval, rag and few-shot (else zero-shot),
         else best vs runner-up."""
         metric = self.primary_metric
         tuned = self.candidate("tuned")
         if tuned is not None:
-            prompted = [c for c in (self.candidate("retrieval"), self.candidate("few-shot")) if c is not None]
+            prompted = [c for c in map(self.candidate, ("retrieval", "rag", "few-shot")) if c is not None]
             baseline = max(prompted, key=lambda c: c.score(metric)) if prompted else self.candidate("zero-shot")
             others = [c for c in self.candidates if c is not tuned]
             if baseline is None and others:
@@ -230,9 +235,21 @@ class EvalReport:
         ranked = sorted(self.candidates, key=lambda c: c.score(metric), reverse=True)
         return compare(ranked[0], ranked[1], metric) if len(ranked) > 1 else None
 
+    def decision(self) -> Decision | None:
+        """The cheapest candidate within noise of the best, and when the tuned model pays back its training."""
+        from tunekit.evaluate.breakeven import decide
+
+        return None if self.failed else decide(self.candidates, self.primary_metric, self.economics)
+
     @property
     def verdict(self) -> str:
-        """One sentence: who won, by how many points, at what share of the prompt tokens — or that it did not."""
+        """Who won, by how many points, at what share of the prompt tokens — or that it did not; then whether to
+        fine-tune: the cheapest candidate as good as the best, and the break-even."""
+        decision = self.decision()
+        head = self._comparison_sentence()
+        return head if decision is None else f"{head} {decision.sentence}"
+
+    def _comparison_sentence(self) -> str:
         metric = self.primary_metric
         if self.failed:
             return _failed_verdict(self.failed)
@@ -274,6 +291,7 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, Any]:
         comp = self.comparison()
+        decision = self.decision()
         return {
             "title": self.title,
             "created_at": self.created_at.isoformat(),
@@ -293,6 +311,8 @@ class EvalReport:
                 "cost_ratio": comp.cost_ratio,
             },
             "candidates": [c.summary(self.metrics) for c in self.candidates],
+            "decision": decision.to_dict() if decision is not None else None,
+            "economics": self.economics.to_dict() if self.economics is not None else None,
             "loss": self.loss,
             "paths": self.paths,
         }
@@ -435,6 +455,9 @@ class EvalReport:
                 )
             )
         paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
+        from tunekit.evaluate.breakeven import Economics
+
+        economics = Economics.from_dict(data["economics"]) if data.get("economics") else None
         return cls(
             candidates=candidates,
             metrics=list(data["metrics"]),
@@ -443,6 +466,7 @@ class EvalReport:
             loss=list(data.get("loss") or []),
             created_at=datetime.fromisoformat(data["created_at"]),
             paths=paths,
+            economics=economics,
         )
 
     def save(self, directory: str | Path) -> dict[str, str]:
