@@ -61,7 +61,7 @@ def test_break_even_equals_the_hand_computation() -> None:
     assert be.days == pytest.approx(76.9230769)
     assert decision.fine_tune and decision.chosen.kind == "tuned"
     sentence = decision.sentence
-    assert sentence.startswith("Fine-tune: The tuned model scores best on exact_match (95.0)")
+    assert sentence.startswith("Fine-tune: the tuned model scores best on exact_match (95.0)")
     assert "$0.042 per 1,000 requests vs $0.081 per 1,000 requests for base few-shot (k=3)" in sentence
     assert "$3.00 training (estimate) is paid back after 76,924 requests (76.9 days at 1,000 requests/day)" in sentence
 
@@ -86,7 +86,7 @@ def test_an_hourly_fee_at_low_traffic_never_pays_back() -> None:
     assert decision is not None and decision.break_even is not None and decision.break_even.never
     # The hosting makes the tuned model dearer per request than few-shot: the advice is not to fine-tune.
     assert not decision.fine_tune and decision.chosen.name == "base few-shot (k=3)"
-    assert decision.sentence.startswith("Do not fine-tune: Base few-shot (k=3) scores best on exact_match (95.0)")
+    assert decision.sentence.startswith("Do not fine-tune: base few-shot (k=3) scores best on exact_match (95.0)")
     # 42e-6 + 0.00408 = $4.12 per 1,000 requests for the tuned model, hosting included.
     assert "$0.081 per 1,000 requests vs $4.12 per 1,000 requests with hosting for the tuned model" in decision.sentence
     assert "never" in decision.sentence and "10,000 requests/day" in decision.sentence
@@ -111,7 +111,7 @@ def test_never_when_a_baseline_is_as_good_and_cheaper() -> None:
     assert decision.chosen.name == "base zero-shot"
     assert decision.break_even is not None and decision.break_even.never
     assert decision.break_even.baseline == "base zero-shot"
-    assert "Do not fine-tune: Base zero-shot" in report.verdict
+    assert "Do not fine-tune: base zero-shot" in report.verdict
     assert "Break-even against base zero-shot: never" in report.verdict
     assert report.to_dict()["decision"]["break_even"]["never"] is True
 

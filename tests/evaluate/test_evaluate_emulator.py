@@ -120,7 +120,7 @@ def test_tuned_model_beats_the_baselines_through_the_whole_path(
     assert decision is not None and decision.fine_tune and decision.break_even is not None
     # No baseline comes near the tuned model: the break-even is against the best one, which it beats on quality.
     assert not decision.break_even.baseline_matches_quality
-    assert "Fine-tune: The tuned model scores best on exact_match (100.0)" in report.verdict, report.verdict
+    assert "Fine-tune: the tuned model scores best on exact_match (100.0)" in report.verdict, report.verdict
     assert (folder / "loss.png").is_file()
     # One loss plot: the report shows the curve the provider drew for the run, not a second drawing.
     assert (folder / "loss.png").read_bytes() == (job.record.run_dir / "loss_curve.png").read_bytes()

@@ -112,6 +112,33 @@ class Decision:
     def sentence(self) -> str:
         return _sentence(self)
 
+    def break_even_line(self) -> str | None:
+        """The break-even in a few words, and the costs it rests on (None without a tuned candidate)."""
+        be, eco = self.break_even, self.economics
+        if be is None:
+            return None
+        if be.never:
+            when = "never (a request to the tuned model costs at least as much)"
+        elif be.requests is None:
+            when = f"unknown ({be.reason})"
+            if be.min_requests_per_day is not None:
+                when += f"; needs over {_count(be.min_requests_per_day)} requests/day"
+        else:
+            when = f"{_count(be.requests)} requests"
+            if be.days is not None:
+                when += f" = {be.days:,.1f} days at {eco.requests_per_day:,.0f}/day"
+        training = (
+            f"{_money(eco.training_cost, eco.currency)} ({eco.training_source})"
+            if eco.training_cost is not None
+            else "unknown"
+        )
+        if eco.hosting_per_hour is None:
+            hosting = "unknown"
+        else:
+            hosting = f"{_money(eco.hosting_per_hour, eco.currency)}/h"
+            hosting += f" ({eco.hosting_note})" if eco.hosting_note else ""
+        return f"vs {be.baseline}: {when}; training {training}, hosting {hosting}."
+
     def to_dict(self) -> dict[str, Any]:
         be = self.break_even
         return {
@@ -284,8 +311,7 @@ def _sentence(d: Decision) -> str:
         cheaper = f" ({_cost_of(chosen, d)})"
     basis = " No prices are known, so cost is compared by tokens per request." if d.basis == "tokens" else ""
     head = "Fine-tune" if d.fine_tune else "Do not fine-tune"
-    subject = _name(chosen)
-    sentence = f"{head}: {subject[:1].upper() + subject[1:]} {standing}{cheaper}.{basis}"
+    sentence = f"{head}: {_name(chosen)} {standing}{cheaper}.{basis}"
     return sentence + _break_even_sentence(d)
 
 
