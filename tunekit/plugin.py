@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     # configuration
     "TuneConfig": "tunekit.config",
     "DeployConfig": "tunekit.config",
+    "TrackingConfig": "tunekit.config",
     "parse_config": "tunekit.config",
     # data
     "DatasetSplits": "tunekit.data.splits",
@@ -60,6 +61,9 @@ _EXPORTS: dict[str, str] = {
     "table_training_cost": "tunekit.data.price_tables",
     "table_inference_price": "tunekit.data.price_tables",
     "table_hosting_cost": "tunekit.data.price_tables",
+    "EndpointInstance": "tunekit.data.endpoint_prices",
+    "endpoint_hosting_cost": "tunekit.data.endpoint_prices",
+    "endpoint_instance": "tunekit.data.endpoint_prices",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -144,6 +148,7 @@ _EXPORTS: dict[str, str] = {
     "NotFoundError": "tunekit.errors",
     "InvalidRequestError": "tunekit.errors",
     "ConflictError": "tunekit.errors",
+    "DeploymentFailedError": "tunekit.errors",
     "RateLimitedError": "tunekit.errors",
     "ServiceUnavailableError": "tunekit.errors",
     "JobError": "tunekit.errors",
@@ -162,6 +167,7 @@ if TYPE_CHECKING:
     from tunekit.cli.output import console as console, err_console as err_console
     from tunekit.config import (
         DeployConfig as DeployConfig,
+        TrackingConfig as TrackingConfig,
         TuneConfig as TuneConfig,
         format_validation_error as format_validation_error,
         parse_config as parse_config,
@@ -171,6 +177,11 @@ if TYPE_CHECKING:
         price_hours as price_hours,
         price_tokens as price_tokens,
         target_epochs as target_epochs,
+    )
+    from tunekit.data.endpoint_prices import (
+        EndpointInstance as EndpointInstance,
+        endpoint_hosting_cost as endpoint_hosting_cost,
+        endpoint_instance as endpoint_instance,
     )
     from tunekit.data.examples import (
         ChatExample as ChatExample,
@@ -213,6 +224,7 @@ if TYPE_CHECKING:
         ConflictError as ConflictError,
         DataError as DataError,
         DependencyMissingError as DependencyMissingError,
+        DeploymentFailedError as DeploymentFailedError,
         FineTuningUnavailableError as FineTuningUnavailableError,
         InvalidRequestError as InvalidRequestError,
         JobCancelledError as JobCancelledError,

@@ -24,6 +24,7 @@ from tunekit.errors import (
     ConflictError,
     DataError,
     DependencyMissingError,
+    DeploymentFailedError,
     InvalidRequestError,
     JobError,
     JobLostError,
@@ -184,9 +185,14 @@ class Tuner:
 
     def _check(self) -> None:
         """The provider's own checks of the config: before any network call, upload, ledger write or spend."""
+        from tunekit.tracking import tracking_problems
+
         problems = self.provider.check(self.config)
         if problems:
             raise ConfigError("the provider rejects this config", problems=problems)
+        problems = tracking_problems(self.config.tracking)
+        if problems:
+            raise ConfigError("the config's tracking cannot work here", problems=problems)
 
     def _load_splits(self) -> DatasetSplits:
         from tunekit.data import load_splits
@@ -343,14 +349,20 @@ class Tuner:
         name = str(settings.name)
         with self.ledger.lock(record.run_id):
             self.ledger.record(record.run_id, "intent", step="deploy", data=settings.model_dump(mode="json"))
+            hosting = self.provider.hosting_cost(model.base_model, settings)
+            sku = hosting.sku if hosting is not None and hosting.sku else settings.sku
             self.ledger.deployment_intent(
-                record.run_id, name, model=model.model_id, sku=settings.sku, capacity=settings.capacity
+                record.run_id, name, model=model.model_id, sku=sku, capacity=settings.capacity
             )
             try:
                 deployed = self.provider.deploy(model, settings, self.context(record.run_id))
             except _REFUSED_DEPLOY:
                 # Refused before anything was created (a name another model holds, bad credentials).
                 self.ledger.deployment_gone(record.run_id, name, never_created=True)
+                raise
+            except DeploymentFailedError:
+                # Created, failed to start, deleted again by the provider: it no longer bills.
+                self.ledger.deployment_gone(record.run_id, name)
                 raise
             deployed.run_id = record.run_id
             self._record_deployment(record.run_id, name, deployed, settings)
@@ -483,7 +495,7 @@ class Tuner:
         return model
 
 
-_DEPLOYMENT_SCOPE = frozenset({"subscription_id", "resource_group", "account", "endpoint"})
+_DEPLOYMENT_SCOPE = frozenset({"subscription_id", "resource_group", "account", "endpoint", "endpoint_namespace"})
 """What of a deployed model's metadata the provider needs to find the deployment again."""
 
 
