@@ -255,6 +255,8 @@ class DeployConfig(StrictModel):
 
 
 _LATER_HYPERPARAMETERS = ("generations", "max_completion_length")
+
+
 TrackingBackend = Literal["mlflow", "trackio", "wandb"]
 
 
