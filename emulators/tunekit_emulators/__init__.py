@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tunekit_emulators.azure import AzureOpenAIEmulator
     from tunekit_emulators.base import Emulator
     from tunekit_emulators.faults import Fault, FaultRule, RecordedRequest
+    from tunekit_emulators.fireworks import FireworksEmulator
     from tunekit_emulators.hub import HubEmulator
     from tunekit_emulators.lifecycle import Lifecycle, LifecycleMode
     from tunekit_emulators.openai import OpenAIEmulator
@@ -37,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "AzureOpenAIEmulator": "tunekit_emulators.azure",
     "HubEmulator": "tunekit_emulators.hub",
     "TogetherEmulator": "tunekit_emulators.together",
+    "FireworksEmulator": "tunekit_emulators.fireworks",
     "Emulator": "tunekit_emulators.base",
     "EmulatorServer": "tunekit_emulators.server",
     "Fault": "tunekit_emulators.faults",
@@ -53,6 +55,7 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "FaultRule",
+    "FireworksEmulator",
     "HubEmulator",
     "Lifecycle",
     "LifecycleMode",

@@ -32,6 +32,7 @@ EMULATORS: dict[str, str] = {
     "azure": "tunekit_emulators.azure:AzureOpenAIEmulator",
     "hub": "tunekit_emulators.hub:HubEmulator",
     "together": "tunekit_emulators.together:TogetherEmulator",
+    "fireworks": "tunekit_emulators.fireworks:FireworksEmulator",
 }
 """Service name -> ``module:class`` of its emulator (a :class:`tunekit_emulators.base.Emulator`)."""
 
