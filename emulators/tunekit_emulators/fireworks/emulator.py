@@ -29,11 +29,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from tunekit_emulators.base import CONTROL_PREFIX, Emulator, read_json
+from tunekit_emulators.base import CONTROL_PREFIX, Emulator, control_action, read_json
 from tunekit_emulators.fireworks.catalog import base_model
 from tunekit_emulators.lifecycle import Lifecycle, LifecycleMode
 from tunekit_emulators.openai.common import json_response, multipart
+from tunekit_emulators.openai.training import parse_training_file
 from tunekit_emulators.ratelimit import RateLimiter
+from tunekit_emulators.replies import echo_completion
 
 __all__ = ["JOB_PATH", "FireworksEmulator", "GrpcError"]
 
@@ -124,6 +126,8 @@ class _Store:
     jobs: dict[tuple[str, str], _Job] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     deployments: dict[str, _Deployment] = field(default_factory=dict)
+    replies: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Tuned model name -> the replies its training data taught it."""
 
 
 class FireworksEmulator(Emulator):
@@ -191,10 +195,7 @@ class FireworksEmulator(Emulator):
         """Move a job (by id) to its next state, or on to state ``to``."""
         with self.lock:
             job = self._find_job(job_id)
-            target = to or Lifecycle.next_state(JOB_PATH, job.state)
-            if target not in JOB_PATH or job.state not in JOB_PATH:
-                raise ValueError(f"cannot move job {job_id} from {job.state} to {target}")
-            for state in JOB_PATH[JOB_PATH.index(job.state) + 1 : JOB_PATH.index(target) + 1]:
+            for state in Lifecycle.steps(JOB_PATH, job.state, to):
                 self._enter(job, state, self.lifecycle.now())
             return job.to_api()
 
@@ -221,7 +222,8 @@ class FireworksEmulator(Emulator):
             Route(f"{account}/{{kind}}/{{id}}", self._job, methods=["GET", "POST", "DELETE"]),
             Route("/chat/completions", self._chat, methods=["POST"]),
         ]
-        control = [*self.control_routes(), Route("/jobs/{id}/advance", self._http_advance, methods=["POST"])]
+        advance = control_action("/jobs/{id}/advance", lambda job_id, body: self.advance(job_id, body.get("to")))
+        control = [*self.control_routes(), advance]
         routes: list[BaseRoute] = [
             Mount(CONTROL_PREFIX, routes=control),
             Mount("/v1", routes=v1),
@@ -352,6 +354,9 @@ class FireworksEmulator(Emulator):
         job.state, job.entered_at = state, at
         if state == "JOB_STATE_COMPLETED":
             model_id = job.output_model.rsplit("/", 1)[-1]
+            content = self.store.contents.get(str(job.body.get("dataset")).rsplit("/", 1)[-1], b"")
+            method = "dpo" if job.kind == "dpo" else "supervised"
+            self.store.replies[job.output_model] = parse_training_file(content, method).replies
             rank = (job.body.get("trainingConfig") or job.body).get("loraRank") or 8
             self.store.models[model_id] = {
                 "name": job.output_model,
@@ -482,23 +487,8 @@ class FireworksEmulator(Emulator):
                 },
                 status_code=404,
             )
-        prompt = " ".join(str(m.get("content", "")) for m in body.get("messages") or [] if isinstance(m, dict))
-        text = f"{served.rsplit('/', 1)[-1]} answers: {prompt.split()[-1] if prompt.split() else ''}"
-        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
+        tuned = self.store.replies.get(ready.get(on) or served)
+        messages = body.get("messages") or []
         return json_response(
-            {
-                "id": self.ids.new("chatcmpl-", 24),
-                "object": "chat.completion",
-                "created": int(self.lifecycle.now()),
-                "model": model,
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-                "usage": {**usage, "total_tokens": sum(usage.values())},
-            }
+            echo_completion(model, messages, ids=self.ids, created=self.lifecycle.now(), replies=tuned)
         )
-
-    async def _http_advance(self, request: Request) -> Response:
-        body = await read_json(request)
-        try:
-            return json_response(self.advance(request.path_params["id"], body.get("to")))
-        except (KeyError, ValueError) as exc:
-            return json_response({"code": 3, "message": str(exc), "details": []}, status=400)
