@@ -240,7 +240,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def create_params(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> dict[str, Any]:
         """Keyword arguments for ``client.fine_tuning.jobs.create``; a subclass adds its service's own."""
-        return build_create_params(
+        params = build_create_params(
             config,
             self.opts,
             training_file=prepared.train,
@@ -248,6 +248,20 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
             run_id=run.run_id,
             config_hash=run.config_hash,
         )
+        if run.start_from is not None:  # init_from: the service tunes the tuned model further
+            params["model"] = run.start_from
+        return params
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's tuned model id (or its checkpoint's), which the service takes as the job's ``model``."""
+        if parent.kind not in ("model_id", "deployment"):  # a deployment's model id is still the tuned model
+            raise ConfigError(
+                "cannot start from the earlier run",
+                problems=[
+                    f"init_from: {parent.model_id} is a {parent.kind}, not a tuned model id {self.service} tunes"
+                ],
+            )
+        return parent.model_id
 
     def create_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         """What the ledger records before the job is created."""
@@ -256,7 +270,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
         params = self.create_params(prepared, config, run)
         client = self.conn.client
-        run.intent("create_job", f"{params['method']['type']} on {config.model}", **self.create_intent(params))
+        run.intent("create_job", f"{params['method']['type']} on {params['model']}", **self.create_intent(params))
         job = self.conn.create(
             "create fine-tuning job",
             lambda: client.fine_tuning.jobs.create(**params),
