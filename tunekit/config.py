@@ -32,6 +32,8 @@ __all__ = [
     "EvalConfig",
     "Hyperparameters",
     "LoraConfig",
+    "RagConfig",
+    "TrafficConfig",
     "TuneConfig",
     "check_document_size",
     "config_hash",
@@ -114,8 +116,46 @@ class LoraConfig(StrictModel):
     )
 
 
-Baseline = Literal["zero-shot", "few-shot", "retrieval"]
+Baseline = Literal["zero-shot", "few-shot", "retrieval", "rag"]
 _BASELINES: tuple[Baseline, ...] = ("zero-shot", "few-shot")
+
+RAG_TEMPLATE = (
+    "Answer the question using the passages below where they help.\n\nPassages:\n{context}\n\nQuestion: {question}"
+)
+"""The default RAG prompt: ``{context}`` becomes the retrieved passages, ``{question}`` the user's message."""
+
+
+class RagConfig(StrictModel):
+    """Retrieval-augmented prompts: passages from a folder of documents, placed in the question."""
+
+    docs: str = Field(
+        description="Folder of UTF-8 text documents (.txt, .md, PDFs converted to text), read recursively; "
+        "hidden files are skipped."
+    )
+    chunk_chars: int = Field(1000, gt=0, description="Passage length in characters (cut at word boundaries).")
+    overlap: int = Field(150, ge=0, description="Characters a passage repeats from the end of the previous one.")
+    k: int = Field(3, gt=0, description="Passages placed in each prompt, the most relevant first.")
+    template: str = Field(
+        RAG_TEMPLATE,
+        description="The user message sent: {context} is replaced by the passages, {question} by the "
+        "question; other text (braces included) is sent as written.",
+    )
+    tuned: bool = Field(True, description="Also evaluate the tuned model with the same passages (tuned+rag).")
+
+    @model_validator(mode="after")
+    def _usable(self) -> RagConfig:
+        missing = [p for p in ("{context}", "{question}") if p not in self.template]
+        if missing:
+            raise ValueError(f"template must contain {' and '.join(missing)}")
+        if self.overlap >= self.chunk_chars:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than chunk_chars ({self.chunk_chars})")
+        return self
+
+
+class TrafficConfig(StrictModel):
+    """The traffic the tuned model would serve: turns an hourly hosting fee into a cost per request."""
+
+    requests_per_day: float = Field(..., gt=0, description="Requests a day the application expects to send.")
 
 
 class EvalConfig(StrictModel):
@@ -133,12 +173,29 @@ class EvalConfig(StrictModel):
     baselines: list[Baseline] = Field(
         default_factory=lambda: list(_BASELINES),
         description="Base-model baselines to compare: zero-shot, few-shot (random shots), retrieval (the "
-        "few_shot training examples most similar to the question, by BM25; needs tunekit[retrieval]).",
+        "few_shot training examples most similar to the question, by BM25; needs tunekit[retrieval]), rag "
+        "(passages from eval.rag.docs in the prompt; implied by an eval.rag section).",
     )
-    models: list[str] = Field(default_factory=list, description="Other model ids to compare as candidates.")
+    rag: RagConfig | None = Field(
+        None, description="Retrieval-augmented generation: the base model (and the tuned one) with passages."
+    )
+    models: list[str] = Field(
+        default_factory=list,
+        description="Other models to compare as candidates: a model id (through the config's provider) or "
+        "provider:model for any installed provider (its options from its environment variables).",
+    )
     max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many examples.")
     max_new_tokens: int = Field(256, gt=0, description="Generation limit per answer.")
     regex: str | None = Field(None, description="Pattern for the regex metric.")
+    traffic: TrafficConfig | None = Field(
+        None, description="Expected traffic, for the break-even in days and the hosting fee per request."
+    )
+
+    @model_validator(mode="after")
+    def _rag_needs_docs(self) -> EvalConfig:
+        if "rag" in self.baselines and self.rag is None:
+            raise ValueError("the rag baseline needs an eval.rag section with docs: a folder of documents")
+        return self
 
 
 class DeployConfig(StrictModel):
@@ -402,6 +459,8 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
     config.data.validation = resolve(config.data.validation, "data.validation")
     if config.eval is not None:
         config.eval.data = resolve(config.eval.data, "eval.data")
+        if config.eval.rag is not None:
+            config.eval.rag.docs = resolve(config.eval.rag.docs, "eval.rag.docs") or config.eval.rag.docs
 
 
 def _validate_provider_options(config: TuneConfig) -> BaseModel:

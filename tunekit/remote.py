@@ -20,15 +20,17 @@ repeat: how often to retry, how long to wait, how often to poll.
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tunekit.errors import TunekitError
+from tunekit.endpoints import check_endpoint
+from tunekit.errors import ConfigError, TunekitError
 from tunekit.retry import RetryPolicy
 from tunekit.secrets import get_logger
 
@@ -39,6 +41,9 @@ __all__ = [
     "content_hash",
     "content_name",
     "create_with_find",
+    "recorded_upload",
+    "resolve_secret",
+    "resolve_url",
     "upload_once",
 ]
 
@@ -72,6 +77,27 @@ class RemoteOptions(BaseModel):
     def create_policy(self) -> RetryPolicy:
         """The policy for requests that create something (each retry is preceded by a look)."""
         return RetryPolicy(max_attempts=self.create_attempts, max_wait=self.retry_max_wait, deadline=None)
+
+
+def resolve_secret(value: SecretStr | None, env: str, *, service: str, option: str = "api_key") -> str:
+    """A credential from its option, else from the environment variable ``env``; ConfigError naming both when unset."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    found = os.environ.get(env)
+    if not found:
+        raise ConfigError(f"no {service} API key: set {env} or provider_options.{option} (e.g. {option}: ${{{env}}})")
+    return found
+
+
+def resolve_url(value: str | None, env: str, *, field: str = "base_url") -> str | None:
+    """An endpoint from its option, else from ``env`` (plain http only to loopback), else None (the SDK's default)."""
+    url = value if value is not None else os.environ.get(env)
+    if not url:
+        return None
+    problem = check_endpoint(url, field=field if value is not None else env, secret="API key")
+    if problem:
+        raise ConfigError(problem)
+    return url.rstrip("/")
 
 
 class _Attempts:
@@ -215,3 +241,27 @@ def upload_once(
     created = send(name, size)
     logger.info("uploaded %s as %s (%d bytes)", path.name, created.id, size)
     return created, RemoteFile(str(created.id), name, size, sha256)
+
+
+class _Recorder(Protocol):
+    """What :func:`recorded_upload` needs of a run (``tunekit.provider.RunContext``)."""
+
+    def intent(self, step: str, message: str = "", **data: Any) -> None: ...
+
+    def outcome(self, step: str, message: str = "", **data: Any) -> None: ...
+
+
+def recorded_upload(run: _Recorder, role: str, path: Path, upload: Callable[[Path, str], RemoteFile]) -> RemoteFile:
+    """Upload one split (``upload(path, sha256)``) between the ledger's ``upload_<role>`` intent and outcome."""
+    digest = content_hash(path)
+    run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
+    remote = upload(path, digest)
+    run.outcome(
+        f"upload_{role}",
+        f"{remote.id}{' (reused)' if remote.reused else ''}",
+        file_id=remote.id,
+        sha256=digest,
+        reused=remote.reused,
+        bytes=remote.bytes,
+    )
+    return remote

@@ -193,7 +193,11 @@ def is_connection_error(exc: BaseException) -> bool:
         return False
     if isinstance(exc, _connection_error_types()):
         return True
-    from tunekit.errors import ServiceUnavailableError
+    from tunekit.errors import ServiceUnavailableError, TunekitError
+
+    cause = exc.__cause__
+    if not isinstance(exc, TunekitError) and cause is not None and cause is not exc and is_connection_error(cause):
+        return True  # an SDK's own exception raised from the HTTP stack's, e.g. ``raise APIConnectionError() from err``
 
     return isinstance(exc, ServiceUnavailableError) and exc.status_code is None
 

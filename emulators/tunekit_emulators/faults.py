@@ -182,6 +182,12 @@ class RecordedRequest:
     status: int
     fault: FaultKind | None
     at: float
+    body: bytes = b""
+    """The request body as received (its first ``max_body`` bytes), so a test can read what a client sent."""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (a chat request's ``messages``, for example)."""
+        return json.loads(self.body)
 
 
 def default_error_body(status: int, message: str) -> dict[str, Any]:
@@ -202,6 +208,7 @@ class FaultInjector:
         error_body: ErrorBody = default_error_body,
         control_prefix: str = "/_emulator",
         max_recorded: int = 10_000,
+        max_body: int = 256 * 1024,
     ) -> None:
         self.app = app
         self.seed = seed
@@ -209,6 +216,7 @@ class FaultInjector:
         self.control_prefix = control_prefix
         self.rules: list[FaultRule] = []
         self.requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
+        self.max_body = max_body
         self.on_request: Callable[[RecordedRequest], None] | None = None
         """Called with each request as it is answered (``tunekit emulate`` logs them)."""
         self._lock = threading.Lock()
@@ -247,11 +255,19 @@ class FaultInjector:
         fault = self._pick(method, path) if self.rules else None
         query = scope.get("query_string", b"").decode("latin-1")
         recorded = [False]
+        body = bytearray()
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) < self.max_body:
+                body.extend(message.get("body", b"")[: self.max_body - len(body)])
+            return message
 
         def record(status: int) -> None:
             if not recorded[0]:
                 recorded[0] = True
-                entry = RecordedRequest(method, path, query, status, fault.kind if fault else None, time.time())
+                kind = fault.kind if fault else None
+                entry = RecordedRequest(method, path, query, status, kind, time.time(), bytes(body))
                 self.requests.append(entry)
                 if self.on_request is not None:
                     self.on_request(entry)
@@ -264,9 +280,9 @@ class FaultInjector:
 
         try:
             if fault is None:
-                await self.app(scope, receive, recording_send)
+                await self.app(scope, recording_receive, recording_send)
             else:
-                await self._apply(fault, scope, receive, recording_send)
+                await self._apply(fault, scope, recording_receive, recording_send)
         finally:
             record(0)
 

@@ -6,9 +6,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from tunekit.remote import RemoteOptions, content_hash, content_name, create_with_find, upload_once
-from tunekit.retry import RetryPolicy
+from tunekit.errors import ConfigError, ServiceUnavailableError
+from tunekit.remote import (
+    RemoteFile,
+    RemoteOptions,
+    content_hash,
+    content_name,
+    create_with_find,
+    recorded_upload,
+    resolve_secret,
+    resolve_url,
+    upload_once,
+)
+from tunekit.retry import RetryPolicy, is_connection_error
 
 FAST = RetryPolicy(max_attempts=4, initial_wait=0, max_wait=0, deadline=None)
 
@@ -86,3 +98,68 @@ def test_remote_options_build_the_policies() -> None:
     options = RemoteOptions(max_retries=2, create_attempts=3, retry_max_wait=1.5)
     assert options.retry_policy().max_attempts == 3 and options.retry_policy().max_wait == 1.5
     assert options.create_policy().max_attempts == 3 and options.create_policy().deadline is None
+
+
+class SdkConnectionError(Exception):
+    """An SDK's own error type, raised ``from`` the HTTP stack's (as Stainless-built SDKs do)."""
+
+
+def test_an_sdk_error_raised_from_a_connection_error_is_retried() -> None:
+    try:
+        try:
+            raise ConnectionResetError("reset by peer")
+        except ConnectionResetError as err:
+            raise SdkConnectionError("Connection error.") from err
+    except SdkConnectionError as exc:
+        wrapped = exc
+    assert is_connection_error(wrapped)
+    assert not is_connection_error(SdkConnectionError("bad request"))
+    # tunekit's own errors say for themselves whether a response came back
+    answered = ServiceUnavailableError("502", provider="x", status_code=502)
+    answered.__cause__ = ConnectionResetError()
+    assert not is_connection_error(answered)
+
+
+def test_a_key_comes_from_its_option_else_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SVC_API_KEY", raising=False)
+    assert resolve_secret(SecretStr("from-option"), "SVC_API_KEY", service="Svc") == "from-option"
+    with pytest.raises(ConfigError, match=r"no Svc API key: set SVC_API_KEY or provider_options.api_key"):
+        resolve_secret(None, "SVC_API_KEY", service="Svc")
+    monkeypatch.setenv("SVC_API_KEY", "from-env")
+    assert resolve_secret(SecretStr(""), "SVC_API_KEY", service="Svc") == "from-env"
+
+
+def test_a_url_that_would_carry_a_key_in_clear_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SVC_BASE_URL", raising=False)
+    assert resolve_url(None, "SVC_BASE_URL") is None
+    assert resolve_url("http://127.0.0.1:8000/v1/", "SVC_BASE_URL") == "http://127.0.0.1:8000/v1"
+    monkeypatch.setenv("SVC_BASE_URL", "http://proxy.internal/v1")
+    with pytest.raises(ConfigError, match=r"SVC_BASE_URL .*plain http"):
+        resolve_url(None, "SVC_BASE_URL")
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, dict[str, object]]] = []
+
+    def intent(self, step: str, message: str = "", **data: object) -> None:
+        self.rows.append(("intent", step, data))
+
+    def outcome(self, step: str, message: str = "", **data: object) -> None:
+        self.rows.append(("outcome", step, data))
+
+
+def test_an_upload_is_recorded_before_and_after(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"a": 1}\n')
+    ledger, seen = Ledger(), []
+
+    def upload(p: Path, digest: str) -> RemoteFile:
+        seen.append(len(ledger.rows))  # the intent is written before the request
+        return RemoteFile("file-1", content_name(digest), p.stat().st_size, digest)
+
+    remote = recorded_upload(ledger, "train", path, upload)
+    assert seen == [1] and remote.id == "file-1"
+    (kind0, step0, intent), (kind1, step1, outcome) = ledger.rows
+    assert (kind0, step0, kind1, step1) == ("intent", "upload_train", "outcome", "upload_train")
+    assert intent["sha256"] == content_hash(path) and outcome["file_id"] == "file-1" and outcome["reused"] is False

@@ -17,12 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from tunekit.errors import DataError
+from tunekit.errors import ConfigError, DataError, TunekitError
 from tunekit.evaluate.prices import Price, price_for
 from tunekit.inference.client import normalize_messages
 
 if TYPE_CHECKING:
-    from tunekit.config import TuneConfig
+    from tunekit.config import EvalConfig, TuneConfig
+    from tunekit.evaluate.rag import DocumentIndex
     from tunekit.evaluate.retrieval import Retrieval
     from tunekit.inference.base import ChatClient
     from tunekit.provider import FineTunedModel, Provider
@@ -36,9 +37,10 @@ __all__ = [
     "conversation_of",
     "eval_items",
     "few_shot_turns",
+    "split_model",
 ]
 
-CandidateKind = Literal["zero-shot", "few-shot", "retrieval", "tuned", "model"]
+CandidateKind = Literal["zero-shot", "few-shot", "retrieval", "rag", "tuned", "tuned+rag", "model"]
 
 
 @dataclass(frozen=True)
@@ -126,19 +128,26 @@ class Candidate:
     price: Price | None = None
     params: dict[str, Any] = field(default_factory=dict)
     """Request parameters for this candidate only."""
+    spends_money: bool = False
+    """Whether asking this candidate bills someone (its provider's ``spends_money``)."""
     retrieval: Retrieval | None = None
     """Chooses each question's shots (the retrieval baseline) instead of the fixed ``shots``."""
+    rag: DocumentIndex | None = None
+    """Puts passages from the user's documents into each question (the rag and tuned+rag candidates)."""
 
     @property
     def model(self) -> str:
         return self.client.model
 
     def render_all(self, items: Sequence[EvalItem]) -> list[list[dict[str, Any]]]:
-        """The messages this candidate is sent for each item (retrieved shots chosen for all at once)."""
+        """The messages this candidate is sent for each item (shots and passages retrieved for all at once)."""
+        prompts = [item.prompt for item in items]
+        if self.rag is not None:
+            prompts = self.rag.render_all(prompts)
         if self.retrieval is None:
-            return [self.render(item.prompt) for item in items]
+            return [self.render(prompt) for prompt in prompts]
         shots = self.retrieval.shots_for(items)
-        return [self.render(item.prompt, shots=s) for item, s in zip(items, shots, strict=True)]
+        return [self.render(prompt, shots=s) for prompt, s in zip(prompts, shots, strict=True)]
 
     def render(
         self, prompt: Sequence[Mapping[str, Any]], *, shots: Sequence[Mapping[str, Any]] | None = None
@@ -179,23 +188,82 @@ def build_candidates(
 
     candidates: list[Candidate] = []
     base_model = model.base_model if model is not None else config.model
-    needs_base = bool(settings.baselines)
-    base = provider.base_client(base_model) if needs_base else None
+    bills = provider.spends_money
+    rag = _document_index(settings)  # its input errors come before any client is made
+    needs_base = bool(settings.baselines) or rag is not None
+    base = None
+    if needs_base:
+        base = provider.base_client_for(model) if model is not None else provider.base_client(base_model)
+
+    def add(name: str, client: ChatClient, kind: CandidateKind, model_id: str, **fields: Any) -> None:
+        tuned = kind in ("tuned", "tuned+rag")
+        candidates.append(
+            Candidate(name, client, kind, price=price(model_id, tuned=tuned), spends_money=bills, **fields)
+        )
+
     if base is not None and "zero-shot" in settings.baselines:
-        candidates.append(Candidate("base zero-shot", base, "zero-shot", price=price(base_model)))
+        add("base zero-shot", base, "zero-shot", base_model)
     if base is not None and "few-shot" in settings.baselines and settings.few_shot > 0:
         shots = few_shot_turns(train_examples, settings.few_shot, seed=config.seed)
-        name = f"base few-shot (k={settings.few_shot})"
-        candidates.append(Candidate(name, base, "few-shot", shots=shots, price=price(base_model)))
+        add(f"base few-shot (k={settings.few_shot})", base, "few-shot", base_model, shots=shots)
     if base is not None and "retrieval" in settings.baselines:
         from tunekit.evaluate.retrieval import Retrieval
 
         k = settings.few_shot
         retrieval = Retrieval([conversation_of(example) for example in train_examples], k)
-        name = f"base retrieval (k={k})"
-        candidates.append(Candidate(name, base, "retrieval", retrieval=retrieval, price=price(base_model)))
+        add(f"base retrieval (k={k})", base, "retrieval", base_model, retrieval=retrieval)
+    if base is not None and rag is not None:
+        add(f"base rag (k={rag.k})", base, "rag", base_model, rag=rag)
     if model is not None:
-        candidates.append(Candidate("tuned", model.client(), "tuned", price=price(model.model_id, tuned=True)))
-    for other in settings.models:
-        candidates.append(Candidate(other, provider.base_client(other), "model", price=price(other)))
+        tuned = model.client()
+        add("tuned", tuned, "tuned", model.model_id)
+        if rag is not None and rag.settings.tuned:
+            add(f"tuned+rag (k={rag.k})", tuned, "tuned+rag", model.model_id, rag=rag)
+    for spec in settings.models:
+        other, other_model = _other_provider(spec, provider)
+        client = other.base_client(other_model)
+        candidates.append(
+            Candidate(
+                spec,
+                client,
+                "model",
+                price=price_for(other.name, other_model) if other is not provider else price(other_model),
+                spends_money=other.spends_money,
+            )
+        )
     return candidates
+
+
+def _document_index(settings: EvalConfig) -> DocumentIndex | None:
+    if settings.rag is None:
+        return None
+    from tunekit.evaluate.rag import DocumentIndex
+
+    return DocumentIndex(settings.rag)
+
+
+def split_model(spec: str, default: str) -> tuple[str, str]:
+    """``(provider, model)`` of an ``eval.models`` entry: ``provider:model`` names an installed provider,
+    anything else (``gpt-4.1``, ``ft:gpt-4o-mini:org::id``, ``llama3:8b``) is a model of ``default``."""
+    from tunekit import entrypoints
+
+    head, sep, rest = spec.partition(":")
+    if sep and rest and (head in entrypoints.registered() or head in entrypoints.entry_points()):
+        return head, rest
+    return default, spec
+
+
+def _other_provider(spec: str, provider: Provider) -> tuple[Provider, str]:
+    """The provider that serves an ``eval.models`` entry (another one with its default options), and the model."""
+    from tunekit.registry import create_provider
+
+    name, model_id = split_model(spec, provider.name)
+    if name == provider.name:
+        return provider, model_id
+    try:
+        return create_provider(name, {}), model_id
+    except TunekitError as exc:
+        raise ConfigError(
+            f"eval.models: {spec}: the {name} provider cannot be used with its default options "
+            f"(set them through its environment variables): {exc}"
+        ) from exc

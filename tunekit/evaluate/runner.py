@@ -73,6 +73,8 @@ def evaluate(
         notes: dict[str, Any] = {}
         if candidate.retrieval is not None:
             notes = {"k": candidate.retrieval.k, "excluded_duplicates": candidate.retrieval.excluded}
+        if candidate.rag is not None:
+            notes = {**notes, "k": candidate.rag.k, "passages": len(candidate.rag.passages)}
         results = _answer(candidate, requests, merged, concurrency, progress, give_up_after)
         scored = [_score(result, item, resolved) for result, item in zip(results, items, strict=True)]
         summary = CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price, notes)

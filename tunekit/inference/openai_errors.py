@@ -27,6 +27,7 @@ __all__ = ["map_openai_error", "resource_of"]
 # The last path segments that name a resource, and what to call it: /v1/files/ID, /openai/deployments/NAME/...
 _RESOURCES = (
     ("fine_tuning/jobs", "fine-tuning job"),
+    ("fine-tunes", "fine-tuning job"),
     ("checkpoints", "checkpoint"),
     ("files", "file"),
     ("uploads", "upload"),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from tunekit.plugin import ConfigError, RemoteOptions, check_endpoint
+from tunekit.plugin import RemoteOptions, check_endpoint, resolve_secret, resolve_url
 
 __all__ = ["OpenAIOptions", "ReinforcementOptions", "WandbOptions", "check_base_url"]
 
@@ -87,26 +86,11 @@ class OpenAIOptions(RemoteOptions):
 
     def resolved_api_key(self) -> str:
         """The key to send: the option, else ``OPENAI_API_KEY``."""
-        if self.api_key is not None and self.api_key.get_secret_value():
-            return self.api_key.get_secret_value()
-        key = os.environ.get("OPENAI_API_KEY")
-        if not key:
-            raise ConfigError(
-                "no OpenAI API key: set OPENAI_API_KEY or provider_options.api_key (e.g. api_key: ${OPENAI_API_KEY})"
-            )
-        return key
+        return resolve_secret(self.api_key, "OPENAI_API_KEY", service="OpenAI")
 
     def resolved_base_url(self) -> str | None:
         """The base URL: the option, else ``OPENAI_BASE_URL`` (checked the same way), else the SDK's default."""
-        if self.base_url is not None:
-            return self.base_url
-        env = os.environ.get("OPENAI_BASE_URL")
-        if env:
-            problem = check_base_url(env)
-            if problem:
-                raise ConfigError(f"OPENAI_BASE_URL: {problem}")
-            return env.rstrip("/")
-        return None
+        return resolve_url(self.base_url, "OPENAI_BASE_URL")
 
 
 def check_base_url(url: str) -> str | None:

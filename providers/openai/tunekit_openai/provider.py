@@ -26,8 +26,8 @@ from tunekit.plugin import (
     Provider,
     RemoteFile,
     RunContext,
-    content_hash,
     get_logger,
+    recorded_upload,
     table_inference_price,
     table_limits,
     table_training_cost,
@@ -223,17 +223,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
         path = run.run_dir / f"{role}.jsonl"
         write_examples(examples, path, target=target)
-        digest = content_hash(path)
-        run.intent(f"upload_{role}", f"{path.name} sha256 {digest[:12]}", sha256=digest)
-        remote = upload_file(self.conn, path, sha256=digest)
-        run.outcome(
-            f"upload_{role}",
-            f"{remote.id}{' (reused)' if remote.reused else ''}",
-            file_id=remote.id,
-            sha256=digest,
-            reused=remote.reused,
-            bytes=remote.bytes,
-        )
+        remote = recorded_upload(run, role, path, lambda p, digest: upload_file(self.conn, p, sha256=digest))
         return remote
 
     # -- the job -----------------------------------------------------------------
