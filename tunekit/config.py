@@ -33,6 +33,7 @@ __all__ = [
     "Hyperparameters",
     "LoraConfig",
     "RagConfig",
+    "TrafficConfig",
     "TuneConfig",
     "check_document_size",
     "config_hash",
@@ -151,6 +152,12 @@ class RagConfig(StrictModel):
         return self
 
 
+class TrafficConfig(StrictModel):
+    """The traffic the tuned model would serve: turns an hourly hosting fee into a cost per request."""
+
+    requests_per_day: float = Field(..., gt=0, description="Requests a day the application expects to send.")
+
+
 class EvalConfig(StrictModel):
     """How to prove the tuned model beats prompting the base model."""
 
@@ -180,6 +187,9 @@ class EvalConfig(StrictModel):
     max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many examples.")
     max_new_tokens: int = Field(256, gt=0, description="Generation limit per answer.")
     regex: str | None = Field(None, description="Pattern for the regex metric.")
+    traffic: TrafficConfig | None = Field(
+        None, description="Expected traffic, for the break-even in days and the hosting fee per request."
+    )
 
     @model_validator(mode="after")
     def _rag_needs_docs(self) -> EvalConfig:

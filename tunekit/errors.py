@@ -24,6 +24,7 @@ and remote job ids, the provider's own message.
      │    ├── NotFoundError                     a remote object does not exist
      │    ├── InvalidRequestError               the service rejected a parameter
      │    ├── ConflictError                     the object exists or is busy (HTTP 409)
+     │    ├── DeploymentFailedError             a deployment did not start and was deleted again
      │    ├── RateLimitedError                  HTTP 429 after bounded retries
      │    └── ServiceUnavailableError           5xx, timeouts, resets after bounded retries
      └── JobError                               a training job has no model to give
@@ -47,6 +48,7 @@ __all__ = [
     "ConflictError",
     "DataError",
     "DependencyMissingError",
+    "DeploymentFailedError",
     "FineTuningUnavailableError",
     "InvalidRequestError",
     "JobCancelledError",
@@ -243,6 +245,10 @@ class InvalidRequestError(ProviderError, ValueError):
 
 class ConflictError(ProviderError):
     """The remote object already exists or is in a state that forbids the request."""
+
+
+class DeploymentFailedError(ProviderError):
+    """A deployment was created but did not start, and was deleted again: nothing of it bills."""
 
 
 class RateLimitedError(ProviderError):

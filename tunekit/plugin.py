@@ -60,6 +60,9 @@ _EXPORTS: dict[str, str] = {
     "table_training_cost": "tunekit.data.price_tables",
     "table_inference_price": "tunekit.data.price_tables",
     "table_hosting_cost": "tunekit.data.price_tables",
+    "EndpointInstance": "tunekit.data.endpoint_prices",
+    "endpoint_hosting_cost": "tunekit.data.endpoint_prices",
+    "endpoint_instance": "tunekit.data.endpoint_prices",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -134,6 +137,7 @@ _EXPORTS: dict[str, str] = {
     "NotFoundError": "tunekit.errors",
     "InvalidRequestError": "tunekit.errors",
     "ConflictError": "tunekit.errors",
+    "DeploymentFailedError": "tunekit.errors",
     "RateLimitedError": "tunekit.errors",
     "ServiceUnavailableError": "tunekit.errors",
     "JobError": "tunekit.errors",
@@ -161,6 +165,11 @@ if TYPE_CHECKING:
         price_hours as price_hours,
         price_tokens as price_tokens,
         target_epochs as target_epochs,
+    )
+    from tunekit.data.endpoint_prices import (
+        EndpointInstance as EndpointInstance,
+        endpoint_hosting_cost as endpoint_hosting_cost,
+        endpoint_instance as endpoint_instance,
     )
     from tunekit.data.examples import (
         ChatExample as ChatExample,
@@ -203,6 +212,7 @@ if TYPE_CHECKING:
         ConflictError as ConflictError,
         DataError as DataError,
         DependencyMissingError as DependencyMissingError,
+        DeploymentFailedError as DeploymentFailedError,
         FineTuningUnavailableError as FineTuningUnavailableError,
         InvalidRequestError as InvalidRequestError,
         JobCancelledError as JobCancelledError,

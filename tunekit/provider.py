@@ -268,6 +268,20 @@ class Provider(ABC, Generic[OptionsT]):
         """A chat client for an untuned base model, for the baselines."""
         return self.client(FineTunedModel(provider=self.name, model_id=model, base_model=model))
 
+    def base_client_for(self, model: FineTunedModel) -> ChatClient:
+        """The untuned base model of a tuned ``model``, for the baselines: where the tuned model's deployment serves
+        its base too (an adapter on its base model), there; else :meth:`base_client`."""
+        return self.base_client(model.base_model)
+
+    def deploy_serves_evaluation(self, config: TuneConfig) -> bool:
+        """Whether the deployment ``config.deploy`` asks for will serve the evaluation's tuned and base models.
+
+        ``tunekit run`` deploys before it evaluates; when this is true the
+        evaluation needs no other endpoint, and the baselines, which do not
+        exist before the deployment, are not probed before training.
+        """
+        return False
+
     def evaluation_problems(self, config: TuneConfig) -> list[str]:
         """What an evaluation of this config's runs lacks (``"path: message"``), asked before training is paid for
         when an evaluation will follow: say, no endpoint serves the models. Quick: no request that bills."""

@@ -24,6 +24,7 @@ from tunekit.errors import (
     ConflictError,
     DataError,
     DependencyMissingError,
+    DeploymentFailedError,
     InvalidRequestError,
     JobError,
     JobLostError,
@@ -343,14 +344,20 @@ class Tuner:
         name = str(settings.name)
         with self.ledger.lock(record.run_id):
             self.ledger.record(record.run_id, "intent", step="deploy", data=settings.model_dump(mode="json"))
+            hosting = self.provider.hosting_cost(model.base_model, settings)
+            sku = hosting.sku if hosting is not None and hosting.sku else settings.sku
             self.ledger.deployment_intent(
-                record.run_id, name, model=model.model_id, sku=settings.sku, capacity=settings.capacity
+                record.run_id, name, model=model.model_id, sku=sku, capacity=settings.capacity
             )
             try:
                 deployed = self.provider.deploy(model, settings, self.context(record.run_id))
             except _REFUSED_DEPLOY:
                 # Refused before anything was created (a name another model holds, bad credentials).
                 self.ledger.deployment_gone(record.run_id, name, never_created=True)
+                raise
+            except DeploymentFailedError:
+                # Created, failed to start, deleted again by the provider: it no longer bills.
+                self.ledger.deployment_gone(record.run_id, name)
                 raise
             deployed.run_id = record.run_id
             self._record_deployment(record.run_id, name, deployed, settings)
@@ -483,7 +490,7 @@ class Tuner:
         return model
 
 
-_DEPLOYMENT_SCOPE = frozenset({"subscription_id", "resource_group", "account", "endpoint"})
+_DEPLOYMENT_SCOPE = frozenset({"subscription_id", "resource_group", "account", "endpoint", "endpoint_namespace"})
 """What of a deployed model's metadata the provider needs to find the deployment again."""
 
 

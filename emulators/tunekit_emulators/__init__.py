@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tunekit_emulators.azure import AzureOpenAIEmulator
     from tunekit_emulators.base import Emulator
     from tunekit_emulators.faults import Fault, FaultRule, RecordedRequest
+    from tunekit_emulators.fireworks import FireworksEmulator
     from tunekit_emulators.hub import HubEmulator
     from tunekit_emulators.lifecycle import Lifecycle, LifecycleMode
     from tunekit_emulators.openai import OpenAIEmulator
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "OpenAIEmulator": "tunekit_emulators.openai",
     "AzureOpenAIEmulator": "tunekit_emulators.azure",
     "HubEmulator": "tunekit_emulators.hub",
+    "FireworksEmulator": "tunekit_emulators.fireworks",
     "Emulator": "tunekit_emulators.base",
     "EmulatorServer": "tunekit_emulators.server",
     "Fault": "tunekit_emulators.faults",
@@ -51,6 +53,7 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "FaultRule",
+    "FireworksEmulator",
     "HubEmulator",
     "Lifecycle",
     "LifecycleMode",

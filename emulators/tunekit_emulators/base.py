@@ -12,6 +12,7 @@ import random
 import string
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from typing_extensions import Self
 from tunekit_emulators.faults import Fault, FaultInjector, FaultRule, RecordedRequest, default_error_body
 from tunekit_emulators.server import EmulatorServer
 
-__all__ = ["CONTROL_PREFIX", "Emulator", "IdFactory", "read_json"]
+__all__ = ["CONTROL_PREFIX", "Emulator", "IdFactory", "control_action", "read_json"]
 
 CONTROL_PREFIX = "/_emulator"
 
@@ -65,6 +66,19 @@ async def read_json(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("request body must be a JSON object")
     return data
+
+
+def control_action(path: str, act: Callable[[str, dict[str, Any]], Any]) -> Route:
+    """A ``POST`` control route: ``act(the path's {id}, JSON body)``'s result as JSON; 400 naming a bad id or move."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await read_json(request)
+        try:
+            return JSONResponse(act(request.path_params["id"], body))
+        except (KeyError, ValueError) as exc:
+            return JSONResponse({"error": {"message": f"{type(exc).__name__}: {exc}"}}, status_code=400)
+
+    return Route(path, endpoint, methods=["POST"])
 
 
 class Emulator(ABC):

@@ -61,6 +61,17 @@ class Lifecycle:
         return min(1.0, max(0.0, (self.now() - entered_at) / self.step_seconds))
 
     @staticmethod
+    def steps(path: Sequence[str], current: str, to: str | None = None) -> list[str]:
+        """The states a forced move from ``current`` on to ``to`` (default: the next state) passes, in order.
+
+        ValueError when ``to`` is not ahead of ``current`` on ``path`` (a control call that cannot happen).
+        """
+        target = to or Lifecycle.next_state(path, current)
+        if current not in path or target not in path or path.index(target) <= path.index(current):
+            raise ValueError(f"cannot move from {current} to {target}")
+        return list(path[path.index(current) + 1 : path.index(target) + 1])
+
+    @staticmethod
     def next_state(path: Sequence[str], current: str) -> str | None:
         if current not in path:
             return None

@@ -7,6 +7,7 @@ Fixtures (function-scoped, started and stopped around each test):
 
 * ``openai_emulator`` — a running :class:`tunekit_emulators.OpenAIEmulator`;
 * ``azure_emulator`` — a running :class:`tunekit_emulators.AzureOpenAIEmulator`;
+* ``fireworks_emulator`` — a running :class:`tunekit_emulators.FireworksEmulator`;
 * ``hub_emulator`` — a running :class:`tunekit_emulators.HubEmulator`, with ``huggingface_hub``
   allowed to reach loopback hosts (and only those) even under ``HF_HUB_OFFLINE=1``.
 
@@ -25,6 +26,7 @@ import pytest
 
 if TYPE_CHECKING:
     from tunekit_emulators.azure import AzureOpenAIEmulator
+    from tunekit_emulators.fireworks import FireworksEmulator
     from tunekit_emulators.hub import HubEmulator
     from tunekit_emulators.openai import OpenAIEmulator
 
@@ -32,6 +34,7 @@ _MARKERS = {
     "openai_emulator": "openai_emulator(**kwargs): arguments for the openai_emulator fixture's OpenAIEmulator",
     "azure_emulator": "azure_emulator(**kwargs): arguments for the azure_emulator fixture's AzureOpenAIEmulator",
     "hub_emulator": "hub_emulator(**kwargs): arguments for the hub_emulator fixture's HubEmulator",
+    "fireworks_emulator": "fireworks_emulator(**kwargs): arguments for the fireworks_emulator fixture",
 }
 
 
@@ -69,4 +72,13 @@ def hub_emulator(request: pytest.FixtureRequest) -> Iterator[HubEmulator]:
     from tunekit_emulators.hub import HubEmulator, loopback_only
 
     with HubEmulator(**_marker_kwargs(request, "hub_emulator")) as emulator, loopback_only():
+        yield emulator
+
+
+@pytest.fixture
+def fireworks_emulator(request: pytest.FixtureRequest) -> Iterator[FireworksEmulator]:
+    """A running Fireworks emulator; ``fireworks.Fireworks(base_url=emu.url, api_key=emu.api_key, account_id=...)``."""
+    from tunekit_emulators.fireworks import FireworksEmulator
+
+    with FireworksEmulator(**_marker_kwargs(request, "fireworks_emulator")) as emulator:
         yield emulator

@@ -40,10 +40,14 @@ def test_run_trains_evaluates_and_reports(recipe: Path, openai_emulator: Any) ->
     assert "tuned model" in result.output and "ft:" in result.output
     # The verdict compares the tuned model with the prompting baselines, with numbers.
     assert "few-shot" in result.output and "zero-shot" in result.output
-    # The report table fits an 80-column log without truncating a name or a number to "…".
-    table = result.output[result.output.index("Evaluation: ") : result.output.index("The tuned model")]
-    assert "…" not in table and "normalized_exact_match" in table and "prompt tok/req" in table
-    assert max(len(line) for line in table.splitlines()) <= 80 and table.count("0/40") == 3  # nothing cropped
+    # The report fits an 80-column log without truncating a name or a number to "…": a row per candidate.
+    table = result.output[result.output.index("Evaluation: ") :]
+    assert "…" not in table and "normalized_exact_match" in table and "in tok" in table and "$/1k req" in table
+    assert max(len(line) for line in table.splitlines()) <= 80
+    ladder = ("base zero-shot ", "base few-shot ", "tuned ")
+    rows = [line for line in table.splitlines() if line.startswith(ladder) and "$" in line]
+    assert len(rows) == 3 and all("n/a" not in row for row in rows)  # every number there, priced by the table
+    assert "Break-even vs base" in table
     assert len(openai_emulator.jobs()) == 1
 
     (run,) = Ledger().runs()
@@ -106,7 +110,7 @@ def test_reports_are_kept_and_a_finished_run_shows_its_stored_report(recipe: Pat
     assert again.exit_code == 0, again.output
     assert openai_emulator.request_count(*chats) == sent
     assert "showing that report" in again.output and "--re-evaluate" in again.output
-    assert "0/10" in again.output and "The tuned model" in " ".join(again.output.split())
+    assert "10 held-out examples" in again.output and "The tuned model" in " ".join(again.output.split())
 
     # Asked to, it evaluates again, into a third folder.
     fresh = _run(str(recipe), "--yes", "--re-evaluate")

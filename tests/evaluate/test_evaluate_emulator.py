@@ -54,6 +54,7 @@ def config_path(tmp_path: Path, openai_emulator: OpenAIEmulator, monkeypatch: py
             "metrics": ["exact_match", "token_f1"],
             "few_shot": 2,
             "models": ["gpt-4.1-mini"],
+            "traffic": {"requests_per_day": 5000},
         },
         "provider_options": {"base_url": openai_emulator.base_url, "poll_interval": 0.02, "file_poll_interval": 0.01},
     }
@@ -108,6 +109,18 @@ def test_tuned_model_beats_the_baselines_through_the_whole_path(
     assert report.verdict in (folder / "report.md").read_text(encoding="utf-8")
     # The loss curve comes from the metrics events the job reported while training.
     assert job.metrics()
+
+    # The break-even uses what the service reports it trained, at the table's $3.00 per 1M training tokens.
+    trained = model.metadata["trained_tokens"]
+    assert isinstance(trained, int) and trained > 0
+    assert report.economics is not None and report.economics.training_source == "reported"
+    assert report.economics.training_cost == pytest.approx(trained * 3.00 / 1_000_000)
+    assert report.economics.hosting_per_hour == 0 and report.economics.requests_per_day == 5000
+    decision = report.decision()
+    assert decision is not None and decision.fine_tune and decision.break_even is not None
+    # No baseline comes near the tuned model: the break-even is against the best one, which it beats on quality.
+    assert not decision.break_even.baseline_matches_quality
+    assert "Fine-tune: the tuned model scores best on exact_match (100.0)" in report.verdict, report.verdict
     assert (folder / "loss.png").is_file()
     # One loss plot: the report shows the curve the provider drew for the run, not a second drawing.
     assert (folder / "loss.png").read_bytes() == (job.record.run_dir / "loss_curve.png").read_bytes()

@@ -95,10 +95,12 @@ def test_eval_exits_1_when_a_candidate_answered_nothing(recipe: Path, monkeypatc
 def test_run_refuses_to_train_when_the_evaluation_cannot_reach_the_base_model(
     hub_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The AutoTrain recipe without an inference URL: refused before any upload, naming the setting."""
+    """The AutoTrain recipe without its deploy section or an inference URL: refused before any upload, naming the
+    setting (nothing would serve the models the evaluation asks)."""
     monkeypatch.setenv("HF_TOKEN", hub_emulator.token)
     monkeypatch.setenv("HF_ENDPOINT", hub_emulator.endpoint)
     config = yaml.safe_load((RECIPES / "autotrain.yaml").read_text())
+    del config["deploy"]
     config["data"] = {"train": str(RECIPES / "data/train.jsonl"), "validation": str(RECIPES / "data/valid.jsonl")}
     config["eval"]["data"] = str(RECIPES / "data/eval.jsonl")
     path = tmp_path / "autotrain.yaml"
@@ -116,10 +118,12 @@ def test_run_refuses_to_train_when_the_evaluation_cannot_reach_the_base_model(
 def test_run_trains_when_the_evaluation_answers(
     hub_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same recipe with the emulator's inference URL passes the probe (one request per baseline)."""
+    """The same recipe with the emulator's inference URL instead of a deployment passes the probe (one request per
+    baseline)."""
     monkeypatch.setenv("HF_TOKEN", hub_emulator.token)
     monkeypatch.setenv("HF_ENDPOINT", hub_emulator.endpoint)
     config = yaml.safe_load((RECIPES / "autotrain.yaml").read_text())
+    del config["deploy"]
     config["provider_options"]["inference_url"] = hub_emulator.inference_url("{model}")
     config["data"] = {"train": str(RECIPES / "data/train.jsonl"), "validation": str(RECIPES / "data/valid.jsonl")}
     config["eval"]["data"] = str(RECIPES / "data/eval.jsonl")

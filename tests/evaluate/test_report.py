@@ -100,12 +100,14 @@ def test_markdown_html_json_and_plots(tmp_path: Path) -> None:
     report = report_of(few([1, 0, 0, 1]), tuned([1, 1, 1, 1]))
     report.loss = [{"step": 1.0, "train_loss": 2.0}, {"step": 2.0, "train_loss": 1.2, "valid_loss": 1.4}]
     paths = report.save(tmp_path / "eval")
-    for key in ("markdown", "html", "json", "predictions", "metrics_png", "loss_png"):
+    for key in ("markdown", "html", "json", "predictions", "metrics_png", "quality_cost_png", "loss_png"):
         assert Path(paths[key]).is_file(), key
-    for key in ("metrics_png", "loss_png"):
+    for key in ("metrics_png", "quality_cost_png", "loss_png"):
         assert Path(paths[key]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = Path(paths["markdown"]).read_text(encoding="utf-8")
-    assert "| tuned | ft:gpt-4o-mini:org::abc | 100.0 | 100.0 | 10.0 |" in markdown
+    # The score, its 95% interval (all four right: no spread), then the tokens.
+    assert "| tuned | ft:gpt-4o-mini:org::abc | 100.0 | 100.0–100.0 | 100.0 | 10.0 |" in markdown
+    assert "![quality against cost](quality_cost.png)" in markdown
     assert report.verdict in markdown
     assert "![metrics](metrics.png)" in markdown and "![training loss](loss.png)" in markdown
     html = Path(paths["html"]).read_text(encoding="utf-8")

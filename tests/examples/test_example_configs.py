@@ -22,6 +22,8 @@ ENVIRONMENT = {
     "AZURE_OPENAI_API_KEY": "example-azure-key",
     "HF_TOKEN": "hf_example_token",
     "HF_USERNAME": "example-user",
+    "FIREWORKS_API_KEY": "fw_example_key",
+    "FIREWORKS_ACCOUNT_ID": "example-account",
 }
 # Keys that may differ between the recipe configs: where the job runs, and what that provider needs.
 PROVIDER_KEYS = {"provider", "model", "provider_options", "deploy"}
@@ -69,7 +71,7 @@ def _load(path: Path) -> TuneConfig:
 
 def test_the_recipe_example_has_a_config_per_provider() -> None:
     names = {p.name for p in _configs() if p.parent == RECIPES}
-    assert {"local.yaml", "openai.yaml", "azure.yaml", "autotrain.yaml"} <= names
+    assert {"local.yaml", "openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", _configs(), ids=lambda p: str(p.relative_to(EXAMPLES)))
@@ -95,7 +97,7 @@ def test_autotrain_yaml_example_imports_as_a_tunekit_config(path: Path) -> None:
     assert Path(config.data.train).is_file()
 
 
-@pytest.mark.parametrize("name", ["openai.yaml", "azure.yaml", "autotrain.yaml"])
+@pytest.mark.parametrize("name", ["openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml"])
 def test_recipe_configs_differ_from_local_only_in_provider_keys(name: str) -> None:
     local = yaml.safe_load((RECIPES / "local.yaml").read_text())
     other = yaml.safe_load((RECIPES / name).read_text())
@@ -123,7 +125,7 @@ def test_secrets_in_example_configs_come_from_the_environment() -> None:
 
 
 def test_secret_values_do_not_leak_into_the_saved_config() -> None:
-    for name in ("openai.yaml", "azure.yaml", "autotrain.yaml"):
+    for name in ("openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml"):
         if not _installed(name.removesuffix(".yaml")):
             continue
         config = load_config(RECIPES / name)

@@ -34,6 +34,9 @@ CLEARED = (
     "AZURE_ARM_URL",
     "HF_TOKEN",
     "HF_ENDPOINT",
+    "FIREWORKS_API_KEY",
+    "FIREWORKS_ACCOUNT_ID",
+    "FIREWORKS_BASE_URL",
 )
 
 
@@ -118,6 +121,30 @@ def test_library_api_on_azure_deploys_and_evaluates(azure_env: Any, capsys: pyte
     assert len(tuned) == 1
     assert tuned[0]["sku"]["name"] == "DeveloperTier"  # the ARM name; "Developer" is the portal's
     assert "base few-shot (k=3)" in out
+
+
+@pytest.mark.slow
+def test_fireworks_recipe_runs_twice_through_tunekit_run_with_one_job(
+    fireworks_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tunekit.cli.app import app
+
+    monkeypatch.setenv("FIREWORKS_API_KEY", fireworks_emulator.api_key)
+    monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", fireworks_emulator.account_id)
+    monkeypatch.setenv("FIREWORKS_BASE_URL", fireworks_emulator.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    for _ in range(2):  # the second run trains nothing and deploys nothing: it shows the finished run
+        done = CliRunner().invoke(app, ["run", str(RECIPES / "fireworks.yaml"), "--yes"])
+        assert done.exit_code == 0, done.output
+    [job] = fireworks_emulator.jobs()
+    assert (job["state"], job["loraRank"], job["batchSizeSamples"]) == ("JOB_STATE_COMPLETED", 16, 8)
+    [deployment] = fireworks_emulator.deployments()
+    assert deployment["baseModel"] == job["outputModel"] and deployment["minReplicaCount"] == 0
+    assert "base few-shot (k=3)" in done.output and "tuned" in done.output
+    [run] = Ledger().runs()
+    assert run.status.value == "succeeded"
 
 
 @pytest.mark.slow

@@ -195,3 +195,38 @@ def test_a_target_that_cannot_take_the_data_is_refused_before_upload(
     with pytest.raises(DataError):  # preference pairs cannot train a supervised target
         migrate(source, openai_config("target", model="gpt-4.1-mini-2025-04-14"))
     assert len(openai_emulator.jobs()) == 1 and len(openai_emulator.files()) == files_before
+
+
+def test_tunekit_migrate_moves_an_openai_run_to_fireworks(
+    openai_emulator: OpenAIEmulator,
+    fireworks_emulator: Any,
+    openai_config: ConfigWriter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = finished_run(openai_config("source"))
+    monkeypatch.setenv("FIREWORKS_API_KEY", fireworks_emulator.api_key)
+    target = tmp_path / "fireworks.yaml"
+    config = {
+        "provider": "fireworks",
+        "model": "accounts/fireworks/models/llama-v3p1-8b-instruct",
+        "data": {"train": "train.jsonl"},
+        "eval": {"data": "eval.jsonl", "metrics": ["exact_match"], "max_new_tokens": 16},
+        "deploy": {"min_replicas": 0},
+        "provider_options": {
+            "base_url": fireworks_emulator.url,
+            "account_id": fireworks_emulator.account_id,
+            "poll_interval": 0.02,
+            "retry_max_wait": 0.05,
+        },
+    }
+    target.write_text(json.dumps(config), encoding="utf-8")
+    for _ in range(2):  # the second migration re-uses the finished target run: no second job
+        result = runner.invoke(app, ["migrate", source, "--to", str(target), "--yes"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+    assert "migrate: on 6 held-out items" in result.output
+    [job] = fireworks_emulator.jobs()
+    [deployment] = fireworks_emulator.deployments()
+    assert deployment["baseModel"] == job["outputModel"]
+    [target_run] = [r for r in Ledger().runs() if r.run_id != source]
+    assert target_run.provider == "fireworks" and target_run.remote["migrated_from"] == source

@@ -17,8 +17,10 @@ from tunekit_emulators.azure import AzureOpenAIEmulator
 from tunekit_emulators.conformance.crash import ProviderCase, local_points, remote_points
 from tunekit_emulators.conformance.data import chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.conformance.zygote import Zygote
+from tunekit_emulators.fireworks import FireworksEmulator
 from tunekit_emulators.hub import HubEmulator, loopback_only
 from tunekit_emulators.openai import OpenAIEmulator
+from tunekit_fireworks.provider import resource_id
 from tunekit_openai.params import RUN_ID_KEY
 
 _REPORTS = pytest.StashKey[list[tuple[str, str]]]()
@@ -36,6 +38,9 @@ _SCRUBBED = (
     "HF_TOKEN",
     "HUGGING_FACE_HUB_TOKEN",
     "HF_ENDPOINT",
+    "FIREWORKS_API_KEY",
+    "FIREWORKS_ACCOUNT_ID",
+    "FIREWORKS_BASE_URL",
     "TUNEKIT_HOME",
     "TUNEKIT_CRASH_AT",
     "TUNEKIT_LOG_LEVEL",
@@ -120,6 +125,33 @@ def azure_case() -> Iterator[ProviderCase]:
             all_jobs=lambda home: len(emu.jobs()),
             uploads=lambda home: sum(f["purpose"] == "fine-tune" for f in emu.files()),
             create_route="POST /openai/fine_tuning/jobs",
+        )
+
+
+@pytest.fixture(scope="module")
+def fireworks_case() -> Iterator[ProviderCase]:
+    with FireworksEmulator() as emu:
+
+        def config(folder: Path) -> Path:
+            train = write_jsonl(folder / "train.jsonl", chat_rows(12))
+            model = "accounts/fireworks/models/llama-v3p1-8b-instruct"
+            options = {"base_url": emu.url, "account_id": emu.account_id, **FAST}
+            data = {"provider": "fireworks", "model": model, "data": {"train": train.name}}
+            return write_yaml(folder / "tune.yaml", {**data, "provider_options": options})
+
+        yield ProviderCase(
+            provider="fireworks",
+            emulator=emu,
+            points=remote_points("upload_train"),
+            env={"FIREWORKS_API_KEY": emu.api_key},
+            write_config=config,
+            # Fireworks has no job metadata: the job's id carries the run id.
+            remote_jobs=lambda run_id, home: [
+                i for i in (j["name"].rsplit("/", 1)[-1] for j in emu.jobs()) if i == resource_id(run_id)
+            ],
+            all_jobs=lambda home: len(emu.jobs()),
+            uploads=lambda home: sum(d["state"] == "READY" for d in emu.datasets()),
+            create_route=f"POST /v1/accounts/{emu.account_id}/supervisedFineTuningJobs",
         )
 
 

@@ -14,7 +14,7 @@ import pytest
 from tunekit_emulators.conformance.checks import check_create_fault, check_exactly_once, check_secret_hygiene
 from tunekit_emulators.conformance.crash import ProviderCase
 
-REMOTE = ["openai_case", "azure_case", "autotrain_case"]
+REMOTE = ["openai_case", "azure_case", "autotrain_case", "fireworks_case"]
 
 
 @pytest.mark.parametrize("case_name", REMOTE)

@@ -63,3 +63,9 @@ def test_local_crash_points(
     local_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
 ) -> None:
     _check(local_case, cli_zygote, tmp_path, child_env, outcomes)
+
+
+def test_fireworks_crash_points(
+    fireworks_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
+) -> None:
+    _check(fireworks_case, cli_zygote, tmp_path, child_env, outcomes)

@@ -193,7 +193,7 @@ def test_every_command_keeps_every_secret_out(
         tk("checkpoints", run_id, ok=provider != "autotrain")
         tk("show", run_id, "--json")
         if provider == "azure":
-            tk("deploy", run_id, "--json")  # on Azure a tuned model answers only once deployed
+            tk("deploy", run_id, "--yes", "--json")  # on Azure a tuned model answers only once deployed
         tk("chat", run_id, "--message", "What is the capital of country 3?", "--max-tokens", "8")
         tk("chat", run_id, "--max-tokens", "8", stdin="hello\n/exit\n")
         # OpenAI refuses to cancel a finished job (exit 1, its words shown); the Hub has nothing to stop.

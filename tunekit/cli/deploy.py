@@ -42,33 +42,36 @@ def deploy(
     checkpoint: Annotated[
         str | None, typer.Option("--checkpoint", help="Serve this checkpoint (id or step) instead of the final model.")
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before creating a deployment that bills.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Deploy a run's tuned model and wait until it answers; it then bills by the hour until undeployed."""
+    """Deploy a run's tuned model and wait until it answers; it then bills by the hour until undeployed.
+
+    Says the hourly price first and asks (unless --yes); the rest of the
+    deployment (Inference Endpoints' instance, region, replicas, image) comes
+    from the config's deploy section.
+    """
+    from tunekit.cli.spend import confirm_deployment
     from tunekit.config import DeployConfig
     from tunekit.tuner import Tuner
 
     tuner = Tuner.for_run(run_id)
     base = tuner.config.deploy or DeployConfig()
-    settings = DeployConfig(
-        name=name or base.name,
-        sku=sku or base.sku,
-        capacity=capacity if capacity is not None else base.capacity,
-    )
-    hosting = tuner.provider.hosting_cost(tuner.config.model, settings)
-    if hosting is not None and hosting.per_hour == 0:
-        # A tier without an hourly fee (Azure's Developer Tier): say what it costs instead of warning of hours.
-        err_console.print(f"[bold yellow]note:[/] {hosting.warning()}", highlight=False, soft_wrap=True)
-    else:
+    changes = {"name": name, "sku": sku, "capacity": capacity}
+    settings = base.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    hosting = confirm_deployment(tuner, settings, yes=yes, run_id=run_id)
+    if hosting is None or hosting.per_hour != 0:
         # soft_wrap: the undeploy command must stay one copyable line.
         err_console.print(BILLING_NOTE.format(run=run_id), highlight=False, soft_wrap=True)
-    with err_console.status(f"deploying ({settings.sku} x{settings.capacity}) and waiting until it succeeds"):
+    shape = hosting.sku if hosting is not None and hosting.sku else f"{settings.sku} x{settings.capacity}"
+    with err_console.status(f"deploying ({shape}) and waiting until it answers"):
         model = tuner.deploy(run_id, settings, checkpoint=_checkpoint(checkpoint))
     billing = tuner.deployments(run_id, billing=True)
     if as_json:
         print_json({"run_id": run_id, **model.model_dump(mode="json"), "billing": [d.to_json() for d in billing]})
         return
-    shape = f"{settings.sku} x{settings.capacity}"
     console.print(f"[green]deployed[/] {model.model_id} as [bold]{model.deployment}[/] ({shape})")
     others = [d for d in billing if d.name != model.deployment]
     if others:

@@ -222,32 +222,9 @@ class _progress:
 
 
 def _print_report(report: EvalReport) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    header, rows = report.table_rows()
-    # One row per candidate reads best; on a narrow terminal (or a CI log) the columns would
-    # shrink to "can…", so the table turns: one column per candidate, one row per measure.
-    wide = sum(max(len(cell) for cell in column) + 3 for column in zip(header, *rows, strict=True)) + 1
-    if wide <= console.width:
-        table = Table(*header, title=escape(report.title))
-        for column in table.columns[2:]:
-            column.justify = "right"
-        for row in rows:
-            table.add_row(*(escape(cell) for cell in row))
-    else:
-        table = Table("", *(escape(row[0]) for row in rows), title=escape(report.title))
-        table.columns[0].no_wrap = True
-        for column in table.columns[1:]:
-            column.justify = "right"
-            column.overflow = "fold"
-        for i, name in enumerate(header[1:], 1):
-            table.add_row(escape(name), *(escape(row[i]) for row in rows))
-    console.print(table)
-    for note in report.notes():
-        console.print(escape(note))
-    console.print(f"\n[bold]{escape(report.verdict)}[/]")
-    console.print(f"\nreport: {report.paths.get('markdown', '')}\n        {report.paths.get('html', '')}")
+    # Plain text cut to the terminal's width (80 in a CI log): the whole ladder, the break-even and the
+    # verdict, every number readable, nothing cropped.
+    console.print(report.to_text(width=console.width), markup=False, highlight=False, soft_wrap=True, end="")
 
 
 # -- chat ------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def run(
     console.print(f"[green]tuned model[/]: {model.model_id}")
 
     if cfg.deploy is not None:
-        model = _deploy(tuner, job.run_id, model)
+        model = _deploy(tuner, job.run_id, model, yes=yes)
 
     if cfg.eval is not None and not skip_eval:
         from tunekit.cli.eval import _print_report, _progress
@@ -149,10 +149,16 @@ def _check_evaluation(tuner: Tuner) -> None:
     raise typer.Exit(EXIT_FAILURE)
 
 
-def _deploy(tuner: Tuner, run_id: str, model: FineTunedModel) -> FineTunedModel:
+def _deploy(tuner: Tuner, run_id: str, model: FineTunedModel, *, yes: bool) -> FineTunedModel:
+    from tunekit.cli.spend import confirm_deployment
+    from tunekit.config import DeployConfig
+
     if model.deployment:
         console.print(f"already deployed as [bold]{model.deployment}[/]")
         return model
-    deployed = tuner.deploy(run_id)
+    settings = tuner.config.deploy or DeployConfig()
+    confirm_deployment(tuner, settings, yes=yes, run_id=run_id)
+    with console.status("deploying and waiting until it answers"):
+        deployed = tuner.deploy(run_id)
     console.print(f"[green]deployed[/] as {deployed.deployment}")
     return deployed

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from tunekit.config import DeployConfig
+    from tunekit.data.profile import HostingCost
     from tunekit.tuner import Tuner
 
-__all__ = ["confirm_new_job"]
+__all__ = ["confirm_deployment", "confirm_new_job"]
 
 
 def confirm_new_job(
@@ -44,3 +46,34 @@ def confirm_new_job(
         raise typer.Exit(EXIT_USAGE)
     if not typer.confirm(f"Start a {tuner.provider.name} job (it bills)?", default=False):
         raise typer.Exit(EXIT_FAILURE)
+
+
+def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_id: str) -> HostingCost | None:
+    """Say what the deployment costs by the hour, and ask before creating one that bills.
+
+    Exits 2 when ``--yes`` was not given and no terminal can answer; exits 1
+    (nothing created) when the answer is no. A tier without an hourly fee is
+    said, not asked about. Returns the price it said.
+    """
+    hosting = tuner.provider.hosting_cost(tuner.config.model, settings)
+    if hosting is not None:
+        dated = f" (prices as of {hosting.as_of}: {hosting.source})" if hosting.as_of else ""
+        err_console.print(f"[bold yellow]note:[/] {hosting.warning()}{dated}", highlight=False, soft_wrap=True)
+        if hosting.per_hour == 0:
+            return hosting
+    if yes:
+        return hosting
+    price = ""
+    if hosting is not None and hosting.per_hour is not None:
+        price = f" at {hosting.currency} {hosting.per_hour:.2f} per hour"
+    if not sys.stdin.isatty():
+        err_console.print(
+            f"this creates a deployment ({tuner.provider.name}) that bills{price} until `tunekit undeploy {run_id}`; "
+            "pass --yes to confirm without a prompt",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    if not typer.confirm(f"Deploy run {run_id} (it bills{price} until undeployed)?", default=False):
+        err_console.print("nothing was deployed")
+        raise typer.Exit(EXIT_FAILURE)
+    return hosting

@@ -114,6 +114,8 @@ class HostingCost:
     currency: str = "USD"
     as_of: str | None = None
     source: str | None = None
+    scales_to_zero: bool = False
+    """Nothing bills while idle (an endpoint scaled to zero); ``per_hour`` is then the price while it serves."""
 
     def warning(self) -> str:
         """One line for estimates and deploy messages: the hourly bill, or why there is none."""
@@ -124,6 +126,11 @@ class HostingCost:
         if self.per_hour is None:
             return f"hosting{sku} is billed by the hour while deployed, even when idle (no price known)"
         life = f", for at most {self.lifetime_hours:g} hours" if self.lifetime_hours else ", until you undeploy it"
+        if self.scales_to_zero:
+            return (
+                f"hosting{sku} is billed by the hour while it serves, nothing while scaled to zero "
+                f"({self.per_hour:.2f} per hour{life}), on top of training"
+            )
         return (
             f"hosting{sku} is billed by the hour while deployed, even when idle "
             f"({self.per_hour:.2f} per hour{life}), on top of training"

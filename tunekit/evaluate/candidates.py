@@ -191,7 +191,9 @@ def build_candidates(
     bills = provider.spends_money
     rag = _document_index(settings)  # its input errors come before any client is made
     needs_base = bool(settings.baselines) or rag is not None
-    base = provider.base_client(base_model) if needs_base else None
+    base = None
+    if needs_base:
+        base = provider.base_client_for(model) if model is not None else provider.base_client(base_model)
 
     def add(name: str, client: ChatClient, kind: CandidateKind, model_id: str, **fields: Any) -> None:
         tuned = kind in ("tuned", "tuned+rag")

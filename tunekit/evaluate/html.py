@@ -40,6 +40,7 @@ class HtmlReport(Protocol):
     def failed(self) -> Sized: ...
     def legend(self) -> str: ...
     def notes(self) -> list[str]: ...
+    def break_even_line(self) -> str | None: ...
     def table_rows(self) -> tuple[list[str], list[list[str]]]: ...
     def comparison(self) -> _Comparison | None: ...
     def samples(self, limit: int = ...) -> list[dict[str, Any]]: ...
@@ -82,7 +83,7 @@ def _cell(index: int, text: str) -> str:
 
 
 def render_fragment(report: HtmlReport, *, heading: str = "h3") -> str:
-    """The verdict, the table, the charts (once the report is saved) and samples, in one ``<div>``."""
+    """The verdict, the break-even, the table, the charts (once the report is saved) and samples, in one ``<div>``."""
     header, rows = report.table_rows()
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "\n".join("<tr>" + "".join(_cell(i, cell) for i, cell in enumerate(row)) + "</tr>" for row in rows)
@@ -105,10 +106,12 @@ def render_fragment(report: HtmlReport, *, heading: str = "h3") -> str:
     return f"""<div class="tunekit-report"><style>{_STYLE}</style>
 <p>{escape(report.legend())} Generated {escape(report.created_at.strftime("%Y-%m-%d %H:%M UTC"))}.</p>
 <p class="verdict{state}">{escape(report.verdict)}</p>
+{f"<p><b>Break-even</b> {escape(line)}</p>" if (line := report.break_even_line()) else ""}
 {"".join(f"<p>{escape(note)}</p>" for note in report.notes())}
 <div class="table-box"><table><thead><tr>{head}</tr></thead><tbody>
 {body}
 </tbody></table></div>
+{_image(report.paths.get("quality_cost_png"), "quality against cost per request")}
 {_image(report.paths.get("metrics_png"), "metrics by candidate")}
 {_image(report.paths.get("loss_png"), "training loss")}
 <{heading}>Samples</{heading}>

@@ -13,13 +13,34 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from tunekit.states import JobEvent
 
-__all__ = ["MetricsReport", "loss_points", "plot_loss", "plot_metrics"]
+__all__ = ["MetricsReport", "loss_points", "plot_loss", "plot_metrics", "plot_quality_cost"]
 
 
 class _Scored(Protocol):
     @property
     def name(self) -> str: ...
     def score(self, metric: str) -> float: ...
+
+
+class _Costed(_Scored, Protocol):
+    @property
+    def cost_per_1k(self) -> float | None: ...
+    @property
+    def prompt_tokens(self) -> float | None: ...
+    @property
+    def completion_tokens(self) -> float | None: ...
+    def interval(self, metric: str) -> tuple[float, float] | None: ...
+
+
+class CostReport(Protocol):
+    """What the quality-against-cost chart shows of an :class:`~tunekit.evaluate.report.EvalReport`."""
+
+    @property
+    def primary_metric(self) -> str: ...
+    @property
+    def candidates(self) -> Sequence[_Costed]: ...
+    @property
+    def title(self) -> str: ...
 
 
 class MetricsReport(Protocol):
@@ -62,6 +83,38 @@ def plot_metrics(report: MetricsReport, path: Path) -> Path:
         ax.set_ylabel("points (mean score × 100)")
         ax.set_title(f"{report.title}: {len(report.items)} examples")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_quality_cost(report: CostReport, path: Path) -> Path:
+    """Each candidate as a point: the primary score (with its 95% interval) against its cost.
+
+    The cost is USD per 1,000 requests when every candidate has a price, else tokens per request (what a
+    model on your own hardware spends its time on), and the axis says which. Up and to the left is better.
+    """
+    plt = _pyplot()
+    metric = report.primary_metric
+    priced = all(c.cost_per_1k is not None for c in report.candidates)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    try:
+        for c in report.candidates:
+            x = (c.cost_per_1k or 0.0) if priced else (c.prompt_tokens or 0.0) + (c.completion_tokens or 0.0)
+            y = c.score(metric)
+            interval = c.interval(metric)
+            errors = [[y - interval[0]], [interval[1] - y]] if interval is not None else None
+            ax.errorbar([x], [y], yerr=errors, fmt="o", capsize=3, label=c.name)
+            ax.annotate(c.name, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        ax.set_xlabel("USD per 1,000 requests" if priced else "tokens per request (no prices known)")
+        ax.set_ylabel(f"{metric} (points, 95% interval)")
+        ax.set_ylim(-5, 105)
+        ax.margins(x=0.3)  # room for the names beside the rightmost points
+        ax.set_xlim(left=0)
+        ax.set_title(f"{report.title}: quality against cost")
+        ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(path, dpi=110)
     finally:

@@ -9,7 +9,10 @@ where the request went. ``tunekit run`` refuses to train while any fails.
 
 The tuned model does not exist yet, so it cannot be asked; it is usually
 served where the base model is (the same API, Inference Endpoint template or
-server), which is what the base model's answer shows. Models that run on this
+server), which is what the base model's answer shows. When the config's
+``deploy:`` section creates an endpoint that serves both (an adapter on its
+base model, `Provider.deploy_serves_evaluation`), the baselines are not asked
+either: their endpoint does not exist before training. Models that run on this
 machine are not probed: loading one is the costly part, not reaching it.
 """
 
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from tunekit.provider import Provider
 
 __all__ = ["ProbeFailure", "check_evaluation", "probe"]
+
+_BASELINES = frozenset({"zero-shot", "few-shot", "retrieval", "rag"})
+"""Candidate kinds that ask the base model."""
 
 _PROBE_RETRY = RetryPolicy(max_attempts=2, initial_wait=0.5, max_wait=2.0, deadline=60.0)
 """A probe tells whether a service is there at all: one retry for a blip, not the evaluation's patience."""
@@ -90,8 +96,11 @@ def check_evaluation(
         train_examples = train if train_examples is None else train_examples
     items = eval_items(examples, limit=1)
     candidates = build_candidates(config, provider, train_examples=train_examples)
+    deployed = config.deploy is not None and provider.deploy_serves_evaluation(config)
+    # The deployment `tunekit run` makes after training serves the base model too: nothing to ask before it exists.
+    asked = [c for c in candidates if not (deployed and c.kind in _BASELINES)]
     try:
-        failures = probe(candidates, items[0])
+        failures = probe(asked, items[0])
     finally:
         close_candidates(candidates)
     lines = [*missing, *(failure.line() for failure in failures)]

@@ -15,10 +15,13 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunekit.evaluate.candidates import EvalItem, Price
 from tunekit.secrets import get_logger, redact
+
+if TYPE_CHECKING:
+    from tunekit.evaluate.breakeven import Decision, Economics
 
 __all__ = ["CandidateSummary", "Comparison", "EvalReport", "ItemResult", "percentile"]
 
@@ -74,6 +77,16 @@ class CandidateSummary:
         if not self.items:
             return 0.0
         return 100 * sum(r.scores.get(metric, 0.0) for r in self.items) / len(self.items)
+
+    def interval(self, metric: str, *, clip: bool = True) -> tuple[float, float] | None:
+        """The 95% interval of the mean score in points (normal; clipped to 0-100); None under two items."""
+        n = len(self.items)
+        if n < 2:
+            return None
+        values = [100 * r.scores.get(metric, 0.0) for r in self.items]
+        mean = sum(values) / n
+        half = 1.96 * math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+        return (max(0.0, mean - half), min(100.0, mean + half)) if clip else (mean - half, mean + half)
 
     def _ok(self) -> list[ItemResult]:
         return [r for r in self.items if r.error is None]
@@ -198,7 +211,9 @@ class EvalReport:
     a second one."""
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     paths: dict[str, str] = field(default_factory=dict)
-    """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, loss_png."""
+    """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, quality_cost_png, loss_png."""
+    economics: Economics | None = None
+    """The tuned model's training cost, hosting fee and expected traffic, for the break-even."""
 
     @property
     def primary_metric(self) -> str:
@@ -230,9 +245,21 @@ class EvalReport:
         ranked = sorted(self.candidates, key=lambda c: c.score(metric), reverse=True)
         return compare(ranked[0], ranked[1], metric) if len(ranked) > 1 else None
 
+    def decision(self) -> Decision | None:
+        """The cheapest candidate within noise of the best, and when the tuned model pays back its training."""
+        from tunekit.evaluate.breakeven import decide
+
+        return None if self.failed else decide(self.candidates, self.primary_metric, self.economics)
+
     @property
     def verdict(self) -> str:
-        """One sentence: who won, by how many points, at what share of the prompt tokens — or that it did not."""
+        """Who won, by how many points, at what share of the prompt tokens — or that it did not; then whether to
+        fine-tune: the cheapest candidate as good as the best, and the break-even."""
+        decision = self.decision()
+        head = self._comparison_sentence()
+        return head if decision is None else f"{head} {decision.sentence}"
+
+    def _comparison_sentence(self) -> str:
         metric = self.primary_metric
         if self.failed:
             return _failed_verdict(self.failed)
@@ -274,6 +301,7 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, Any]:
         comp = self.comparison()
+        decision = self.decision()
         return {
             "title": self.title,
             "created_at": self.created_at.isoformat(),
@@ -293,6 +321,8 @@ class EvalReport:
                 "cost_ratio": comp.cost_ratio,
             },
             "candidates": [c.summary(self.metrics) for c in self.candidates],
+            "decision": decision.to_dict() if decision is not None else None,
+            "economics": self.economics.to_dict() if self.economics is not None else None,
             "loss": self.loss,
             "paths": self.paths,
         }
@@ -303,6 +333,7 @@ class EvalReport:
             "candidate",
             "model",
             *self.metrics,
+            f"{self.primary_metric} 95% CI",
             "mean prompt tok/req",
             "mean completion tok/req",
             "cost / 1k req",
@@ -317,6 +348,7 @@ class EvalReport:
                     c.name,
                     c.model,
                     *(f"{c.score(m):.1f}" for m in self.metrics),
+                    _interval(c.interval(self.primary_metric)),
                     _num(c.prompt_tokens),
                     _num(c.completion_tokens),
                     f"${c.cost_per_1k:.4f}" if c.cost_per_1k is not None else "n/a",
@@ -354,9 +386,13 @@ class EvalReport:
         lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
         lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
         lines += ["", f"**Verdict:** {self.verdict}", ""]
+        if self.break_even_line():
+            lines += [f"**Break-even:** {self.break_even_line()}", ""]
         lines += [f"{note}" for note in self.notes()]
         if self.notes():
             lines.append("")
+        if "quality_cost_png" in self.paths:
+            lines.append(f"![quality against cost]({Path(self.paths['quality_cost_png']).name})")
         if "metrics_png" in self.paths:
             lines.append(f"![metrics]({Path(self.paths['metrics_png']).name})")
         if "loss_png" in self.paths:
@@ -389,6 +425,17 @@ class EvalReport:
             "request; cost per 1,000 requests at those mean token counts; latency: the 50th and 95th "
             "percentiles of the answered requests."
         )
+
+    def break_even_line(self) -> str | None:
+        """When the tuned model pays back its training and hosting, with where those costs come from."""
+        decision = self.decision()
+        return decision.break_even_line() if decision is not None else None
+
+    def to_text(self, width: int = 80) -> str:
+        """The ladder as plain text no wider than ``width`` columns (terminals, CI logs)."""
+        from tunekit.evaluate.text import render_text
+
+        return redact(render_text(self, width=width))
 
     def to_html(self) -> str:
         from tunekit.evaluate.html import render_html
@@ -435,6 +482,9 @@ class EvalReport:
                 )
             )
         paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
+        from tunekit.evaluate.breakeven import Economics
+
+        economics = Economics.from_dict(data["economics"]) if data.get("economics") else None
         return cls(
             candidates=candidates,
             metrics=list(data["metrics"]),
@@ -443,11 +493,12 @@ class EvalReport:
             loss=list(data.get("loss") or []),
             created_at=datetime.fromisoformat(data["created_at"]),
             paths=paths,
+            economics=economics,
         )
 
     def save(self, directory: str | Path) -> dict[str, str]:
         """Write report.md, report.html, report.json, predictions.jsonl and the PNG plots."""
-        from tunekit.evaluate.plots import plot_loss, plot_metrics
+        from tunekit.evaluate.plots import plot_loss, plot_metrics, plot_quality_cost
 
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
@@ -457,6 +508,7 @@ class EvalReport:
             paths["loss_png"] = str(shutil.copyfile(self.loss_image, folder / "loss.png"))
         try:
             paths["metrics_png"] = str(plot_metrics(self, folder / "metrics.png"))
+            paths["quality_cost_png"] = str(plot_quality_cost(self, folder / "quality_cost.png"))
             if self.loss and "loss_png" not in paths:
                 paths["loss_png"] = str(plot_loss(self.loss, folder / "loss.png"))
         except ImportError as exc:
@@ -497,6 +549,10 @@ def _label(c: CandidateSummary, capital: bool = False) -> str:
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.1f}"
+
+
+def _interval(value: tuple[float, float] | None) -> str:
+    return "n/a" if value is None else f"{value[0]:.1f}–{value[1]:.1f}"
 
 
 def _seconds(value: float | None) -> str:

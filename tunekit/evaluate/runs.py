@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from tunekit.config import TuneConfig
+    from tunekit.evaluate.breakeven import Economics
     from tunekit.evaluate.spend import EvaluationSpend
     from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel, Provider
@@ -81,12 +82,15 @@ def evaluate_config(
     title: str | None = None,
     progress: Progress | None = None,
     confirm: Callable[[EvaluationSpend], None] | None = None,
+    economics: Economics | None = None,
 ) -> EvalReport:
     """Evaluate the candidates a config asks for; save the report when ``out_dir`` is given.
 
     ``loss_image`` is a loss plot the run already has (a provider's), shown instead of drawing ``loss``.
     ``confirm`` is called with what the evaluation will bill once every input is checked and before the
     first request; it raises to stop (``tunekit eval`` asks there unless ``--yes``).
+    ``economics`` (training cost, hosting fee, traffic) feed the break-even; by default the provider's
+    estimate or reported training cost, its hosting fee for ``deploy`` and ``eval.traffic``.
     """
     from tunekit.config import EvalConfig
 
@@ -118,6 +122,11 @@ def evaluate_config(
         close_candidates(candidates)
     if loss_image is not None:
         report.loss_image = str(loss_image)
+    if economics is None:
+        from tunekit.evaluate.economics import economics_of
+
+        economics = economics_of(config, provider, model)
+    report.economics = economics
     if out_dir is not None:
         report.save(out_dir)
         logger.info("evaluation report written to %s", report.paths.get("markdown"))

@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tunekit.plugin import ConfigError, FineTunedModel, NotFoundError, ProviderError, get_logger
+from tunekit.plugin import (
+    ConfigError,
+    DeploymentFailedError,
+    FineTunedModel,
+    NotFoundError,
+    endpoint_hosting_cost,
+    endpoint_instance,
+    get_logger,
+)
 
 if TYPE_CHECKING:
     from huggingface_hub import InferenceEndpoint
@@ -24,7 +32,15 @@ if TYPE_CHECKING:
     from tunekit.plugin import DeployConfig, RunContext
     from tunekit_autotrain.hub import HubConnection
 
-__all__ = ["EndpointPlan", "delete_endpoint", "deploy_endpoint", "endpoint_name", "plan_endpoint"]
+__all__ = [
+    "EndpointPlan",
+    "delete_endpoint",
+    "deploy_endpoint",
+    "endpoint_name",
+    "plan_endpoint",
+    "serves_base",
+    "weights_and_image",
+]
 
 logger = get_logger("tunekit.autotrain")
 
@@ -58,11 +74,22 @@ def endpoint_name(name: str) -> str:
     return cleaned[:32].strip("-") or "tunekit"
 
 
+def weights_and_image(deploy: DeployConfig, *, adapter: bool) -> tuple[str, str]:
+    """What the endpoint serves (``lora``: the adapter on its base model, or ``merged``) and on which image."""
+    weights = deploy.weights or ("lora" if adapter else "merged")
+    return weights, deploy.image or ("vllm" if weights == "lora" else "default")
+
+
+def serves_base(deploy: DeployConfig, *, adapter: bool) -> bool:
+    """Whether the endpoint also answers as the untuned base model: an adapter loaded on its base by vLLM or TGI."""
+    weights, image = weights_and_image(deploy, adapter=adapter)
+    return weights == "lora" and image in IMAGES
+
+
 def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
     """The endpoint for ``model``; refuses, before anything is created, what no image can serve."""
     adapter = bool(model.metadata.get("adapter"))
-    weights = deploy.weights or ("lora" if adapter else "merged")
-    image = deploy.image or ("vllm" if weights == "lora" else "default")
+    weights, image = weights_and_image(deploy, adapter=adapter)
     if weights == "merged" and adapter:
         raise ConfigError(
             f"{model.model_id} holds a LoRA adapter, not merged weights: deploy it with weights: lora (on the vllm or "
@@ -74,15 +101,21 @@ def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
         raise ConfigError("the default image cannot load a LoRA adapter: use image: vllm or image: tgi")
     if deploy.scale_to_zero_minutes is not None and deploy.min_replicas != 0:
         raise ConfigError("deploy.scale_to_zero_minutes needs deploy.min_replicas: 0")
-    vendor, _, region = (deploy.region or "aws/us-east-1").partition("/")
-    instance = deploy.instance_type or "nvidia-l4"
+    instance = endpoint_instance(deploy)
     repository, served, env, args = model.model_id, model.model_id, {}, None
     if weights == "lora":
         repository = model.base_model or ""
         if not repository:
             raise ConfigError(f"{model.model_id}: the base model of the adapter is unknown; deploy merged weights")
         if image == "vllm":
-            args = ["--enable-lora", "--lora-modules", f"{SERVED_ADAPTER}={model.model_id}"]
+            # The base answers under its own id (the baselines), the adapter as SERVED_ADAPTER.
+            args = [
+                "--served-model-name",
+                repository,
+                "--enable-lora",
+                "--lora-modules",
+                f"{SERVED_ADAPTER}={model.model_id}",
+            ]
             served = SERVED_ADAPTER
         else:
             env = {"LORA_ADAPTERS": model.model_id}
@@ -90,11 +123,11 @@ def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
         "repository": repository,
         "framework": "pytorch",
         "task": "text-generation",
-        "accelerator": "cpu" if instance.startswith(("intel", "amd")) else "gpu",
-        "instance_type": instance,
-        "instance_size": deploy.instance_size or "x1",
-        "vendor": vendor,
-        "region": region or "us-east-1",
+        "accelerator": instance.accelerator,
+        "instance_type": instance.instance_type,
+        "instance_size": instance.instance_size,
+        "vendor": instance.vendor,
+        "region": instance.region,
         "min_replica": deploy.min_replicas,
         "max_replica": deploy.max_replicas,
         "scale_to_zero_timeout": deploy.scale_to_zero_minutes,
@@ -170,18 +203,24 @@ def deploy_endpoint(
             ready = created.wait(timeout=int(wait_timeout) or 1, refresh_every=poll)  # type: ignore[arg-type]
     except Exception as exc:  # failed to start, or never answered: nothing may keep billing unnoticed
         _delete_failed(hub, api_url, plan.name, namespace, run)
-        raise ProviderError(
+        raise DeploymentFailedError(
             f"Inference Endpoint {namespace}/{plan.name} did not start ({exc}); it was deleted, nothing bills",
             provider="autotrain",
         ) from exc
+    hosting = endpoint_hosting_cost(deploy)
     metadata = {
         **model.metadata,
+        "sku": hosting.sku,
+        "billing": hosting.warning(),
         "endpoint_url": ready.url,
         "endpoint_namespace": namespace,
         "served_model": plan.served_model,
+        "serves_base": plan.repository == model.base_model,
         "instance": f"{plan.payload['vendor']}/{plan.payload['region']}/{plan.payload['instance_type']}"
         f"-{plan.payload['instance_size']}",
     }
+    if hosting.per_hour is not None:
+        metadata["hourly_price"], metadata["currency"] = hosting.per_hour, hosting.currency
     return model.model_copy(update={"kind": "deployment", "deployment": plan.name, "metadata": metadata})
 
 

@@ -45,7 +45,15 @@ from tunekit_autotrain.pricing import price_run
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, DeployConfig, TokenStats, TuneConfig
+    from tunekit.plugin import (
+        ChatClient,
+        CostEstimate,
+        DatasetSplits,
+        DeployConfig,
+        HostingCost,
+        TokenStats,
+        TuneConfig,
+    )
 
 __all__ = ["JOB_STAGES", "SPACE_STAGES", "AutoTrainProvider", "model_files"]
 
@@ -159,16 +167,37 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         opts = self.opts
         if opts.inference == "local" or (opts.inference_url is None and opts.inference_provider is not None):
             return []
+        if self.deploy_serves_evaluation(config):
+            return []  # `tunekit run` deploys first, and the endpoint answers for the base model and the tuned one
         if opts.inference_url is None:
             return [
                 "provider_options.inference_url: the evaluation chats with the base model and the tuned repo, and "
                 "nothing serves a freshly tuned repo by default: set inference_url to an Inference Endpoint or TGI "
-                "server ('{model}' becomes the repo id), inference_provider to a provider that serves both, or "
-                "inference: local to run them here; or remove the eval section"
+                "server ('{model}' becomes the repo id), inference_provider to a provider that serves both, "
+                "inference: local to run them here, or a deploy section that serves the adapter on its base model "
+                "(vllm or tgi image); or remove the eval section"
             ]
         url = opts.inference_url.replace("{model}", config.model)
         problem = unreachable(url, field="provider_options.inference_url")
         return [problem] if problem else []
+
+    def deploy_serves_evaluation(self, config: TuneConfig) -> bool:
+        """An adapter deployed on its base model (vLLM or TGI) answers for both, so the run evaluates through it."""
+        from tunekit_autotrain.endpoints import serves_base
+
+        if config.deploy is None or self.opts.inference == "local":
+            return False
+        merged = bool(self.opts.params.merge_adapter)
+        return serves_base(config.deploy, adapter=config.lora is not None and not merged)
+
+    def base_client_for(self, model: FineTunedModel) -> ChatClient:
+        """The base model at the tuned model's endpoint when it serves it too (an adapter on its base)."""
+        from tunekit.plugin import HuggingFaceChatClient
+
+        served_at = model.metadata.get("endpoint_url") if model.deployment else None
+        if served_at and model.metadata.get("serves_base") and model.base_model:
+            return HuggingFaceChatClient(model.base_model, base_url=str(served_at), token=self.opts.resolved_token())
+        return self.base_client(model.base_model)
 
     @classmethod
     def limits(cls, model: str) -> Limits:
@@ -177,6 +206,13 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
     @classmethod
     def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
         return price_run(cls.name, config, stats, estimate)
+
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        """A result is served on a Hugging Face Inference Endpoint only when deployed: its instance's hourly price."""
+        from tunekit.plugin import endpoint_hosting_cost
+
+        return endpoint_hosting_cost(deploy) if deploy is not None else None
 
     # -- data ----------------------------------------------------------------------------------
 

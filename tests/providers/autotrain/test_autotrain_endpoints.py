@@ -40,7 +40,13 @@ def test_deploy_chat_and_undeploy_an_adapter_on_vllm(hub_emulator: HubEmulator, 
     assert endpoint["status"]["state"] == "running" and served.deployment == endpoint["name"]
     # The adapter rides on its base model in vLLM; nothing loads an adapter where it cannot.
     assert endpoint["model"]["repository"] == BASE_MODEL
-    assert endpoint["model"]["args"] == ["--enable-lora", "--lora-modules", f"tuned={served.model_id}"]
+    assert endpoint["model"]["args"] == [
+        "--served-model-name",
+        BASE_MODEL,
+        "--enable-lora",
+        "--lora-modules",
+        f"tuned={served.model_id}",
+    ]
     assert endpoint["model"]["image"]["custom"]["url"].startswith("vllm/")
     scaling = endpoint["compute"]["scaling"]
     assert (scaling["minReplica"], scaling["maxReplica"], scaling["scaleToZeroTimeout"]) == (0, 2, 15)

@@ -30,7 +30,7 @@ def trained_run(azure_emulator: Any, make_config: Callable[..., TuneConfig], mon
 
 def test_deploy_and_undeploy_commands(azure_emulator: Any, trained_run: str) -> None:
     deployed = runner.invoke(
-        app, ["deploy", trained_run, "--name", "cli-bot", "--sku", "globalstandard", "--capacity", "2"]
+        app, ["deploy", trained_run, "--yes", "--name", "cli-bot", "--sku", "globalstandard", "--capacity", "2"]
     )
     assert deployed.exit_code == 0, deployed.output
     assert "deployed" in deployed.stdout and "cli-bot" in deployed.stdout
@@ -50,7 +50,7 @@ def test_deploy_and_undeploy_commands(azure_emulator: Any, trained_run: str) -> 
 
 
 def test_deploy_uses_the_config_s_deploy_section(azure_emulator: Any, trained_run: str) -> None:
-    result = runner.invoke(app, ["deploy", trained_run, "--json"])
+    result = runner.invoke(app, ["deploy", trained_run, "--yes", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["deployment"] == "recipes-bot"
     assert azure_emulator.deployments()[0]["sku"] == {"name": "Standard", "capacity": 1}
@@ -67,7 +67,7 @@ def test_a_taken_name_is_one_clear_line(
     azure_emulator: Any, trained_run: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     azure_emulator.deploy("taken", "gpt-4o")
-    code, err = run_main(["deploy", trained_run, "--name", "taken"], monkeypatch, capsys)
+    code, err = run_main(["deploy", trained_run, "--yes", "--name", "taken"], monkeypatch, capsys)
     assert code == 1
     assert "'taken' is taken" in err and "gpt-4o" in err and "--name" in err
     assert "Traceback" not in err
@@ -78,7 +78,7 @@ def test_an_expired_token_is_one_clear_line(
 ) -> None:
     expired = azure_emulator.issue_token(expires_in=-1)
     monkeypatch.setenv("AZURE_ARM_TOKEN", expired)
-    code, err = run_main(["deploy", trained_run], monkeypatch, capsys)
+    code, err = run_main(["deploy", trained_run, "--yes"], monkeypatch, capsys)
     assert code == 1
     assert "Resource Manager token expired" in err and "AZURE_ARM_TOKEN" in err
     assert expired not in err

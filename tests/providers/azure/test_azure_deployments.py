@@ -80,8 +80,8 @@ def test_a_refused_name_is_not_recorded_and_never_deleted(azure_emulator: Any, t
 
 def test_cli_deploy_show_and_undeploy_say_what_bills(azure_emulator: Any, trained: Tuner) -> None:
     run_id = _run_id(trained)
-    assert runner.invoke(app, ["deploy", run_id]).exit_code == 0
-    second = runner.invoke(app, ["deploy", run_id, "--name", "other", "--sku", "developer"])
+    assert runner.invoke(app, ["deploy", run_id, "--yes"]).exit_code == 0
+    second = runner.invoke(app, ["deploy", run_id, "--yes", "--name", "other", "--sku", "developer"])
     assert second.exit_code == 0, second.output
     assert "2 deployments that bill" in second.stdout and "recipes-bot" in second.stdout
 

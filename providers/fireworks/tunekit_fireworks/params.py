@@ -1,0 +1,77 @@
+"""The config mapped onto a Fireworks job's fields, and the credentials and account the SDK needs."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from tunekit.plugin import ConfigError, resolve_secret, resolve_url
+
+if TYPE_CHECKING:
+    from tunekit.plugin import TuneConfig
+    from tunekit_fireworks.options import FireworksOptions
+
+__all__ = ["job_params", "resolved"]
+
+_RANKS = (4, 8, 16, 32, 64)
+
+
+def resolved(options: FireworksOptions) -> tuple[str, str, str | None]:
+    """(API key, account id, base URL or None for the SDK's default); ConfigError naming what is missing."""
+    try:
+        key = resolve_secret(options.api_key, "FIREWORKS_API_KEY", service="Fireworks")
+    except ConfigError as exc:
+        raise ConfigError(f"provider_options.api_key: {exc}") from None
+    account = options.account_id or os.environ.get("FIREWORKS_ACCOUNT_ID", "")
+    if not account:
+        raise ConfigError(
+            "provider_options.account_id: no Fireworks account id: set FIREWORKS_ACCOUNT_ID or "
+            "provider_options.account_id (the id in your dashboard's URL, or `firectl whoami`); "
+            "datasets, jobs and models live in an account"
+        )
+    return key, account, resolve_url(options.base_url, "FIREWORKS_BASE_URL")
+
+
+def job_params(
+    config: TuneConfig, options: FireworksOptions, *, dataset: str, evaluation: str | None, job_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Keyword arguments of ``supervised_fine_tuning_jobs.create`` (or ``dpo_jobs.create``); what Fireworks ignores."""
+    hp = config.hyperparameters
+    ignored: list[str] = []
+    training: dict[str, Any] = {"base_model": config.model, "output_model": job_id}
+    for field, value in (
+        ("epochs", hp.epochs),
+        ("learning_rate", hp.learning_rate),
+        ("batch_size_samples", hp.batch_size),
+        ("gradient_accumulation_steps", hp.gradient_accumulation_steps),
+        ("max_context_length", hp.max_seq_length),
+        ("learning_rate_warmup_steps", options.learning_rate_warmup_steps),
+        ("region", options.region),
+    ):
+        if value is not None and value != "auto":
+            training[field] = value
+    for name, value in (("learning_rate_multiplier", hp.learning_rate_multiplier), ("warmup_ratio", hp.warmup_ratio)):
+        if value != "auto":
+            hint = " (set provider_options.learning_rate_warmup_steps)" if name == "warmup_ratio" else ""
+            ignored.append(f"hyperparameters.{name}: Fireworks takes no {name}; ignored{hint}")
+    if config.lora is not None:
+        if config.lora.r not in _RANKS:
+            raise ConfigError(f"lora.r: Fireworks trains LoRA ranks {', '.join(map(str, _RANKS))}; got {config.lora.r}")
+        training["lora_rank"] = config.lora.r
+        ignored.extend(
+            f"lora.{name}: Fireworks chooses the adapter's {name}; ignored"
+            for name in ("alpha", "dropout", "target_modules")
+            if name in config.lora.model_fields_set
+        )
+    common: dict[str, Any] = {"dataset": dataset, "display_name": config.name or job_id}
+    if config.method == "dpo":
+        loss = {"method": "DPO", **({"kl_beta": hp.beta} if hp.beta != "auto" else {})}
+        if evaluation:
+            ignored.append("data.validation: Fireworks DPO jobs take no evaluation dataset; it was uploaded, not used")
+        return {**common, "dpo_job_id": job_id, "training_config": training, "loss_config": loss}, ignored
+    if hp.beta != "auto":
+        ignored.append("hyperparameters.beta: only DPO uses beta; ignored")
+    extra: dict[str, Any] = {"supervised_fine_tuning_job_id": job_id, "early_stop": options.early_stop}
+    if evaluation:
+        extra["evaluation_dataset"] = evaluation
+    return {**common, **training, **extra}, ignored
