@@ -31,8 +31,10 @@ __all__ = [
     "DeployConfig",
     "EvalConfig",
     "Hyperparameters",
+    "JudgeConfig",
     "LoraConfig",
     "RagConfig",
+    "TrackingConfig",
     "TrafficConfig",
     "TuneConfig",
     "check_document_size",
@@ -158,6 +160,22 @@ class TrafficConfig(StrictModel):
     requests_per_day: float = Field(..., gt=0, description="Requests a day the application expects to send.")
 
 
+class JudgeConfig(StrictModel):
+    """A model that scores open-ended answers by a rubric (its requests are billed apart from the candidates')."""
+
+    model: str = Field(description="The judge model: an id of the config's provider, or provider:model.")
+    rubric: str = Field(min_length=1, description="What a good answer does; the judge applies it to every answer.")
+    mode: Literal["score", "pairwise"] = Field(
+        "score",
+        description="score: 1-10 per answer with a reason; pairwise: each candidate against `against`, both orders.",
+    )
+    provider: str | None = Field(None, description="The judge's provider (default: the config's).")
+    against: str | None = Field(
+        None, description="pairwise: the candidate (name or kind) every other is compared with; default few-shot."
+    )
+    max_tokens: int = Field(256, gt=0, description="Reply limit per judgement.")
+
+
 class EvalConfig(StrictModel):
     """How to prove the tuned model beats prompting the base model."""
 
@@ -190,11 +208,16 @@ class EvalConfig(StrictModel):
     traffic: TrafficConfig | None = Field(
         None, description="Expected traffic, for the break-even in days and the hosting fee per request."
     )
+    judge: JudgeConfig | None = Field(
+        None, description="Score open-ended answers with a judge model (the metric `judge`, added to metrics)."
+    )
 
     @model_validator(mode="after")
     def _rag_needs_docs(self) -> EvalConfig:
         if "rag" in self.baselines and self.rag is None:
             raise ValueError("the rag baseline needs an eval.rag section with docs: a folder of documents")
+        if "judge" in self.metrics and self.judge is None:
+            raise ValueError("the judge metric needs an eval.judge section: model and rubric")
         return self
 
 
@@ -222,6 +245,35 @@ class DeployConfig(StrictModel):
     )
 
 
+TrackingBackend = Literal["mlflow", "trackio", "wandb"]
+
+
+class TrackingConfig(StrictModel):
+    """Experiment tracking: the run's parameters, metrics as they arrive, evaluation results and report files."""
+
+    backend: TrackingBackend = Field(
+        description="mlflow (tunekit[mlflow]), trackio (tunekit[trackio]) or wandb (pip install wandb, a key)."
+    )
+    uri: str | None = Field(
+        None,
+        description="MLflow tracking URI (file:/path, sqlite:///path.db, http://host:5000); defaults to a file "
+        "store under TUNEKIT_HOME. Credentials go in MLflow's environment variables, never here.",
+    )
+    project: str = Field("tunekit", description="MLflow experiment, Trackio or W&B project.")
+    entity: str | None = Field(None, description="W&B entity (team or user).")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags set on every tracked run.")
+    artifacts: bool = Field(True, description="Upload the evaluation report files as artifacts.")
+
+    @model_validator(mode="after")
+    def _no_credentials_in_uri(self) -> TrackingConfig:
+        if self.uri is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*@", self.uri):
+            raise ValueError(
+                "uri holds credentials: give them in MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD "
+                "(or MLFLOW_TRACKING_TOKEN) instead"
+            )
+        return self
+
+
 class TuneConfig(StrictModel):
     """A fine-tuning run, provider-neutral; ``provider_options`` holds the rest."""
 
@@ -238,6 +290,9 @@ class TuneConfig(StrictModel):
     seed: int = Field(42, description="Seed for shuffling, splitting and training.")
     eval: EvalConfig | None = None
     deploy: DeployConfig | None = None
+    tracking: TrackingConfig | None = Field(
+        None, description="Track the run in MLflow, Trackio or W&B (every provider; see the tracking guide)."
+    )
     metadata: dict[str, str] = Field(default_factory=dict, description="Free-form tags kept with the run.")
     provider_options: dict[str, Any] = Field(
         default_factory=dict, description="Options of the chosen provider, validated by its Options model."

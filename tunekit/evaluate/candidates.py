@@ -37,6 +37,7 @@ __all__ = [
     "conversation_of",
     "eval_items",
     "few_shot_turns",
+    "provider_for",
     "split_model",
 ]
 
@@ -220,9 +221,17 @@ def build_candidates(
         if rag is not None and rag.settings.tuned:
             add(f"tuned+rag (k={rag.k})", tuned, "tuned+rag", model.model_id, rag=rag)
     for spec in settings.models:
-        other, other_model, client = _other_model(spec, provider)
-        same = other is provider
-        other_price = price(other_model) if same else price_for(other.name, other_model)
+        other, other_model = provider_for(spec, provider)
+        try:
+            client = other.base_client(other_model)
+        except TunekitError as exc:
+            if other is provider:
+                raise
+            raise ConfigError(
+                f"eval.models: {spec}: the {other.name} provider cannot reach this model with its default "
+                f"options (set them through its environment variables): {exc}"
+            ) from exc
+        other_price = price(other_model) if other is provider else price_for(other.name, other_model)
         candidates.append(Candidate(spec, client, "model", price=other_price, spends_money=other.spends_money))
     return candidates
 
@@ -246,19 +255,18 @@ def split_model(spec: str, default: str) -> tuple[str, str]:
     return default, spec
 
 
-def _other_model(spec: str, provider: Provider) -> tuple[Provider, str, ChatClient]:
-    """The provider that serves an ``eval.models`` entry (another one with its default options), the model
-    id, and a client for it; a provider that cannot serve it without settings is named with the entry."""
+def provider_for(spec: str, provider: Provider, *, what: str = "eval.models") -> tuple[Provider, str]:
+    """The provider that serves an ``eval.models`` (or judge) entry: another one with its default options, or
+    ``provider``; and the model."""
     from tunekit.registry import create_provider
 
     name, model_id = split_model(spec, provider.name)
     if name == provider.name:
-        return provider, model_id, provider.base_client(model_id)
+        return provider, model_id
     try:
-        other = create_provider(name, {})
-        return other, model_id, other.base_client(model_id)
+        return create_provider(name, {}), model_id
     except TunekitError as exc:
         raise ConfigError(
-            f"eval.models: {spec}: the {name} provider cannot reach this model with its default options "
+            f"{what}: {spec}: the {name} provider cannot be used with its default options "
             f"(set them through its environment variables): {exc}"
         ) from exc

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunekit.errors import DataError
+from tunekit.errors import ConfigError, DataError, TunekitError
 from tunekit.evaluate.candidates import Candidate, Price, build_candidates, eval_items
 from tunekit.evaluate.plots import loss_points
 from tunekit.evaluate.report import EvalReport
@@ -27,18 +27,21 @@ if TYPE_CHECKING:
 
     from tunekit.config import TuneConfig
     from tunekit.evaluate.breakeven import Economics
+    from tunekit.evaluate.judge import Judge
     from tunekit.evaluate.spend import EvaluationSpend
     from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel, Provider
     from tunekit.tuner import Tuner
 
 __all__ = [
+    "build_judge",
     "close_candidates",
     "evaluate_baselines",
     "evaluate_config",
     "evaluate_run",
     "held_out_examples",
     "stored_report",
+    "track_evaluation",
 ]
 
 logger = get_logger("tunekit.evaluate")
@@ -101,6 +104,7 @@ def evaluate_config(
         train_examples = train if train_examples is None else train_examples
     items = eval_items(examples, limit=max_examples or settings.max_examples)
     candidates = build_candidates(config, provider, model=model, train_examples=train_examples, prices=prices)
+    judge = build_judge(config, provider, concurrency=concurrency)
     try:
         if confirm is not None:
             from tunekit.evaluate.spend import evaluation_spend
@@ -117,9 +121,12 @@ def evaluate_config(
             loss=loss,
             title=title or _title(config, model),
             progress=progress,
+            judge=judge,
         )
     finally:
         close_candidates(candidates)
+        if judge is not None:
+            judge.client.close()
     if loss_image is not None:
         report.loss_image = str(loss_image)
     if economics is None:
@@ -158,6 +165,39 @@ def evaluate_baselines(
     return report_into_new_folder(tunekit_home() / "evals", write)
 
 
+def build_judge(config: TuneConfig, provider: Provider, *, concurrency: int | None = None) -> Judge | None:
+    """The judge ``eval.judge`` asks for: its model through its provider (the config's unless it names one)."""
+    settings = config.eval.judge if config.eval is not None else None
+    if settings is None:
+        return None
+    from tunekit.evaluate.candidates import provider_for
+    from tunekit.evaluate.judge import Judge
+    from tunekit.evaluate.prices import price_for
+
+    if settings.provider is not None and settings.provider != provider.name:
+        from tunekit.registry import create_provider
+
+        try:
+            judge_provider, model_id = create_provider(settings.provider, {}), settings.model
+        except TunekitError as exc:
+            raise ConfigError(
+                f"eval.judge.provider: the {settings.provider} provider cannot be used with its default options "
+                f"(set them through its environment variables): {exc}"
+            ) from exc
+    else:
+        judge_provider, model_id = provider_for(settings.model, provider, what="eval.judge")
+    return Judge(
+        judge_provider.base_client(model_id),
+        settings.rubric,
+        mode=settings.mode,
+        price=price_for(judge_provider.name, model_id),
+        against=settings.against,
+        provider=judge_provider.name,
+        max_tokens=settings.max_tokens,
+        concurrency=concurrency,
+    )
+
+
 def evaluate_run(
     tuner: Tuner,
     job: Job,
@@ -183,9 +223,21 @@ def evaluate_run(
             tuner.config, tuner.provider, model=model, loss=loss, loss_image=image, out_dir=folder, **options
         )
 
-    if out_dir is not None:
-        return write(out_dir)
-    return report_into_new_folder(job.record.run_dir / "eval", write)
+    report = write(out_dir) if out_dir is not None else report_into_new_folder(job.record.run_dir / "eval", write)
+    track_evaluation(job, report)
+    return report
+
+
+def track_evaluation(job: Job, report: EvalReport) -> None:
+    """Give the run's tracker (if it has one) every candidate's scores and the report's files."""
+    tracking = job.tracking
+    if tracking is None or "json" not in report.paths:
+        return
+    from tunekit.tracking import metric_key
+
+    results = {metric_key("eval", c.name, m): c.score(m) for c in report.candidates for m in report.metrics}
+    results.update({metric_key("eval", c.name, "errors"): float(c.errors) for c in report.candidates})
+    tracking.log_evaluation(Path(report.paths["json"]).parent, results)
 
 
 def loss_image_of(model: FineTunedModel | None) -> str | None:
