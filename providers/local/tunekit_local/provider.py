@@ -151,7 +151,15 @@ class LocalProvider(Provider[LocalOptions]):
             options=self.options.model_dump(mode="json", exclude={"hub_token"}),
             created_at=now_iso(),
         )
+        if run.start_from is not None:
+            spec = _continuing(spec, Path(run.start_from), run.run_dir)
         return self.start(spec, folder)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's adapter folder (or checkpoint folder, or full model folder) on this machine."""
+        from tunekit_local.init_adapter import check_parent
+
+        return check_parent(parent, config)
 
     def start(self, spec: JobSpec, folder: RunFolder) -> JobRef:
         """Write job.json and launch the training process (``submit`` without a ledger)."""
@@ -337,6 +345,17 @@ class LocalProvider(Provider[LocalOptions]):
                 model.base_model, adapter=model.path or model.model_id, name=model.model_id, **common
             )
         return LocalChatClient(model.path or model.model_id, name=model.model_id, **common)
+
+
+def _continuing(spec: JobSpec, start: Path, run_dir: Path) -> JobSpec:
+    """The job continuing an earlier run: a copy of its adapter (in its shape) to train, or its full model."""
+    from tunekit_local.init_adapter import ADAPTER_CONFIG, adapter_settings, copy_adapter
+
+    if not (start / ADAPTER_CONFIG).is_file():
+        return spec.model_copy(update={"model": str(start)})
+    shape = adapter_settings(start)
+    lora = {**(spec.lora or {}), "r": shape["r"], "alpha": shape["alpha"], "target_modules": shape["target_modules"]}
+    return spec.model_copy(update={"init_adapter": str(copy_adapter(start, run_dir)), "lora": lora})
 
 
 def _absolute_if_local(reference: str) -> str:
