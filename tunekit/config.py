@@ -307,6 +307,13 @@ class TuneConfig(StrictModel):
     lora: LoraConfig | None = Field(
         default_factory=LoraConfig, description="Adapter settings; null trains all weights."
     )
+    init_from: str | None = Field(
+        None,
+        description="Start from an earlier run's result instead of the base model: RUN[@STEP] (a run id, a unique "
+        "prefix, latest, or a config file; @STEP picks a checkpoint). The run must have succeeded on the same "
+        "provider and base model.",
+        min_length=1,
+    )
     suffix: str | None = Field(None, description="Appended to the tuned model's name where the provider names it.")
     seed: int = Field(42, description="Seed for shuffling, splitting and training.")
     eval: EvalConfig | None = None
@@ -358,6 +365,8 @@ class TuneConfig(StrictModel):
         for name in _LATER_HYPERPARAMETERS:
             if data["hyperparameters"].get(name) == "auto":
                 data["hyperparameters"].pop(name, None)
+        if data.get("init_from") is None:  # absent as before init_from existed: config hashes and run keys stay
+            data.pop("init_from", None)
         try:
             options = self.options()
         except ConfigError:
@@ -544,6 +553,10 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
             raise ConfigError("invalid config", source=source, problems=[problem]) from None
 
     config.data.train = resolve(config.data.train, "data.train") or config.data.train
+    if config.init_from is not None:  # a config file named as the parent is read beside this config
+        ref, at, step = config.init_from.rpartition("@") if "@" in config.init_from else (config.init_from, "", "")
+        if Path(ref).suffix.lower() in (".yaml", ".yml", ".json"):
+            config.init_from = f"{resolve(ref, 'init_from')}{at}{step}"
     config.data.validation = resolve(config.data.validation, "data.validation")
     for index, spec in enumerate(config.reward):
         target, sep, function = spec.rpartition(":")

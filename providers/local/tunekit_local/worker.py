@@ -132,6 +132,13 @@ class Worker:
         )
         rewards = self._check_rewards(plan, model, tokenizer, train_rows) if plan.method == "rft" else None
         self.callback = ProgressCallback(self.writer, checkpoints_dir=str(self.folder.checkpoints))
+        callbacks: list[Any] = [self.callback]
+        if self.spec.init_adapter:  # init_from: train a copy of an earlier run's adapter
+            from tunekit_local.callbacks import InitialWeightsCallback
+            from tunekit_local.init_adapter import load_trainable_adapter
+
+            model = load_trainable_adapter(model, self.spec.init_adapter)
+            callbacks.append(InitialWeightsCallback(self.writer, self.spec.init_adapter))
         trainer = build_trainer(
             plan,
             model,
@@ -139,7 +146,7 @@ class Worker:
             train_rows,
             eval_rows,
             output_dir=str(self.folder.checkpoints),
-            callbacks=[self.callback],
+            callbacks=callbacks,
             rewards=rewards,
         )
 
