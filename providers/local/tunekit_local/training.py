@@ -297,6 +297,7 @@ def _grpo_trainer(
         args=GRPOConfig(**kwargs),
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        peft_config=lora_config(plan.lora) if plan.lora is not None else None,
+        # A model that already carries its adapter (init_from: SFT, then GRPO on top) trains that one.
+        peft_config=lora_config(plan.lora) if plan.lora is not None and not hasattr(model, "peft_config") else None,
         callbacks=callbacks,
     )

@@ -130,7 +130,6 @@ class Worker:
         model = load_model(
             self.spec.model, plan, trust_remote_code=self.options.trust_remote_code, local_rank=self.local_rank
         )
-        rewards = self._check_rewards(plan, model, tokenizer, train_rows) if plan.method == "rft" else None
         self.callback = ProgressCallback(self.writer, checkpoints_dir=str(self.folder.checkpoints))
         callbacks: list[Any] = [self.callback]
         if self.spec.init_adapter:  # init_from: train a copy of an earlier run's adapter
@@ -139,6 +138,8 @@ class Worker:
 
             model = load_trainable_adapter(model, self.spec.init_adapter)
             callbacks.append(InitialWeightsCallback(self.writer, self.spec.init_adapter))
+        # RFT's check samples the model training starts from (an earlier run's adapter when init_from names one).
+        rewards = self._check_rewards(plan, model, tokenizer, train_rows) if plan.method == "rft" else None
         trainer = build_trainer(
             plan,
             model,
