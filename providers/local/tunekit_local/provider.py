@@ -30,7 +30,15 @@ from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
 from tunekit_local.spec import JobSpec
 
 if TYPE_CHECKING:
-    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, TokenStats, TuneConfig
+    from tunekit.plugin import (
+        ChatClient,
+        CostEstimate,
+        DatasetSplits,
+        DeployConfig,
+        HostingCost,
+        TokenStats,
+        TuneConfig,
+    )
 
 __all__ = ["LocalProvider"]
 
@@ -289,8 +297,43 @@ class LocalProvider(Provider[LocalOptions]):
             metadata=metadata,
         )
 
+    # -- Inference Endpoints, for a run pushed to the Hub ------------------------------------
+
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        """Only a deployed run costs by the hour: its Inference Endpoint's instance."""
+        from tunekit.plugin import endpoint_hosting_cost
+
+        return endpoint_hosting_cost(deploy) if deploy is not None else None
+
+    def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
+        """Serve the Hub repo the run pushed to (``push_to_hub``) on an Inference Endpoint; it bills by the hour."""
+        from tunekit_local.hosting import deploy_pushed, hub_connection
+
+        return deploy_pushed(self.options, hub_connection(self.options), model, deploy, run)
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit.plugin import delete_endpoint
+        from tunekit_local.hosting import hub_connection
+
+        delete_endpoint(hub_connection(self.options), model, run, api_url=self.options.endpoints_api)
+
+    def base_client_for(self, model: FineTunedModel) -> ChatClient:
+        from tunekit.plugin import endpoint_base_client
+        from tunekit_local.hosting import hub_token
+
+        served = endpoint_base_client(model, hub_token(self.options)) if model.deployment else None
+        return served or self.base_client(model.base_model)
+
     def client(self, model: FineTunedModel) -> ChatClient:
-        from tunekit.plugin import LocalChatClient
+        from tunekit.plugin import LocalChatClient, endpoint_client
+
+        if model.deployment:
+            from tunekit_local.hosting import hub_token
+
+            deployed = endpoint_client(model, hub_token(self.options))
+            if deployed is not None:
+                return deployed
 
         common: dict[str, Any] = {
             "device": self.options.device,
