@@ -31,6 +31,7 @@ __all__ = [
     "DeployConfig",
     "EvalConfig",
     "Hyperparameters",
+    "JudgeConfig",
     "LoraConfig",
     "RagConfig",
     "TrafficConfig",
@@ -158,6 +159,22 @@ class TrafficConfig(StrictModel):
     requests_per_day: float = Field(..., gt=0, description="Requests a day the application expects to send.")
 
 
+class JudgeConfig(StrictModel):
+    """A model that scores open-ended answers by a rubric (its requests are billed apart from the candidates')."""
+
+    model: str = Field(description="The judge model: an id of the config's provider, or provider:model.")
+    rubric: str = Field(min_length=1, description="What a good answer does; the judge applies it to every answer.")
+    mode: Literal["score", "pairwise"] = Field(
+        "score",
+        description="score: 1-10 per answer with a reason; pairwise: each candidate against `against`, both orders.",
+    )
+    provider: str | None = Field(None, description="The judge's provider (default: the config's).")
+    against: str | None = Field(
+        None, description="pairwise: the candidate (name or kind) every other is compared with; default few-shot."
+    )
+    max_tokens: int = Field(256, gt=0, description="Reply limit per judgement.")
+
+
 class EvalConfig(StrictModel):
     """How to prove the tuned model beats prompting the base model."""
 
@@ -190,11 +207,16 @@ class EvalConfig(StrictModel):
     traffic: TrafficConfig | None = Field(
         None, description="Expected traffic, for the break-even in days and the hosting fee per request."
     )
+    judge: JudgeConfig | None = Field(
+        None, description="Score open-ended answers with a judge model (the metric `judge`, added to metrics)."
+    )
 
     @model_validator(mode="after")
     def _rag_needs_docs(self) -> EvalConfig:
         if "rag" in self.baselines and self.rag is None:
             raise ValueError("the rag baseline needs an eval.rag section with docs: a folder of documents")
+        if "judge" in self.metrics and self.judge is None:
+            raise ValueError("the judge metric needs an eval.judge section: model and rubric")
         return self
 
 

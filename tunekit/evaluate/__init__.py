@@ -23,6 +23,11 @@ from typing import TYPE_CHECKING
 from tunekit.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
+    "Decision": "tunekit.evaluate.breakeven",
+    "Economics": "tunekit.evaluate.breakeven",
+    "decide": "tunekit.evaluate.breakeven",
+    "Judge": "tunekit.evaluate.judge",
+    "JudgeSummary": "tunekit.evaluate.judge",
     "Candidate": "tunekit.evaluate.candidates",
     "EvalItem": "tunekit.evaluate.candidates",
     "Price": "tunekit.evaluate.candidates",
@@ -50,13 +55,18 @@ __all__ = [
     "Candidate",
     "CandidateSummary",
     "Comparison",
+    "Decision",
+    "Economics",
     "EvalItem",
     "EvalReport",
+    "Judge",
+    "JudgeSummary",
     "Metric",
     "Price",
     "ProbeFailure",
     "build_candidates",
     "check_evaluation",
+    "decide",
     "eval_items",
     "evaluate",
     "evaluate_config",
@@ -73,7 +83,9 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:
+    from tunekit.evaluate.breakeven import Decision, Economics, decide
     from tunekit.evaluate.candidates import Candidate, EvalItem, Price, build_candidates, eval_items, few_shot_turns
+    from tunekit.evaluate.judge import Judge, JudgeSummary
     from tunekit.evaluate.metrics import BUILTIN_METRICS, Metric, load_scorer, resolve_metrics
     from tunekit.evaluate.preflight import ProbeFailure, check_evaluation
     from tunekit.evaluate.prices import price_for

@@ -224,7 +224,8 @@ def decide(candidates: list[CandidateSummary], metric: str, economics: Economics
     None when fewer than two candidates answered anything.
     """
     economics = economics or Economics()
-    answered = [c for c in candidates if not c.answered_nothing]
+    # A candidate with no score on the metric (every judge reply about it unusable) cannot be ranked on it.
+    answered = [c for c in candidates if not c.answered_nothing and c.scored(metric)]
     if len(answered) < 2:
         return None
     best = max(answered, key=lambda c: c.score(metric))

@@ -37,6 +37,7 @@ __all__ = [
     "conversation_of",
     "eval_items",
     "few_shot_turns",
+    "provider_for",
     "split_model",
 ]
 
@@ -220,7 +221,7 @@ def build_candidates(
         if rag is not None and rag.settings.tuned:
             add(f"tuned+rag (k={rag.k})", tuned, "tuned+rag", model.model_id, rag=rag)
     for spec in settings.models:
-        other, other_model = _other_provider(spec, provider)
+        other, other_model = provider_for(spec, provider)
         client = other.base_client(other_model)
         candidates.append(
             Candidate(
@@ -253,8 +254,9 @@ def split_model(spec: str, default: str) -> tuple[str, str]:
     return default, spec
 
 
-def _other_provider(spec: str, provider: Provider) -> tuple[Provider, str]:
-    """The provider that serves an ``eval.models`` entry (another one with its default options), and the model."""
+def provider_for(spec: str, provider: Provider, *, what: str = "eval.models") -> tuple[Provider, str]:
+    """The provider that serves an ``eval.models`` (or judge) entry: another one with its default options, or
+    ``provider``; and the model."""
     from tunekit.registry import create_provider
 
     name, model_id = split_model(spec, provider.name)
@@ -264,6 +266,6 @@ def _other_provider(spec: str, provider: Provider) -> tuple[Provider, str]:
         return create_provider(name, {}), model_id
     except TunekitError as exc:
         raise ConfigError(
-            f"eval.models: {spec}: the {name} provider cannot be used with its default options "
+            f"{what}: {spec}: the {name} provider cannot be used with its default options "
             f"(set them through its environment variables): {exc}"
         ) from exc

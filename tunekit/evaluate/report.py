@@ -22,6 +22,7 @@ from tunekit.secrets import get_logger, redact
 
 if TYPE_CHECKING:
     from tunekit.evaluate.breakeven import Decision, Economics
+    from tunekit.evaluate.judge import JudgeSummary
 
 __all__ = ["CandidateSummary", "Comparison", "EvalReport", "ItemResult", "percentile"]
 
@@ -50,6 +51,8 @@ class ItemResult:
     latency_s: float = 0.0
     error: str | None = None
     attempts: int = 1
+    judge_reason: str | None = None
+    """Why the judge scored this answer as it did (``eval.judge``)."""
 
 
 @dataclass
@@ -72,18 +75,22 @@ class CandidateSummary:
     def errors(self) -> int:
         return sum(1 for r in self.items if r.error is not None)
 
+    def scored(self, metric: str) -> list[float]:
+        """The answers' scores on ``metric`` (0-1). Failed requests score 0; an answer the judge's reply left
+        without a score (refused, unreadable) is not among them."""
+        return [r.scores[metric] for r in self.items if metric in r.scores]
+
     def score(self, metric: str) -> float:
         """Mean score in points (0-100); failed requests count as 0."""
-        if not self.items:
-            return 0.0
-        return 100 * sum(r.scores.get(metric, 0.0) for r in self.items) / len(self.items)
+        values = self.scored(metric)
+        return 100 * sum(values) / len(values) if values else 0.0
 
     def interval(self, metric: str, *, clip: bool = True) -> tuple[float, float] | None:
         """The 95% interval of the mean score in points (normal; clipped to 0-100); None under two items."""
-        n = len(self.items)
+        values = [100 * v for v in self.scored(metric)]
+        n = len(values)
         if n < 2:
             return None
-        values = [100 * r.scores.get(metric, 0.0) for r in self.items]
         mean = sum(values) / n
         half = 1.96 * math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
         return (max(0.0, mean - half), min(100.0, mean + half)) if clip else (mean - half, mean + half)
@@ -173,8 +180,9 @@ class Comparison:
 
 def compare(candidate: CandidateSummary, baseline: CandidateSummary, metric: str) -> Comparison:
     diffs = [
-        100 * (a.scores.get(metric, 0.0) - b.scores.get(metric, 0.0))
+        100 * (a.scores[metric] - b.scores[metric])
         for a, b in zip(candidate.items, baseline.items, strict=True)
+        if metric in a.scores and metric in b.scores  # pairs the judge scored on both sides
     ]
     n = len(diffs)
     mean = sum(diffs) / n if n else 0.0
@@ -214,6 +222,8 @@ class EvalReport:
     """Files written by :meth:`save`: markdown, html, json, predictions, metrics_png, quality_cost_png, loss_png."""
     economics: Economics | None = None
     """The tuned model's training cost, hosting fee and expected traffic, for the break-even."""
+    judge: JudgeSummary | None = None
+    """The judge's own requests, tokens and cost, and the replies it could not use (``eval.judge``)."""
 
     @property
     def primary_metric(self) -> str:
@@ -323,6 +333,7 @@ class EvalReport:
             "candidates": [c.summary(self.metrics) for c in self.candidates],
             "decision": decision.to_dict() if decision is not None else None,
             "economics": self.economics.to_dict() if self.economics is not None else None,
+            "judge": self.judge.to_dict() if self.judge is not None else None,
             "loss": self.loss,
             "paths": self.paths,
         }
@@ -347,7 +358,7 @@ class EvalReport:
                 [
                     c.name,
                     c.model,
-                    *(f"{c.score(m):.1f}" for m in self.metrics),
+                    *(f"{c.score(m):.1f}" if c.scored(m) else "n/a" for m in self.metrics),
                     _interval(c.interval(self.primary_metric)),
                     _num(c.prompt_tokens),
                     _num(c.completion_tokens),
@@ -380,32 +391,9 @@ class EvalReport:
         return out
 
     def to_markdown(self) -> str:
-        header, rows = self.table_rows()
-        lines = [f"# {self.title}", "", self.legend(), ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
-        lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
-        lines += ["", f"**Verdict:** {self.verdict}", ""]
-        if self.break_even_line():
-            lines += [f"**Break-even:** {self.break_even_line()}", ""]
-        lines += [f"{note}" for note in self.notes()]
-        if self.notes():
-            lines.append("")
-        if "quality_cost_png" in self.paths:
-            lines.append(f"![quality against cost]({Path(self.paths['quality_cost_png']).name})")
-        if "metrics_png" in self.paths:
-            lines.append(f"![metrics]({Path(self.paths['metrics_png']).name})")
-        if "loss_png" in self.paths:
-            lines.append(f"![training loss]({Path(self.paths['loss_png']).name})")
-        samples = self.samples()
-        if samples:
-            lines += ["", "## Samples", ""]
-            for sample in samples:
-                lines.append(f"- **{sample['where']}** — prompt: {_md(_short(str(sample['prompt'])))}")
-                lines.append(f"  - reference: `{_md(_short(sample['reference']))}`")
-                for name, answer in sample["answers"].items():
-                    lines.append(f"  - {_md(name)}: `{_md(_short(answer))}`")
-        return redact("\n".join(lines).rstrip() + "\n")
+        from tunekit.evaluate.markdown import render_markdown
+
+        return redact(render_markdown(self))
 
     def notes(self) -> list[str]:
         """Sentences about how candidates were prompted that a reader must know (the retrieval leakage guard)."""
@@ -430,6 +418,10 @@ class EvalReport:
         """When the tuned model pays back its training and hosting, with where those costs come from."""
         decision = self.decision()
         return decision.break_even_line() if decision is not None else None
+
+    def judge_line(self) -> str | None:
+        """What the judge cost (apart from the candidates) and which of its replies could not be used."""
+        return self.judge.line() if self.judge is not None else None
 
     def to_text(self, width: int = 80) -> str:
         """The ladder as plain text no wider than ``width`` columns (terminals, CI logs)."""
@@ -483,8 +475,10 @@ class EvalReport:
             )
         paths = {key: str(base / Path(value).name) for key, value in (data.get("paths") or {}).items()}
         from tunekit.evaluate.breakeven import Economics
+        from tunekit.evaluate.judge import JudgeSummary
 
         economics = Economics.from_dict(data["economics"]) if data.get("economics") else None
+        judge = JudgeSummary.from_dict(data["judge"]) if data.get("judge") else None
         return cls(
             candidates=candidates,
             metrics=list(data["metrics"]),
@@ -494,6 +488,7 @@ class EvalReport:
             created_at=datetime.fromisoformat(data["created_at"]),
             paths=paths,
             economics=economics,
+            judge=judge,
         )
 
     def save(self, directory: str | Path) -> dict[str, str]:
@@ -559,15 +554,6 @@ def _seconds(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s"
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
 
 
 def _item_result(raw: dict[str, Any]) -> ItemResult:

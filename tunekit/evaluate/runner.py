@@ -7,6 +7,7 @@ from typing import Any
 
 from tunekit.errors import ConfigError
 from tunekit.evaluate.candidates import Candidate, EvalItem, eval_items
+from tunekit.evaluate.judge import JUDGE_METRIC, Judge
 from tunekit.evaluate.metrics import Metric, resolve_metrics
 from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult
 from tunekit.inference.base import ChatResult
@@ -38,6 +39,7 @@ def evaluate(
     title: str = "Evaluation",
     progress: Progress | None = None,
     give_up_after: int | None = GIVE_UP_AFTER,
+    judge: Judge | None = None,
 ) -> EvalReport:
     """Answer every held-out example with every candidate, score, and report.
 
@@ -50,14 +52,19 @@ def evaluate(
     A remote candidate whose service answers none of ``give_up_after``
     requests in a row is asked nothing more; a candidate that answered
     nothing makes the report's verdict "evaluation failed" (see
-    :attr:`EvalReport.failed`).
+    :attr:`EvalReport.failed`). A ``judge`` scores the answers under the
+    metric ``judge`` (placed where ``metrics`` lists it, else last) and its
+    own bill goes into :attr:`EvalReport.judge`.
     """
     if not candidates:
         raise ConfigError("evaluate needs at least one candidate")
     names = [c.name for c in candidates]
     if len(set(names)) != len(names):
         raise ConfigError(f"candidate names repeat: {names}")
-    resolved = resolve_metrics(metrics, regex=regex)
+    if JUDGE_METRIC in metrics and judge is None:
+        raise ConfigError("the judge metric needs a judge (eval.judge: model and rubric)")
+    plain = [m for m in metrics if m != JUDGE_METRIC]
+    resolved = resolve_metrics(plain, regex=regex) if plain or judge is None else []
     examples = list(examples)
     if examples and all(isinstance(e, EvalItem) for e in examples):
         items: list[EvalItem] = examples[:max_examples] if max_examples else examples
@@ -79,12 +86,20 @@ def evaluate(
         scored = [_score(result, item, resolved) for result, item in zip(results, items, strict=True)]
         summary = CandidateSummary(candidate.name, candidate.kind, candidate.model, scored, candidate.price, notes)
         summaries.append(summary)
+    names = [m.name for m in resolved]
+    judged = None
+    if judge is not None:
+        logger.info("judging %d answers with %s (%s)", len(items) * len(summaries), judge.client.model, judge.mode)
+        judged = judge.score(summaries, items)
+        listed = [m if isinstance(m, str) else m.name for m in metrics]
+        names.insert(listed.index(JUDGE_METRIC) if JUDGE_METRIC in listed else len(names), JUDGE_METRIC)
     return EvalReport(
         candidates=summaries,
-        metrics=[m.name for m in resolved],
+        metrics=names,
         items=items,
         title=title,
         loss=[dict(row) for row in loss],
+        judge=judged,
     )
 
 

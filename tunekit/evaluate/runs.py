@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunekit.errors import DataError
+from tunekit.errors import ConfigError, DataError, TunekitError
 from tunekit.evaluate.candidates import Candidate, Price, build_candidates
 from tunekit.evaluate.plots import loss_points
 from tunekit.evaluate.report import EvalReport
@@ -27,11 +27,12 @@ if TYPE_CHECKING:
 
     from tunekit.config import TuneConfig
     from tunekit.evaluate.breakeven import Economics
+    from tunekit.evaluate.judge import Judge
     from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel, Provider
     from tunekit.tuner import Tuner
 
-__all__ = ["close_candidates", "evaluate_config", "evaluate_run", "held_out_examples", "stored_report"]
+__all__ = ["build_judge", "close_candidates", "evaluate_config", "evaluate_run", "held_out_examples", "stored_report"]
 
 logger = get_logger("tunekit.evaluate")
 
@@ -89,6 +90,7 @@ def evaluate_config(
         examples = held_out if examples is None else examples
         train_examples = train if train_examples is None else train_examples
     candidates = build_candidates(config, provider, model=model, train_examples=train_examples, prices=prices)
+    judge = build_judge(config, provider, concurrency=concurrency)
     try:
         report = evaluate(
             candidates,
@@ -101,9 +103,12 @@ def evaluate_config(
             loss=loss,
             title=title or _title(config, model),
             progress=progress,
+            judge=judge,
         )
     finally:
         close_candidates(candidates)
+        if judge is not None:
+            judge.client.close()
     if loss_image is not None:
         report.loss_image = str(loss_image)
     if economics is None:
@@ -115,6 +120,39 @@ def evaluate_config(
         report.save(out_dir)
         logger.info("evaluation report written to %s", report.paths.get("markdown"))
     return report
+
+
+def build_judge(config: TuneConfig, provider: Provider, *, concurrency: int | None = None) -> Judge | None:
+    """The judge ``eval.judge`` asks for: its model through its provider (the config's unless it names one)."""
+    settings = config.eval.judge if config.eval is not None else None
+    if settings is None:
+        return None
+    from tunekit.evaluate.candidates import provider_for
+    from tunekit.evaluate.judge import Judge
+    from tunekit.evaluate.prices import price_for
+
+    if settings.provider is not None and settings.provider != provider.name:
+        from tunekit.registry import create_provider
+
+        try:
+            judge_provider, model_id = create_provider(settings.provider, {}), settings.model
+        except TunekitError as exc:
+            raise ConfigError(
+                f"eval.judge.provider: the {settings.provider} provider cannot be used with its default options "
+                f"(set them through its environment variables): {exc}"
+            ) from exc
+    else:
+        judge_provider, model_id = provider_for(settings.model, provider, what="eval.judge")
+    return Judge(
+        judge_provider.base_client(model_id),
+        settings.rubric,
+        mode=settings.mode,
+        price=price_for(judge_provider.name, model_id),
+        against=settings.against,
+        provider=judge_provider.name,
+        max_tokens=settings.max_tokens,
+        concurrency=concurrency,
+    )
 
 
 def evaluate_run(

@@ -62,6 +62,8 @@ def _seconds(value: float | None) -> str:
 
 
 def _quality(c: CandidateSummary, metric: str) -> str:
+    if not c.scored(metric):
+        return "n/a"
     interval = c.interval(metric, clip=False)
     if interval is None:
         return f"{c.score(metric):.1f}"
@@ -113,7 +115,7 @@ def _other_metrics(report: EvalReport, width: int) -> list[str]:
 
 def _metric_block(report: EvalReport, metrics: list[str], width: int) -> list[str]:
     header = ["candidate", *(_cut(m, width - _MIN_NAME - len(_GAP)) for m in metrics)]
-    rows = [[c.name, *(f"{c.score(m):.1f}" for m in metrics)] for c in report.candidates]
+    rows = [[c.name, *(f"{c.score(m):.1f}" if c.scored(m) else "n/a" for m in metrics)] for c in report.candidates]
     return _table(header, rows, width)
 
 
@@ -144,6 +146,9 @@ def render_text(report: EvalReport, *, width: int = 80) -> str:
     line = report.break_even_line()
     if line:
         lines += ["", *_wrap(f"Break-even {line}", width, "  ")]
+    judged = report.judge_line()
+    if judged:
+        lines += ["", *_wrap(judged, width, "  ")]
     lines += ["", *_wrap(report.verdict, width)]
     for note in report.notes():
         lines += ["", *_wrap(note, width)]
