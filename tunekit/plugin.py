@@ -103,6 +103,7 @@ _EXPORTS: dict[str, str] = {
     "error_for_status": "tunekit.inference.http_errors",
     # models on disk
     "ADAPTER_METADATA": "tunekit.inference.loading",
+    "adapter_base_model": "tunekit.inference.loading",
     "load_causal_lm": "tunekit.inference.loading",
     "load_tokenizer": "tunekit.inference.loading",
     "resolve_model": "tunekit.inference.loading",
@@ -264,6 +265,7 @@ if TYPE_CHECKING:
     from tunekit.inference.http_errors import error_for_status as error_for_status
     from tunekit.inference.loading import (
         ADAPTER_METADATA as ADAPTER_METADATA,
+        adapter_base_model as adapter_base_model,
         load_causal_lm as load_causal_lm,
         load_tokenizer as load_tokenizer,
         openmp_environment as openmp_environment,
