@@ -332,6 +332,14 @@ class Provider(ABC, Generic[OptionsT]):
             self.name, "serving or exporting its models on this machine", "the vendor serves them (tunekit deploy)"
         )
 
+    def local_base_model(self, model: FineTunedModel, folder: Path) -> str:
+        """The base model an adapter downloaded to ``folder`` loads onto on this machine (a Hub id or a folder).
+
+        The default is the model's own ``base_model``; a service whose base
+        model names are its own (not Hub ids) answers from the adapter's files.
+        """
+        return model.base_model
+
     def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
         raise UnsupportedOperationError(self.name, "deploy", "models from this provider are served without deploying")
 
