@@ -34,6 +34,7 @@ __all__ = [
     "JudgeConfig",
     "LoraConfig",
     "RagConfig",
+    "TrackingConfig",
     "TrafficConfig",
     "TuneConfig",
     "check_document_size",
@@ -244,6 +245,35 @@ class DeployConfig(StrictModel):
     )
 
 
+TrackingBackend = Literal["mlflow", "trackio", "wandb"]
+
+
+class TrackingConfig(StrictModel):
+    """Experiment tracking: the run's parameters, metrics as they arrive, evaluation results and report files."""
+
+    backend: TrackingBackend = Field(
+        description="mlflow (tunekit[mlflow]), trackio (tunekit[trackio]) or wandb (pip install wandb, a key)."
+    )
+    uri: str | None = Field(
+        None,
+        description="MLflow tracking URI (file:/path, sqlite:///path.db, http://host:5000); defaults to a file "
+        "store under TUNEKIT_HOME. Credentials go in MLflow's environment variables, never here.",
+    )
+    project: str = Field("tunekit", description="MLflow experiment, Trackio or W&B project.")
+    entity: str | None = Field(None, description="W&B entity (team or user).")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags set on every tracked run.")
+    artifacts: bool = Field(True, description="Upload the evaluation report files as artifacts.")
+
+    @model_validator(mode="after")
+    def _no_credentials_in_uri(self) -> TrackingConfig:
+        if self.uri is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*@", self.uri):
+            raise ValueError(
+                "uri holds credentials: give them in MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD "
+                "(or MLFLOW_TRACKING_TOKEN) instead"
+            )
+        return self
+
+
 class TuneConfig(StrictModel):
     """A fine-tuning run, provider-neutral; ``provider_options`` holds the rest."""
 
@@ -260,6 +290,9 @@ class TuneConfig(StrictModel):
     seed: int = Field(42, description="Seed for shuffling, splitting and training.")
     eval: EvalConfig | None = None
     deploy: DeployConfig | None = None
+    tracking: TrackingConfig | None = Field(
+        None, description="Track the run in MLflow, Trackio or W&B (every provider; see the tracking guide)."
+    )
     metadata: dict[str, str] = Field(default_factory=dict, description="Free-form tags kept with the run.")
     provider_options: dict[str, Any] = Field(
         default_factory=dict, description="Options of the chosen provider, validated by its Options model."

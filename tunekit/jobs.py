@@ -16,6 +16,7 @@ from tunekit.states import JobEvent, JobState, JobStatus, normalize_status
 if TYPE_CHECKING:
     from tunekit.ledger import Ledger, RunRecord
     from tunekit.provider import Checkpoint, FineTunedModel, JobRef, Provider
+    from tunekit.tracking import Pending, RunTracking
 
 __all__ = ["Job", "JobEvent", "JobState", "JobStatus", "normalize_status"]
 
@@ -33,6 +34,8 @@ class Job:
         self.run_id = run_id
         self.provider = provider
         self.ledger = ledger
+        self._tracking: RunTracking | None = None
+        self._tracking_read = False
 
     def __repr__(self) -> str:
         return f"Job(run_id={self.run_id!r}, provider={self.provider.name!r})"
@@ -117,6 +120,8 @@ class Job:
             with retry_deadline(left()):
                 fresh = list(self.events())
                 state = self.status()
+            if not state.is_terminal:
+                self.track()
             yield from fresh
             changed = last is None or (state.status, state.step, state.raw_status) != (
                 last.status,
@@ -128,11 +133,46 @@ class Job:
             last = state
             if state.is_terminal:
                 yield from self.events()  # the final messages arrive with the last state
+                self.track(state.status)
                 return
             remaining = left()
             if remaining is not None and remaining <= 0:
                 raise TimeoutError(f"run {self.run_id} still {state.status.value} after {timeout} s")
             time.sleep(poll_interval if remaining is None else min(poll_interval, remaining))
+
+    # -- experiment tracking -------------------------------------------------------------------------------
+
+    @property
+    def tracking(self) -> RunTracking | None:
+        """The run's tracked copy (MLflow, Trackio, W&B) when its config has a ``tracking`` section."""
+        if not self._tracking_read:
+            from tunekit.tracking import RunTracking, tracking_settings
+
+            self._tracking_read = True
+            settings = tracking_settings(self.record.config)
+            if settings is not None:
+                sweeps = [e.data.get("sweep_id") for e in self.ledger.events(self.run_id, kinds=["sweep"])]
+                tags = {"tunekit.sweep_id": str(sweeps[-1])} if sweeps and sweeps[-1] else {}
+                native = self.provider.native_tracking(settings)
+                self._tracking = RunTracking(self.ledger, self.run_id, settings, metrics=not native, tags=tags)
+        return self._tracking
+
+    def track(self, status: JobStatus | None = None) -> Pending | None:
+        """Send what the ledger has that the tracker lacks; with a final ``status``, mark the tracked run ended.
+
+        Never raises for the tracker's sake: a tracker that is down is
+        reported (the returned :class:`~tunekit.tracking.Pending`, a
+        ``tracking`` event in the ledger) and caught up on the next call.
+        """
+        tracking = self.tracking
+        if tracking is None:
+            return None
+        if status is None and self.record.status.is_terminal:
+            status = self.record.status
+        pending = tracking.sync(status=None if status is None or not status.is_terminal else status.value)
+        if pending.evaluations and pending.error is None:
+            pending = tracking.flush_evaluations()  # evaluations made while the tracker was down
+        return pending
 
     def wait(
         self,

@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     # configuration
     "TuneConfig": "tunekit.config",
     "DeployConfig": "tunekit.config",
+    "TrackingConfig": "tunekit.config",
     "parse_config": "tunekit.config",
     # data
     "DatasetSplits": "tunekit.data.splits",
@@ -156,6 +157,7 @@ if TYPE_CHECKING:
     from tunekit.cli.output import console as console, err_console as err_console
     from tunekit.config import (
         DeployConfig as DeployConfig,
+        TrackingConfig as TrackingConfig,
         TuneConfig as TuneConfig,
         format_validation_error as format_validation_error,
         parse_config as parse_config,

@@ -25,7 +25,7 @@ from tunekit.errors import TunekitError, UnsupportedOperationError
 from tunekit.states import JobEvent, JobState
 
 if TYPE_CHECKING:
-    from tunekit.config import DeployConfig, TuneConfig
+    from tunekit.config import DeployConfig, TrackingConfig, TuneConfig
     from tunekit.data.cost import CostEstimate
     from tunekit.data.profile import HostingCost
     from tunekit.data.splits import DatasetSplits
@@ -267,6 +267,15 @@ class Provider(ABC, Generic[OptionsT]):
     def base_client(self, model: str) -> ChatClient:
         """A chat client for an untuned base model, for the baselines."""
         return self.client(FineTunedModel(provider=self.name, model_id=model, base_model=model))
+
+    def native_tracking(self, tracking: TrackingConfig) -> bool:
+        """Whether the service logs this run's training metrics to ``tracking`` itself (OpenAI's W&B integration).
+
+        Then tunekit's tracker skips the training metrics (it still logs the
+        parameters, the evaluation and the report files); the provider adds
+        the integration to the job it creates.
+        """
+        return False
 
     def base_client_for(self, model: FineTunedModel) -> ChatClient:
         """The untuned base model of a tuned ``model``, for the baselines: where the tuned model's deployment serves

@@ -51,7 +51,7 @@ CLIENT_ONLY_OPTIONS = frozenset(
 )
 """Provider options that change how the client talks to the service or serves the model, never the job."""
 
-_NOT_THE_JOB = ("name", "eval", "deploy")
+_NOT_THE_JOB = ("name", "eval", "deploy", "tracking", "sweep")
 _CHUNK = 1 << 20
 
 

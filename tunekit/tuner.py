@@ -185,9 +185,14 @@ class Tuner:
 
     def _check(self) -> None:
         """The provider's own checks of the config: before any network call, upload, ledger write or spend."""
+        from tunekit.tracking import tracking_problems
+
         problems = self.provider.check(self.config)
         if problems:
             raise ConfigError("the provider rejects this config", problems=problems)
+        problems = tracking_problems(self.config.tracking)
+        if problems:
+            raise ConfigError("the config's tracking cannot work here", problems=problems)
 
     def _load_splits(self) -> DatasetSplits:
         from tunekit.data import load_splits

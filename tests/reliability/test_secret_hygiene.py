@@ -87,11 +87,14 @@ def _configs(emus: Emulators, folder: Path) -> dict[str, Path]:
             "provider": "openai",
             "model": "gpt-4o-mini-2024-07-18",
             "provider_options": {"api_key": OPENAI_KEY, "base_url": emus.openai.base_url, **FAST},
+            # Tracked in MLflow's default store under TUNEKIT_HOME: its files are scanned with the rest.
+            "tracking": {"backend": "mlflow", "tags": {"owner": "leak-check"}},
         },
         "azure": {
             "provider": "azure",
             "model": "gpt-4.1-mini-2025-04-14",
             "deploy": {"name": "leak-check"},
+            "tracking": {"backend": "trackio", "project": "leak-check"},  # its database lands in TRACKIO_DIR
             "provider_options": {
                 "endpoint": azure.endpoint,
                 "api_key": AZURE_KEY,
@@ -173,6 +176,7 @@ def test_every_command_keeps_every_secret_out(
         "AZURE_OPENAI_API_KEY": AZURE_KEY,
         "AZURE_ARM_TOKEN": emulators.arm_token,
         "HF_TOKEN": HF_TOKEN,
+        "TRACKIO_DIR": str(home / "trackio"),
     }
     tk = Session(cli_zygote, folder, env)
 
@@ -240,6 +244,9 @@ def test_every_command_keeps_every_secret_out(
     for path in files:
         leaks += [f"{path}: {where}" for where in _leaks(emulators.secrets(), {"bytes": _text(path)})]
     ledger_files = sorted(p.name for p in home.glob("runs.db*"))
+    tracked = [p for p in files if "mlruns" in p.parts or "trackio" in p.parts]
+    assert any(p.parent.name == "params" for p in tracked), "the MLflow store was written and scanned"
+    assert any(p.suffix == ".db" for p in tracked if "trackio" in p.parts), "the Trackio database was scanned"
     rows.append([f"files scanned: {len(files)} ({', '.join(ledger_files)}, run folders, reports)", "", "", ""])
     report_table(
         "secret scan: every CLI command with fake keys (stdout, stderr at -vv, ledger, run folders)",

@@ -15,6 +15,7 @@ import typer
 from tunekit.cli.output import EXIT_FAILURE, console, err_console
 
 if TYPE_CHECKING:
+    from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel
     from tunekit.tuner import Tuner
 
@@ -76,6 +77,7 @@ def run(
         job.result()  # raises the provider's reason as a JobError → exit code 4
     model = job.result()
     console.print(f"[green]tuned model[/]: {model.model_id}")
+    _report_tracking(job)
 
     if cfg.deploy is not None:
         model = _deploy(tuner, job.run_id, model, yes=yes)
@@ -101,9 +103,27 @@ def run(
         with _progress(enabled=True) as progress:
             report = evaluate_run(tuner, job, model, progress=progress)
         ledger.record(job.run_id, "outcome", step="evaluate", message=report.verdict)
+        _report_tracking(job)
         _print_report(report)
         if report.failed:
             raise typer.Exit(EXIT_FAILURE)
+
+
+def _report_tracking(job: Job) -> None:
+    """Catch the tracker up; say what it still lacks (a tracker that is down never fails the run)."""
+    from rich.markup import escape
+
+    pending = job.track()
+    tracking = job.tracking
+    if tracking is None or pending is None:
+        return
+    if pending:
+        err_console.print(
+            f"[yellow]{escape(pending.describe(tracking.tracker.where))}[/]; run the same command again to send it",
+            highlight=False,
+        )
+    else:
+        console.print(f"tracked in {escape(tracking.tracker.where)}", highlight=False)
 
 
 def _load(path: Path) -> Tuner:

@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     from tunekit.provider import FineTunedModel, Provider
     from tunekit.tuner import Tuner
 
-__all__ = ["build_judge", "close_candidates", "evaluate_config", "evaluate_run", "held_out_examples", "stored_report"]
+__all__ = [
+    "build_judge",
+    "close_candidates",
+    "evaluate_config",
+    "evaluate_run",
+    "held_out_examples",
+    "stored_report",
+    "track_evaluation",
+]
 
 logger = get_logger("tunekit.evaluate")
 
@@ -204,9 +212,21 @@ def evaluate_run(
             tuner.config, tuner.provider, model=model, loss=loss, loss_image=image, out_dir=folder, **options
         )
 
-    if out_dir is not None:
-        return write(out_dir)
-    return report_into_new_folder(job.record.run_dir / "eval", write)
+    report = write(out_dir) if out_dir is not None else report_into_new_folder(job.record.run_dir / "eval", write)
+    track_evaluation(job, report)
+    return report
+
+
+def track_evaluation(job: Job, report: EvalReport) -> None:
+    """Give the run's tracker (if it has one) every candidate's scores and the report's files."""
+    tracking = job.tracking
+    if tracking is None or "json" not in report.paths:
+        return
+    from tunekit.tracking import metric_key
+
+    results = {metric_key("eval", c.name, m): c.score(m) for c in report.candidates for m in report.metrics}
+    results.update({metric_key("eval", c.name, "errors"): float(c.errors) for c in report.candidates})
+    tracking.log_evaluation(Path(report.paths["json"]).parent, results)
 
 
 def loss_image_of(model: FineTunedModel | None) -> str | None:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel, SecretStr
 
-    from tunekit.plugin import ChatClient, DeployConfig, HostingCost, TuneConfig
+    from tunekit.plugin import ChatClient, DeployConfig, HostingCost, TrackingConfig, TuneConfig
 
 __all__ = ["MAX_SUFFIX", "AzureProvider"]
 
@@ -236,6 +236,9 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
 
     def create_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**super().create_intent(params), "training_type": self.azure.training_type}
+
+    def native_tracking(self, tracking: TrackingConfig) -> bool:
+        return False  # Azure OpenAI jobs take no W&B integration: tunekit logs the metrics itself
 
     # -- deployments -----------------------------------------------------------------
 

@@ -87,8 +87,13 @@ def build_create_params(
     validation_file: str | None,
     run_id: str,
     config_hash: str,
+    wandb_tracking: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``client.fine_tuning.jobs.create``."""
+    """Keyword arguments for ``client.fine_tuning.jobs.create``.
+
+    ``wandb_tracking``: the config's ``tracking`` (backend wandb) is served by
+    OpenAI's W&B integration, unless ``provider_options.wandb`` sets it apart.
+    """
     kind = method_type(config, options)
     hp = config.hyperparameters
     hyper: dict[str, Any] = {}
@@ -135,4 +140,12 @@ def build_create_params(
         if options.wandb.tags:
             wandb["tags"] = list(options.wandb.tags)
         params["integrations"] = [{"type": "wandb", "wandb": wandb}]
+    elif wandb_tracking and config.tracking is not None:
+        tracking = config.tracking
+        integration: dict[str, Any] = {"project": tracking.project, "name": run_id}
+        if tracking.entity:
+            integration["entity"] = tracking.entity
+        tags = [f"{key}:{value}" for key, value in tracking.tags.items()]
+        integration["tags"] = [f"tunekit.run_id:{run_id}", *tags]
+        params["integrations"] = [{"type": "wandb", "wandb": integration}]
     return params

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         Retirement,
         TokenCounter,
         TokenStats,
+        TrackingConfig,
         TuneConfig,
     )
 
@@ -237,7 +238,17 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
             validation_file=prepared.validation,
             run_id=run.run_id,
             config_hash=run.config_hash,
+            wandb_tracking=config.tracking is not None and self.native_tracking(config.tracking),
         )
+
+    def native_tracking(self, tracking: TrackingConfig) -> bool:
+        """OpenAI's own W&B integration logs the job's metrics when ``tracking.backend`` is wandb.
+
+        The organisation's W&B integration must be enabled (OpenAI refuses
+        the job otherwise, before it bills); tunekit's W&B run then holds the
+        parameters, the evaluation and the report files.
+        """
+        return tracking.backend == "wandb"
 
     def create_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         """What the ledger records before the job is created."""
