@@ -286,6 +286,13 @@ class TuneConfig(StrictModel):
     lora: LoraConfig | None = Field(
         default_factory=LoraConfig, description="Adapter settings; null trains all weights."
     )
+    init_from: str | None = Field(
+        None,
+        description="Start from an earlier run's result instead of the base model: RUN[@STEP] (a run id, a unique "
+        "prefix, latest, or a config file; @STEP picks a checkpoint). The run must have succeeded on the same "
+        "provider and base model.",
+        min_length=1,
+    )
     suffix: str | None = Field(None, description="Appended to the tuned model's name where the provider names it.")
     seed: int = Field(42, description="Seed for shuffling, splitting and training.")
     eval: EvalConfig | None = None
@@ -312,6 +319,8 @@ class TuneConfig(StrictModel):
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked, for the ledger and saved files."""
         data = self.model_dump(mode="json", exclude={"provider_options"})
+        if data.get("init_from") is None:  # absent as before init_from existed: config hashes and run keys stay
+            data.pop("init_from", None)
         try:
             options = self.options()
         except ConfigError:
@@ -498,6 +507,10 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
             raise ConfigError("invalid config", source=source, problems=[problem]) from None
 
     config.data.train = resolve(config.data.train, "data.train") or config.data.train
+    if config.init_from is not None:  # a config file named as the parent is read beside this config
+        ref, at, step = config.init_from.rpartition("@") if "@" in config.init_from else (config.init_from, "", "")
+        if Path(ref).suffix.lower() in (".yaml", ".yml", ".json"):
+            config.init_from = f"{resolve(ref, 'init_from')}{at}{step}"
     config.data.validation = resolve(config.data.validation, "data.validation")
     if config.eval is not None:
         config.eval.data = resolve(config.eval.data, "eval.data")

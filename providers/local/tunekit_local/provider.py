@@ -30,7 +30,15 @@ from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
 from tunekit_local.spec import JobSpec
 
 if TYPE_CHECKING:
-    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, TokenStats, TuneConfig
+    from tunekit.plugin import (
+        ChatClient,
+        CostEstimate,
+        DatasetSplits,
+        DeployConfig,
+        HostingCost,
+        TokenStats,
+        TuneConfig,
+    )
 
 __all__ = ["LocalProvider"]
 
@@ -143,7 +151,15 @@ class LocalProvider(Provider[LocalOptions]):
             options=self.options.model_dump(mode="json", exclude={"hub_token"}),
             created_at=now_iso(),
         )
+        if run.start_from is not None:
+            spec = _continuing(spec, Path(run.start_from), run.run_dir)
         return self.start(spec, folder)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's adapter folder (or checkpoint folder, or full model folder) on this machine."""
+        from tunekit_local.init_adapter import check_parent
+
+        return check_parent(parent, config)
 
     def start(self, spec: JobSpec, folder: RunFolder) -> JobRef:
         """Write job.json and launch the training process (``submit`` without a ledger)."""
@@ -281,8 +297,43 @@ class LocalProvider(Provider[LocalOptions]):
             metadata=metadata,
         )
 
+    # -- Inference Endpoints, for a run pushed to the Hub ------------------------------------
+
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        """Only a deployed run costs by the hour: its Inference Endpoint's instance."""
+        from tunekit.plugin import endpoint_hosting_cost
+
+        return endpoint_hosting_cost(deploy) if deploy is not None else None
+
+    def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
+        """Serve the Hub repo the run pushed to (``push_to_hub``) on an Inference Endpoint; it bills by the hour."""
+        from tunekit_local.hosting import deploy_pushed, hub_connection
+
+        return deploy_pushed(self.options, hub_connection(self.options), model, deploy, run)
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit.plugin import delete_endpoint
+        from tunekit_local.hosting import hub_connection
+
+        delete_endpoint(hub_connection(self.options), model, run, api_url=self.options.endpoints_api)
+
+    def base_client_for(self, model: FineTunedModel) -> ChatClient:
+        from tunekit.plugin import endpoint_base_client
+        from tunekit_local.hosting import hub_token
+
+        served = endpoint_base_client(model, hub_token(self.options)) if model.deployment else None
+        return served or self.base_client(model.base_model)
+
     def client(self, model: FineTunedModel) -> ChatClient:
-        from tunekit.plugin import LocalChatClient
+        from tunekit.plugin import LocalChatClient, endpoint_client
+
+        if model.deployment:
+            from tunekit_local.hosting import hub_token
+
+            deployed = endpoint_client(model, hub_token(self.options))
+            if deployed is not None:
+                return deployed
 
         common: dict[str, Any] = {
             "device": self.options.device,
@@ -294,6 +345,17 @@ class LocalProvider(Provider[LocalOptions]):
                 model.base_model, adapter=model.path or model.model_id, name=model.model_id, **common
             )
         return LocalChatClient(model.path or model.model_id, name=model.model_id, **common)
+
+
+def _continuing(spec: JobSpec, start: Path, run_dir: Path) -> JobSpec:
+    """The job continuing an earlier run: a copy of its adapter (in its shape) to train, or its full model."""
+    from tunekit_local.init_adapter import ADAPTER_CONFIG, adapter_settings, copy_adapter
+
+    if not (start / ADAPTER_CONFIG).is_file():
+        return spec.model_copy(update={"model": str(start)})
+    shape = adapter_settings(start)
+    lora = {**(spec.lora or {}), "r": shape["r"], "alpha": shape["alpha"], "target_modules": shape["target_modules"]}
+    return spec.model_copy(update={"init_adapter": str(copy_adapter(start, run_dir)), "lora": lora})
 
 
 def _absolute_if_local(reference: str) -> str:

@@ -25,6 +25,8 @@ class JobSpec(BaseModel):
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     lora: dict[str, Any] | None = None
     seed: int = 42
+    init_adapter: str | None = None
+    """A copy of an earlier run's adapter to train further (``init_from``), in this run's folder."""
     options: dict[str, Any] = Field(default_factory=dict)
     created_at: str = ""
 

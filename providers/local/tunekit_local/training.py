@@ -229,7 +229,8 @@ def build_trainer(
         eval_rows = without_weights(eval_rows) if eval_rows else eval_rows
     train = Dataset.from_list(train_rows)
     evaluation = Dataset.from_list(eval_rows) if eval_rows else None
-    peft_config = lora_config(plan.lora) if plan.lora is not None else None
+    # A model that already carries its adapter (init_from) trains that one; TRL must not add another.
+    peft_config = lora_config(plan.lora) if plan.lora is not None and not hasattr(model, "peft_config") else None
     kwargs = plan.trainer_kwargs(output_dir)
     if evaluation is None:
         kwargs.pop("eval_strategy", None)

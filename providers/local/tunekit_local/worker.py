@@ -125,6 +125,13 @@ class Worker:
             self.spec.model, plan, trust_remote_code=self.options.trust_remote_code, local_rank=self.local_rank
         )
         self.callback = ProgressCallback(self.writer, checkpoints_dir=str(self.folder.checkpoints))
+        callbacks: list[Any] = [self.callback]
+        if self.spec.init_adapter:  # init_from: train a copy of an earlier run's adapter
+            from tunekit_local.callbacks import InitialWeightsCallback
+            from tunekit_local.init_adapter import load_trainable_adapter
+
+            model = load_trainable_adapter(model, self.spec.init_adapter)
+            callbacks.append(InitialWeightsCallback(self.writer, self.spec.init_adapter))
         trainer = build_trainer(
             plan,
             model,
@@ -132,7 +139,7 @@ class Worker:
             train_rows,
             eval_rows,
             output_dir=str(self.folder.checkpoints),
-            callbacks=[self.callback],
+            callbacks=callbacks,
         )
 
         stops = stop_token_ids(tokenizer, model)
