@@ -91,7 +91,7 @@ def _parent_model(record: RunRecord, provider: Provider, ledger: Ledger, step: s
     job = Job(record.run_id, provider, ledger)
     try:
         return job.result() if step is None else job.checkpoint_model(step)
-    except (JobError, NotFoundError) as exc:  # no such checkpoint, or the model is gone; an outage propagates
+    except (JobError, NotFoundError, UnsupportedOperationError) as exc:  # no such checkpoint; an outage propagates
         raise _refused(f"run {record.run_id}: {exc}") from None
 
 

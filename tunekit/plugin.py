@@ -81,6 +81,16 @@ _EXPORTS: dict[str, str] = {
     "to_openai_rows": "tunekit.data.writers",
     "to_trl_rows": "tunekit.data.writers",
     "to_autotrain_rows": "tunekit.data.writers",
+    # reward functions (reinforcement fine-tuning): metrics scored on sampled completions
+    "EvalItem": "tunekit.evaluate.candidates",
+    "Metric": "tunekit.evaluate.metrics",
+    "RewardFunction": "tunekit.evaluate.rewards",
+    "check_reward_columns": "tunekit.evaluate.rewards",
+    "portable_source": "tunekit.evaluate.reward_source",
+    "check_reward_spread": "tunekit.evaluate.rewards",
+    "resolve_rewards": "tunekit.evaluate.rewards",
+    "reward_items": "tunekit.evaluate.rewards",
+    "reward_rows": "tunekit.evaluate.rewards",
     # chat clients
     "ChatClient": "tunekit.inference.base",
     "ChatResult": "tunekit.inference.base",
@@ -238,6 +248,17 @@ if TYPE_CHECKING:
         ServiceUnavailableError as ServiceUnavailableError,
         TunekitError as TunekitError,
         UnsupportedOperationError as UnsupportedOperationError,
+    )
+    from tunekit.evaluate.candidates import EvalItem as EvalItem
+    from tunekit.evaluate.metrics import Metric as Metric
+    from tunekit.evaluate.reward_source import portable_source as portable_source
+    from tunekit.evaluate.rewards import (
+        RewardFunction as RewardFunction,
+        check_reward_columns as check_reward_columns,
+        check_reward_spread as check_reward_spread,
+        resolve_rewards as resolve_rewards,
+        reward_items as reward_items,
+        reward_rows as reward_rows,
     )
     from tunekit.inference.base import ChatClient as ChatClient, ChatResult as ChatResult, Usage as Usage
     from tunekit.inference.hf_client import HuggingFaceChatClient as HuggingFaceChatClient, map_hf_error as map_hf_error

@@ -158,7 +158,7 @@ def _score(result: ChatResult, item: EvalItem, metrics: list[Metric]) -> ItemRes
             scores[metric.name] = 0.0
             continue
         try:
-            scores[metric.name] = metric.score(result.text, item.reference)
+            scores[metric.name] = metric.score(result.text, item.reference, item.fields)
         except Unscored as exc:  # a model grader's unreadable reply: no score for this answer, not a 0
             logger.warning("%s left example %s without a score: %s", metric.name, item.where, exc)
         except Exception as exc:  # a user's scorer: say which one broke, and on what

@@ -244,6 +244,8 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         namespace, project = prepared.extra["namespace"], prepared.extra["project"]
         model_repo = prepared.extra["model_repo"]
         resolved = resolve_params(config, opts.params)
+        if run.start_from is not None:  # init_from: train the earlier run's model further
+            resolved["model"] = run.start_from
         resolved.update(prepared.extra.get("columns") or {})
         resolved.update(
             project_name=project,
@@ -290,7 +292,22 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         remote = backend.launch(launch)
         run.outcome("create_job", remote.job_id, job_id=remote.job_id, stage=remote.stage)
         run.remember(job_id=remote.job_id)
-        return self._ref(remote, namespace=namespace, project=project, model_repo=model_repo, base_model=config.model)
+        # A run that continued another has the earlier run's model under its adapter.
+        base = run.start_from or config.model
+        return self._ref(remote, namespace=namespace, project=project, model_repo=model_repo, base_model=base)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The earlier run's Hub repo when it holds a full model: AutoTrain starts from a model, not an adapter."""
+        if parent.kind not in ("hub_repo", "deployment"):
+            problem = f"init_from: {parent.model_id} is a {parent.kind}, not a Hub repo AutoTrain can start from"
+            raise ConfigError("cannot start from the earlier run", problems=[problem])
+        if parent.metadata.get("adapter"):
+            problem = (
+                f"init_from: {parent.model_id} holds a LoRA adapter, and AutoTrain starts a job from a full model: "
+                "train the earlier run with provider_options.params.merge_adapter: true (or without lora)"
+            )
+            raise ConfigError("cannot start from the earlier run", problems=[problem])
+        return parent.model_id
 
     def _ref(self, remote: Remote, *, namespace: str, project: str, model_repo: str, base_model: str | None) -> JobRef:
         return JobRef(

@@ -88,7 +88,9 @@ class ProgressCallback(TrainerCallback):
             text = f"trained {state.global_step} steps in {metrics['train_runtime']:.1f} s"
             self.writer.emit("message", text, step=state.global_step, total_steps=state.max_steps, metrics=metrics)
             return
-        summary = "  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k in ("train_loss", "valid_loss"))
+        summary = "  ".join(
+            f"{k}={v:.4g}" for k, v in metrics.items() if k in ("train_loss", "valid_loss", "reward", "reward_std")
+        )
         self.writer.emit(
             "metrics", summary or "metrics", step=state.global_step, total_steps=state.max_steps, metrics=metrics
         )

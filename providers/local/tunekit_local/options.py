@@ -79,7 +79,16 @@ class LocalOptions(BaseModel):
     trust_remote_code: bool = Field(False, description="Run model code shipped with a Hub model.")
     cancel_timeout: float = Field(30.0, gt=0, description="Seconds a cancelled run gets to stop before it is killed.")
     training_args: dict[str, Any] = Field(
-        default_factory=dict, description="Extra SFTConfig / DPOConfig arguments, applied last."
+        default_factory=dict, description="Extra SFTConfig / DPOConfig / GRPOConfig arguments, applied last."
+    )
+    generation_engine: Literal["auto", "transformers", "vllm"] = Field(
+        "auto", description="RFT: what samples completions. auto: vLLM (colocated) on a CUDA GPU when installed."
+    )
+    reward_check_prompts: int = Field(
+        4,
+        ge=0,
+        description="RFT: training prompts the base model is sampled on before training, to refuse a reward that "
+        "never varies or raises (0 skips the check).",
     )
 
     @field_validator("endpoints_api")

@@ -66,7 +66,12 @@ class LocalProvider(Provider[LocalOptions]):
 
     @classmethod
     def limits(cls, model: str) -> Limits:
-        return Limits(min_examples=1)
+        kinds = {
+            "sft": ("chat", "prompt_completion", "text"),
+            "dpo": ("preference",),
+            "rft": ("chat", "prompt_completion"),
+        }
+        return Limits(min_examples=1, kinds=kinds)
 
     @classmethod
     def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
@@ -102,6 +107,8 @@ class LocalProvider(Provider[LocalOptions]):
                 )
         if config.method == "dpo" and opts.packing:
             problems.append("provider_options.packing: DPO trains on pairs and cannot pack them")
+        if config.method == "rft":
+            problems.extend(_reward_problems(config))
         if opts.distributed == "deepspeed-zero3" and not _installed("deepspeed"):
             problems.append("provider_options.distributed: deepspeed-zero3 needs deepspeed: pip install deepspeed")
         if opts.accelerate_config and not Path(opts.accelerate_config).is_file():
@@ -119,6 +126,8 @@ class LocalProvider(Provider[LocalOptions]):
         from tunekit.plugin import content_hash, write_examples
 
         folder = RunFolder(run.run_dir)
+        if config.method == "rft":
+            return _prepare_rft(data, config, folder)
         target = _trl_target(data.train, config.method)
         # Weights stay on the messages: the trainer leaves weight-0 assistant turns out of the loss.
         train = write_examples(data.train, folder.data / "train.jsonl", target, weights=True)
@@ -142,6 +151,7 @@ class LocalProvider(Provider[LocalOptions]):
         spec = JobSpec(
             run_id=run.run_id,
             method=config.method,
+            reward=list(config.reward),
             model=_absolute_if_local(config.model),
             train_file=prepared.train,
             validation_file=prepared.validation,
@@ -393,6 +403,43 @@ def _trl_target(examples: list[Any], method: str) -> str:
     if kind == "preference":
         raise DataError("preference examples (chosen / rejected) train with method: dpo, not sft")
     return {"chat": "trl-conversational", "prompt_completion": "trl-prompt-completion"}.get(str(kind), "trl-text")
+
+
+def _reward_problems(config: TuneConfig) -> list[str]:
+    """Reward functions that cannot be loaded (a missing module, a typo), found before the run starts."""
+    from tunekit.plugin import ConfigError, resolve_rewards
+
+    try:
+        resolve_rewards(config.reward)
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
+
+
+def _prepare_rft(data: DatasetSplits, config: TuneConfig, folder: RunFolder) -> PreparedData:
+    """GRPO rows (prompt, reference answer, other fields), written once every reward finds its columns."""
+    import json
+
+    from tunekit.plugin import check_reward_columns, content_hash, resolve_rewards, reward_items, reward_rows
+
+    kinds = {getattr(type(ex), "kind", None) for ex in data.train}
+    if not kinds <= {"chat", "prompt_completion"}:
+        raise DataError(f"method rft needs chat or prompt-completion examples, not {', '.join(map(str, kinds))}")
+    items = reward_items(data.train)
+    check_reward_columns(resolve_rewards(config.reward), items)
+    path = folder.data / "train.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in reward_rows(items):
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return PreparedData(
+        train=str(path),
+        validation=None,  # GRPO validates by sampling again; the evaluation after training scores the rewards
+        train_examples=len(items),
+        validation_examples=0,
+        content_hash=content_hash(path),
+        extra={"format": "trl-prompt-only"},
+    )
 
 
 def _folder(ref: JobRef) -> RunFolder:

@@ -18,7 +18,9 @@ class JobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run_id: str
-    method: Literal["sft", "dpo"] = "sft"
+    method: Literal["sft", "dpo", "rft"] = "sft"
+    reward: list[str] = Field(default_factory=list)
+    """RFT: the reward functions (metric names or ``module:function``), loaded by the training process."""
     model: str
     train_file: str
     validation_file: str | None = None

@@ -26,8 +26,11 @@ from tunekit.plugin import (
     Provider,
     RemoteFile,
     RunContext,
+    check_reward_columns,
     get_logger,
     recorded_upload,
+    resolve_rewards,
+    reward_items,
     table_inference_price,
     table_limits,
     table_training_cost,
@@ -181,11 +184,19 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def data_target(self, config: TuneConfig) -> str:
         """The data layer's writer for this method."""
-        return "openai-preference" if method_type(config, self.opts) == "dpo" else "openai"
+        kind = method_type(config, self.opts)
+        if kind == "reinforcement" and config.method == "rft":
+            return "openai-reinforcement"
+        return "openai-preference" if kind == "dpo" else "openai"
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the splits as OpenAI JSONL in the run folder and place each where the job reads it."""
         target = self.data_target(config)
+        if config.method == "rft":  # before any upload: every reward finds the columns it reads
+            rewards = resolve_rewards(config.reward)
+            for examples in (data.train, data.validation):
+                if examples:
+                    check_reward_columns(rewards, reward_items(examples))
         files: dict[str, RemoteFile] = {}
         for role, examples in (("train", data.train), ("validation", data.validation)):
             remote = self.place_split(run, role, examples, target)
