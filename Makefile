@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.tunekit-installed
-PROVIDERS := providers/openai providers/azure providers/autotrain providers/local providers/fireworks
+PROVIDERS := providers/openai providers/azure providers/autotrain providers/local providers/together providers/fireworks
 # Installed beside the core like the providers; the core runs without it.
 EMULATORS := emulators
 # The CPU build of torch that lies on this machine's disk; any other request downloads a CUDA build.
@@ -39,7 +39,7 @@ lint: install
 	$(VENV)/bin/lint-imports pyproject.toml
 
 typecheck: install
-	$(VENV)/bin/mypy tunekit emulators/tunekit_emulators providers/openai/tunekit_openai providers/azure/tunekit_azure providers/autotrain/tunekit_autotrain providers/local/tunekit_local providers/fireworks/tunekit_fireworks
+	$(VENV)/bin/mypy tunekit emulators/tunekit_emulators providers/openai/tunekit_openai providers/azure/tunekit_azure providers/autotrain/tunekit_autotrain providers/local/tunekit_local providers/together/tunekit_together providers/fireworks/tunekit_fireworks
 
 pytest: install
 	$(PY) -m pytest -q

@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from tunekit_emulators.openai import OpenAIEmulator
     from tunekit_emulators.ratelimit import RateLimiter
     from tunekit_emulators.server import EmulatorServer
+    from tunekit_emulators.together import TogetherEmulator
 
 _EXPORTS: dict[str, str] = {
     "OpenAIEmulator": "tunekit_emulators.openai",
     "AzureOpenAIEmulator": "tunekit_emulators.azure",
     "HubEmulator": "tunekit_emulators.hub",
+    "TogetherEmulator": "tunekit_emulators.together",
     "FireworksEmulator": "tunekit_emulators.fireworks",
     "Emulator": "tunekit_emulators.base",
     "EmulatorServer": "tunekit_emulators.server",
@@ -60,6 +62,7 @@ __all__ = [
     "OpenAIEmulator",
     "RateLimiter",
     "RecordedRequest",
+    "TogetherEmulator",
 ]
 
 

@@ -31,6 +31,7 @@ EMULATORS: dict[str, str] = {
     "openai": "tunekit_emulators.openai:OpenAIEmulator",
     "azure": "tunekit_emulators.azure:AzureOpenAIEmulator",
     "hub": "tunekit_emulators.hub:HubEmulator",
+    "together": "tunekit_emulators.together:TogetherEmulator",
     "fireworks": "tunekit_emulators.fireworks:FireworksEmulator",
 }
 """Service name -> ``module:class`` of its emulator (a :class:`tunekit_emulators.base.Emulator`)."""

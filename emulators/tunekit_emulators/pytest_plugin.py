@@ -9,7 +9,8 @@ Fixtures (function-scoped, started and stopped around each test):
 * ``azure_emulator`` — a running :class:`tunekit_emulators.AzureOpenAIEmulator`;
 * ``fireworks_emulator`` — a running :class:`tunekit_emulators.FireworksEmulator`;
 * ``hub_emulator`` — a running :class:`tunekit_emulators.HubEmulator`, with ``huggingface_hub``
-  allowed to reach loopback hosts (and only those) even under ``HF_HUB_OFFLINE=1``.
+  allowed to reach loopback hosts (and only those) even under ``HF_HUB_OFFLINE=1``;
+* ``together_emulator`` — a running :class:`tunekit_emulators.TogetherEmulator`.
 
 Pass constructor arguments with a marker of the same name::
 
@@ -29,11 +30,13 @@ if TYPE_CHECKING:
     from tunekit_emulators.fireworks import FireworksEmulator
     from tunekit_emulators.hub import HubEmulator
     from tunekit_emulators.openai import OpenAIEmulator
+    from tunekit_emulators.together import TogetherEmulator
 
 _MARKERS = {
     "openai_emulator": "openai_emulator(**kwargs): arguments for the openai_emulator fixture's OpenAIEmulator",
     "azure_emulator": "azure_emulator(**kwargs): arguments for the azure_emulator fixture's AzureOpenAIEmulator",
     "hub_emulator": "hub_emulator(**kwargs): arguments for the hub_emulator fixture's HubEmulator",
+    "together_emulator": "together_emulator(**kwargs): arguments for the together_emulator fixture's TogetherEmulator",
     "fireworks_emulator": "fireworks_emulator(**kwargs): arguments for the fireworks_emulator fixture",
 }
 
@@ -72,6 +75,15 @@ def hub_emulator(request: pytest.FixtureRequest) -> Iterator[HubEmulator]:
     from tunekit_emulators.hub import HubEmulator, loopback_only
 
     with HubEmulator(**_marker_kwargs(request, "hub_emulator")) as emulator, loopback_only():
+        yield emulator
+
+
+@pytest.fixture
+def together_emulator(request: pytest.FixtureRequest) -> Iterator[TogetherEmulator]:
+    """A running Together AI emulator; use ``together.Together(base_url=emu.url, api_key=emu.api_key)``."""
+    from tunekit_emulators.together import TogetherEmulator
+
+    with TogetherEmulator(**_marker_kwargs(request, "together_emulator")) as emulator:
         yield emulator
 
 

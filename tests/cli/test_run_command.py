@@ -97,7 +97,7 @@ def test_reports_are_kept_and_a_finished_run_shows_its_stored_report(recipe: Pat
     assert json.loads((full / "report.json").read_text())["examples"] == 40
 
     # A quick 10-example check writes a report of its own: the 40-example one is kept.
-    quick = runner.invoke(app, ["eval", run.run_id, "-n", "10"], catch_exceptions=False)
+    quick = runner.invoke(app, ["eval", run.run_id, "-n", "10", "--yes"], catch_exceptions=False)
     assert quick.exit_code == 0, quick.output
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
     assert len(folders) == 2 and full in folders

@@ -150,7 +150,7 @@ def test_cli_eval_by_run_and_by_config_and_chat(config_path: Path, openai_emulat
     job.wait(poll_interval=0.02, timeout=60)
     job.result()
 
-    by_run = runner.invoke(app, ["eval", job.run_id, "--metric", "exact_match", "-k", "1", "--json"])
+    by_run = runner.invoke(app, ["eval", job.run_id, "--metric", "exact_match", "-k", "1", "--json", "--yes"])
     assert by_run.exit_code == 0, by_run.output
     data = json.loads(by_run.output)
     assert [c["name"] for c in data["candidates"]][:3] == ["base zero-shot", "base few-shot (k=1)", "tuned"]
@@ -158,7 +158,7 @@ def test_cli_eval_by_run_and_by_config_and_chat(config_path: Path, openai_emulat
     assert Path(data["paths"]["html"]).is_file()
 
     out = config_path.parent / "report"
-    by_config = runner.invoke(app, ["eval", str(config_path), "--max-examples", "3", "--out", str(out)])
+    by_config = runner.invoke(app, ["eval", str(config_path), "--max-examples", "3", "--out", str(out), "-y"])
     assert by_config.exit_code == 0, by_config.output
     assert "The tuned model beat base few-shot (k=2) by 100.0 points" in " ".join(by_config.output.split())
     assert (out / "report.md").is_file() and (out / "metrics.png").is_file()
@@ -174,7 +174,7 @@ def test_cli_eval_by_run_and_by_config_and_chat(config_path: Path, openai_emulat
 
 
 def test_cli_eval_of_a_config_without_a_run_compares_the_baselines(config_path: Path) -> None:
-    result = CliRunner().invoke(app, ["eval", str(config_path), "--json"])
+    result = CliRunner().invoke(app, ["eval", str(config_path), "--json", "--yes"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [c["name"] for c in data["candidates"]] == ["base zero-shot", "base few-shot (k=2)", "gpt-4.1-mini"]

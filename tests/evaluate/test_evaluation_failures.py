@@ -86,7 +86,7 @@ def test_eval_exits_1_when_a_candidate_answered_nothing(recipe: Path, monkeypatc
     dead_url = _dead_url()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("OPENAI_BASE_URL", dead_url)
-    result = runner.invoke(app, ["eval", str(recipe), "-n", "1", "-k", "0", "--json"], catch_exceptions=False)
+    result = runner.invoke(app, ["eval", str(recipe), "-n", "1", "-k", "0", "--json", "--yes"], catch_exceptions=False)
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["status"] == "failed" and report["verdict"].startswith("Evaluation failed")

@@ -20,8 +20,10 @@ from tunekit_emulators.conformance.zygote import Zygote
 from tunekit_emulators.fireworks import FireworksEmulator
 from tunekit_emulators.hub import HubEmulator, loopback_only
 from tunekit_emulators.openai import OpenAIEmulator
+from tunekit_emulators.together import TogetherEmulator
 from tunekit_fireworks.provider import resource_id
 from tunekit_openai.params import RUN_ID_KEY
+from tunekit_together.provider import run_tag
 
 _REPORTS = pytest.StashKey[list[tuple[str, str]]]()
 
@@ -38,6 +40,9 @@ _SCRUBBED = (
     "HF_TOKEN",
     "HUGGING_FACE_HUB_TOKEN",
     "HF_ENDPOINT",
+    "TOGETHER_API_KEY",
+    "TOGETHER_BASE_URL",
+    "WANDB_API_KEY",
     "FIREWORKS_API_KEY",
     "FIREWORKS_ACCOUNT_ID",
     "FIREWORKS_BASE_URL",
@@ -179,6 +184,29 @@ def autotrain_case() -> Iterator[ProviderCase]:
             all_jobs=lambda home: len(hub.jobs()),
             uploads=data_commits,
             create_route=f"POST /api/jobs/{hub.namespace}",
+        )
+
+
+@pytest.fixture(scope="module")
+def together_case() -> Iterator[ProviderCase]:
+    with TogetherEmulator() as emu:
+
+        def config(folder: Path) -> Path:
+            train = write_jsonl(folder / "train.jsonl", chat_rows(12))
+            data = {"provider": "together", "model": "Qwen/Qwen3-8B", "data": {"train": train.name}}
+            return write_yaml(folder / "tune.yaml", {**data, "provider_options": {"base_url": emu.url, **FAST}})
+
+        yield ProviderCase(
+            provider="together",
+            emulator=emu,
+            points=remote_points("upload_train"),
+            env={"TOGETHER_API_KEY": emu.api_key},
+            write_config=config,
+            # Together keeps no metadata: the run is named by the tag in the job's suffix.
+            remote_jobs=lambda run_id, home: [j["id"] for j in emu.jobs() if j["suffix"].endswith(run_tag(run_id))],
+            all_jobs=lambda home: len(emu.jobs()),
+            uploads=lambda home: len(emu.files()),
+            create_route="POST /v1/fine-tunes",
         )
 
 

@@ -1,4 +1,4 @@
-"""The conformance kit's in-process checks on the four built-in providers, each against its emulator.
+"""The conformance kit's in-process checks on the built-in providers, each against its emulator.
 
 Exactly once (two submits and a submit after the job ended make one job), a create whose answer
 was lost (never made twice) and secret hygiene (no credential in logs, errors or files). The
@@ -14,7 +14,7 @@ import pytest
 from tunekit_emulators.conformance.checks import check_create_fault, check_exactly_once, check_secret_hygiene
 from tunekit_emulators.conformance.crash import ProviderCase
 
-REMOTE = ["openai_case", "azure_case", "autotrain_case", "fireworks_case"]
+REMOTE = ["openai_case", "azure_case", "autotrain_case", "together_case", "fireworks_case"]
 
 
 @pytest.mark.parametrize("case_name", REMOTE)

@@ -65,6 +65,12 @@ def test_local_crash_points(
     _check(local_case, cli_zygote, tmp_path, child_env, outcomes)
 
 
+def test_together_crash_points(
+    together_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
+) -> None:
+    _check(together_case, cli_zygote, tmp_path, child_env, outcomes)
+
+
 def test_fireworks_crash_points(
     fireworks_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
 ) -> None:

@@ -30,7 +30,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-PROVIDERS = ["openai", "azure", "autotrain", "local"]
+PROVIDERS = ["openai", "azure", "autotrain", "local", "together"]
 TOP_KEYS = [
     "name",
     "provider",
@@ -127,6 +127,7 @@ BASES = {
     "azure": {"model": "gpt-4.1-mini-2025-04-14", "provider_options": {"endpoint": "https://x.openai.azure.com"}},
     "autotrain": {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "provider_options": {"namespace": "me"}},
     "local": {"model": "smollm2-135m-instruct", "provider_options": {"device": "cpu"}},
+    "together": {"model": "Qwen/Qwen3-8B", "provider_options": {"base_url": "http://127.0.0.1:9"}},
 }
 
 

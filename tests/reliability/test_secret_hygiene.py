@@ -205,7 +205,7 @@ def test_every_command_keeps_every_secret_out(
         if provider == "openai":
             tk("pause", run_id, ok=False)  # a finished job cannot pause: the refusal is scanned too
             tk("resume", run_id, ok=False)
-            tk("eval", run_id, "--max-examples", "2", "--out", "eval-report")
+            tk("eval", run_id, "--max-examples", "2", "--out", "eval-report", "--yes")
             tk("run", config, "--yes", "--new", "--poll-interval", "0.02", "--timeout", "60")
         if provider == "azure":
             tk("undeploy", run_id, "--json")

@@ -16,7 +16,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-PROVIDERS = ("openai", "azure", "autotrain", "local")
+PROVIDERS = ("openai", "azure", "autotrain", "local", "together")
 
 # Runs the CLI in a child where tunekit-emulators is not installed: its modules cannot be imported
 # and its distribution (with its entry points) is absent from the package metadata.
@@ -97,6 +97,14 @@ def test_one_version_for_every_distribution() -> None:
     import tunekit
     import tunekit_local
 
-    names = ["tunekit", "tunekit-emulators", "tunekit-openai", "tunekit-azure", "tunekit-autotrain", "tunekit-local"]
+    names = [
+        "tunekit",
+        "tunekit-emulators",
+        "tunekit-openai",
+        "tunekit-azure",
+        "tunekit-autotrain",
+        "tunekit-local",
+        "tunekit-together",
+    ]
     assert {name: metadata.version(name) for name in names} == dict.fromkeys(names, tunekit.__version__)
     assert tunekit_local.__version__ == tunekit.__version__

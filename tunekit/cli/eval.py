@@ -13,6 +13,7 @@ from tunekit.cli.runref import RunArg
 
 if TYPE_CHECKING:
     from tunekit.evaluate.report import EvalReport
+    from tunekit.evaluate.spend import EvaluationSpend
     from tunekit.inference.base import ChatClient
     from tunekit.jobs import Job
     from tunekit.tuner import Tuner
@@ -40,7 +41,12 @@ def eval_command(
     ] = None,
     few_shot: Annotated[int | None, typer.Option("--few-shot", "-k", help="Examples in the few-shot prompt.")] = None,
     model: Annotated[
-        list[str] | None, typer.Option("--model", help="Another model id to compare; repeat for several.")
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="Another model to compare: a model id (the config's provider) or provider:model (any installed "
+            "provider); repeat for several.",
+        ),
     ] = None,
     max_examples: Annotated[
         int | None, typer.Option("--max-examples", "-n", help="Evaluate at most N examples.")
@@ -48,9 +54,13 @@ def eval_command(
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Requests in flight per candidate.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the report files.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before sending requests that bill.")] = False,
 ) -> None:
-    """Compare the tuned model with the base model zero-shot and few-shot (and any other model): quality, tokens,
-    cost per 1,000 requests, latency; write Markdown and HTML reports with charts."""
+    """Compare the tuned model with the baseline ladder (base zero-shot, few-shot, retrieval, RAG, other models):
+    quality, tokens, cost per 1,000 requests, latency; write Markdown and HTML reports with charts.
+
+    Given a config with no finished run, evaluates the baselines alone, before anything is trained. Requests to
+    a provider that bills are counted and their cost bounded first, and you are asked unless --yes."""
     from tunekit.evaluate.runs import evaluate_config, loss_image_of
 
     tuner, job = _resolve(target)
@@ -88,6 +98,7 @@ def eval_command(
             loss_image=loss_image_of(fine_tuned),
             out_dir=folder,
             progress=progress,
+            confirm=lambda spend: _confirm_spend(spend, yes=yes),
         ),
         show_progress=not as_json,
     )
@@ -99,6 +110,24 @@ def eval_command(
         _print_report(report)
     if report.failed:
         raise typer.Exit(EXIT_FAILURE)  # a model that answered nothing was not evaluated: never a tie, never 0
+
+
+def _confirm_spend(spend: EvaluationSpend, *, yes: bool) -> None:
+    """Ask before the first billed request (exit 2 when no terminal can answer and --yes was not given)."""
+    import sys
+
+    from rich.markup import escape
+
+    from tunekit.cli.output import EXIT_USAGE
+
+    if not spend.bills or yes:
+        return
+    err_console.print(escape(spend.sentence()))
+    if not sys.stdin.isatty():
+        err_console.print("pass --yes to confirm without a prompt; nothing was sent")
+        raise typer.Exit(EXIT_USAGE)
+    if not typer.confirm("Send them?", default=False, err=True):
+        raise typer.Exit(EXIT_FAILURE)
 
 
 def _resolve(target: str) -> tuple[Tuner, Job | None]:
@@ -167,18 +196,19 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-        )
-        self._bar.start()
 
         def update(name: str, done: int, total: int) -> None:
+            if self._bar is None:  # started by the first answer, after any question asked before spending
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+                self._bar = Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=err_console,
+                )
+                self._bar.start()
             task = self._tasks.get(name)
             if task is None:
                 task = self._tasks[name] = self._bar.add_task(name, total=total)

@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "Metric": "tunekit.evaluate.metrics",
     "load_scorer": "tunekit.evaluate.metrics",
     "resolve_metrics": "tunekit.evaluate.metrics",
+    "EvaluationSpend": "tunekit.evaluate.spend",
+    "evaluation_spend": "tunekit.evaluate.spend",
     "ProbeFailure": "tunekit.evaluate.preflight",
     "check_evaluation": "tunekit.evaluate.preflight",
     "price_for": "tunekit.evaluate.prices",
@@ -45,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "Comparison": "tunekit.evaluate.report",
     "EvalReport": "tunekit.evaluate.report",
     "evaluate": "tunekit.evaluate.runner",
+    "evaluate_baselines": "tunekit.evaluate.runs",
     "evaluate_config": "tunekit.evaluate.runs",
     "evaluate_run": "tunekit.evaluate.runs",
     "held_out_examples": "tunekit.evaluate.runs",
@@ -59,6 +62,7 @@ __all__ = [
     "Economics",
     "EvalItem",
     "EvalReport",
+    "EvaluationSpend",
     "Judge",
     "JudgeSummary",
     "Metric",
@@ -69,8 +73,10 @@ __all__ = [
     "decide",
     "eval_items",
     "evaluate",
+    "evaluate_baselines",
     "evaluate_config",
     "evaluate_run",
+    "evaluation_spend",
     "few_shot_turns",
     "held_out_examples",
     "load_scorer",
@@ -91,4 +97,5 @@ if TYPE_CHECKING:
     from tunekit.evaluate.prices import price_for
     from tunekit.evaluate.report import CandidateSummary, Comparison, EvalReport
     from tunekit.evaluate.runner import evaluate
-    from tunekit.evaluate.runs import evaluate_config, evaluate_run, held_out_examples
+    from tunekit.evaluate.runs import evaluate_baselines, evaluate_config, evaluate_run, held_out_examples
+    from tunekit.evaluate.spend import EvaluationSpend, evaluation_spend

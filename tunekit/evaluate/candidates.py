@@ -222,16 +222,17 @@ def build_candidates(
             add(f"tuned+rag (k={rag.k})", tuned, "tuned+rag", model.model_id, rag=rag)
     for spec in settings.models:
         other, other_model = provider_for(spec, provider)
-        client = other.base_client(other_model)
-        candidates.append(
-            Candidate(
-                spec,
-                client,
-                "model",
-                price=price_for(other.name, other_model) if other is not provider else price(other_model),
-                spends_money=other.spends_money,
-            )
-        )
+        try:
+            client = other.base_client(other_model)
+        except TunekitError as exc:
+            if other is provider:
+                raise
+            raise ConfigError(
+                f"eval.models: {spec}: the {other.name} provider cannot reach this model with its default "
+                f"options (set them through its environment variables): {exc}"
+            ) from exc
+        other_price = price(other_model) if other is provider else price_for(other.name, other_model)
+        candidates.append(Candidate(spec, client, "model", price=other_price, spends_money=other.spends_money))
     return candidates
 
 

@@ -11,12 +11,12 @@ see :mod:`tunekit.evaluate.store`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunekit.errors import ConfigError, DataError, TunekitError
-from tunekit.evaluate.candidates import Candidate, Price, build_candidates
+from tunekit.evaluate.candidates import Candidate, Price, build_candidates, eval_items
 from tunekit.evaluate.plots import loss_points
 from tunekit.evaluate.report import EvalReport
 from tunekit.evaluate.runner import Progress, evaluate
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tunekit.config import TuneConfig
     from tunekit.evaluate.breakeven import Economics
     from tunekit.evaluate.judge import Judge
+    from tunekit.evaluate.spend import EvaluationSpend
     from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel, Provider
     from tunekit.tuner import Tuner
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "build_judge",
     "close_candidates",
+    "evaluate_baselines",
     "evaluate_config",
     "evaluate_run",
     "held_out_examples",
@@ -82,11 +84,14 @@ def evaluate_config(
     out_dir: str | Path | None = None,
     title: str | None = None,
     progress: Progress | None = None,
+    confirm: Callable[[EvaluationSpend], None] | None = None,
     economics: Economics | None = None,
 ) -> EvalReport:
     """Evaluate the candidates a config asks for; save the report when ``out_dir`` is given.
 
     ``loss_image`` is a loss plot the run already has (a provider's), shown instead of drawing ``loss``.
+    ``confirm`` is called with what the evaluation will bill once every input is checked and before the
+    first request; it raises to stop (``tunekit eval`` asks there unless ``--yes``).
     ``economics`` (training cost, hosting fee, traffic) feed the break-even; by default the provider's
     estimate or reported training cost, its hosting fee for ``deploy`` and ``eval.traffic``.
     """
@@ -97,12 +102,17 @@ def evaluate_config(
         held_out, train = held_out_examples(config)
         examples = held_out if examples is None else examples
         train_examples = train if train_examples is None else train_examples
+    items = eval_items(examples, limit=max_examples or settings.max_examples)
     candidates = build_candidates(config, provider, model=model, train_examples=train_examples, prices=prices)
     judge = build_judge(config, provider, concurrency=concurrency)
     try:
+        if confirm is not None:
+            from tunekit.evaluate.spend import evaluation_spend
+
+            confirm(evaluation_spend(candidates, items, settings.max_new_tokens))
         report = evaluate(
             candidates,
-            examples,
+            items,
             metrics or settings.metrics,
             regex=settings.regex,
             max_examples=max_examples or settings.max_examples,
@@ -128,6 +138,31 @@ def evaluate_config(
         report.save(out_dir)
         logger.info("evaluation report written to %s", report.paths.get("markdown"))
     return report
+
+
+def evaluate_baselines(
+    tuner: Tuner,
+    *,
+    out_dir: str | Path | None = None,
+    **options: Any,
+) -> EvalReport:
+    """The baseline ladder before any training: what prompting alone achieves, so training can be skipped.
+
+    Evaluates the config's baselines (zero-shot, few-shot, retrieval, rag) and
+    its ``eval.models``, with no tuned model. The report goes into ``out_dir``
+    when given, else into a new folder under ``$TUNEKIT_HOME/evals/`` (as
+    ``tunekit eval CONFIG`` writes it). ``options`` are
+    :func:`evaluate_config`'s (``max_examples``, ``confirm``, ...).
+    """
+    from tunekit.evaluate.store import report_into_new_folder
+    from tunekit.paths import tunekit_home
+
+    def write(folder: str | Path) -> EvalReport:
+        return evaluate_config(tuner.config, tuner.provider, out_dir=folder, **options)
+
+    if out_dir is not None:
+        return write(out_dir)
+    return report_into_new_folder(tunekit_home() / "evals", write)
 
 
 def build_judge(config: TuneConfig, provider: Provider, *, concurrency: int | None = None) -> Judge | None:
