@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "Ledger": "tunekit.ledger",
     "RunRecord": "tunekit.ledger",
     "DeploymentRecord": "tunekit.ledger",
+    "Lineage": "tunekit.ledger",
     "installed_providers": "tunekit.registry",
     "get_provider_class": "tunekit.registry",
     "create_provider": "tunekit.registry",
@@ -193,7 +194,12 @@ if TYPE_CHECKING:
     from tunekit.inference.openai_errors import map_openai_error as map_openai_error
     from tunekit.inference.ratelimit import RateLimiter as RateLimiter
     from tunekit.jobs import Job as Job
-    from tunekit.ledger import DeploymentRecord as DeploymentRecord, Ledger as Ledger, RunRecord as RunRecord
+    from tunekit.ledger import (
+        DeploymentRecord as DeploymentRecord,
+        Ledger as Ledger,
+        Lineage as Lineage,
+        RunRecord as RunRecord,
+    )
     from tunekit.migration.certificate import Certificate as Certificate
     from tunekit.migration.flow import migrate as migrate
     from tunekit.provider import (

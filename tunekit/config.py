@@ -91,7 +91,13 @@ class Hyperparameters(StrictModel):
     gradient_accumulation_steps: int | Auto = Field("auto", description="Micro-batches per optimizer step.")
     max_seq_length: int | Auto = Field("auto", description="Token limit per example; longer ones are truncated.")
     warmup_ratio: float | Auto = Field("auto", description="Fraction of steps spent warming up the rate.")
-    beta: float | Auto = Field("auto", description="DPO beta: how far the tuned policy may move from the base.")
+    beta: float | Auto = Field(
+        "auto", description="DPO beta, or RFT's KL weight: how far the tuned policy may move from the base."
+    )
+    generations: int | Auto = Field(
+        "auto", description="RFT: completions sampled per prompt; rewards are compared within each group."
+    )
+    max_completion_length: int | Auto = Field("auto", description="RFT: token limit per sampled completion.")
 
     @model_validator(mode="after")
     def _positive(self) -> Hyperparameters:
@@ -101,10 +107,13 @@ class Hyperparameters(StrictModel):
             "learning_rate_multiplier",
             "batch_size",
             "gradient_accumulation_steps",
+            "max_completion_length",
         ):
             value = getattr(self, name)
             if value != "auto" and value <= 0:
                 raise ValueError(f"{name} must be positive or 'auto'")
+        if self.generations != "auto" and self.generations < 2:
+            raise ValueError("generations must be at least 2 (rewards are compared within a prompt's group) or 'auto'")
         return self
 
 
@@ -246,6 +255,9 @@ class DeployConfig(StrictModel):
     )
 
 
+_LATER_HYPERPARAMETERS = ("generations", "max_completion_length")
+
+
 TrackingBackend = Literal["mlflow", "trackio", "wandb"]
 
 
@@ -316,10 +328,26 @@ class TuneConfig(StrictModel):
     provider: str = Field(description="openai, azure, autotrain, local, or an installed plugin.")
     model: str = Field(description="Base model id, path, or alias (smollm2-135m-instruct).")
     data: DataConfig
-    method: Literal["sft", "dpo"] = Field("sft", description="Supervised fine-tuning or preference tuning.")
+    method: Literal["sft", "dpo", "rft"] = Field(
+        "sft",
+        description="Supervised fine-tuning, preference tuning (dpo), or reinforcement fine-tuning from reward "
+        "functions (rft; grpo is an alias).",
+    )
+    reward: list[str] = Field(
+        default_factory=list,
+        description="RFT: reward functions, with the signature of evaluation metrics: built-in metric names or "
+        "'module:function' (called as function(prediction, reference, **the example's other fields)).",
+    )
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     lora: LoraConfig | None = Field(
         default_factory=LoraConfig, description="Adapter settings; null trains all weights."
+    )
+    init_from: str | None = Field(
+        None,
+        description="Start from an earlier run's result instead of the base model: RUN[@STEP] (a run id, a unique "
+        "prefix, latest, or a config file; @STEP picks a checkpoint). The run must have succeeded on the same "
+        "provider and base model.",
+        min_length=1,
     )
     suffix: str | None = Field(None, description="Appended to the tuned model's name where the provider names it.")
     seed: int = Field(42, description="Seed for shuffling, splitting and training.")
@@ -336,6 +364,24 @@ class TuneConfig(StrictModel):
 
     _options: BaseModel | None = PrivateAttr(None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _method_alias(cls, data: Any) -> Any:
+        # GRPO is the algorithm most users know RFT by; one method name in the ledger and the run key.
+        if isinstance(data, Mapping) and data.get("method") == "grpo":
+            data = {**data, "method": "rft"}
+        return data
+
+    @model_validator(mode="after")
+    def _reward_with_rft(self) -> TuneConfig:
+        if self.method == "rft" and not self.reward:
+            raise ValueError("method rft needs reward: a list of reward functions (metric names or module:function)")
+        if self.reward and self.method != "rft":
+            raise ValueError(f"reward is used only by method rft (grpo), not {self.method}")
+        if len(set(self.reward)) != len(self.reward):
+            raise ValueError(f"reward names repeat: {self.reward}")
+        return self
+
     def options(self) -> BaseModel:
         """The provider options, validated by the provider's ``Options`` model."""
         if self._options is None:
@@ -348,6 +394,15 @@ class TuneConfig(StrictModel):
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked, for the ledger and saved files."""
         data = self.model_dump(mode="json", exclude={"provider_options"})
+        # Settings added later are left out at their defaults, so a config written before they existed keeps its
+        # hash and run key (re-running it finds its finished run instead of paying for a second job).
+        if not data.get("reward"):
+            data.pop("reward", None)
+        for name in _LATER_HYPERPARAMETERS:
+            if data["hyperparameters"].get(name) == "auto":
+                data["hyperparameters"].pop(name, None)
+        if data.get("init_from") is None:  # absent as before init_from existed: config hashes and run keys stay
+            data.pop("init_from", None)
         try:
             options = self.options()
         except ConfigError:
@@ -534,7 +589,15 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
             raise ConfigError("invalid config", source=source, problems=[problem]) from None
 
     config.data.train = resolve(config.data.train, "data.train") or config.data.train
+    if config.init_from is not None:  # a config file named as the parent is read beside this config
+        ref, at, step = config.init_from.rpartition("@") if "@" in config.init_from else (config.init_from, "", "")
+        if Path(ref).suffix.lower() in (".yaml", ".yml", ".json"):
+            config.init_from = f"{resolve(ref, 'init_from')}{at}{step}"
     config.data.validation = resolve(config.data.validation, "data.validation")
+    for index, spec in enumerate(config.reward):
+        target, sep, function = spec.rpartition(":")
+        if sep and target.endswith(".py"):  # a reward in a file next to the config
+            config.reward[index] = f"{resolve(target, f'reward.{index}')}:{function}"
     if config.eval is not None:
         config.eval.data = resolve(config.eval.data, "eval.data")
         if config.eval.rag is not None:

@@ -30,6 +30,7 @@ import filelock
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
 from tunekit.failpoints import CRASH_ENV, crash_at
 from tunekit.ledger_deployments import DeploymentRecord, DeploymentRows
+from tunekit.ledger_lineage import Lineage
 from tunekit.paths import tunekit_home
 from tunekit.secrets import redact, redact_data
 from tunekit.states import JobStatus
@@ -39,12 +40,13 @@ __all__ = [
     "DeploymentRecord",
     "Ledger",
     "LedgerEvent",
+    "Lineage",
     "RunRecord",
     "tunekit_home",
     "validate_run_id",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -109,6 +111,13 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, name)
     );
     """,
+    # v3 -> v4: a run started from an earlier run (init_from) names its parent, and what it started from,
+    # so lineage is shown and a run's children are found.
+    """
+    ALTER TABLE runs ADD COLUMN parent_run TEXT;
+    ALTER TABLE runs ADD COLUMN lineage_json TEXT;
+    CREATE INDEX runs_parent ON runs(parent_run, created_at);
+    """,
 ]
 
 
@@ -143,6 +152,8 @@ class RunRecord:
     error: str | None = None
     run_key: str | None = None
     """What determines the job (config without name, secrets, eval or deploy; the data's content)."""
+    parent: Lineage | None = None
+    """The earlier run this run started from (``init_from``), or None."""
 
     @property
     def has_job(self) -> bool:
@@ -165,6 +176,7 @@ class RunRecord:
             "remote": self.remote,
             "result": self.result,
             "error": self.error,
+            "parent": self.parent.to_json() if self.parent is not None else None,
             "config": self.config,
         }
 
@@ -263,15 +275,17 @@ class Ledger(DeploymentRows):
         config: dict[str, Any],
         name: str | None = None,
         run_key: str | None = None,
+        parent: Lineage | None = None,
     ) -> RunRecord:
-        """Insert a run in state ``pending`` and create its folder."""
+        """Insert a run in state ``pending`` and create its folder; ``parent``: the run it starts from."""
         run_dir = self.run_dir(run_id)
         now = _now()
         with self._write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO runs (run_id, created_at, updated_at, name, provider, model, config_hash,"
-                    " config_json, run_dir, status, remote_json, run_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " config_json, run_dir, status, remote_json, run_key, parent_run, lineage_json)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         run_id,
                         now,
@@ -285,6 +299,8 @@ class Ledger(DeploymentRows):
                         JobStatus.PENDING.value,
                         "{}",
                         run_key,
+                        parent.run_id if parent is not None else None,
+                        json.dumps(redact_data(parent.to_json())) if parent is not None else None,
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -320,6 +336,26 @@ class Ledger(DeploymentRows):
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_run_from_row(r) for r in self._connect().execute(sql, args).fetchall()]
+
+    def children(self, run_id: str) -> list[RunRecord]:
+        """The runs that started from ``run_id`` (``init_from``), oldest first."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE parent_run = ? ORDER BY created_at, rowid"
+        return [_run_from_row(r) for r in self._connect().execute(sql, (run_id,)).fetchall()]
+
+    def ancestors(self, run_id: str) -> list[RunRecord]:
+        """The run's parent, its parent's parent, and so on (nearest first); runs no longer recorded end the line."""
+        line: list[RunRecord] = []
+        seen = {run_id}
+        parent = self.get(run_id).parent
+        while parent is not None and parent.run_id not in seen:
+            seen.add(parent.run_id)
+            try:
+                record = self.get(parent.run_id)
+            except RunNotFoundError:
+                break
+            line.append(record)
+            parent = record.parent
+        return line
 
     def run_ids(self, *, prefix: str = "") -> list[str]:
         """Ids of the runs whose id starts with ``prefix``, newest first."""
@@ -532,7 +568,7 @@ class Ledger(DeploymentRows):
 
 _RUN_COLUMNS = (
     "run_id, created_at, updated_at, name, provider, model, config_hash, config_json, run_dir,"
-    " status, raw_status, remote_json, result_json, error, run_key"
+    " status, raw_status, remote_json, result_json, error, run_key, lineage_json"
 )
 
 
@@ -553,6 +589,7 @@ def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
         result=json.loads(row[12]) if row[12] else None,
         error=row[13],
         run_key=row[14],
+        parent=Lineage.from_json(json.loads(row[15])) if row[15] else None,
     )
 
 

@@ -64,6 +64,14 @@ _EXPORTS: dict[str, str] = {
     "EndpointInstance": "tunekit.data.endpoint_prices",
     "endpoint_hosting_cost": "tunekit.data.endpoint_prices",
     "endpoint_instance": "tunekit.data.endpoint_prices",
+    # Hugging Face Inference Endpoints for results that live in Hub repos
+    "HubAccess": "tunekit.serve.inference_endpoints",
+    "HubConnection": "tunekit.serve.hub_connection",
+    "deploy_endpoint": "tunekit.serve.inference_endpoints",
+    "delete_endpoint": "tunekit.serve.inference_endpoints",
+    "endpoint_client": "tunekit.serve.inference_endpoints",
+    "endpoint_base_client": "tunekit.serve.inference_endpoints",
+    "endpoint_serves_base": "tunekit.serve.inference_endpoints",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -73,6 +81,16 @@ _EXPORTS: dict[str, str] = {
     "to_openai_rows": "tunekit.data.writers",
     "to_trl_rows": "tunekit.data.writers",
     "to_autotrain_rows": "tunekit.data.writers",
+    # reward functions (reinforcement fine-tuning): metrics scored on sampled completions
+    "EvalItem": "tunekit.evaluate.candidates",
+    "Metric": "tunekit.evaluate.metrics",
+    "RewardFunction": "tunekit.evaluate.rewards",
+    "check_reward_columns": "tunekit.evaluate.rewards",
+    "portable_source": "tunekit.evaluate.reward_source",
+    "check_reward_spread": "tunekit.evaluate.rewards",
+    "resolve_rewards": "tunekit.evaluate.rewards",
+    "reward_items": "tunekit.evaluate.rewards",
+    "reward_rows": "tunekit.evaluate.rewards",
     # chat clients
     "ChatClient": "tunekit.inference.base",
     "ChatResult": "tunekit.inference.base",
@@ -85,6 +103,7 @@ _EXPORTS: dict[str, str] = {
     "error_for_status": "tunekit.inference.http_errors",
     # models on disk
     "ADAPTER_METADATA": "tunekit.inference.loading",
+    "adapter_base_model": "tunekit.inference.loading",
     "load_causal_lm": "tunekit.inference.loading",
     "load_tokenizer": "tunekit.inference.loading",
     "resolve_model": "tunekit.inference.loading",
@@ -230,11 +249,23 @@ if TYPE_CHECKING:
         TunekitError as TunekitError,
         UnsupportedOperationError as UnsupportedOperationError,
     )
+    from tunekit.evaluate.candidates import EvalItem as EvalItem
+    from tunekit.evaluate.metrics import Metric as Metric
+    from tunekit.evaluate.reward_source import portable_source as portable_source
+    from tunekit.evaluate.rewards import (
+        RewardFunction as RewardFunction,
+        check_reward_columns as check_reward_columns,
+        check_reward_spread as check_reward_spread,
+        resolve_rewards as resolve_rewards,
+        reward_items as reward_items,
+        reward_rows as reward_rows,
+    )
     from tunekit.inference.base import ChatClient as ChatClient, ChatResult as ChatResult, Usage as Usage
     from tunekit.inference.hf_client import HuggingFaceChatClient as HuggingFaceChatClient, map_hf_error as map_hf_error
     from tunekit.inference.http_errors import error_for_status as error_for_status
     from tunekit.inference.loading import (
         ADAPTER_METADATA as ADAPTER_METADATA,
+        adapter_base_model as adapter_base_model,
         load_causal_lm as load_causal_lm,
         load_tokenizer as load_tokenizer,
         openmp_environment as openmp_environment,
@@ -279,6 +310,15 @@ if TYPE_CHECKING:
         get_logger as get_logger,
         redact as redact,
         register_secret as register_secret,
+    )
+    from tunekit.serve.hub_connection import HubConnection as HubConnection
+    from tunekit.serve.inference_endpoints import (
+        HubAccess as HubAccess,
+        delete_endpoint as delete_endpoint,
+        deploy_endpoint as deploy_endpoint,
+        endpoint_base_client as endpoint_base_client,
+        endpoint_client as endpoint_client,
+        endpoint_serves_base as endpoint_serves_base,
     )
     from tunekit.states import (
         JobEvent as JobEvent,

@@ -165,6 +165,9 @@ class RunContext:
     config_hash: str
     ledger: Ledger
     remote: dict[str, Any] = field(default_factory=dict)
+    start_from: str | None = None
+    """What the job starts from instead of the base model (``init_from``): the provider's own
+    :meth:`Provider.starting_point` answer, recorded with the run. None: the base model."""
 
     def intent(self, step: str, message: str = "", **data: Any) -> None:
         """Record that a side effect is about to happen (before the request)."""
@@ -296,6 +299,18 @@ class Provider(ABC, Generic[OptionsT]):
         when an evaluation will follow: say, no endpoint serves the models. Quick: no request that bills."""
         return []
 
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """What a run of ``config`` starts from to continue ``parent`` (``init_from``), checked before any spend.
+
+        ``parent`` is an earlier run's result or checkpoint, of this provider
+        and (the core checked) of the config's base model. The answer reaches
+        :meth:`submit` as ``run.start_from``: an ``ft:`` model id, a local
+        adapter folder, a Hub repo. Raise :class:`ConfigError
+        <tunekit.errors.ConfigError>` (``"init_from: ..."``) when this config
+        cannot continue that model; the default cannot continue any.
+        """
+        raise UnsupportedOperationError(self.name, "starting from an earlier run (init_from)")
+
     def pause(self, ref: JobRef) -> None:
         raise UnsupportedOperationError(self.name, "pause")
 
@@ -316,6 +331,14 @@ class Provider(ABC, Generic[OptionsT]):
         raise UnsupportedOperationError(
             self.name, "serving or exporting its models on this machine", "the vendor serves them (tunekit deploy)"
         )
+
+    def local_base_model(self, model: FineTunedModel, folder: Path) -> str:
+        """The base model an adapter downloaded to ``folder`` loads onto on this machine (a Hub id or a folder).
+
+        The default is the model's own ``base_model``; a service whose base
+        model names are its own (not Hub ids) answers from the adapter's files.
+        """
+        return model.base_model
 
     def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
         raise UnsupportedOperationError(self.name, "deploy", "models from this provider are served without deploying")

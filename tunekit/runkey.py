@@ -7,7 +7,10 @@ when they would train the same thing:
 * the same provider, model, method, hyperparameters, adapter, suffix, seed,
   data settings and job-shaping provider options;
 * the same bytes in the data files. Editing ``train.jsonl`` and submitting
-  again trains on the new data; it does not return the model of the old one.
+  again trains on the new data; it does not return the model of the old one;
+* the same parent, for a run that starts from an earlier one (``init_from``):
+  the run and checkpoint it resolved to, not the words that named it, so
+  ``init_from: latest`` after another run is another job.
 
 What does not change the job is left out: the run's ``name``, secrets (a
 rotated key is the same job), the ``eval`` and ``deploy`` sections (they act
@@ -27,6 +30,7 @@ from tunekit.secrets import MASK
 
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
+    from tunekit.ledger_lineage import Lineage
 
 __all__ = ["CLIENT_ONLY_OPTIONS", "run_key"]
 
@@ -55,8 +59,11 @@ _NOT_THE_JOB = ("name", "eval", "deploy", "tracking", "sweep")
 _CHUNK = 1 << 20
 
 
-def run_key(config: TuneConfig) -> str:
+def run_key(config: TuneConfig, parent: Lineage | None = None) -> str:
     """A stable hash of what determines ``config``'s training job, its data files' content included.
+
+    ``parent`` is the resolved ``init_from`` (:func:`tunekit.lineage.resolve_parent`); a config
+    with ``init_from`` and no parent given raises ``ValueError``: its key depends on the parent.
 
     Raises :class:`~tunekit.errors.DataError` naming the file when a data file cannot be read.
     """
@@ -64,6 +71,10 @@ def run_key(config: TuneConfig) -> str:
     for section in _NOT_THE_JOB:
         shape.pop(section, None)
     shape["provider_options"] = _job_options(shape.get("provider_options") or {})
+    if config.init_from is not None:
+        if parent is None:
+            raise ValueError("the run key of a config with init_from needs its resolved parent")
+        shape["init_from"] = {"run": parent.run_id, "checkpoint": parent.checkpoint, "start": parent.start}
     files = {
         role: _file_hash(path) for role, path in (("train", config.data.train), ("validation", config.data.validation))
     }

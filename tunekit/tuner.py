@@ -35,7 +35,7 @@ from tunekit.errors import (
     UnsupportedOperationError,
 )
 from tunekit.jobs import Job
-from tunekit.ledger import Ledger, RunRecord
+from tunekit.ledger import Ledger, Lineage, RunRecord
 from tunekit.provider import JobRef, Provider, RunContext
 from tunekit.registry import create_provider
 from tunekit.secrets import get_logger
@@ -94,6 +94,8 @@ class Tuner:
         self.config = config
         self.ledger = ledger or Ledger()
         self._provider: Provider | None = None
+        self._parent: Lineage | None = None
+        self._parent_resolved = False
 
     @classmethod
     def from_config(cls, path: str | Path, *, ledger: Ledger | None = None, **overrides: Any) -> Tuner:
@@ -112,6 +114,21 @@ class Tuner:
     @property
     def config_hash(self) -> str:
         return config_hash(self.config)
+
+    @property
+    def parent(self) -> Lineage | None:
+        """The earlier run this config starts from (``init_from``), resolved and checked once; None without one.
+
+        Raises :class:`~tunekit.errors.ConfigError` when the run is not found,
+        has not succeeded, ran elsewhere or on another base model, or the
+        provider cannot continue it (see :mod:`tunekit.lineage`).
+        """
+        if not self._parent_resolved:
+            from tunekit.lineage import resolve_parent
+
+            self._parent = resolve_parent(self.config, self.provider, self.ledger, config_hash=self.config_hash)
+            self._parent_resolved = True
+        return self._parent
 
     # -- before spending -------------------------------------------------------
 
@@ -166,7 +183,7 @@ class Tuner:
         """What determines this config's job, the data's content included (see :mod:`tunekit.runkey`)."""
         from tunekit.runkey import run_key
 
-        return run_key(self.config)
+        return run_key(self.config, self.parent)
 
     def existing_run(self, key: str | None = None) -> RunRecord | None:
         """The run :meth:`submit` picks up instead of starting another: the newest run of this job that
@@ -193,6 +210,7 @@ class Tuner:
         problems = tracking_problems(self.config.tracking)
         if problems:
             raise ConfigError("the config's tracking cannot work here", problems=problems)
+        _ = self.parent  # init_from: the parent exists, succeeded, has this base model, and the provider continues it
 
     def _load_splits(self) -> DatasetSplits:
         from tunekit.data import load_splits
@@ -209,6 +227,7 @@ class Tuner:
             config=self.config.redacted(),
             name=self.config.name,
             run_key=key,
+            parent=self.parent,
         )
 
     # -- the submit state machine ------------------------------------------------------
@@ -296,6 +315,7 @@ class Tuner:
             config_hash=record.config_hash,
             ledger=self.ledger,
             remote=dict(record.remote),
+            start_from=record.parent.start if record.parent is not None else None,
         )
 
     def context(self, run_id: str) -> RunContext:

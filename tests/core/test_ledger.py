@@ -8,7 +8,7 @@ import pytest
 
 from tunekit.errors import LedgerError, RunLockedError, RunNotFoundError
 from tunekit.jobs import JobStatus
-from tunekit.ledger import _SCHEMA_V1, SCHEMA_VERSION, Ledger, validate_run_id
+from tunekit.ledger import _SCHEMA_V1, SCHEMA_VERSION, Ledger, Lineage, validate_run_id
 
 
 def _new(ledger: Ledger, run_id: str = "run-1") -> None:
@@ -93,9 +93,25 @@ def test_migration_from_schema_v1_keeps_runs(tmp_path: Path) -> None:
     assert ledger.schema_version() == SCHEMA_VERSION
     run = ledger.get("old-run")
     assert run.status is JobStatus.SUCCEEDED and run.updated_at == run.created_at and run.error is None
+    assert run.parent is None and ledger.children("old-run") == []
     assert ledger.record("old-run", "job_event", key="k1") and not ledger.record("old-run", "job_event", key="k1")
     # Opening again is a no-op.
     assert Ledger(path).schema_version() == SCHEMA_VERSION
+
+
+def test_a_run_records_the_run_it_started_from(tunekit_home: Path) -> None:
+    ledger = Ledger()
+    _new(ledger, "sft")
+    stage = Lineage(run_id="sft", model_id="ft:m:org::1", base_model="m", start="ft:m:org::1:ckpt-step-4")
+    ledger.create_run("dpo", provider="memo", model="m", config_hash="d", config={}, parent=stage)
+    later = Lineage(run_id="dpo", model_id="ft:m:org::2", base_model="m", start="ft:m:org::2", checkpoint="c", step=7)
+    ledger.create_run("more", provider="memo", model="m", config_hash="e", config={}, parent=later)
+
+    assert ledger.get("dpo").parent == stage and ledger.get("more").parent == later
+    assert [r.run_id for r in ledger.children("sft")] == ["dpo"]
+    assert [r.run_id for r in ledger.ancestors("more")] == ["dpo", "sft"]
+    assert ledger.get("more").to_json()["parent"] == {**later.to_json(), "step": 7}
+    assert str(later) == "dpo at step 7 (ft:m:org::2)"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

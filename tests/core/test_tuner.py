@@ -237,3 +237,17 @@ def test_one_checkpoint_selector(memo_config: Path, monkeypatch: pytest.MonkeyPa
     assert job.use_checkpoint(2).kind == "adapter"
     with pytest.raises(JobError, match="no usable checkpoint '3'"):
         job.checkpoint(3)
+
+
+def test_init_from_on_a_provider_that_cannot_continue_a_run_is_refused_before_a_run(
+    memo_config: Path, tmp_path: Path
+) -> None:
+    first = Tuner.from_config(memo_config).submit()
+    assert first.wait(poll_interval=0).status is JobStatus.SUCCEEDED
+    stage_two = Tuner.from_config(memo_config, init_from=first.run_id[:12])  # a prefix, as on the command line
+    with pytest.raises(ConfigError, match=r"init_from: provider 'memo' does not support starting from an earlier run"):
+        stage_two.submit()
+    with pytest.raises(ConfigError, match="init_from: "):
+        stage_two.validate()
+    assert [r.run_id for r in Ledger().runs()] == [first.run_id]
+    assert len(_jobs(tmp_path / "memo-state")) == 1

@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "HF_USERNAME": "example-user",
     "FIREWORKS_API_KEY": "fw_example_key",
     "FIREWORKS_ACCOUNT_ID": "example-account",
+    "TOGETHER_API_KEY": "tgp_v1_example_key",
 }
 # Keys that may differ between the recipe configs: where the job runs, and what that provider needs.
 PROVIDER_KEYS = {"provider", "model", "provider_options", "deploy"}
@@ -71,7 +72,7 @@ def _load(path: Path) -> TuneConfig:
 
 def test_the_recipe_example_has_a_config_per_provider() -> None:
     names = {p.name for p in _configs() if p.parent == RECIPES}
-    assert {"local.yaml", "openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml"} <= names
+    assert {"local.yaml", "openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml", "together.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", _configs(), ids=lambda p: str(p.relative_to(EXAMPLES)))
@@ -97,7 +98,7 @@ def test_autotrain_yaml_example_imports_as_a_tunekit_config(path: Path) -> None:
     assert Path(config.data.train).is_file()
 
 
-@pytest.mark.parametrize("name", ["openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml"])
+@pytest.mark.parametrize("name", ["openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml", "together.yaml"])
 def test_recipe_configs_differ_from_local_only_in_provider_keys(name: str) -> None:
     local = yaml.safe_load((RECIPES / "local.yaml").read_text())
     other = yaml.safe_load((RECIPES / name).read_text())
@@ -125,7 +126,7 @@ def test_secrets_in_example_configs_come_from_the_environment() -> None:
 
 
 def test_secret_values_do_not_leak_into_the_saved_config() -> None:
-    for name in ("openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml"):
+    for name in ("openai.yaml", "azure.yaml", "autotrain.yaml", "fireworks.yaml", "together.yaml"):
         if not _installed(name.removesuffix(".yaml")):
             continue
         config = load_config(RECIPES / name)

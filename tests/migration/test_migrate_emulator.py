@@ -230,3 +230,31 @@ def test_tunekit_migrate_moves_an_openai_run_to_fireworks(
     assert deployment["baseModel"] == job["outputModel"]
     [target_run] = [r for r in Ledger().runs() if r.run_id != source]
     assert target_run.provider == "fireworks" and target_run.remote["migrated_from"] == source
+
+
+def test_tunekit_migrate_moves_an_openai_run_to_together(
+    openai_emulator: OpenAIEmulator,
+    together_emulator: Any,
+    openai_config: ConfigWriter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = finished_run(openai_config("source"))
+    monkeypatch.setenv("TOGETHER_API_KEY", together_emulator.api_key)
+    target = tmp_path / "together.yaml"
+    config = {
+        "provider": "together",
+        "model": "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        "data": {"train": "train.jsonl"},
+        "eval": {"data": "eval.jsonl", "metrics": ["exact_match"], "max_new_tokens": 16},
+        "provider_options": {"base_url": together_emulator.url, "poll_interval": 0.02, "retry_max_wait": 0.05},
+    }
+    target.write_text(json.dumps(config), encoding="utf-8")
+    for _ in range(2):  # the second migration re-uses the finished target run: no second job
+        result = runner.invoke(app, ["migrate", source, "--to", str(target), "--yes"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+    assert "migrate: on 6 held-out items" in result.output
+    [job] = together_emulator.jobs()
+    [target_run] = [r for r in Ledger().runs() if r.run_id != source]
+    assert target_run.provider == "together" and target_run.remote["migrated_from"] == source
+    assert target_run.remote["job_id"] == job["id"]

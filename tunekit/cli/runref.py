@@ -1,84 +1,22 @@
-"""Which run a ``RUN`` argument names, for every command that takes one.
+"""The ``RUN`` argument of every command that acts on a recorded run.
 
-A run id is long (``openai-20260114-093012-5f2a1c``), so a command accepts
-any of:
-
-* the whole run id;
-* a prefix that only one run id starts with (``openai-20260114-09``);
-* ``latest``: the newest run in the ledger;
-* a config file: the newest run of that config (the same config hash).
-
-A prefix that several runs share is refused with the candidates listed,
-rather than guessed: the command could cancel, deploy or pay for the wrong
-run. Every failure is a usage error (exit 2): nothing was started.
+A command accepts the whole run id, a unique prefix of one, ``latest``, or a
+config file (its newest run): :func:`tunekit.runref.resolve_run`, the rules
+``init_from`` follows too. Every failure is a usage error (exit 2): nothing
+was started.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from tunekit.errors import ConfigError, RunNotFoundError
-
-if TYPE_CHECKING:
-    from tunekit.ledger import Ledger
+from tunekit.runref import LATEST, AmbiguousRunError, resolve_run
 
 __all__ = ["LATEST", "AmbiguousRunError", "RunArg", "resolve_run"]
 
-LATEST = "latest"
 RUN_HELP = "Run id, a unique prefix of one, `latest`, or a config file (its newest run); see `tunekit runs`."
-_CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
-_SHOWN_CANDIDATES = 10
-
-
-class AmbiguousRunError(RunNotFoundError):
-    """Several runs start with the prefix given; the candidates are listed."""
-
-    def __init__(self, prefix: str, candidates: list[str]) -> None:
-        self.candidates = candidates
-        shown = ", ".join(candidates[:_SHOWN_CANDIDATES])
-        more = f" and {len(candidates) - _SHOWN_CANDIDATES} more" if len(candidates) > _SHOWN_CANDIDATES else ""
-        super().__init__(prefix)
-        self.args = (f"{prefix!r} matches {len(candidates)} runs: {shown}{more}; give more of the run id",)
-
-
-def resolve_run(ref: str, *, ledger: Ledger | None = None) -> str:
-    """The run id ``ref`` names (see the module docstring); raises ``RunNotFoundError`` or ``ConfigError``."""
-    from tunekit.ledger import Ledger
-
-    ledger = ledger or Ledger()
-    text = ref.strip()
-    if not text:
-        raise RunNotFoundError(ref)
-    if text == LATEST:
-        newest = ledger.runs(limit=1)
-        if not newest:
-            raise RunNotFoundError(LATEST)
-        return newest[0].run_id
-    path = Path(text).expanduser()
-    if path.suffix.lower() in _CONFIG_SUFFIXES or path.is_file():
-        return _newest_of_config(path, ledger)
-    matches = ledger.run_ids(prefix=text)
-    if text in matches:
-        return text
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise AmbiguousRunError(text, matches)
-    raise RunNotFoundError(text)
-
-
-def _newest_of_config(path: Path, ledger: Ledger) -> str:
-    from tunekit.config import config_hash, load_config
-
-    if not path.is_file():
-        raise ConfigError(f"no such config file: {path}")
-    newest = ledger.runs(config_hash=config_hash(load_config(path)), limit=1)
-    if not newest:
-        raise RunNotFoundError(f"(newest run of {path})")
-    return newest[0].run_id
 
 
 def _callback(value: str) -> str:

@@ -13,7 +13,7 @@ from tunekit.cli.runref import RunArg
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from tunekit.ledger import RunRecord
+    from tunekit.ledger import Ledger, RunRecord
 
 
 def register(app: typer.Typer) -> None:
@@ -88,7 +88,7 @@ def runs(
     _print_retirements(records)
 
 
-_DROP_FIRST = ("result", "created", "model", "provider")
+_DROP_FIRST = ("from", "result", "created", "model", "provider")
 """Columns given up, in this order, when the table is wider than the terminal; the run id never is."""
 
 
@@ -104,10 +104,13 @@ def _runs_table(records: list[RunRecord], *, width: int) -> Table:
             "status": r.status.value,
             "created": r.created_at.strftime("%Y-%m-%d %H:%M"),
             "result": ((r.result or {}).get("model_id") or "") if r.result else (r.error or ""),
+            "from": _parent_label(r),
         }
         for r in records
     ]
     columns = ["run", "provider", "model", "status", "created", "result"]
+    if any(row["from"] for row in rows):
+        columns.append("from")
 
     def natural(names: list[str]) -> int:  # rich's default box: a border and two padding cells per column
         return 1 + sum(3 + max(len(name), *(len(row[name]) for row in rows)) for name in names)
@@ -115,7 +118,8 @@ def _runs_table(records: list[RunRecord], *, width: int) -> Table:
     for name in _DROP_FIRST:
         if natural(columns) <= width:
             break
-        columns.remove(name)
+        if name in columns:
+            columns.remove(name)
     table = Table(*columns)
     run_width = max(len("run"), *(len(row["run"]) for row in rows))
     table.columns[0].min_width = run_width
@@ -125,11 +129,21 @@ def _runs_table(records: list[RunRecord], *, width: int) -> Table:
     return table
 
 
+def _parent_label(record: RunRecord) -> str:
+    """The run it started from (``init_from``), with the checkpoint's step when it named one."""
+    parent = record.parent
+    if parent is None:
+        return ""
+    return parent.run_id + (f"@{parent.step}" if parent.step is not None else "")
+
+
 def show(
     run_id: RunArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one run: its config, remote ids, status, result and ledger events."""
+    from rich.markup import escape
+
     from tunekit.ledger import Ledger
 
     ledger = Ledger()
@@ -139,6 +153,8 @@ def show(
     if as_json:
         data = record.to_json()
         data["deployments"] = [d.to_json() for d in deployments]
+        data["ancestors"] = [r.run_id for r in ledger.ancestors(run_id)]
+        data["children"] = [r.run_id for r in ledger.children(run_id)]
         data["events"] = [
             {"seq": e.seq, "ts": e.ts.isoformat(), "kind": e.kind, "step": e.step, "message": e.message, "data": e.data}
             for e in events
@@ -152,6 +168,11 @@ def show(
         console.print("remote   " + ", ".join(f"{k}={v}" for k, v in record.remote.items() if k != "job_extra"))
     if record.result:
         console.print(f"result   {record.result.get('model_id')}")
+    if record.parent is not None:
+        _print_lineage(ledger, record)
+    children = ledger.children(record.run_id)
+    if children:
+        console.print("continued by " + ", ".join(escape(c.run_id) for c in children))
     if record.remote.get("migrated_from"):
         origin = record.remote.get("migrated_from_model") or ""
         console.print(f"lineage  migrated from {record.remote['migrated_from']}" + (f" ({origin})" if origin else ""))
@@ -170,6 +191,20 @@ def show(
     for e in events[-30:]:
         table.add_row(e.ts.strftime("%H:%M:%S"), e.kind, e.step or "", e.message)
     console.print(table)
+
+
+def _print_lineage(ledger: Ledger, record: RunRecord) -> None:
+    """The run it started from, and the whole line back to the base model when it is longer."""
+    from rich.markup import escape
+
+    parent = record.parent
+    assert parent is not None
+    at = f" at step {parent.step}" if parent.step is not None else ""
+    console.print(f"lineage  started from {escape(parent.run_id)}{at} ({escape(parent.model_id)})")
+    line = ledger.ancestors(record.run_id)
+    if len(line) > 1:
+        chain = [parent.base_model, *(r.run_id for r in reversed(line)), record.run_id]
+        console.print("line     " + " -> ".join(escape(name) for name in chain))
 
 
 def _print_retirements(records: list[RunRecord]) -> None:

@@ -141,6 +141,8 @@ class ChatExample(_Example):
     messages: list[Message]
     tools: list[Tool] | None = None
     parallel_tool_calls: bool | None = None
+    fields: dict[str, Any] | None = Field(None, exclude=True, repr=False)
+    """The record's other keys (not trained on): what reward functions and metrics receive by name."""
 
     def to_messages(self) -> list[Message]:
         return list(self.messages)
@@ -162,6 +164,8 @@ class PromptCompletionExample(_Example):
     kind: ClassVar[str] = "prompt_completion"
     prompt: str | list[Message]
     completion: str | list[Message]
+    fields: dict[str, Any] | None = Field(None, exclude=True, repr=False)
+    """The record's other keys (not trained on): what reward functions and metrics receive by name."""
 
     def to_messages(self) -> list[Message]:
         """The same example as a conversation (a user turn, then the assistant's)."""

@@ -37,6 +37,13 @@ def _unknown_keys(record: Mapping[str, Any], known: frozenset[str], line: int | 
         f.add("unrecognized_key", f"ignoring unknown key(s) {extra}", line=line)
 
 
+def _other_fields(record: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
+    """The keys a format does not train on, kept for reward functions and metrics that ask for them by name."""
+    if known.issuperset(record):
+        return None
+    return {str(k): v for k, v in record.items() if k not in known}
+
+
 def _tools(record: Mapping[str, Any], line: int | None, f: Findings, base: str = "") -> tuple[bool, list[Tool] | None]:
     raw = record.get("tools")
     key = "tools"
@@ -80,9 +87,11 @@ def parse_chat(record: Any, line: int | None, f: Findings) -> ChatExample | None
     if parallel is not None and not isinstance(parallel, bool):
         f.add("wrong_type", "parallel_tool_calls must be true or false", line=line, field="parallel_tool_calls")
         return None
+    fields = _other_fields(record, _CHAT_KEYS)
     if tools is None and parallel is None:
-        return trusted(ChatExample, {"source": None, "messages": messages, "tools": None, "parallel_tool_calls": None})
-    return ChatExample(messages=messages, tools=tools, parallel_tool_calls=parallel)
+        values = {"source": None, "messages": messages, "tools": None, "parallel_tool_calls": None, "fields": fields}
+        return trusted(ChatExample, values, {"messages", "fields"} if fields else {"messages"})
+    return ChatExample(messages=messages, tools=tools, parallel_tool_calls=parallel, fields=fields)
 
 
 def _side(value: Any, field: str, line: int | None, f: Findings, role: str) -> list[Message] | None:
@@ -210,7 +219,8 @@ def parse_prompt_completion(record: Any, line: int | None, f: Findings) -> Promp
             completion = None
     if prompt is None or completion is None:
         return None
-    return PromptCompletionExample(prompt=prompt, completion=completion)
+    fields = _other_fields(record, frozenset({"prompt", "completion"}))
+    return PromptCompletionExample(prompt=prompt, completion=completion, fields=fields)
 
 
 def _text(value: Any, field: str, line: int | None, f: Findings) -> str | None:

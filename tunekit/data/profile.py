@@ -54,7 +54,8 @@ class Limits:
     min_examples: int | None = None
     max_file_bytes: int | None = None
     kinds: Mapping[str, Sequence[str]] = field(default_factory=lambda: dict(DEFAULT_KINDS))
-    """Method (``sft``, ``dpo``) -> the example kinds the provider trains it on."""
+    """Method (``sft``, ``dpo``, ``rft``) -> the example kinds the provider trains it on; a method not listed is
+    refused by :meth:`problems` (``rft`` is listed by no default: a provider that trains from rewards says so)."""
     preference_single_turn: bool = False
     """Preference examples must hold exactly one chosen and one rejected assistant message."""
     token_limit: int | None = None
@@ -85,6 +86,10 @@ class Limits:
     def problems(self, config: TuneConfig, provider: str) -> list[str]:
         """The config's values over these limits, as ``path: message`` lines (refused before any upload)."""
         out: list[str] = []
+        if config.method not in self.kinds:
+            trains = ", ".join(self.kinds) or "nothing"
+            why = " (reinforcement fine-tuning from reward functions)" if config.method == "rft" else ""
+            out.append(f"method: {provider} cannot train {config.method}{why}; it trains {trains}")
         if not self.tunes(config.model):
             listed = ", ".join(self.tunable_models or ())
             out.append(

@@ -32,6 +32,7 @@ __all__ = [
     "to_autotrain_rows",
     "to_hf_dataset",
     "to_openai_preference_rows",
+    "to_openai_reinforcement_rows",
     "to_openai_rows",
     "to_trl_rows",
     "write_examples",
@@ -93,6 +94,33 @@ def to_openai_preference_rows(examples: Iterable[AnyExample]) -> Iterator[dict[s
             "preferred_output": _messages(ex.chosen),
             "non_preferred_output": _messages(ex.rejected),
         }
+
+
+def to_openai_reinforcement_rows(examples: Iterable[AnyExample]) -> Iterator[dict[str, Any]]:
+    """OpenAI reinforcement rows: the prompt's ``messages``, the last answer as ``reference``, the other fields.
+
+    The grader reads them as ``{{item.reference}}`` and ``{{item.<field>}}``.
+    """
+    for ex in examples:
+        if isinstance(ex, PromptCompletionExample):
+            ex_messages = ex.to_messages()
+        elif isinstance(ex, ChatExample):
+            ex_messages = list(ex.messages)
+        else:
+            raise _cannot(ex, "openai-reinforcement", "it needs a prompt and a reference answer")
+        last = max((i for i, m in enumerate(ex_messages) if m.role == "assistant"), default=None)
+        if not last:
+            raise _cannot(ex, "openai-reinforcement", "it needs a prompt and an assistant answer (the reference)")
+        fields = dict(ex.fields or {})
+        for reserved in ("messages", "reference", "tools"):
+            if reserved in fields:
+                raise _cannot(ex, "openai-reinforcement", f"its field {reserved!r} would hide the row's own")
+        row: dict[str, Any] = {"messages": _messages(ex_messages[:last], weights=False)}
+        if isinstance(ex, ChatExample) and ex.tools is not None:
+            row["tools"] = _tools(ex.tools)
+        row["reference"] = ex_messages[last].text()
+        row.update(fields)
+        yield row
 
 
 def to_trl_rows(
@@ -225,8 +253,10 @@ def to_hf_dataset(examples: Iterable[AnyExample], *, format: TrlFormat = "auto")
 TARGETS = (
     "openai",
     "openai-preference",
+    "openai-reinforcement",
     "azure",
     "azure-preference",
+    "azure-reinforcement",
     "trl",
     "trl-conversational",
     "trl-prompt-completion",
@@ -251,6 +281,8 @@ def _rows(
         return to_openai_rows(examples)
     if target in ("openai-preference", "azure-preference"):
         return to_openai_preference_rows(examples)
+    if target in ("openai-reinforcement", "azure-reinforcement"):
+        return to_openai_reinforcement_rows(examples)
     if target == "trl":
         return to_trl_rows(examples, weights=weights)
     if target.startswith("trl-"):

@@ -37,6 +37,7 @@ __all__ = [
     "conversation_of",
     "eval_items",
     "few_shot_turns",
+    "fields_of",
     "provider_for",
     "split_model",
 ]
@@ -51,6 +52,8 @@ class EvalItem:
     prompt: list[dict[str, Any]]
     reference: str
     where: str = "?"
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    """The example's other fields (columns beside the conversation), passed by name to scorers that ask for them."""
 
 
 def _messages_of(example: Any) -> tuple[list[dict[str, Any]], str]:
@@ -92,10 +95,18 @@ def eval_items(examples: Iterable[Any], *, limit: int | None = None) -> list[Eva
         if last is None or last == 0:
             raise DataError("an evaluation example needs a prompt and an assistant answer", file=where)
         prompt = [_strip(m) for m in messages[:last]]
-        items.append(EvalItem(prompt=prompt, reference=_text(messages[last].get("content")), where=where))
+        reference = _text(messages[last].get("content"))
+        items.append(EvalItem(prompt=prompt, reference=reference, where=where, fields=fields_of(example)))
     if not items:
         raise DataError("no evaluation examples")
     return items
+
+
+def fields_of(example: Any) -> dict[str, Any]:
+    """An example's fields beside its conversation (a canonical example's ``fields``, a dict's other keys)."""
+    if isinstance(example, Mapping):
+        return {str(k): v for k, v in example.items() if k not in ("messages", "tools", "parallel_tool_calls")}
+    return dict(getattr(example, "fields", None) or {})
 
 
 def _strip(message: dict[str, Any]) -> dict[str, Any]:

@@ -13,20 +13,26 @@ Built-in metrics (each scores one answer from 0 to 1):
 
 A Python scorer is named ``"module:function"`` (or ``"path/to/file.py:function"``)
 and called as ``function(prediction, reference)``; it returns a number or a bool.
+Parameters after those two are the example's other fields, passed by name
+(``def score(prediction, reference, schema)`` receives each example's
+``schema``); one with a default is optional, ``**fields`` takes them all. The
+same function is a reward for reinforcement fine-tuning (``reward:``).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import re
 import string
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tunekit.errors import ConfigError
 
@@ -41,10 +47,12 @@ __all__ = [
     "normalized_exact_match",
     "regex_match",
     "resolve_metrics",
+    "scorer_columns",
     "token_f1",
 ]
 
-Scorer = Callable[[str, str], float | bool]
+Scorer = Callable[..., float | bool]
+"""``scorer(prediction, reference, **fields)``: the fields it names are the example's other columns."""
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.IGNORECASE)
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
@@ -126,12 +134,41 @@ class Metric:
     name: str
     scorer: Scorer
 
-    def score(self, prediction: str, reference: str) -> float:
-        value = self.scorer(prediction, reference)
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The example fields the scorer needs (its parameters after the first two, without a default)."""
+        return scorer_columns(self.scorer)[0]
+
+    def fields_for(self, fields: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The keyword arguments the scorer takes from an example's other fields."""
+        if not fields:
+            return {}
+        required, optional, takes_all = scorer_columns(self.scorer)
+        if takes_all:
+            return dict(fields)
+        return {name: fields[name] for name in (*required, *optional) if name in fields}
+
+    def score(self, prediction: str, reference: str, fields: Mapping[str, Any] | None = None) -> float:
+        value = self.scorer(prediction, reference, **self.fields_for(fields))
         number = float(value)
         if not 0.0 <= number <= 1.0:
             raise ValueError(f"metric {self.name} returned {value!r}; scores must lie between 0 and 1")
         return number
+
+
+def scorer_columns(scorer: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """A scorer's example fields: (required, optional, takes every field through ``**fields``)."""
+    try:
+        parameters = list(inspect.signature(scorer).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: the two answers only
+        return (), (), False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    named = [p for p in parameters if p.kind in (*positional, inspect.Parameter.KEYWORD_ONLY)]
+    extra = [p for p in named if p.kind == inspect.Parameter.KEYWORD_ONLY or named.index(p) >= 2]
+    required = tuple(p.name for p in extra if p.default is inspect.Parameter.empty)
+    optional = tuple(p.name for p in extra if p.default is not inspect.Parameter.empty)
+    takes_all = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return required, optional, takes_all
 
 
 def load_scorer(spec: str) -> Scorer:

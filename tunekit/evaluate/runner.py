@@ -155,7 +155,7 @@ def _score(result: ChatResult, item: EvalItem, metrics: list[Metric]) -> ItemRes
             scores[metric.name] = 0.0
             continue
         try:
-            scores[metric.name] = metric.score(result.text, item.reference)
+            scores[metric.name] = metric.score(result.text, item.reference, item.fields)
         except Exception as exc:  # a user's scorer: say which one broke, and on what
             raise ConfigError(f"scorer {metric.name} failed on example {item.where}: {exc}") from exc
     return ItemResult(

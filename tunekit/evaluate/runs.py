@@ -109,7 +109,7 @@ def evaluate_config(
         if confirm is not None:
             from tunekit.evaluate.spend import evaluation_spend
 
-            confirm(evaluation_spend(candidates, items, settings.max_new_tokens))
+            confirm(evaluation_spend(candidates, items, settings.max_new_tokens, judge=judge))
         report = evaluate(
             candidates,
             items,

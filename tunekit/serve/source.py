@@ -82,7 +82,7 @@ def resolve_run(target: str, *, ledger: Ledger | None = None) -> ModelFiles:
             raise ServingError(f"run {job.run_id} has not succeeded (it is {state.status.value}){hint}")
     model = job.result()
     folder = job.provider.local_files(model)
-    base = model.base_model
+    base = job.provider.local_base_model(model, folder)
     if (folder / "adapter_config.json").is_file():
         from tunekit.inference.loading import adapter_base_model
 

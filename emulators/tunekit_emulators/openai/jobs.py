@@ -207,6 +207,11 @@ class JobEngine:
         replies = dict(previous.replies) if previous is not None else {}
         replies.update(job.training.replies if job.training else {})
         state.models[model_id] = ModelRecord(model_id, state.now(), state.flavor.organization, base, replies)
+        for checkpoint in job.checkpoints:  # a checkpoint is a model too: chat with it, or tune it further
+            if checkpoint.model not in state.models:
+                state.models[checkpoint.model] = ModelRecord(
+                    checkpoint.model, state.now(), state.flavor.organization, base, replies
+                )
         self._event(job, f"New fine-tuned model created: {model_id}")
         result = FileRecord(
             id=state.flavor.new_id(state.ids, state.flavor.file_id_prefix),

@@ -32,7 +32,9 @@ from tunekit_emulators.base import CONTROL_PREFIX, Emulator, read_json
 from tunekit_emulators.lifecycle import Lifecycle, LifecycleMode
 from tunekit_emulators.openai.common import json_body, json_response, multipart
 from tunekit_emulators.openai.errors import APIError, error_body, handle_api_error, invalid_request, not_found
+from tunekit_emulators.openai.training import parse_training_file
 from tunekit_emulators.ratelimit import RateLimiter
+from tunekit_emulators.replies import echo_completion
 from tunekit_emulators.together.catalog import model_limits
 
 __all__ = ["PATH", "TogetherEmulator"]
@@ -363,6 +365,9 @@ class TogetherEmulator(Emulator):
         suffix = body.get("suffix")
         if suffix is not None and len(str(suffix)) > 40:
             raise invalid_request("suffix must be at most 40 characters", param="suffix")
+        rank, most = (body.get("training_type") or {}).get("lora_r"), limits["lora_training"]["max_rank"]
+        if rank is not None and int(rank) > most:
+            raise invalid_request(f"lora_r must be at most {most} for {model} (got {rank})", param="lora_r")
         if (body.get("training_type") or {}).get("type") == "Full" and not limits["supports_full_training"]:
             raise invalid_request(f"Full fine-tuning is not supported for {model}", param="training_type")
         with self.lock:
@@ -478,29 +483,25 @@ class TogetherEmulator(Emulator):
         self._authorize(request)
         body = await json_body(request)
         model = str(body.get("model") or "")
-        with self.lock:
-            tuned = {j.output_name for j in self._jobs.values() if j.status == "completed"}
-        if model_limits(model) is None and model not in tuned:
-            raise not_found(f"Unable to access model {model}. Please visit https://api.together.ai/models")
         messages = body.get("messages") or []
+        with self.lock:
+            tuned = next((j for j in self._jobs.values() if j.status == "completed" and j.output_name == model), None)
+            replies = self._replies(tuned) if tuned is not None else None
+        if model_limits(model) is None and tuned is None:
+            raise not_found(f"Unable to access model {model}. Please visit https://api.together.ai/models")
         prompt = " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         decision = self.limiter.acquire(len(prompt.split()) + 8)
         if not decision.allowed:
             headers = {**decision.headers, "retry-after": f"{max(decision.retry_after, 0.001):.3f}"}
             raise APIError(429, f"Rate limit exceeded for {model} ({decision.limited_by})", headers=headers)
-        text = f"{model.split('/')[-1]} answers: {prompt.split()[-1] if prompt.split() else ''}"
-        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
-        return json_response(
-            {
-                "id": self.ids.new("chatcmpl-", 24),
-                "object": "chat.completion",
-                "created": int(self.lifecycle.now()),
-                "model": model,
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-                "usage": {**usage, "total_tokens": sum(usage.values())},
-            },
-            headers=decision.headers,
-        )
+        reply = echo_completion(model, messages, ids=self.ids, created=self.lifecycle.now(), replies=replies)
+        return json_response(reply, headers=decision.headers)
+
+    def _replies(self, job: _Job) -> dict[str, str]:
+        """What a tuned model learned: its training file's prompts and replies (a tuned model answers them)."""
+        record = self._files.get(str(job.body.get("training_file")))
+        method = "dpo" if (job.body.get("training_method") or {}).get("method") == "dpo" else "supervised"
+        return parse_training_file(record.content or b"", method).replies if record is not None else {}
 
     async def _http_advance(self, request: Request) -> Response:
         body = await read_json(request)

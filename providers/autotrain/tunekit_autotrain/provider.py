@@ -183,21 +183,18 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
 
     def deploy_serves_evaluation(self, config: TuneConfig) -> bool:
         """An adapter deployed on its base model (vLLM or TGI) answers for both, so the run evaluates through it."""
-        from tunekit_autotrain.endpoints import serves_base
+        from tunekit.plugin import endpoint_serves_base
 
         if config.deploy is None or self.opts.inference == "local":
             return False
         merged = bool(self.opts.params.merge_adapter)
-        return serves_base(config.deploy, adapter=config.lora is not None and not merged)
+        return endpoint_serves_base(config.deploy, adapter=config.lora is not None and not merged)
 
     def base_client_for(self, model: FineTunedModel) -> ChatClient:
         """The base model at the tuned model's endpoint when it serves it too (an adapter on its base)."""
-        from tunekit.plugin import HuggingFaceChatClient
+        from tunekit.plugin import endpoint_base_client
 
-        served_at = model.metadata.get("endpoint_url") if model.deployment else None
-        if served_at and model.metadata.get("serves_base") and model.base_model:
-            return HuggingFaceChatClient(model.base_model, base_url=str(served_at), token=self.opts.resolved_token())
-        return self.base_client(model.base_model)
+        return endpoint_base_client(model, self.opts.resolved_token()) or self.base_client(model.base_model)
 
     @classmethod
     def limits(cls, model: str) -> Limits:
@@ -247,6 +244,8 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         namespace, project = prepared.extra["namespace"], prepared.extra["project"]
         model_repo = prepared.extra["model_repo"]
         resolved = resolve_params(config, opts.params)
+        if run.start_from is not None:  # init_from: train the earlier run's model further
+            resolved["model"] = run.start_from
         resolved.update(prepared.extra.get("columns") or {})
         resolved.update(
             project_name=project,
@@ -293,7 +292,22 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
         remote = backend.launch(launch)
         run.outcome("create_job", remote.job_id, job_id=remote.job_id, stage=remote.stage)
         run.remember(job_id=remote.job_id)
-        return self._ref(remote, namespace=namespace, project=project, model_repo=model_repo, base_model=config.model)
+        # A run that continued another has the earlier run's model under its adapter.
+        base = run.start_from or config.model
+        return self._ref(remote, namespace=namespace, project=project, model_repo=model_repo, base_model=base)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The earlier run's Hub repo when it holds a full model: AutoTrain starts from a model, not an adapter."""
+        if parent.kind not in ("hub_repo", "deployment"):
+            problem = f"init_from: {parent.model_id} is a {parent.kind}, not a Hub repo AutoTrain can start from"
+            raise ConfigError("cannot start from the earlier run", problems=[problem])
+        if parent.metadata.get("adapter"):
+            problem = (
+                f"init_from: {parent.model_id} holds a LoRA adapter, and AutoTrain starts a job from a full model: "
+                "train the earlier run with provider_options.params.merge_adapter: true (or without lora)"
+            )
+            raise ConfigError("cannot start from the earlier run", problems=[problem])
+        return parent.model_id
 
     def _ref(self, remote: Remote, *, namespace: str, project: str, model_repo: str, base_model: str | None) -> JobRef:
         return JobRef(
@@ -449,7 +463,7 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
 
     def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
         """Serve the tuned repo on a Hugging Face Inference Endpoint (billed by the hour while it runs)."""
-        from tunekit_autotrain.endpoints import deploy_endpoint
+        from tunekit.plugin import deploy_endpoint
 
         opts = self.opts
         return deploy_endpoint(
@@ -457,26 +471,27 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
             model,
             deploy,
             run,
+            repo=model.model_id,
+            adapter=bool(model.metadata.get("adapter")),
             api_url=opts.endpoints_api,
             wait_timeout=opts.endpoint_wait,
             poll=opts.endpoint_poll_interval,
         )
 
     def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
-        from tunekit_autotrain.endpoints import delete_endpoint
+        from tunekit.plugin import delete_endpoint
 
         delete_endpoint(self.hub, model, run, api_url=self.opts.endpoints_api)
 
     def client(self, model: FineTunedModel) -> ChatClient:
         """A chat client through ``huggingface_hub``'s InferenceClient (its Inference Endpoint, an endpoint URL, or
         an inference provider), or, with ``inference: local``, the repo downloaded and run here."""
-        from tunekit.plugin import HuggingFaceChatClient
+        from tunekit.plugin import HuggingFaceChatClient, endpoint_client
 
         opts = self.opts
-        served_at = model.metadata.get("endpoint_url") if model.deployment else None
-        if served_at:
-            served = str(model.metadata.get("served_model") or model.model_id)
-            return HuggingFaceChatClient(served, base_url=str(served_at), token=opts.resolved_token())
+        deployed = endpoint_client(model, opts.resolved_token())
+        if deployed is not None:
+            return deployed
         if opts.inference == "local":
             return self._local_client(model)
         base_url = opts.inference_url.replace("{model}", model.model_id) if opts.inference_url else None

@@ -207,7 +207,7 @@ class AzureProvider(OpenAIProvider[AzureOptions]):
 
     def data_target(self, config: TuneConfig) -> str:
         """Azure reads the OpenAI JSONL formats, written UTF-8 with a byte-order mark."""
-        return "azure-preference" if super().data_target(config) == "openai-preference" else "azure"
+        return super().data_target(config).replace("openai", "azure", 1)
 
     def place_split(self, run: RunContext, role: str, examples: Any, target: str) -> RemoteFile | None:
         """Have Azure import the split from its URL when one is configured; else upload it."""

@@ -296,6 +296,10 @@ class FireworksProvider(Provider[FireworksOptions]):
         staging.replace(folder)
         return folder
 
+    def local_base_model(self, model: FineTunedModel, folder: Path) -> str:
+        """The Hugging Face base the adapter names: Fireworks' own model names load nowhere else."""
+        return tk.adapter_base_model(folder) if (folder / "adapter_config.json").is_file() else model.base_model
+
     # -- deployments ----------------------------------------------------------------------
 
     def deploy(self, model: FineTunedModel, deploy: tk.DeployConfig, run: RunContext) -> FineTunedModel:

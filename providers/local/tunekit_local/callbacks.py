@@ -11,7 +11,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from tunekit_local.runfolder import EventWriter
 
-__all__ = ["METRIC_NAMES", "ProgressCallback", "rename_metrics"]
+__all__ = ["METRIC_NAMES", "InitialWeightsCallback", "ProgressCallback", "rename_metrics"]
 
 METRIC_NAMES = {
     "loss": "train_loss",
@@ -88,7 +88,9 @@ class ProgressCallback(TrainerCallback):
             text = f"trained {state.global_step} steps in {metrics['train_runtime']:.1f} s"
             self.writer.emit("message", text, step=state.global_step, total_steps=state.max_steps, metrics=metrics)
             return
-        summary = "  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k in ("train_loss", "valid_loss"))
+        summary = "  ".join(
+            f"{k}={v:.4g}" for k, v in metrics.items() if k in ("train_loss", "valid_loss", "reward", "reward_std")
+        )
         self.writer.emit(
             "metrics", summary or "metrics", step=state.global_step, total_steps=state.max_steps, metrics=metrics
         )
@@ -120,4 +122,33 @@ class ProgressCallback(TrainerCallback):
             step=state.global_step,
             total_steps=state.max_steps,
             data={"path": path},
+        )
+
+
+class InitialWeightsCallback(TrainerCallback):
+    """Reports the digest of the trainable adapter weights as training begins from step 0 (``init_from``).
+
+    The weights are read from the model the trainer holds, after the trainer
+    has prepared it: what step 1 starts from, not what was loaded.
+    """
+
+    def __init__(self, writer: EventWriter | None, source: str) -> None:
+        self.writer = writer
+        self.source = source
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        model = kwargs.get("model")
+        if self.writer is None or not state.is_world_process_zero or state.global_step or model is None:
+            return
+        from peft import get_peft_model_state_dict
+
+        from tunekit_local.init_adapter import weights_digest
+
+        digest = weights_digest(get_peft_model_state_dict(model))
+        self.writer.emit(
+            "message",
+            f"training starts from the adapter {self.source} (weights sha256 {digest[:12]})",
+            data={"init_adapter": self.source, "init_weights_sha256": digest},
         )

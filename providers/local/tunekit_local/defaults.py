@@ -39,13 +39,22 @@ __all__ = [
     "resolve_plan",
 ]
 
-DataFormat = Literal["conversational", "prompt-completion", "preference", "text"]
+DataFormat = Literal["conversational", "prompt-completion", "preference", "text", "prompt-only"]
+Method = Literal["sft", "dpo", "rft"]
 
 LORA_SFT_LR = 2e-4
 FULL_SFT_LR = 2e-5
 LORA_DPO_LR = 5e-5
 FULL_DPO_LR = 5e-6
 DPO_BETA = 0.1
+LORA_RFT_LR = 1e-5
+FULL_RFT_LR = 1e-6
+RFT_BETA = 0.0
+CPU_GENERATIONS = 4
+GPU_GENERATIONS = 8
+MIN_COMPLETION = 32
+CPU_COMPLETION_CAP = 256
+GPU_COMPLETION_CAP = 2048
 WARMUP_RATIO = 0.03
 CPU_BATCH = 8
 GPU_BATCH = 16
@@ -146,13 +155,15 @@ class DataStats:
     weighted_turns: bool = False
     """Some assistant turns have weight 0 (OpenAI's per-message weight): context, not targets."""
     model_max_length: int | None = None
+    max_reference_tokens: int = 0
+    """RFT: tokens of the longest reference answer (what a completion has to hold)."""
 
 
 @dataclass
 class Plan:
     """Every training decision, concrete, with the reasons for the ones made automatically."""
 
-    method: Literal["sft", "dpo"]
+    method: Method
     device: str
     precision: Literal["fp32", "bf16", "fp16"]
     quantization: Literal["none", "4bit"]
@@ -182,6 +193,10 @@ class Plan:
     seed: int
     world_size: int = 1
     torch_threads: int | None = None
+    num_generations: int | None = None
+    """RFT: completions sampled per prompt."""
+    max_completion_length: int | None = None
+    use_vllm: bool = False
     training_args: dict[str, Any] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
 
@@ -221,7 +236,17 @@ class Plan:
             kwargs["ddp_backend"] = "gloo"
         if self.liger_kernel:
             kwargs["use_liger_kernel"] = True
-        if self.method == "sft":
+        if self.method == "rft":
+            del kwargs["max_length"]  # GRPO limits the completion, not the row
+            kwargs.update(
+                num_generations=self.num_generations,
+                max_completion_length=self.max_completion_length,
+                beta=self.beta,
+                use_vllm=self.use_vllm,
+            )
+            if self.use_vllm:
+                kwargs["vllm_mode"] = "colocate"
+        elif self.method == "sft":
             kwargs["loss_type"] = "nll"
             kwargs["packing"] = self.packing
             kwargs["padding_free"] = self.padding_free
@@ -244,7 +269,7 @@ def _round_up(n: int, multiple: int) -> int:
 
 def resolve_plan(
     *,
-    method: Literal["sft", "dpo"],
+    method: Method,
     hyperparameters: dict[str, Any],
     lora: dict[str, Any] | None,
     seed: int,
@@ -264,8 +289,11 @@ def resolve_plan(
     kernels = _kernels(method, options, hardware, reasons)
     loss, split_turns = _resolve_loss(method, options.loss, stats, reasons)
     max_length = _max_length(hyperparameters, hardware, stats, reasons)
-    schedule = _schedule(method, hyperparameters, lora, options, hardware, stats, reasons)
+    generation = _generation(method, hyperparameters, options, hardware, stats, reasons)
+    schedule = _schedule(method, hyperparameters, lora, options, hardware, stats, reasons, generation)
     checkpoint_every, eval_every = _checkpoints(options, stats, schedule.total_steps, reasons)
+    if method == "rft":
+        eval_every = None  # validating GRPO means sampling again; the evaluation after training scores the rewards
 
     return Plan(
         method=method,
@@ -297,6 +325,9 @@ def resolve_plan(
         seed=seed,
         world_size=schedule.world_size,
         torch_threads=options.torch_threads,
+        num_generations=generation.num_generations,
+        max_completion_length=generation.max_completion_length,
+        use_vllm=generation.use_vllm,
         training_args=dict(options.training_args),
         reasons=reasons,
     )
@@ -380,6 +411,8 @@ def _kernels(method: str, options: LocalOptions, hardware: Hardware, reasons: di
             )
     if method == "dpo" and options.packing:
         raise ConfigError("provider_options.packing: DPO trains on pairs and cannot pack them")
+    if method == "rft" and options.packing:
+        raise ConfigError("provider_options.packing: RFT samples its own completions and cannot pack them")
     return _Kernels(checkpointing, attn, liger)
 
 
@@ -410,32 +443,88 @@ class _Schedule:
     beta: float | None
 
 
+@dataclass(frozen=True)
+class _Generation:
+    num_generations: int | None = None
+    max_completion_length: int | None = None
+    use_vllm: bool = False
+
+
+def _generation(
+    method: Method,
+    hyperparameters: dict[str, Any],
+    options: LocalOptions,
+    hardware: Hardware,
+    stats: DataStats,
+    reasons: dict[str, str],
+) -> _Generation:
+    """RFT's sampling: completions per prompt, their length limit, and the engine that samples them."""
+    if method != "rft":
+        return _Generation()
+    gpu = hardware.is_gpu
+    generations = hyperparameters.get("generations", "auto")
+    if _auto(generations):
+        generations = GPU_GENERATIONS if gpu else CPU_GENERATIONS
+        reasons["generations"] = f"{'GPU' if gpu else 'CPU'} default: enough completions per prompt to compare"
+    length = hyperparameters.get("max_completion_length", "auto")
+    if _auto(length):
+        cap = GPU_COMPLETION_CAP if gpu else CPU_COMPLETION_CAP
+        length = min(cap, max(MIN_COMPLETION, _round_up(2 * stats.max_reference_tokens, SEQ_ROUND)))
+        reasons["max_completion_length"] = (
+            f"twice the longest reference answer ({stats.max_reference_tokens} tokens), at least {MIN_COMPLETION}, "
+            f"at most {cap}"
+        )
+    engine = options.generation_engine
+    if engine == "vllm" and not (hardware.device == "cuda" and _installed("vllm")):
+        raise ConfigError("provider_options.generation_engine: vllm needs a CUDA GPU and vllm installed")
+    use_vllm = engine == "vllm" or (engine == "auto" and hardware.device == "cuda" and _installed("vllm"))
+    if engine == "auto":
+        reasons["generation_engine"] = (
+            "vLLM is installed and the GPU can share it (colocate)" if use_vllm else "transformers' generate"
+        )
+    return _Generation(int(generations), int(length), use_vllm)
+
+
 def _schedule(
-    method: Literal["sft", "dpo"],
+    method: Method,
     hyperparameters: dict[str, Any],
     lora: dict[str, Any] | None,
     options: LocalOptions,
     hardware: Hardware,
     stats: DataStats,
     reasons: dict[str, str],
+    generation: _Generation | None = None,
 ) -> _Schedule:
-    """Batch, accumulation, learning rate, epochs and the steps they make, warmup, and DPO's beta."""
+    """Batch, accumulation, learning rate, epochs and the steps they make, warmup, and DPO's or RFT's beta."""
     from tunekit.plugin import target_epochs
 
     gpu = hardware.is_gpu
     world = options.num_processes * options.num_machines
+    generations = generation.num_generations if generation is not None else None
     batch = hyperparameters.get("batch_size", "auto")
-    if _auto(batch):
+    accumulation = hyperparameters.get("gradient_accumulation_steps", "auto")
+    accumulation = 1 if _auto(accumulation) else int(accumulation)
+    if generations is not None:
+        # GRPO's batch counts completions, and every step must hold whole groups of one prompt's completions.
+        if _auto(batch):
+            batch = _round_up(GPU_BATCH if gpu else CPU_BATCH, generations)
+            reasons["batch_size"] = f"completions per step: whole groups of {generations}"
+        if (int(batch) * accumulation * world) % generations:
+            raise ConfigError(
+                f"hyperparameters.batch_size: RFT's batch counts completions; batch_size x "
+                f"gradient_accumulation_steps x processes ({int(batch) * accumulation * world}) must be a multiple "
+                f"of generations ({generations})"
+            )
+    elif _auto(batch):
         batch = GPU_BATCH if gpu else CPU_BATCH
         batch = max(1, min(batch, math.ceil(stats.train_examples / world))) if stats.train_examples else batch
         reasons["batch_size"] = f"{'GPU' if gpu else 'CPU'} default, at most the examples per process"
-    accumulation = hyperparameters.get("gradient_accumulation_steps", "auto")
-    accumulation = 1 if _auto(accumulation) else int(accumulation)
 
     learning_rate = hyperparameters.get("learning_rate", "auto")
     if _auto(learning_rate):
         table = {("sft", True): LORA_SFT_LR, ("sft", False): FULL_SFT_LR}
         table.update({("dpo", True): LORA_DPO_LR, ("dpo", False): FULL_DPO_LR})
+        table.update({("rft", True): LORA_RFT_LR, ("rft", False): FULL_RFT_LR})
         learning_rate = table[(method, lora is not None)]
         reasons["learning_rate"] = f"{method} with {'an adapter' if lora is not None else 'all weights'}"
 
@@ -443,13 +532,20 @@ def _schedule(
     if _auto(epochs):
         epochs = target_epochs(stats.train_examples)
         reasons["epochs"] = f"3, clamped so {stats.train_examples} examples x epochs stays within 100..25,000"
-    steps_per_epoch = max(1, math.ceil(stats.train_examples / (int(batch) * accumulation * world)))
+    prompts_per_step = int(batch) * accumulation * world // (generations or 1)
+    steps_per_epoch = max(1, math.ceil(stats.train_examples / max(1, prompts_per_step)))
     total = options.max_steps or steps_per_epoch * int(epochs)
 
     warmup = hyperparameters.get("warmup_ratio", "auto")
     warmup = WARMUP_RATIO if _auto(warmup) else float(warmup)
     beta = hyperparameters.get("beta", "auto")
-    beta = (DPO_BETA if _auto(beta) else float(beta)) if method == "dpo" else None
+    if method == "rft" and _auto(beta):
+        reasons["beta"] = "no KL penalty (TRL's default): no reference model to keep, less memory, faster steps"
+    beta = (
+        (DPO_BETA if _auto(beta) else float(beta))
+        if method == "dpo"
+        else ((RFT_BETA if _auto(beta) else float(beta)) if method == "rft" else None)
+    )
     return _Schedule(world, int(batch), accumulation, float(learning_rate), int(epochs), total, warmup, beta)
 
 
@@ -470,6 +566,12 @@ def _resolve_loss(
     method: str, requested: str, stats: DataStats, reasons: dict[str, str]
 ) -> tuple[Literal["assistant_only", "completion_only", "all"], bool]:
     fmt = stats.format
+    if method == "rft":
+        if fmt != "prompt-only":
+            raise ConfigError(f"method: rft samples completions for prompts; this data is {fmt}")
+        return "completion_only", False
+    if fmt == "prompt-only":
+        raise ConfigError(f"method: prompt-only data (prompt and reference) trains with method: rft, not {method}")
     if method == "dpo":
         if fmt != "preference":
             raise ConfigError(f"method: dpo needs preference data (prompt, chosen, rejected); this data is {fmt}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from tunekit.plugin import check_endpoint
 
 __all__ = ["FLASH_ATTENTION", "LocalOptions"]
 
@@ -54,6 +56,13 @@ class LocalOptions(BaseModel):
     push_to_hub: str | None = Field(None, description="Hub repo id to push the adapter (and merged model) to.")
     hub_private: bool = Field(True, description="Create the Hub repo as private.")
     hub_token: SecretStr | None = Field(None, description="Hub token; defaults to HF_TOKEN or the saved login.")
+    endpoints_api: str | None = Field(
+        None,
+        description="The Inference Endpoints management API (deploy: of a pushed run), when not Hugging Face's own: "
+        "a private deployment, or `tunekit emulate hub`'s endpoints_api. Plain http only on loopback.",
+    )
+    endpoint_wait: float = Field(1800.0, gt=0, description="Seconds to wait for a new Inference Endpoint to answer.")
+    endpoint_poll_interval: float = Field(10.0, gt=0, description="Seconds between polls of a starting endpoint.")
     launcher: Literal["none", "accelerate", "torchrun"] = Field(
         "none", description="none: one process; accelerate or torchrun: several processes, GPUs or machines."
     )
@@ -70,8 +79,27 @@ class LocalOptions(BaseModel):
     trust_remote_code: bool = Field(False, description="Run model code shipped with a Hub model.")
     cancel_timeout: float = Field(30.0, gt=0, description="Seconds a cancelled run gets to stop before it is killed.")
     training_args: dict[str, Any] = Field(
-        default_factory=dict, description="Extra SFTConfig / DPOConfig arguments, applied last."
+        default_factory=dict, description="Extra SFTConfig / DPOConfig / GRPOConfig arguments, applied last."
     )
+    generation_engine: Literal["auto", "transformers", "vllm"] = Field(
+        "auto", description="RFT: what samples completions. auto: vLLM (colocated) on a CUDA GPU when installed."
+    )
+    reward_check_prompts: int = Field(
+        4,
+        ge=0,
+        description="RFT: training prompts the base model is sampled on before training, to refuse a reward that "
+        "never varies or raises (0 skips the check).",
+    )
+
+    @field_validator("endpoints_api")
+    @classmethod
+    def _safe_endpoints_api(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = check_endpoint(value, field="endpoints_api", secret="hub_token")
+        if problem:
+            raise ValueError(problem)
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _consistent(self) -> LocalOptions:

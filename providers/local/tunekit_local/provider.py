@@ -30,7 +30,15 @@ from tunekit_local.runfolder import RunFolder, now_iso, read_json, write_json
 from tunekit_local.spec import JobSpec
 
 if TYPE_CHECKING:
-    from tunekit.plugin import ChatClient, CostEstimate, DatasetSplits, TokenStats, TuneConfig
+    from tunekit.plugin import (
+        ChatClient,
+        CostEstimate,
+        DatasetSplits,
+        DeployConfig,
+        HostingCost,
+        TokenStats,
+        TuneConfig,
+    )
 
 __all__ = ["LocalProvider"]
 
@@ -58,7 +66,12 @@ class LocalProvider(Provider[LocalOptions]):
 
     @classmethod
     def limits(cls, model: str) -> Limits:
-        return Limits(min_examples=1)
+        kinds = {
+            "sft": ("chat", "prompt_completion", "text"),
+            "dpo": ("preference",),
+            "rft": ("chat", "prompt_completion"),
+        }
+        return Limits(min_examples=1, kinds=kinds)
 
     @classmethod
     def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
@@ -94,6 +107,8 @@ class LocalProvider(Provider[LocalOptions]):
                 )
         if config.method == "dpo" and opts.packing:
             problems.append("provider_options.packing: DPO trains on pairs and cannot pack them")
+        if config.method == "rft":
+            problems.extend(_reward_problems(config))
         if opts.distributed == "deepspeed-zero3" and not _installed("deepspeed"):
             problems.append("provider_options.distributed: deepspeed-zero3 needs deepspeed: pip install deepspeed")
         if opts.accelerate_config and not Path(opts.accelerate_config).is_file():
@@ -111,6 +126,8 @@ class LocalProvider(Provider[LocalOptions]):
         from tunekit.plugin import content_hash, write_examples
 
         folder = RunFolder(run.run_dir)
+        if config.method == "rft":
+            return _prepare_rft(data, config, folder)
         target = _trl_target(data.train, config.method)
         # Weights stay on the messages: the trainer leaves weight-0 assistant turns out of the loss.
         train = write_examples(data.train, folder.data / "train.jsonl", target, weights=True)
@@ -134,6 +151,7 @@ class LocalProvider(Provider[LocalOptions]):
         spec = JobSpec(
             run_id=run.run_id,
             method=config.method,
+            reward=list(config.reward),
             model=_absolute_if_local(config.model),
             train_file=prepared.train,
             validation_file=prepared.validation,
@@ -143,7 +161,15 @@ class LocalProvider(Provider[LocalOptions]):
             options=self.options.model_dump(mode="json", exclude={"hub_token"}),
             created_at=now_iso(),
         )
+        if run.start_from is not None:
+            spec = _continuing(spec, Path(run.start_from), run.run_dir)
         return self.start(spec, folder)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's adapter folder (or checkpoint folder, or full model folder) on this machine."""
+        from tunekit_local.init_adapter import check_parent
+
+        return check_parent(parent, config)
 
     def start(self, spec: JobSpec, folder: RunFolder) -> JobRef:
         """Write job.json and launch the training process (``submit`` without a ledger)."""
@@ -281,8 +307,43 @@ class LocalProvider(Provider[LocalOptions]):
             metadata=metadata,
         )
 
+    # -- Inference Endpoints, for a run pushed to the Hub ------------------------------------
+
+    @classmethod
+    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+        """Only a deployed run costs by the hour: its Inference Endpoint's instance."""
+        from tunekit.plugin import endpoint_hosting_cost
+
+        return endpoint_hosting_cost(deploy) if deploy is not None else None
+
+    def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
+        """Serve the Hub repo the run pushed to (``push_to_hub``) on an Inference Endpoint; it bills by the hour."""
+        from tunekit_local.hosting import deploy_pushed, hub_connection
+
+        return deploy_pushed(self.options, hub_connection(self.options), model, deploy, run)
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit.plugin import delete_endpoint
+        from tunekit_local.hosting import hub_connection
+
+        delete_endpoint(hub_connection(self.options), model, run, api_url=self.options.endpoints_api)
+
+    def base_client_for(self, model: FineTunedModel) -> ChatClient:
+        from tunekit.plugin import endpoint_base_client
+        from tunekit_local.hosting import hub_token
+
+        served = endpoint_base_client(model, hub_token(self.options)) if model.deployment else None
+        return served or self.base_client(model.base_model)
+
     def client(self, model: FineTunedModel) -> ChatClient:
-        from tunekit.plugin import LocalChatClient
+        from tunekit.plugin import LocalChatClient, endpoint_client
+
+        if model.deployment:
+            from tunekit_local.hosting import hub_token
+
+            deployed = endpoint_client(model, hub_token(self.options))
+            if deployed is not None:
+                return deployed
 
         common: dict[str, Any] = {
             "device": self.options.device,
@@ -294,6 +355,17 @@ class LocalProvider(Provider[LocalOptions]):
                 model.base_model, adapter=model.path or model.model_id, name=model.model_id, **common
             )
         return LocalChatClient(model.path or model.model_id, name=model.model_id, **common)
+
+
+def _continuing(spec: JobSpec, start: Path, run_dir: Path) -> JobSpec:
+    """The job continuing an earlier run: a copy of its adapter (in its shape) to train, or its full model."""
+    from tunekit_local.init_adapter import ADAPTER_CONFIG, adapter_settings, copy_adapter
+
+    if not (start / ADAPTER_CONFIG).is_file():
+        return spec.model_copy(update={"model": str(start)})
+    shape = adapter_settings(start)
+    lora = {**(spec.lora or {}), "r": shape["r"], "alpha": shape["alpha"], "target_modules": shape["target_modules"]}
+    return spec.model_copy(update={"init_adapter": str(copy_adapter(start, run_dir)), "lora": lora})
 
 
 def _absolute_if_local(reference: str) -> str:
@@ -331,6 +403,43 @@ def _trl_target(examples: list[Any], method: str) -> str:
     if kind == "preference":
         raise DataError("preference examples (chosen / rejected) train with method: dpo, not sft")
     return {"chat": "trl-conversational", "prompt_completion": "trl-prompt-completion"}.get(str(kind), "trl-text")
+
+
+def _reward_problems(config: TuneConfig) -> list[str]:
+    """Reward functions that cannot be loaded (a missing module, a typo), found before the run starts."""
+    from tunekit.plugin import ConfigError, resolve_rewards
+
+    try:
+        resolve_rewards(config.reward)
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
+
+
+def _prepare_rft(data: DatasetSplits, config: TuneConfig, folder: RunFolder) -> PreparedData:
+    """GRPO rows (prompt, reference answer, other fields), written once every reward finds its columns."""
+    import json
+
+    from tunekit.plugin import check_reward_columns, content_hash, resolve_rewards, reward_items, reward_rows
+
+    kinds = {getattr(type(ex), "kind", None) for ex in data.train}
+    if not kinds <= {"chat", "prompt_completion"}:
+        raise DataError(f"method rft needs chat or prompt-completion examples, not {', '.join(map(str, kinds))}")
+    items = reward_items(data.train)
+    check_reward_columns(resolve_rewards(config.reward), items)
+    path = folder.data / "train.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in reward_rows(items):
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return PreparedData(
+        train=str(path),
+        validation=None,  # GRPO validates by sampling again; the evaluation after training scores the rewards
+        train_examples=len(items),
+        validation_examples=0,
+        content_hash=content_hash(path),
+        extra={"format": "trl-prompt-only"},
+    )
 
 
 def _folder(ref: JobRef) -> RunFolder:

@@ -18,13 +18,17 @@ class JobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run_id: str
-    method: Literal["sft", "dpo"] = "sft"
+    method: Literal["sft", "dpo", "rft"] = "sft"
+    reward: list[str] = Field(default_factory=list)
+    """RFT: the reward functions (metric names or ``module:function``), loaded by the training process."""
     model: str
     train_file: str
     validation_file: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     lora: dict[str, Any] | None = None
     seed: int = 42
+    init_adapter: str | None = None
+    """A copy of an earlier run's adapter to train further (``init_from``), in this run's folder."""
     options: dict[str, Any] = Field(default_factory=dict)
     created_at: str = ""
 

@@ -51,6 +51,8 @@ def data_format(row: dict[str, Any]) -> DataFormat:
         return "preference"
     if "messages" in row:
         return "conversational"
+    if "prompt" in row and "reference" in row:
+        return "prompt-only"
     if "prompt" in row and "completion" in row:
         return "prompt-completion"
     if "text" in row:
@@ -118,6 +120,8 @@ def _length(row: dict[str, Any], fmt: DataFormat, tokenizer: Any) -> int:
         return len(ids)
 
     tools = row.get("tools")
+    if fmt == "prompt-only":
+        return chat(row["prompt"]) if isinstance(row["prompt"], list) else len(tokenizer(row["prompt"])["input_ids"])
     if fmt == "conversational":
         return chat(row["messages"], tools)
     if fmt == "preference":
@@ -149,6 +153,11 @@ def data_stats(
         template_masks_assistant=fmt == "conversational" and template_masks_assistant(tokenizer),
         weighted_turns=fmt == "conversational" and has_weighted_turns(rows),
         model_max_length=model_max,
+        max_reference_tokens=max(
+            (len(tokenizer(str(row["reference"]))["input_ids"]) + 1 for row in rows[::step]), default=0
+        )
+        if fmt == "prompt-only"
+        else 0,
     )
 
 
@@ -217,9 +226,13 @@ def build_trainer(
     *,
     output_dir: str,
     callbacks: list[Any] | None = None,
+    rewards: list[Any] | None = None,
 ) -> Any:
-    """The TRL trainer (SFT or DPO) for a plan."""
+    """The TRL trainer (SFT, DPO or GRPO) for a plan; ``rewards`` are RFT's reward functions."""
     from datasets import Dataset
+
+    if plan.method == "rft":
+        return _grpo_trainer(plan, model, tokenizer, train_rows, output_dir, callbacks, rewards or [])
 
     if plan.split_turns:
         train_rows = split_turns(train_rows)
@@ -229,7 +242,8 @@ def build_trainer(
         eval_rows = without_weights(eval_rows) if eval_rows else eval_rows
     train = Dataset.from_list(train_rows)
     evaluation = Dataset.from_list(eval_rows) if eval_rows else None
-    peft_config = lora_config(plan.lora) if plan.lora is not None else None
+    # A model that already carries its adapter (init_from) trains that one; TRL must not add another.
+    peft_config = lora_config(plan.lora) if plan.lora is not None and not hasattr(model, "peft_config") else None
     kwargs = plan.trainer_kwargs(output_dir)
     if evaluation is None:
         kwargs.pop("eval_strategy", None)
@@ -257,5 +271,33 @@ def build_trainer(
         eval_dataset=evaluation,
         processing_class=tokenizer,
         peft_config=peft_config,
+        callbacks=callbacks,
+    )
+
+
+def _grpo_trainer(
+    plan: Plan,
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict[str, Any]],
+    output_dir: str,
+    callbacks: list[Any] | None,
+    rewards: list[Any],
+) -> Any:
+    from datasets import Dataset
+    from trl.trainer.grpo_config import GRPOConfig
+    from trl.trainer.grpo_trainer import GRPOTrainer
+
+    kwargs = plan.trainer_kwargs(output_dir)
+    kwargs.pop("eval_strategy", None)
+    kwargs.pop("eval_steps", None)
+    return GRPOTrainer(
+        model=model,
+        reward_funcs=rewards,
+        args=GRPOConfig(**kwargs),
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        # A model that already carries its adapter (init_from: SFT, then GRPO on top) trains that one.
+        peft_config=lora_config(plan.lora) if plan.lora is not None and not hasattr(model, "peft_config") else None,
         callbacks=callbacks,
     )

@@ -108,10 +108,16 @@ class Worker:
                 },
             )
             reasons = "; ".join(f"{k}: {v}" for k, v in plan.reasons.items())
+            shape = (
+                f"{plan.num_generations} completions per prompt of at most {plan.max_completion_length} tokens, "
+                f"beta {plan.beta:g}{', vLLM' if plan.use_vllm else ''}"
+                if plan.method == "rft"
+                else f"max_length {plan.max_length}"
+            )
             self.emit(
                 "message",
                 f"{plan.method} on {hardware.name}: {plan.precision}, {plan.total_steps} steps, batch "
-                f"{plan.batch_size}, max_length {plan.max_length} ({reasons})",
+                f"{plan.batch_size}, {shape} ({reasons})",
                 data={"plan": plan.to_json()},
             )
         return self._train(plan, tokenizer, train_rows, eval_rows)
@@ -125,6 +131,15 @@ class Worker:
             self.spec.model, plan, trust_remote_code=self.options.trust_remote_code, local_rank=self.local_rank
         )
         self.callback = ProgressCallback(self.writer, checkpoints_dir=str(self.folder.checkpoints))
+        callbacks: list[Any] = [self.callback]
+        if self.spec.init_adapter:  # init_from: train a copy of an earlier run's adapter
+            from tunekit_local.callbacks import InitialWeightsCallback
+            from tunekit_local.init_adapter import load_trainable_adapter
+
+            model = load_trainable_adapter(model, self.spec.init_adapter)
+            callbacks.append(InitialWeightsCallback(self.writer, self.spec.init_adapter))
+        # RFT's check samples the model training starts from (an earlier run's adapter when init_from names one).
+        rewards = self._check_rewards(plan, model, tokenizer, train_rows) if plan.method == "rft" else None
         trainer = build_trainer(
             plan,
             model,
@@ -132,22 +147,26 @@ class Worker:
             train_rows,
             eval_rows,
             output_dir=str(self.folder.checkpoints),
-            callbacks=[self.callback],
+            callbacks=callbacks,
+            rewards=rewards,
         )
 
-        stops = stop_token_ids(tokenizer, model)
-        row = trainer.train_dataset[0]
-        report = (
-            inspect_dpo_row(row, tokenizer, stops) if plan.method == "dpo" else inspect_sft_row(row, tokenizer, stops)
-        )
-        self.emit(
-            "message",
-            f"first example, supervised tokens in [[ ]]: {report.render(1200)}",
-            data={"preflight": report.to_json()},
-        )
-        for warning in report.warnings:
-            self.emit("message", warning, level="warning")
-        check_supervision(report, tokenizer, file=self.spec.train_file)
+        if plan.method != "rft":  # RFT supervises the completions it samples, not tokens of the data
+            stops = stop_token_ids(tokenizer, model)
+            row = trainer.train_dataset[0]
+            report = (
+                inspect_dpo_row(row, tokenizer, stops)
+                if plan.method == "dpo"
+                else inspect_sft_row(row, tokenizer, stops)
+            )
+            self.emit(
+                "message",
+                f"first example, supervised tokens in [[ ]]: {report.render(1200)}",
+                data={"preflight": report.to_json()},
+            )
+            for warning in report.warnings:
+                self.emit("message", warning, level="warning")
+            check_supervision(report, tokenizer, file=self.spec.train_file)
 
         resume_from = None
         if self.resume:
@@ -170,6 +189,33 @@ class Worker:
         self._finish(plan, trainer, tokenizer, train_rows, timing)
         return 0
 
+    def _check_rewards(self, plan: Any, model: Any, tokenizer: Any, rows: list[dict[str, Any]]) -> list[Any]:
+        """Load the rewards and, on a fresh run, refuse one that raises or never varies on the base model's samples."""
+        from tunekit.plugin import RewardFunction, resolve_rewards
+        from tunekit_local.reward_check import check_rewards_on_samples
+
+        metrics = resolve_rewards(self.spec.reward)
+        prompts = self.options.reward_check_prompts
+        if prompts and not self.resume:
+            self.status("running", f"sampling the base model on {min(prompts, len(rows))} prompts to check the rewards")
+            spreads = check_rewards_on_samples(
+                model,
+                tokenizer,
+                rows,
+                metrics,
+                prompts=prompts,
+                samples=plan.num_generations,
+                max_new_tokens=plan.max_completion_length,
+                seed=plan.seed,
+            )
+            summary = "; ".join(
+                f"{s['name']} {s['min']:g}..{s['max']:g} (mean {s['mean']:g}, varies on {s['prompts_with_spread']} "
+                f"of {s['prompts']} prompts)"
+                for s in spreads
+            )
+            self.emit("message", f"rewards on the base model's samples: {summary}", data={"reward_check": spreads})
+        return [RewardFunction(metric) for metric in metrics]
+
     def _finish(
         self, plan: Any, trainer: Any, tokenizer: Any, train_rows: list[dict[str, Any]], timing: dict[str, float]
     ) -> None:
@@ -191,6 +237,7 @@ class Worker:
             "final_train_loss": losses[-1] if losses else None,
             "first_train_loss": losses[0] if losses else None,
             "train_summary": final,
+            **_reward_summary(state.log_history),
             **timing,
             "created_at": now_iso(),
         }
@@ -243,6 +290,12 @@ class Worker:
             )
         self.emit("message", f"pushed to https://huggingface.co/{repo}")
         return repo
+
+
+def _reward_summary(history: list[dict[str, Any]]) -> dict[str, float]:
+    """RFT: the mean reward at the first and the last logged step."""
+    rewards = [float(h["reward"]) for h in history if "reward" in h]
+    return {"first_reward": rewards[0], "final_reward": rewards[-1]} if rewards else {}
 
 
 def _sample_prompts(rows: list[dict[str, Any]], n: int) -> list[list[dict[str, Any]]]:

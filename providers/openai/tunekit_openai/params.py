@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunekit.plugin import TuneConfig
+from tunekit.plugin import ConfigError, TuneConfig
+from tunekit_openai.graders import reward_grader
 from tunekit_openai.options import OpenAIOptions
 
 __all__ = [
@@ -29,12 +30,14 @@ _IGNORED = {
     "gradient_accumulation_steps": "{service} chooses it",
     "max_seq_length": "{service} truncates at the model's context length",
     "warmup_ratio": "{service} chooses it",
+    "generations": "{service} chooses how many answers it samples per prompt",
+    "max_completion_length": "{service} chooses it",
 }
 
 
 def method_type(config: TuneConfig, options: OpenAIOptions) -> str:
-    """``supervised``, ``dpo`` or (with a grader) ``reinforcement``."""
-    if options.grader is not None:
+    """``supervised``, ``dpo`` or (method rft, or with a grader) ``reinforcement``."""
+    if options.grader is not None or config.method == "rft":
         return "reinforcement"
     return "dpo" if config.method == "dpo" else "supervised"
 
@@ -45,8 +48,16 @@ def check_config(config: TuneConfig, options: OpenAIOptions) -> list[str]:
     hp = config.hyperparameters
     if options.grader is not None and config.method == "dpo":
         problems.append("provider_options.grader: a grader makes a reinforcement job; it cannot be combined with dpo")
+    if options.grader is not None and config.method == "rft":
+        problems.append("provider_options.grader: method rft makes the grader from reward; give one or the other")
+    elif config.method == "rft":
+        try:
+            reward_grader(config)
+        except ConfigError as exc:
+            problems.extend(exc.problems or [str(exc)])
     if hp.beta != "auto" and config.method != "dpo":
-        problems.append("hyperparameters.beta: beta only applies to method dpo")
+        why = "the service's reinforcement fine-tuning has no KL weight" if config.method == "rft" else "it"
+        problems.append(f"hyperparameters.beta: beta only applies to method dpo ({why} only applies to dpo)")
     if len(config.metadata) > MAX_METADATA - 2:
         problems.append(
             f"metadata: OpenAI keeps {MAX_METADATA} keys and tunekit uses 2; give at most {MAX_METADATA - 2}"
@@ -116,7 +127,8 @@ def build_create_params(
                 hyper[name] = value
         if rft.reasoning_effort != "default":
             hyper["reasoning_effort"] = rft.reasoning_effort
-        method["reinforcement"] = {"grader": options.grader, "hyperparameters": hyper}
+        grader = options.grader if options.grader is not None else reward_grader(config)
+        method["reinforcement"] = {"grader": grader, "hyperparameters": hyper}
     else:
         method["supervised"] = {"hyperparameters": hyper}
 

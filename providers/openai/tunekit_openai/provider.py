@@ -26,8 +26,11 @@ from tunekit.plugin import (
     Provider,
     RemoteFile,
     RunContext,
+    check_reward_columns,
     get_logger,
     recorded_upload,
+    resolve_rewards,
+    reward_items,
     table_inference_price,
     table_limits,
     table_training_cost,
@@ -181,11 +184,19 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def data_target(self, config: TuneConfig) -> str:
         """The data layer's writer for this method."""
-        return "openai-preference" if method_type(config, self.opts) == "dpo" else "openai"
+        kind = method_type(config, self.opts)
+        if kind == "reinforcement" and config.method == "rft":
+            return "openai-reinforcement"
+        return "openai-preference" if kind == "dpo" else "openai"
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the splits as OpenAI JSONL in the run folder and place each where the job reads it."""
         target = self.data_target(config)
+        if config.method == "rft":  # before any upload: every reward finds the columns it reads
+            rewards = resolve_rewards(config.reward)
+            for examples in (data.train, data.validation):
+                if examples:
+                    check_reward_columns(rewards, reward_items(examples))
         files: dict[str, RemoteFile] = {}
         for role, examples in (("train", data.train), ("validation", data.validation)):
             remote = self.place_split(run, role, examples, target)
@@ -231,7 +242,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def create_params(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> dict[str, Any]:
         """Keyword arguments for ``client.fine_tuning.jobs.create``; a subclass adds its service's own."""
-        return build_create_params(
+        params = build_create_params(
             config,
             self.opts,
             training_file=prepared.train,
@@ -240,6 +251,20 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
             config_hash=run.config_hash,
             wandb_tracking=config.tracking is not None and self.native_tracking(config.tracking),
         )
+        if run.start_from is not None:  # init_from: the service tunes the tuned model further
+            params["model"] = run.start_from
+        return params
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's tuned model id (or its checkpoint's), which the service takes as the job's ``model``."""
+        if parent.kind not in ("model_id", "deployment"):  # a deployment's model id is still the tuned model
+            raise ConfigError(
+                "cannot start from the earlier run",
+                problems=[
+                    f"init_from: {parent.model_id} is a {parent.kind}, not a tuned model id {self.service} tunes"
+                ],
+            )
+        return parent.model_id
 
     def native_tracking(self, tracking: TrackingConfig) -> bool:
         """OpenAI's own W&B integration logs the job's metrics when ``tracking.backend`` is wandb.
@@ -257,7 +282,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
     def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
         params = self.create_params(prepared, config, run)
         client = self.conn.client
-        run.intent("create_job", f"{params['method']['type']} on {config.model}", **self.create_intent(params))
+        run.intent("create_job", f"{params['method']['type']} on {params['model']}", **self.create_intent(params))
         job = self.conn.create(
             "create fine-tuning job",
             lambda: client.fine_tuning.jobs.create(**params),

@@ -194,6 +194,8 @@ class TogetherProvider(Provider[TogetherOptions]):
             problems.append(f"lora: Together trains {config.model} with LoRA only; remove `lora: null`")
         if config.method == "dpo" and row.get("dpo") is False:
             problems.append(f"method: Together offers no DPO for {config.model}")
+        if config.deploy is not None:  # checked before training is paid for, not after
+            problems.append("deploy: tunekit creates no Together endpoint; remove it (LoRA models answer serverless)")
         if self.options.wandb is not None and not os.environ.get("WANDB_API_KEY"):
             problems.append("provider_options.wandb: set WANDB_API_KEY (Together sends the run's metrics with it)")
         if config.hyperparameters.learning_rate_multiplier != "auto" and not self._warned:

@@ -1,11 +1,15 @@
-"""Serve an AutoTrain result on a Hugging Face Inference Endpoint, through ``huggingface_hub``.
+"""Serve a tuned model that lives in a Hub repo on a Hugging Face Inference Endpoint, through ``huggingface_hub``.
 
-One endpoint per deployment name, created once (a lost response is followed by
-a look for the endpoint before any retry), waited for until it answers, deleted
-again when it fails to start, and deleted by ``undeploy``. The management API's
-URL is ``huggingface_hub.constants.INFERENCE_ENDPOINTS_ENDPOINT``; the
-``endpoints_api`` option points it elsewhere (an emulator, a private
-deployment) for the duration of each call.
+Shared by every provider whose results are (or are pushed to) Hub repos; a
+provider reaches it through
+``tunekit.plugin`` and passes its own :class:`HubAccess` (an ``HfApi`` under
+tunekit's retries). One endpoint per deployment name, created once (a lost
+response is followed by a look for the endpoint before any retry), waited for
+until it answers, deleted again when it fails to start, and deleted by
+``undeploy``. The management API's URL is
+``huggingface_hub.constants.INFERENCE_ENDPOINTS_ENDPOINT``; ``api_url`` points
+it elsewhere (an emulator, a private deployment) for the duration of each
+call.
 """
 
 from __future__ import annotations
@@ -14,37 +18,56 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from tunekit.plugin import (
-    ConfigError,
-    DeploymentFailedError,
-    FineTunedModel,
-    NotFoundError,
-    endpoint_hosting_cost,
-    endpoint_instance,
-    get_logger,
-)
+from tunekit.data.endpoint_prices import endpoint_hosting_cost, endpoint_instance
+from tunekit.errors import ConfigError, DeploymentFailedError, NotFoundError
+from tunekit.provider import FineTunedModel
+from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
-    from huggingface_hub import InferenceEndpoint
+    from huggingface_hub import HfApi, InferenceEndpoint
 
-    from tunekit.plugin import DeployConfig, RunContext
-    from tunekit_autotrain.hub import HubConnection
+    from tunekit.config import DeployConfig
+    from tunekit.inference.base import ChatClient
+    from tunekit.provider import RunContext
 
 __all__ = [
     "EndpointPlan",
+    "HubAccess",
     "delete_endpoint",
     "deploy_endpoint",
+    "endpoint_base_client",
+    "endpoint_client",
     "endpoint_name",
+    "endpoint_serves_base",
     "plan_endpoint",
-    "serves_base",
     "weights_and_image",
 ]
 
-logger = get_logger("tunekit.autotrain")
+logger = get_logger("tunekit.serve.endpoints")
 
 T = TypeVar("T")
+
+
+class HubAccess(Protocol):
+    """What the endpoint calls need from a provider's Hub connection (``HfApi`` under tunekit's retries)."""
+
+    provider: str
+
+    @property
+    def api(self) -> HfApi: ...
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def namespace(self) -> str: ...
+
+    def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
+
+    def create(self, what: str, send: Callable[[], T], find: Callable[[], T | None]) -> T: ...
+
 
 IMAGES: dict[str, dict[str, Any]] = {
     "vllm": {"url": "vllm/vllm-openai:latest", "health_route": "/health", "port": 8000},
@@ -80,33 +103,35 @@ def weights_and_image(deploy: DeployConfig, *, adapter: bool) -> tuple[str, str]
     return weights, deploy.image or ("vllm" if weights == "lora" else "default")
 
 
-def serves_base(deploy: DeployConfig, *, adapter: bool) -> bool:
+def endpoint_serves_base(deploy: DeployConfig, *, adapter: bool) -> bool:
     """Whether the endpoint also answers as the untuned base model: an adapter loaded on its base by vLLM or TGI."""
     weights, image = weights_and_image(deploy, adapter=adapter)
     return weights == "lora" and image in IMAGES
 
 
-def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
-    """The endpoint for ``model``; refuses, before anything is created, what no image can serve."""
-    adapter = bool(model.metadata.get("adapter"))
+def plan_endpoint(model: FineTunedModel, deploy: DeployConfig, *, repo: str, adapter: bool) -> EndpointPlan:
+    """The endpoint for ``model``, whose Hub ``repo`` holds an ``adapter`` or merged weights at its root.
+
+    Refuses, before anything is created, what no image can serve.
+    """
     weights, image = weights_and_image(deploy, adapter=adapter)
     if weights == "merged" and adapter:
         raise ConfigError(
-            f"{model.model_id} holds a LoRA adapter, not merged weights: deploy it with weights: lora (on the vllm or "
-            "tgi image), or train with the adapter merged (AutoTrain's merge_adapter: true)"
+            f"{repo} holds a LoRA adapter, not merged weights: deploy it with weights: lora (on the vllm or "
+            "tgi image), or push merged weights to a repo of their own"
         )
     if weights == "lora" and not adapter:
-        raise ConfigError(f"{model.model_id} holds merged weights, not a LoRA adapter: use weights: merged")
+        raise ConfigError(f"{repo} holds merged weights, not a LoRA adapter: use weights: merged")
     if weights == "lora" and image == "default":
         raise ConfigError("the default image cannot load a LoRA adapter: use image: vllm or image: tgi")
     if deploy.scale_to_zero_minutes is not None and deploy.min_replicas != 0:
         raise ConfigError("deploy.scale_to_zero_minutes needs deploy.min_replicas: 0")
     instance = endpoint_instance(deploy)
-    repository, served, env, args = model.model_id, model.model_id, {}, None
+    repository, served, env, args = repo, repo, {}, None
     if weights == "lora":
         repository = model.base_model or ""
         if not repository:
-            raise ConfigError(f"{model.model_id}: the base model of the adapter is unknown; deploy merged weights")
+            raise ConfigError(f"{repo}: the base model of the adapter is unknown; deploy merged weights")
         if image == "vllm":
             # The base answers under its own id (the baselines), the adapter as SERVED_ADAPTER.
             args = [
@@ -114,11 +139,11 @@ def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
                 repository,
                 "--enable-lora",
                 "--lora-modules",
-                f"{SERVED_ADAPTER}={model.model_id}",
+                f"{SERVED_ADAPTER}={repo}",
             ]
             served = SERVED_ADAPTER
         else:
-            env = {"LORA_ADAPTERS": model.model_id}
+            env = {"LORA_ADAPTERS": repo}
     payload: dict[str, Any] = {
         "repository": repository,
         "framework": "pytorch",
@@ -135,7 +160,7 @@ def plan_endpoint(model: FineTunedModel, deploy: DeployConfig) -> EndpointPlan:
         "container_args": args,
         "custom_image": IMAGES.get(image),
     }
-    return EndpointPlan(endpoint_name(deploy.name or model.run_id or model.model_id), repository, payload, served)
+    return EndpointPlan(endpoint_name(deploy.name or model.run_id or repo), repository, payload, served)
 
 
 @contextmanager
@@ -155,23 +180,25 @@ def _api_url(url: str | None) -> Iterator[None]:
             constants.INFERENCE_ENDPOINTS_ENDPOINT = saved
 
 
-def _call(hub: HubConnection, api_url: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _call(hub: HubAccess, api_url: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     with _api_url(api_url):
         return hub.call(fn, *args, **kwargs)
 
 
 def deploy_endpoint(
-    hub: HubConnection,
+    hub: HubAccess,
     model: FineTunedModel,
     deploy: DeployConfig,
     run: RunContext,
     *,
+    repo: str,
+    adapter: bool,
     api_url: str | None,
     wait_timeout: float,
     poll: float,
 ) -> FineTunedModel:
-    """Create (or adopt) the endpoint, wait until it answers, and return the model as served there."""
-    plan = plan_endpoint(model, deploy)
+    """Create (or adopt) the endpoint serving Hub ``repo``, wait until it answers, and return the model as served."""
+    plan = plan_endpoint(model, deploy, repo=repo, adapter=adapter)
     api, namespace = hub.api, hub.namespace
 
     def find() -> InferenceEndpoint | None:
@@ -205,7 +232,7 @@ def deploy_endpoint(
         _delete_failed(hub, api_url, plan.name, namespace, run)
         raise DeploymentFailedError(
             f"Inference Endpoint {namespace}/{plan.name} did not start ({exc}); it was deleted, nothing bills",
-            provider="autotrain",
+            provider=hub.provider,
         ) from exc
     hosting = endpoint_hosting_cost(deploy)
     metadata = {
@@ -224,7 +251,7 @@ def deploy_endpoint(
     return model.model_copy(update={"kind": "deployment", "deployment": plan.name, "metadata": metadata})
 
 
-def _delete_failed(hub: HubConnection, api_url: str | None, name: str, namespace: str, run: RunContext) -> None:
+def _delete_failed(hub: HubAccess, api_url: str | None, name: str, namespace: str, run: RunContext) -> None:
     run.intent("delete_endpoint", name, endpoint=name)
     try:
         _call(hub, api_url, hub.api.delete_inference_endpoint, name, namespace=namespace, token=hub.token)
@@ -242,7 +269,7 @@ def _delete_failed(hub: HubConnection, api_url: str | None, name: str, namespace
     run.outcome("delete_endpoint", f"{name} deleted after a failed start", endpoint=name)
 
 
-def delete_endpoint(hub: HubConnection, model: FineTunedModel, run: RunContext, *, api_url: str | None) -> bool:
+def delete_endpoint(hub: HubAccess, model: FineTunedModel, run: RunContext, *, api_url: str | None) -> bool:
     """Delete the model's endpoint; False when it was already gone."""
     name = model.deployment or ""
     namespace = str(model.metadata.get("endpoint_namespace") or hub.namespace)
@@ -254,3 +281,24 @@ def delete_endpoint(hub: HubConnection, model: FineTunedModel, run: RunContext, 
         existed = False
     run.outcome("delete_endpoint", f"{name} {'deleted' if existed else 'was already gone'}", endpoint=name)
     return existed
+
+
+def endpoint_client(model: FineTunedModel, token: str) -> ChatClient | None:
+    """A chat client for ``model`` at the Inference Endpoint it is deployed on; None when it is not deployed."""
+    from tunekit.inference.hf_client import HuggingFaceChatClient
+
+    served_at = model.metadata.get("endpoint_url") if model.deployment else None
+    if not served_at:
+        return None
+    served = str(model.metadata.get("served_model") or model.model_id)
+    return HuggingFaceChatClient(served, base_url=str(served_at), token=token)
+
+
+def endpoint_base_client(model: FineTunedModel, token: str) -> ChatClient | None:
+    """The untuned base model at ``model``'s endpoint, where it serves the adapter on its base; else None."""
+    from tunekit.inference.hf_client import HuggingFaceChatClient
+
+    served_at = model.metadata.get("endpoint_url") if model.deployment else None
+    if not (served_at and model.metadata.get("serves_base") and model.base_model):
+        return None
+    return HuggingFaceChatClient(model.base_model, base_url=str(served_at), token=token)
