@@ -192,8 +192,8 @@ class EvalConfig(StrictModel):
     data: str | None = Field(None, description="Held-out evaluation file; defaults to the validation data.")
     metrics: list[str] = Field(
         default_factory=lambda: ["exact_match"],
-        description="Built-in metrics (exact_match, normalized_exact_match, token_f1, json_valid, regex) "
-        "or 'module:function' scorers.",
+        description="Built-in metrics (exact_match, normalized_exact_match, token_f1, json_valid, regex), "
+        "'grader:file.json' (an OpenAI grader definition), 'judge' (needs eval.judge) or 'module:function' scorers.",
     )
     few_shot: int = Field(
         3, ge=0, description="Training examples placed in the few-shot (and retrieval) baseline's prompt."
@@ -602,6 +602,11 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
         config.eval.data = resolve(config.eval.data, "eval.data")
         if config.eval.rag is not None:
             config.eval.rag.docs = resolve(config.eval.rag.docs, "eval.rag.docs") or config.eval.rag.docs
+        # Grader files, like data files, are found beside the config.
+        config.eval.metrics = [
+            f"grader:{resolve(m.removeprefix('grader:'), 'eval.metrics')}" if m.startswith("grader:") else m
+            for m in config.eval.metrics
+        ]
 
 
 def _validate_provider_options(config: TuneConfig) -> BaseModel:

@@ -90,22 +90,16 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        self._conn: _Connection | None = None
-
-    @property
-    def conn(self) -> _Connection:
-        if self._conn is None:
-            self._conn = _Connection(self.options)
-        return self._conn
+        self.conn = _Connection(self.options)  # the SDK client itself is built on first use
 
     @property
     def poll_interval(self) -> float:
         return self.options.poll_interval
 
     def close(self) -> None:
-        if self._conn is not None and self._conn._client is not None:
-            self._conn._client.close()
-        self._conn = None
+        if self.conn._client is not None:
+            self.conn._client.close()
+            self.conn._client = None
 
     # -- what the data layer asks (the tables this package ships) ---------------------------
 
