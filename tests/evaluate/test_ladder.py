@@ -146,3 +146,31 @@ def test_a_provider_that_needs_settings_is_named(tmp_path: Path, openai_env: Ope
     with pytest.raises(ConfigError, match=r"eval\.models: azure:gpt-4\.1: the azure provider"):
         evaluate_baselines(tuner)
     assert chat_models(openai_env) == []
+
+
+@pytest.mark.parametrize("mode", ["score", "pairwise"])
+def test_the_bound_counts_the_judge_too(openai_emulator: OpenAIEmulator, mode: str) -> None:
+    from tunekit.evaluate import Candidate, eval_items, evaluate, evaluation_spend
+    from tunekit.evaluate.judge import Judge
+    from tunekit.inference import OpenAIChatClient
+
+    def client() -> OpenAIChatClient:
+        return OpenAIChatClient(BASE, base_url=openai_emulator.base_url, api_key=openai_emulator.api_key)
+
+    price = Price(0.15, 0.60)
+    candidates = [
+        Candidate("base few-shot", client(), "few-shot", price=price, spends_money=True),
+        Candidate("other", client(), "model", price=price, spends_money=True),
+    ]
+    rubric = "Score: 8 and Winner: A. Reason: it does."
+    judge = Judge(client(), rubric, mode=mode, price=price, provider="openai", max_tokens=64)  # type: ignore[arg-type]
+    items = eval_items([conversation(i) for i in range(5)])
+
+    spend = evaluation_spend(candidates, items, 32, judge=judge)
+    report = evaluate(candidates, items, ["token_f1"], judge=judge, max_new_tokens=32)
+
+    assert report.judge is not None and spend.judge_requests == report.judge.requests
+    assert spend.requests == 2 * 5 + report.judge.requests
+    assert f"{spend.judge_requests} of them to the judge" in spend.sentence()
+    spent = sum(c.cost_per_1k or 0.0 for c in report.candidates) * 5 / 1000 + (report.judge.cost or 0.0)
+    assert spend.max_cost is not None and 0 < spent <= spend.max_cost

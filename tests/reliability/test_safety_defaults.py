@@ -222,6 +222,7 @@ ALLOWED = [
 
 def _local_config(provider: str, options: dict[str, Any]) -> Any:
     models = {"openai": "gpt-4o-mini-2024-07-18", "azure": "gpt-4.1-mini-2025-04-14", "autotrain": "org/model"}
+    models["together"] = "Qwen/Qwen3-8B"
     return parse_config(
         {"provider": provider, "model": models[provider], "data": {"train": "t.jsonl"}, "provider_options": options}
     )
@@ -230,6 +231,7 @@ def _local_config(provider: str, options: dict[str, Any]) -> Any:
 # provider, how the URL is given in provider_options, and the environment variable read when it is not.
 URL_FIELDS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
     ("openai", lambda url: {"base_url": url}),
+    ("together", lambda url: {"base_url": url}),
     ("azure", lambda url: {"endpoint": url}),
     ("azure", lambda url: {"endpoint": "https://x.openai.azure.com", "arm": {"url": url}}),
     (
@@ -242,7 +244,12 @@ URL_FIELDS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
     ("autotrain", lambda url: {"endpoint": url}),
     ("autotrain", lambda url: {"inference_url": url + "/models/{model}"}),
 ]
-ENV_URLS = [("openai", "OPENAI_BASE_URL"), ("azure", "AZURE_OPENAI_ENDPOINT"), ("autotrain", "HF_ENDPOINT")]
+ENV_URLS = [
+    ("openai", "OPENAI_BASE_URL"),
+    ("azure", "AZURE_OPENAI_ENDPOINT"),
+    ("autotrain", "HF_ENDPOINT"),
+    ("together", "TOGETHER_BASE_URL"),
+]
 
 
 @pytest.mark.parametrize("url", REFUSED)

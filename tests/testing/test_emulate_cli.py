@@ -13,7 +13,7 @@ import pytest
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("service", ["openai", "azure"])
+@pytest.mark.parametrize("service", ["openai", "azure", "fireworks"])
 def test_emulate_serves_and_logs_requests(service: str) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tunekit.cli", "emulate", service, "--port", "0", "--json", "--lifecycle", "manual"],
@@ -25,16 +25,25 @@ def test_emulate_serves_and_logs_requests(service: str) -> None:
         assert process.stdout is not None
         details = json.loads(process.stdout.readline())
         assert details["service"] == service
-        if service == "openai":
-            client = openai.OpenAI(base_url=details["base_url"], api_key=details["api_key"], max_retries=0)
-        else:
-            client = openai.AzureOpenAI(
-                azure_endpoint=details["endpoint"],
-                api_key=details["api_key"],
-                api_version=details["api_version"],
-                max_retries=0,
+        if service == "fireworks":
+            import fireworks
+
+            account = details["account_id"]
+            sdk = fireworks.Fireworks(
+                base_url=details["base_url"], api_key=details["api_key"], account_id=account, max_retries=0
             )
-        assert client.models.list().data
+            assert sdk.models.list().models == []  # no model tuned yet
+        else:
+            if service == "openai":
+                client = openai.OpenAI(base_url=details["base_url"], api_key=details["api_key"], max_retries=0)
+            else:
+                client = openai.AzureOpenAI(
+                    azure_endpoint=details["endpoint"],
+                    api_key=details["api_key"],
+                    api_version=details["api_version"],
+                    max_retries=0,
+                )
+            assert client.models.list().data
         assert httpx.get(f"{details['control']}/health").json()["ok"]
     finally:
         process.send_signal(signal.SIGINT)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-
 import fireworks
 import httpx
 import pytest
@@ -94,23 +89,3 @@ def test_an_injected_fault_has_the_grpc_shape(fireworks_emulator: FireworksEmula
         _client(fireworks_emulator).datasets.list()
     assert failed.value.body["code"] == 14  # type: ignore[index]
     assert _client(fireworks_emulator).datasets.list().datasets == []
-
-
-@pytest.mark.slow
-def test_tunekit_emulate_fireworks_serves_the_sdk() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tunekit.cli", "emulate", "fireworks", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        details = json.loads(process.stdout.readline())
-        client = fireworks.Fireworks(
-            api_key=details["api_key"], account_id=details["account_id"], base_url=details["base_url"], max_retries=0
-        )
-        assert client.datasets.list().datasets == []
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)

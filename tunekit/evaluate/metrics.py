@@ -11,7 +11,8 @@ Built-in metrics (each scores one answer from 0 to 1):
   (key order and formatting ignored).
 - ``regex``: the whole stripped answer matches the pattern (``eval.regex``).
 
-A Python scorer is named ``"module:function"`` (or ``"path/to/file.py:function"``)
+An OpenAI grader definition is named ``"grader:path/to/grader.json"`` (see
+:mod:`tunekit.evaluate.graders`). A Python scorer is named ``"module:function"`` (or ``"path/to/file.py:function"``)
 and called as ``function(prediction, reference)``; it returns a number or a bool.
 Parameters after those two are the example's other fields, passed by name
 (``def score(prediction, reference, schema)`` receives each example's
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tunekit.errors import ConfigError
+from tunekit.evaluate.graders import GRADER_PREFIX, ModelClients, load_grader
 
 __all__ = [
     "BUILTIN_METRICS",
@@ -198,8 +200,13 @@ def load_scorer(spec: str) -> Scorer:
     return scorer  # type: ignore[no-any-return]
 
 
-def resolve_metrics(names: Sequence[str | Metric], *, regex: str | None = None) -> list[Metric]:
-    """Metrics from names (built-ins, ``regex``, or ``module:function``), in the given order."""
+def resolve_metrics(
+    names: Sequence[str | Metric], *, regex: str | None = None, models: ModelClients | None = None
+) -> list[Metric]:
+    """Metrics from names (built-ins, ``regex``, ``grader:path.json`` or ``module:function``), in the given order.
+
+    ``models`` gives model graders (``score_model``, ``label_model``) their chat client.
+    """
     metrics: list[Metric] = []
     for item in names:
         if isinstance(item, Metric):
@@ -210,11 +217,13 @@ def resolve_metrics(names: Sequence[str | Metric], *, regex: str | None = None) 
             metrics.append(Metric("regex", regex_match(regex)))
         elif item in BUILTIN_METRICS:
             metrics.append(Metric(item, BUILTIN_METRICS[item]))
+        elif item.startswith(GRADER_PREFIX):
+            metrics.append(Metric(*load_grader(item, models=models)))
         elif ":" in item:
             metrics.append(Metric(item.rpartition(":")[2], load_scorer(item)))
         else:
             known = ", ".join([*BUILTIN_METRICS, "regex"])
-            raise ConfigError(f"unknown metric {item!r} (built-in: {known}; or 'module:function')")
+            raise ConfigError(f"unknown metric {item!r} (built-in: {known}; 'grader:file.json'; or 'module:function')")
     if not metrics:
         raise ConfigError("give at least one metric")
     names_seen = [m.name for m in metrics]

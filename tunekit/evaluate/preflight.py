@@ -87,8 +87,14 @@ def check_evaluation(
     Empty when every remote candidate that exists before training (the
     baselines and the named models) answered one question.
     """
+    from tunekit.config import EvalConfig
+    from tunekit.evaluate.metrics import resolve_metrics
     from tunekit.evaluate.runs import close_candidates, held_out_examples
 
+    eval_settings = config.eval or EvalConfig()
+    named = [m for m in eval_settings.metrics if m != "judge"]
+    if named:  # a broken grader file or scorer is said before training, naming the file and the key
+        resolve_metrics(named, regex=eval_settings.regex)
     missing = provider.evaluation_problems(config)  # what the provider knows is missing, said before the probes
     if examples is None or train_examples is None:
         held_out, train = held_out_examples(config)

@@ -7,6 +7,7 @@ from typing import Any
 
 from tunekit.errors import ConfigError
 from tunekit.evaluate.candidates import Candidate, EvalItem, eval_items
+from tunekit.evaluate.graders import ModelClients, Unscored
 from tunekit.evaluate.judge import JUDGE_METRIC, Judge
 from tunekit.evaluate.metrics import Metric, resolve_metrics
 from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult
@@ -40,6 +41,7 @@ def evaluate(
     progress: Progress | None = None,
     give_up_after: int | None = GIVE_UP_AFTER,
     judge: Judge | None = None,
+    models: ModelClients | None = None,
 ) -> EvalReport:
     """Answer every held-out example with every candidate, score, and report.
 
@@ -54,7 +56,8 @@ def evaluate(
     nothing makes the report's verdict "evaluation failed" (see
     :attr:`EvalReport.failed`). A ``judge`` scores the answers under the
     metric ``judge`` (placed where ``metrics`` lists it, else last) and its
-    own bill goes into :attr:`EvalReport.judge`.
+    own bill goes into :attr:`EvalReport.judge`. ``models`` gives model
+    graders (``grader:file.json`` of type score_model or label_model) their client.
     """
     if not candidates:
         raise ConfigError("evaluate needs at least one candidate")
@@ -64,7 +67,7 @@ def evaluate(
     if JUDGE_METRIC in metrics and judge is None:
         raise ConfigError("the judge metric needs a judge (eval.judge: model and rubric)")
     plain = [m for m in metrics if m != JUDGE_METRIC]
-    resolved = resolve_metrics(plain, regex=regex) if plain or judge is None else []
+    resolved = resolve_metrics(plain, regex=regex, models=models) if plain or judge is None else []
     examples = list(examples)
     if examples and all(isinstance(e, EvalItem) for e in examples):
         items: list[EvalItem] = examples[:max_examples] if max_examples else examples
@@ -156,6 +159,8 @@ def _score(result: ChatResult, item: EvalItem, metrics: list[Metric]) -> ItemRes
             continue
         try:
             scores[metric.name] = metric.score(result.text, item.reference, item.fields)
+        except Unscored as exc:  # a model grader's unreadable reply: no score for this answer, not a 0
+            logger.warning("%s left example %s without a score: %s", metric.name, item.where, exc)
         except Exception as exc:  # a user's scorer: say which one broke, and on what
             raise ConfigError(f"scorer {metric.name} failed on example {item.where}: {exc}") from exc
     return ItemResult(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tunekit.evaluate.breakeven import Economics
     from tunekit.evaluate.judge import Judge
     from tunekit.evaluate.spend import EvaluationSpend
+    from tunekit.inference.base import ChatClient
     from tunekit.jobs import Job
     from tunekit.provider import FineTunedModel, Provider
     from tunekit.tuner import Tuner
@@ -105,11 +106,12 @@ def evaluate_config(
     items = eval_items(examples, limit=max_examples or settings.max_examples)
     candidates = build_candidates(config, provider, model=model, train_examples=train_examples, prices=prices)
     judge = build_judge(config, provider, concurrency=concurrency)
+    graders = _GraderClients(provider)
     try:
         if confirm is not None:
             from tunekit.evaluate.spend import evaluation_spend
 
-            confirm(evaluation_spend(candidates, items, settings.max_new_tokens))
+            confirm(evaluation_spend(candidates, items, settings.max_new_tokens, judge=judge))
         report = evaluate(
             candidates,
             items,
@@ -122,8 +124,10 @@ def evaluate_config(
             title=title or _title(config, model),
             progress=progress,
             judge=judge,
+            models=graders.client,
         )
     finally:
+        graders.close()
         close_candidates(candidates)
         if judge is not None:
             judge.client.close()
@@ -196,6 +200,26 @@ def build_judge(config: TuneConfig, provider: Provider, *, concurrency: int | No
         max_tokens=settings.max_tokens,
         concurrency=concurrency,
     )
+
+
+class _GraderClients:
+    """Chat clients for model graders' ``model`` (``provider:model`` or the config's provider), made once each."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.clients: dict[str, ChatClient] = {}
+
+    def client(self, spec: str) -> ChatClient:
+        if spec not in self.clients:
+            from tunekit.evaluate.candidates import provider_for
+
+            owner, model_id = provider_for(spec, self.provider, what="grader model")
+            self.clients[spec] = owner.base_client(model_id)
+        return self.clients[spec]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
 
 def evaluate_run(

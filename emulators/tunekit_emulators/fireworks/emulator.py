@@ -231,6 +231,24 @@ class FireworksEmulator(Emulator):
         ]
         return Starlette(routes=routes, exception_handlers={GrpcError: _handle})
 
+    def _name(self, collection: str, resource_id: str) -> str:
+        return f"accounts/{self.account_id}/{collection}/{resource_id}"
+
+    def _lookup(self, table: dict[str, Any], collection: str, key: str, request: Request) -> Any:
+        """Record ``key`` of ``table`` (a 404 naming it when absent); None once a DELETE has removed it."""
+        record = table.get(key)
+        if record is None:
+            raise GrpcError(404, f"{self._name(collection, key)} not found")
+        if request.method == "DELETE":
+            del table[key]
+            return None
+        return record
+
+    @staticmethod
+    def _split(raw: str) -> tuple[str, str]:
+        resource_id, _, action = raw.partition(":")
+        return resource_id, action
+
     def _authorize(self, request: Request) -> None:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             raise GrpcError(401, "invalid API key: the request was not authenticated")
@@ -241,14 +259,6 @@ class FireworksEmulator(Emulator):
         if not decision.allowed:
             headers = {**decision.headers, "retry-after": f"{max(decision.retry_after, 0.001):.3f}"}
             raise GrpcError(429, "rate limit exceeded: too many requests", headers)
-
-    def _name(self, collection: str, resource_id: str) -> str:
-        return f"accounts/{self.account_id}/{collection}/{resource_id}"
-
-    @staticmethod
-    def _split(raw: str) -> tuple[str, str]:
-        resource_id, _, action = raw.partition(":")
-        return resource_id, action
 
     # datasets
     async def _datasets(self, request: Request) -> Response:
@@ -323,7 +333,10 @@ class FireworksEmulator(Emulator):
             "", 12, "abcdefghijklmnopqrstuvwxyz0123456789"
         )
         config = body.get("trainingConfig") or {} if short == "dpo" else body
-        model = str(config.get("baseModel") or "")
+        warm = self.store.models.get(str(config.get("warmStartFrom") or "").rsplit("/", 1)[-1])
+        model = str(config.get("baseModel") or (warm or {}).get("peftDetails", {}).get("baseModel") or "")
+        if config.get("warmStartFrom") and warm is None:
+            raise GrpcError(404, f"model {config['warmStartFrom']!r} to warm start from not found")
         row = base_model(model)
         if row is None:
             raise GrpcError(404, f"model {model!r} not found in the Fireworks model library")
@@ -398,12 +411,9 @@ class FireworksEmulator(Emulator):
 
     def _model(self, request: Request, model_id: str, action: str) -> Response:
         with self.lock:
-            model = self.store.models.get(model_id)
-            if model is None:
-                raise GrpcError(404, f"model {self._name('models', model_id)} not found")
-            if request.method == "DELETE":
-                del self.store.models[model_id]
-                return json_response({})
+            model = self._lookup(self.store.models, "models", model_id, request)
+        if model is None:
+            return json_response({})
         if action != "getDownloadEndpoint":
             return json_response(model)
         if self.adapter_dir is None:
@@ -450,13 +460,8 @@ class FireworksEmulator(Emulator):
 
     def _deployment(self, request: Request, deployment_id: str) -> Response:
         with self.lock:
-            record = self.store.deployments.get(deployment_id)
-            if record is None:
-                raise GrpcError(404, f"deployment {self._name('deployments', deployment_id)} not found")
-            if request.method == "DELETE":
-                del self.store.deployments[deployment_id]
-                return json_response({})
-            return json_response(self._ready(record).to_api())
+            record = self._lookup(self.store.deployments, "deployments", deployment_id, request)
+            return json_response(self._ready(record).to_api() if record is not None else {})
 
     # inference (OpenAI-compatible)
     async def _chat(self, request: Request) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tunekit.plugin import ConfigError, RemoteOptions, resolve_secret, resolve_url
 
@@ -42,6 +42,11 @@ class TogetherOptions(RemoteOptions):
         "adapter", description="What `tunekit serve/export` fetches of a LoRA job: the adapter or merged weights."
     )
     wandb: WandbOptions | None = Field(None, description="Weights & Biases integration.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _safe_base_url(cls, value: str | None) -> str | None:
+        return value and resolve_url(value, "TOGETHER_BASE_URL")  # plain http only to loopback
 
     def resolved_api_key(self) -> str:
         """The key to send: the option, else ``TOGETHER_API_KEY``; a key of another service is refused."""

@@ -280,10 +280,8 @@ class TogetherProvider(Provider[TogetherOptions]):
         params = self.create_params(prepared, config, run)
         what = f"{config.method} {'LoRA' if params['lora'] else 'full'} on {config.model}"
         run.intent("create_job", what, model=config.model, suffix=params["suffix"])
-        client = self.conn.client
-        job = self.conn.create(
-            "create fine-tuning job", lambda: client.fine_tuning.create(**params), lambda: self.find_job(run.run_id)
-        )
+        create = lambda: self.conn.client.fine_tuning.create(**params)  # noqa: E731
+        job = self.conn.create("create fine-tuning job", create, lambda: self.find_job(run.run_id))
         run.outcome("create_job", job.id, job_id=job.id, status=job.status)
         run.remember(job_id=job.id)
         return self._ref(job.id, run)

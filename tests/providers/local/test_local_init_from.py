@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,21 @@ def test_a_mismatched_adapter_shape_or_base_model_is_refused_before_a_run(
     with pytest.raises(ConfigError, match=f"init_from: run {parent.run_id} was tuned from {tiny_model}"):
         _tuner(tiny_model_marked, data, init_from=parent.run_id).submit()
     assert len(parent.ledger.runs()) == runs
+
+
+def test_a_parent_that_trained_all_weights_is_the_childs_model(tiny_model: Path, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "train.jsonl", [{"messages": c} for c in sample_conversations(8)])
+    full = Tuner(
+        provider="local",
+        model=str(tiny_model),
+        data={"train": str(data)},
+        hyperparameters={"learning_rate": 1e-3, "batch_size": 4},
+        lora=None,
+        provider_options={"device": "cpu", "max_steps": 1},
+    )
+    parent = _finish(full.submit()).result()
+    assert parent.kind == "model_dir"
+    child = _finish(_tuner(tiny_model, data, max_steps=1, init_from=str(parent.run_id)).submit())
+    spec = json.loads(RunFolder(child.record.run_dir).job.read_text())
+    assert spec["model"] == parent.path and spec["init_adapter"] is None  # a new adapter on the parent's weights
+    assert child.result().base_model == parent.path
