@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -151,3 +153,28 @@ def test_ctrl_c_stops_the_engine_and_forgets_where_it_served(tuned_run: TunedRun
     assert "served_at" not in (ledger.get(tuned_run.run_id).result or {}).get("metadata", {})
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+
+
+def test_the_readme_s_openai_snippet_gets_the_served_greedy_answer(
+    server: tuple[object, int], tuned_run: TunedRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's serve command and its openai snippet, run as written against the server (its port and name)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Serve the tuned model") :]
+    command = re.search(r"tunekit serve \S+ --port (\d+) --name (\S+)", section)
+    snippet = re.search(r"```python\n(.*?)```", section, re.S)
+    assert command is not None and snippet is not None
+    port, name = command.groups()
+    code = snippet.group(1)
+    assert (
+        f'base_url="http://127.0.0.1:{port}/v1"' in code and f'model="{name}"' in code
+    )  # the snippet calls the server
+    _, served_port = server
+    code = code.replace(f"127.0.0.1:{port}", f"127.0.0.1:{served_port}").replace(f'"{name}"', '"tiny-colours"')
+    asked = re.search(r"messages=(\[.*?\]),\n\s*temperature=0,\n\s*max_tokens=(\d+),", code, re.S)
+    assert asked is not None, "the snippet asks greedily with a token limit, so its answer is reproducible"
+    exec(compile(code, "README.md", "exec"), {})  # the README's own example, run as a user would
+    printed = capsys.readouterr().out.removesuffix("\n")
+    messages = ast.literal_eval(asked.group(1))
+    [expected] = peft_by_hand(tuned_run.base, tuned_run.adapter, [messages], int(asked.group(2)))
+    assert printed == expected

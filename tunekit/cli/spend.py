@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 __all__ = ["confirm_deployment", "confirm_new_job"]
 
 
+def can_ask() -> bool:
+    """Whether someone can answer a question: stdin is a terminal (a script or CI must say --yes instead)."""
+    return sys.stdin.isatty()
+
+
 def confirm_new_job(
     tuner: Tuner, *, yes: bool, out: Console | None = None, preflight: Callable[[], None] | None = None
 ) -> None:
@@ -41,7 +46,7 @@ def confirm_new_job(
         preflight()
     if not tuner.provider.spends_money or yes:
         return
-    if not sys.stdin.isatty():
+    if not can_ask():
         err_console.print(f"this starts a {tuner.provider.name} job that bills; pass --yes to confirm without a prompt")
         raise typer.Exit(EXIT_USAGE)
     if not typer.confirm(f"Start a {tuner.provider.name} job (it bills)?", default=False):
@@ -66,7 +71,7 @@ def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_i
     price = ""
     if hosting is not None and hosting.per_hour is not None:
         price = f" at {hosting.currency} {hosting.per_hour:.2f} per hour"
-    if not sys.stdin.isatty():
+    if not can_ask():
         err_console.print(
             f"this creates a deployment ({tuner.provider.name}) that bills{price} until `tunekit undeploy {run_id}`; "
             "pass --yes to confirm without a prompt",

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from tunekit_emulators.base import CONTROL_PREFIX, Emulator, read_json
+from tunekit_emulators.base import CONTROL_PREFIX, Emulator, control_action
 from tunekit_emulators.lifecycle import Lifecycle, LifecycleMode
 from tunekit_emulators.openai.common import json_body, json_response, multipart
 from tunekit_emulators.openai.errors import APIError, error_body, handle_api_error, invalid_request, not_found
@@ -197,10 +197,7 @@ class TogetherEmulator(Emulator):
         """Move a job to its next state, or on to state ``to``."""
         with self.lock:
             job = self._jobs[job_id]
-            target = to or Lifecycle.next_state(PATH, job.status)
-            if target not in PATH or job.status not in PATH:
-                raise ValueError(f"cannot move job {job_id} from {job.status} to {target}")
-            for state in PATH[PATH.index(job.status) + 1 : PATH.index(target) + 1]:
+            for state in Lifecycle.steps(PATH, job.status, to):
                 self._enter(job, state, self.lifecycle.now())
             return job.to_api()
 
@@ -232,7 +229,12 @@ class TogetherEmulator(Emulator):
             Route("/finetune/download", self._download, methods=["GET"]),
             Route("/chat/completions", self._chat, methods=["POST"]),
         ]
-        control = [*self.control_routes(), Route("/fine-tunes/{id}/advance", self._http_advance, methods=["POST"])]
+        advance = control_action("/fine-tunes/{id}/advance", lambda job_id, body: self.advance(job_id, body.get("to")))
+        fail = control_action(
+            "/fine-tunes/{id}/fail",
+            lambda job_id, body: self.fail(job_id, body.get("message") or "the training failed"),
+        )
+        control = [*self.control_routes(), advance, fail]
         routes: list[BaseRoute] = [
             Mount(CONTROL_PREFIX, routes=control),
             Mount("/v1", routes=v1),
@@ -502,10 +504,3 @@ class TogetherEmulator(Emulator):
         record = self._files.get(str(job.body.get("training_file")))
         method = "dpo" if (job.body.get("training_method") or {}).get("method") == "dpo" else "supervised"
         return parse_training_file(record.content or b"", method).replies if record is not None else {}
-
-    async def _http_advance(self, request: Request) -> Response:
-        body = await read_json(request)
-        try:
-            return json_response(self.advance(request.path_params["id"], body.get("to")))
-        except (KeyError, ValueError) as exc:
-            return json_response({"error": {"message": str(exc)}}, status=400)

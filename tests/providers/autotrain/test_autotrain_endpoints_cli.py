@@ -50,6 +50,24 @@ def test_deploy_says_the_hourly_price_and_creates_nothing_without_yes(
     assert shown["deployments"] == []
 
 
+def test_deploy_asks_at_a_terminal_and_a_no_creates_nothing(
+    hub_emulator: HubEmulator, trained_run: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tunekit.cli.spend.can_ask", lambda: True)  # as at a terminal: the answer comes from stdin
+    declined = runner.invoke(app, ["deploy", trained_run], input="n\n")
+    assert declined.exit_code == 1, declined.output
+    assert (
+        "it bills at USD 0.80 per hour until undeployed" in declined.output
+        and "nothing was deployed" in declined.output
+    )
+    assert hub_emulator.inference_endpoints() == []
+    assert json.loads(runner.invoke(app, ["show", trained_run, "--json"]).stdout)["deployments"] == []
+
+    accepted = runner.invoke(app, ["deploy", trained_run], input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert len(hub_emulator.inference_endpoints()) == 1
+
+
 def test_deploy_records_the_price_and_undeploy_deletes_every_endpoint(
     hub_emulator: HubEmulator, trained_run: str
 ) -> None:
