@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "endpoint_client": "tunekit.serve.inference_endpoints",
     "endpoint_base_client": "tunekit.serve.inference_endpoints",
     "endpoint_serves_base": "tunekit.serve.inference_endpoints",
+    "endpoint_config_problems": "tunekit.serve.inference_endpoints",
     # canonical examples (what ``DatasetSplits`` holds) and their writers
     "Example": "tunekit.data.examples",
     "ChatExample": "tunekit.data.examples",
@@ -318,6 +319,7 @@ if TYPE_CHECKING:
         deploy_endpoint as deploy_endpoint,
         endpoint_base_client as endpoint_base_client,
         endpoint_client as endpoint_client,
+        endpoint_config_problems as endpoint_config_problems,
         endpoint_serves_base as endpoint_serves_base,
     )
     from tunekit.states import (

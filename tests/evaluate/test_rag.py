@@ -220,3 +220,23 @@ def test_documents_are_cut_into_overlapping_passages_at_word_boundaries(tmp_path
     assert chunk_text("  \n ", 10, 0) == []
     write_docs(tmp_path)
     assert sorted(read_documents(tmp_path)) == ["leave/holidays.txt", "security.md", "travel.md"]
+
+
+def test_cli_rag_option_adds_the_rag_baseline(
+    config_path: Path, openai_emulator: OpenAIEmulator, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tunekit.cli.app import app
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    del config["eval"]["rag"]
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    other = write_docs(tmp_path / "other")
+    result = CliRunner().invoke(app, ["eval", str(config_path), "--rag", str(other), "-n", "1", "--json", "--yes"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout[result.stdout.index("{") :])
+    assert [c["name"] for c in data["candidates"]] == ["base zero-shot", "base rag (k=3)"]
+    assert "[1] travel.md" in last_user(chat_requests(openai_emulator)[-1])

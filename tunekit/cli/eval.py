@@ -40,6 +40,10 @@ def eval_command(
         Path | None, typer.Option("--data", help="Held-out file (default: eval.data or validation).")
     ] = None,
     few_shot: Annotated[int | None, typer.Option("--few-shot", "-k", help="Examples in the few-shot prompt.")] = None,
+    rag: Annotated[
+        Path | None,
+        typer.Option("--rag", help="Folder of .txt/.md documents: add base rag (and tuned+rag) with passages from it."),
+    ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option(
@@ -75,6 +79,9 @@ def eval_command(
         overrides["few_shot"] = few_shot
     if model:
         overrides["models"] = list(model)
+    if rag is not None:
+        current = tuner.config.eval.rag if tuner.config.eval is not None else None
+        overrides["rag"] = {**(current.model_dump() if current else {}), "docs": str(rag.expanduser().resolve())}
     _apply_eval_overrides(tuner, overrides)
 
     fine_tuned = job.result() if job is not None else None

@@ -39,6 +39,7 @@ __all__ = [
     "deploy_endpoint",
     "endpoint_base_client",
     "endpoint_client",
+    "endpoint_config_problems",
     "endpoint_name",
     "endpoint_serves_base",
     "plan_endpoint",
@@ -107,6 +108,34 @@ def endpoint_serves_base(deploy: DeployConfig, *, adapter: bool) -> bool:
     """Whether the endpoint also answers as the untuned base model: an adapter loaded on its base by vLLM or TGI."""
     weights, image = weights_and_image(deploy, adapter=adapter)
     return weights == "lora" and image in IMAGES
+
+
+def endpoint_config_problems(deploy: DeployConfig, *, adapter: bool, api_url: str | None) -> list[str]:
+    """What would stop the ``deploy:`` section's endpoint, said before training is paid for (``"path: message"``).
+
+    ``adapter``: whether the result will hold a LoRA adapter. The management
+    API must answer one TCP connection; nothing is sent.
+    """
+    from tunekit.endpoints import unreachable
+
+    problems = []
+    weights, image = weights_and_image(deploy, adapter=adapter)
+    if weights == "merged" and adapter:
+        problems.append("deploy.weights: the result will be a LoRA adapter; serve it with weights: lora")
+    if weights == "lora" and not adapter:
+        problems.append("deploy.weights: the result will hold merged weights, not a LoRA adapter; use weights: merged")
+    if weights == "lora" and image not in IMAGES:
+        problems.append("deploy.image: the default image cannot load a LoRA adapter; use image: vllm or image: tgi")
+    if deploy.scale_to_zero_minutes is not None and deploy.min_replicas != 0:
+        problems.append("deploy.scale_to_zero_minutes: needs deploy.min_replicas: 0")
+    if api_url is None:
+        from huggingface_hub import constants
+
+        api_url = constants.INFERENCE_ENDPOINTS_ENDPOINT
+    reach = unreachable(api_url, field="provider_options.endpoints_api (the Inference Endpoints API)")
+    if reach:
+        problems.append(reach)
+    return problems
 
 
 def plan_endpoint(model: FineTunedModel, deploy: DeployConfig, *, repo: str, adapter: bool) -> EndpointPlan:

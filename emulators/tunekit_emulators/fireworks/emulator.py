@@ -333,7 +333,10 @@ class FireworksEmulator(Emulator):
             "", 12, "abcdefghijklmnopqrstuvwxyz0123456789"
         )
         config = body.get("trainingConfig") or {} if short == "dpo" else body
-        model = str(config.get("baseModel") or "")
+        warm = self.store.models.get(str(config.get("warmStartFrom") or "").rsplit("/", 1)[-1])
+        model = str(config.get("baseModel") or (warm or {}).get("peftDetails", {}).get("baseModel") or "")
+        if config.get("warmStartFrom") and warm is None:
+            raise GrpcError(404, f"model {config['warmStartFrom']!r} to warm start from not found")
         row = base_model(model)
         if row is None:
             raise GrpcError(404, f"model {model!r} not found in the Fireworks model library")

@@ -158,6 +158,11 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
             self.opts.resolved_endpoint()
         except ConfigError as exc:
             problems.append(f"provider_options.token: {exc}")
+        if config.deploy is not None:  # `tunekit run` deploys after training: its endpoint's problems come first
+            from tunekit.plugin import endpoint_config_problems
+
+            adapter = config.lora is not None and not self.opts.params.merge_adapter
+            problems += endpoint_config_problems(config.deploy, adapter=adapter, api_url=self.opts.endpoints_api)
         return problems
 
     def evaluation_problems(self, config: TuneConfig) -> list[str]:

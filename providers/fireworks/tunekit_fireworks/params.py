@@ -33,12 +33,15 @@ def resolved(options: FireworksOptions) -> tuple[str, str, str | None]:
 
 
 def job_params(
-    config: TuneConfig, options: FireworksOptions, *, dataset: str, evaluation: str | None, job_id: str
+    config: TuneConfig, options: FireworksOptions, job_id: str, dataset: str = "", **more: str | None
 ) -> tuple[dict[str, Any], list[str]]:
     """Keyword arguments of ``supervised_fine_tuning_jobs.create`` (or ``dpo_jobs.create``); what Fireworks ignores."""
     hp = config.hyperparameters
     ignored: list[str] = []
-    training: dict[str, Any] = {"base_model": config.model, "output_model": job_id}
+    # init_from: Fireworks continues a LoRA model it tuned (warm start) instead of the base model.
+    start_from, evaluation = more.get("start_from"), more.get("evaluation")
+    start = {"warm_start_from": start_from} if start_from else {"base_model": config.model}
+    training: dict[str, Any] = {**start, "output_model": job_id}
     for field, value in (
         ("epochs", hp.epochs),
         ("learning_rate", hp.learning_rate),
@@ -54,7 +57,9 @@ def job_params(
         if value != "auto":
             hint = " (set provider_options.learning_rate_warmup_steps)" if name == "warmup_ratio" else ""
             ignored.append(f"hyperparameters.{name}: Fireworks takes no {name}; ignored{hint}")
-    if config.lora is not None:
+    if config.lora is None:
+        raise ConfigError("lora: Fireworks trains LoRA adapters only; remove `lora: null`")
+    else:
         if config.lora.r not in _RANKS:
             raise ConfigError(f"lora.r: Fireworks trains LoRA ranks {', '.join(map(str, _RANKS))}; got {config.lora.r}")
         training["lora_rank"] = config.lora.r

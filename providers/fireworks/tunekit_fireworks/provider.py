@@ -133,7 +133,7 @@ class FireworksProvider(Provider[FireworksOptions]):
         for prefix, kind in _FOREIGN_KEYS.items():
             if key.startswith(prefix):
                 problems.append(f"provider_options.api_key: this is {kind} ({prefix}…), not a Fireworks API key")
-        _params, ignored = job_params(config, self.options, dataset="", evaluation=None, job_id="")
+        _params, ignored = job_params(config, self.options, "")
         for message in ignored:
             logger.warning("%s", message)
         return problems
@@ -184,9 +184,8 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def submit(self, prepared: tk.PreparedData, config: tk.TuneConfig, run: RunContext) -> JobRef:
         job_id = resource_id(run.run_id)
-        params, _ignored = job_params(
-            config, self.options, dataset=prepared.train, evaluation=prepared.validation, job_id=job_id
-        )
+        more = {"evaluation": prepared.validation, "start_from": run.start_from}
+        params, _ignored = job_params(config, self.options, job_id, prepared.train, **more)
         kind = config.method
         resource = self._jobs(kind)
         run.intent("create_job", f"{kind} {job_id} on {config.model}", job_id=job_id, model=config.model)
@@ -198,6 +197,10 @@ class FireworksProvider(Provider[FireworksOptions]):
         run.outcome("create_job", job_id, job_id=job_id, name=job.name, state=job.state)
         run.remember(job_id=job_id)
         return self._ref(job_id, kind, run)
+
+    def starting_point(self, parent: FineTunedModel, config: tk.TuneConfig) -> str:
+        """The parent's LoRA model, which the job warm-starts from (``init_from``)."""
+        return parent.model_id
 
     def find(self, run: RunContext) -> JobRef | None:
         job_id = resource_id(run.run_id)
@@ -255,7 +258,8 @@ class FireworksProvider(Provider[FireworksOptions]):
         model = _output_model(job)
         if state != JobStatus.SUCCEEDED or not model:
             raise tk.JobNotFinishedError(state.value, job_id=ref.job_id)
-        base = job.training_config.base_model if ref.extra.get("kind") == "dpo" else job.base_model
+        trained = job.training_config if ref.extra.get("kind") == "dpo" else job
+        base = trained.base_model or trained.warm_start_from  # a warm start continues an earlier tuned model
         return FineTunedModel(
             provider=self.name,
             model_id=model,

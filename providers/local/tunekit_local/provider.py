@@ -113,6 +113,17 @@ class LocalProvider(Provider[LocalOptions]):
             problems.append("provider_options.distributed: deepspeed-zero3 needs deepspeed: pip install deepspeed")
         if opts.accelerate_config and not Path(opts.accelerate_config).is_file():
             problems.append(f"provider_options.accelerate_config: {opts.accelerate_config} does not exist")
+        if config.deploy is not None:  # served on an Inference Endpoint from the repo the run pushes to
+            from tunekit.plugin import endpoint_config_problems
+
+            if not opts.push_to_hub:
+                problems.append(
+                    "deploy: an Inference Endpoint loads the run from the Hub: set provider_options.push_to_hub"
+                )
+            else:
+                problems += endpoint_config_problems(
+                    config.deploy, adapter=config.lora is not None, api_url=opts.endpoints_api
+                )
         try:
             from tunekit.plugin import resolve_model
 

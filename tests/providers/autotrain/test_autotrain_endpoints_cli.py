@@ -7,6 +7,7 @@ each deployment; a refusal or a failed start leaves nothing billing.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from typer.testing import CliRunner
 from tunekit.cli.app import app
 from tunekit.config import DeployConfig
 from tunekit.data.endpoint_prices import endpoint_hosting_cost
-from tunekit.errors import DeploymentFailedError
+from tunekit.errors import ConfigError, DeploymentFailedError
 from tunekit.jobs import JobStatus
+from tunekit.tuner import Tuner
 from tunekit_emulators.hub import HubEmulator
 
 runner = CliRunner()
@@ -147,3 +149,27 @@ def test_endpoint_prices_follow_the_instance_and_replicas(
     assert cost.per_hour == (pytest.approx(per_hour) if per_hour is not None else None)
     assert says in f"{cost.sku} {cost.warning()}"
     assert cost.as_of and cost.source and cost.source.startswith("https://huggingface.co/")
+
+
+def test_a_deploy_section_that_cannot_be_served_is_refused_before_training(
+    hub_emulator: HubEmulator, chat_data: Path
+) -> None:
+    """`tunekit run` deploys after training: an endpoint it could not create is said before anything is paid for."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there any more
+    tuner = Tuner(
+        provider="autotrain",
+        model=BASE_MODEL,
+        data={"train": str(chat_data)},
+        deploy={"image": "default", "scale_to_zero_minutes": 10},
+        provider_options=emulator_options(hub_emulator, endpoints_api=f"http://127.0.0.1:{port}/v2"),
+    )
+    with pytest.raises(ConfigError) as refused:
+        tuner.submit()
+    message = str(refused.value)
+    assert "deploy.image: the default image cannot load a LoRA adapter" in message
+    assert "deploy.scale_to_zero_minutes: needs deploy.min_replicas: 0" in message
+    assert f"nothing answers at http://127.0.0.1:{port}/v2" in message
+    assert not [r for r in hub_emulator.requests if r.method != "GET"]  # nothing uploaded, nothing started

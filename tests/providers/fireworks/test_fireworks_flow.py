@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tunekit import Ledger, Tuner
 from tunekit.cli.app import app
 from tunekit.config import load_config
-from tunekit.errors import JobFailedError
+from tunekit.errors import ConfigError, JobFailedError
 from tunekit.registry import create_provider
 from tunekit.states import JobStatus
 from tunekit_emulators.fireworks import FireworksEmulator
@@ -126,3 +126,24 @@ def test_estimate_shows_the_fireworks_row_with_its_price_date(
     assert row["prices_as_of"] == "2026-12-03" and row["prices_source"] == "https://fireworks.ai/pricing"
     assert row["hosting_per_hour"] == 3.89
     assert fireworks.requests == []  # estimating asks the service nothing
+
+
+def test_init_from_warm_starts_from_the_earlier_runs_adapter(
+    fireworks: FireworksEmulator, make_config: ConfigFactory
+) -> None:
+    first = Tuner.from_config(make_config(fireworks)).submit()
+    first.wait(poll_interval=0.02, timeout=30)
+    parent = first.result().model_id
+    second = Tuner.from_config(make_config(fireworks, init_from=first.run_id, hyperparameters={"epochs": 1})).submit()
+    second.wait(poll_interval=0.02, timeout=30)
+    warm = fireworks.jobs()[1]
+    assert warm["warmStartFrom"] == parent and "baseModel" not in warm
+    assert second.result().base_model == parent  # continued from the first run's adapter
+
+
+def test_full_weight_training_is_refused_before_upload(
+    fireworks: FireworksEmulator, make_config: ConfigFactory
+) -> None:
+    with pytest.raises(ConfigError, match="Fireworks trains LoRA adapters only"):
+        Tuner.from_config(make_config(fireworks, lora=None)).submit()
+    assert fireworks.requests == []

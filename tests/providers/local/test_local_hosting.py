@@ -86,3 +86,12 @@ def test_what_cannot_be_served_is_refused_before_anything_is_created(  # type: i
     with pytest.raises(ConfigError, match=message):
         provider.deploy(pushed(run, repo), DeployConfig(**settings), run)
     assert hub_emulator.inference_endpoints() == []
+
+
+def test_a_deploy_section_without_push_to_hub_is_refused_before_training(provider, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tunekit.config import parse_config
+
+    config = parse_config(
+        {"provider": "local", "model": BASE_MODEL, "data": {"train": str(tmp_path / "t.jsonl")}, "deploy": {}}
+    )
+    assert any(p.startswith("deploy: an Inference Endpoint loads the run from the Hub") for p in provider.check(config))
