@@ -34,6 +34,7 @@ __all__ = [
     "JudgeConfig",
     "LoraConfig",
     "RagConfig",
+    "SweepConfig",
     "TrackingConfig",
     "TrafficConfig",
     "TuneConfig",
@@ -286,6 +287,40 @@ class TrackingConfig(StrictModel):
         return self
 
 
+class SweepConfig(StrictModel):
+    """A hyperparameter sweep (``tunekit sweep``): one child run per point, each an ordinary run."""
+
+    method: Literal["grid", "random"] = Field(
+        "grid", description="grid: every combination; random: max_runs combinations drawn without repeats."
+    )
+    parameters: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Config paths and the values to try, e.g. hyperparameters.learning_rate_multiplier: [0.5, 2].",
+    )
+    seeds: list[int] = Field(default_factory=list, description="Training seeds to try (the config's seed field).")
+    max_runs: int | None = Field(
+        None, gt=0, description="Most child runs; a grid larger than this is refused (the grid's size when omitted)."
+    )
+    max_usd: float | None = Field(
+        None, ge=0, description="Spending cap: the children's summed estimate must fit before anything is submitted."
+    )
+    parallel: int = Field(1, gt=0, description="Child runs followed at once.")
+    sample_seed: int = Field(0, description="Seed of the random method's draw.")
+
+    @model_validator(mode="after")
+    def _something_varies(self) -> SweepConfig:
+        if not self.parameters and not self.seeds:
+            raise ValueError("a sweep needs parameters or seeds to vary")
+        for path, values in self.parameters.items():
+            if not values:
+                raise ValueError(f"parameters.{path}: give at least one value")
+            if path in ("sweep", "provider", "name") or path.startswith("sweep."):
+                raise ValueError(f"parameters.{path}: a sweep cannot vary this")
+        if "seed" in self.parameters and self.seeds:
+            raise ValueError("give the seeds in seeds or in parameters.seed, not both")
+        return self
+
+
 class TuneConfig(StrictModel):
     """A fine-tuning run, provider-neutral; ``provider_options`` holds the rest."""
 
@@ -321,6 +356,7 @@ class TuneConfig(StrictModel):
     tracking: TrackingConfig | None = Field(
         None, description="Track the run in MLflow, Trackio or W&B (every provider; see the tracking guide)."
     )
+    sweep: SweepConfig | None = Field(None, description="A hyperparameter sweep, run by `tunekit sweep CONFIG`.")
     metadata: dict[str, str] = Field(default_factory=dict, description="Free-form tags kept with the run.")
     provider_options: dict[str, Any] = Field(
         default_factory=dict, description="Options of the chosen provider, validated by its Options model."

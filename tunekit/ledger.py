@@ -521,6 +521,15 @@ class Ledger(DeploymentRows):
             for r in rows
         ]
 
+    def runs_with_event(self, kind: str, key: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(run id, event data)`` of every run that recorded a ``kind`` event with this key, oldest first."""
+        rows = (
+            self._connect()
+            .execute("SELECT run_id, data_json FROM events WHERE kind = ? AND event_key = ? ORDER BY seq", (kind, key))
+            .fetchall()
+        )
+        return [(str(r[0]), json.loads(r[1] or "{}")) for r in rows]
+
     def last_event_key(self, run_id: str, kind: str) -> str | None:
         row = (
             self._connect()

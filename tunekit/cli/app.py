@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "tunekit.cli.jobs",
     "tunekit.cli.eval",
     "tunekit.cli.migrate",
+    "tunekit.cli.sweep",
     "tunekit.cli.data",
 )
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunekit.cli.output import EXIT_FAILURE, console, err_console
+from tunekit.cli.output import EXIT_FAILURE, EXIT_USAGE, console, err_console
 
 if TYPE_CHECKING:
     from tunekit.jobs import Job
@@ -49,6 +49,9 @@ def run(
 
     tuner = _load(config)
     cfg = tuner.config
+    if cfg.sweep is not None:
+        err_console.print(f"{config} describes a sweep: run it with `tunekit sweep {config}`", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
     console.rule(f"[bold]tunekit run[/] {config}  ({cfg.provider} · {cfg.model} · {cfg.method})")
 
     latest = None if new else tuner.existing_run()

@@ -63,15 +63,25 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     provider: Annotated[str | None, typer.Option("--provider", help="Only runs of this provider.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many runs.")] = 50,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="Only the child runs of this sweep (its id).")] = None,
 ) -> None:
-    """List runs in the ledger, newest first."""
+    """List runs in the ledger, newest first (a sweep's children in the order of its points)."""
     from tunekit.ledger import Ledger
 
-    records = Ledger().runs(provider=provider, limit=limit)
+    ledger = Ledger()
+    if sweep is not None:
+        from tunekit.sweep import sweep_runs
+
+        records = [r for r in sweep_runs(ledger, sweep) if provider is None or r.provider == provider][:limit]
+    else:
+        records = ledger.runs(provider=provider, limit=limit)
     if as_json:
         print_json([r.to_json() for r in records])
         return
     if not records:
+        if sweep is not None:
+            console.print(f"no runs of sweep {sweep} (its id is printed by `tunekit sweep`)", highlight=False)
+            return
         console.print("no runs yet: start one with [bold]tunekit run CONFIG[/]")
         return
     console.print(_runs_table(records, width=console.width))

@@ -1,4 +1,4 @@
-"""Configs for the tracking and sweep tests: the OpenAI emulator over real HTTP, stores in a temp folder."""
+"""Configs for the experiment tests (tracking, sweeps): the OpenAI emulator over real HTTP, stores in a temp folder."""
 
 from __future__ import annotations
 
