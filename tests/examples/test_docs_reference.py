@@ -49,7 +49,7 @@ def test_config_reference_documents_every_key(gen: ModuleType) -> None:
 
 def test_config_reference_shows_types_defaults_and_limits(gen: ModuleType) -> None:
     page = gen.config_reference()
-    assert '| `method` | "sft" \\| "dpo" | `"sft"` |' in page
+    assert '| `method` | "sft" \\| "dpo" \\| "rft" | `"sft"` |' in page
     assert '| `epochs` | int \\| "auto" | `"auto"` |' in page
     assert "(> 0, < 1)" in page  # validation_split's bounds
 

@@ -35,7 +35,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from tunekit.evaluate.report import CandidateSummary, compare
+from tunekit.evaluate.summary import CandidateSummary, compare
 
 __all__ = ["BreakEven", "Decision", "Economics", "break_even", "decide"]
 

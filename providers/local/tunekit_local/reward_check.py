@@ -34,33 +34,33 @@ def sample_completions(
 
     torch.manual_seed(seed)
     device = next(model.parameters()).device
-    out: list[list[str]] = []
-    was_training = model.training
+    texts = [
+        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else str(p)
+        for p in prompts
+    ]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    was_training, side = model.training, tokenizer.padding_side
     model.eval()
+    tokenizer.padding_side = "left"  # one batch for every prompt: each sequence ends where its sampling starts
     try:
-        for prompt in prompts:
-            if isinstance(prompt, list):
-                text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-            else:
-                text = str(prompt)
-            encoded = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(device)
-            with torch.no_grad():
-                generated = model.generate(
-                    **encoded,
-                    do_sample=True,
-                    temperature=temperature,
-                    top_k=0,
-                    top_p=1.0,
-                    num_return_sequences=samples,
-                    max_new_tokens=max_new_tokens,
-                    pad_token_id=tokenizer.pad_token_id
-                    if tokenizer.pad_token_id is not None
-                    else tokenizer.eos_token_id,
-                )
-            start = encoded["input_ids"].shape[1]
-            out.append([tokenizer.decode(row[start:], skip_special_tokens=True) for row in generated])
+        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        with torch.no_grad():
+            generated = model.generate(
+                **encoded,
+                do_sample=True,
+                temperature=temperature,
+                top_k=0,
+                top_p=1.0,
+                num_return_sequences=samples,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=pad,
+            )
     finally:
         model.train(was_training)
+        tokenizer.padding_side = side
+    start = encoded["input_ids"].shape[1]
+    decoded = [tokenizer.decode(row[start:], skip_special_tokens=True) for row in generated]
+    out = [decoded[i * samples : (i + 1) * samples] for i in range(len(texts))]  # the samples of a prompt are adjacent
     return out
 
 

@@ -160,6 +160,38 @@ def test_dpo_needs_preference_data_and_gets_its_own_defaults() -> None:
         plan(stats=prefs)
 
 
+PROMPTS = DataStats(format="prompt-only", train_examples=40, max_tokens=60, max_reference_tokens=21)
+
+
+def test_rft_samples_whole_groups_with_hardware_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = plan(stats=PROMPTS, method="rft")
+    args = p.trainer_kwargs("o")
+    # CPU: 4 completions per prompt of at most twice the longest reference; a batch of whole groups; no KL term
+    assert (p.num_generations, p.max_completion_length, p.beta, p.use_vllm) == (4, 48, 0.0, False)
+    assert p.batch_size % 4 == 0 and args["num_generations"] == 4 and args["max_completion_length"] == 48
+    assert "max_length" not in args and p.eval_every is None and p.learning_rate == 1e-5
+    assert p.total_steps == 3 * 40 // (p.batch_size // 4)  # steps count prompts, not completions
+
+    monkeypatch.setattr("tunekit_local.defaults._installed", lambda module: module == "vllm")
+    gpu = plan(H100, stats=PROMPTS, method="rft")
+    assert (gpu.num_generations, gpu.use_vllm) == (8, True)
+    assert gpu.trainer_kwargs("o")["vllm_mode"] == "colocate"
+    assert not plan(H100, stats=PROMPTS, method="rft", generation_engine="transformers").use_vllm
+
+    with pytest.raises(ConfigError, match="must be a multiple of generations"):
+        resolve_plan(
+            method="rft",
+            hyperparameters={"batch_size": 6, "generations": 4},
+            lora=LORA,
+            seed=7,
+            options=LocalOptions(),
+            hardware=CPU,
+            stats=PROMPTS,
+        )
+    with pytest.raises(ConfigError, match="rft samples completions for prompts"):
+        plan(method="rft")
+
+
 def test_distributed_cpu_uses_gloo() -> None:
     p = plan(launcher="torchrun", num_processes=2)
     assert p.world_size == 2 and p.trainer_kwargs("o")["ddp_backend"] == "gloo"
