@@ -36,7 +36,7 @@ from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
     from tunekit.evaluate.candidates import EvalItem
-    from tunekit.evaluate.report import CandidateSummary, ItemResult
+    from tunekit.evaluate.summary import CandidateSummary, ItemResult
     from tunekit.inference.base import ChatClient, ChatResult
 
 __all__ = ["JUDGE_METRIC", "Judge", "JudgeSummary", "parse_verdict"]

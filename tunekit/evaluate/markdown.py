@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tunekit.evaluate.report import EvalReport
+    from tunekit.evaluate.summary import LadderReport
 
 __all__ = ["render_markdown"]
 
@@ -20,7 +20,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def render_markdown(report: EvalReport) -> str:
+def render_markdown(report: LadderReport) -> str:
     header, rows = report.table_rows()
     lines = [f"# {report.title}", "", report.legend(), ""]
     lines.append("| " + " | ".join(header) + " |")

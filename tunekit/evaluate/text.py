@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tunekit.evaluate.report import CandidateSummary, EvalReport
+    from tunekit.evaluate.summary import CandidateSummary, LadderReport
 
 __all__ = ["render_text"]
 
@@ -71,7 +71,7 @@ def _quality(c: CandidateSummary, metric: str) -> str:
     return f"{c.score(metric):.1f} ±{half:.1f}"
 
 
-def _ladder(report: EvalReport, width: int) -> list[str]:
+def _ladder(report: LadderReport, width: int) -> list[str]:
     """The ladder table; on a narrow terminal the latency columns go first (p95, then p50)."""
     metric = report.primary_metric
     header = ["candidate", "quality", "in tok", "out tok", "$/1k req", "p50", "p95"]
@@ -94,7 +94,7 @@ def _ladder(report: EvalReport, width: int) -> list[str]:
         header, rows = header[:-1], [row[:-1] for row in rows]
 
 
-def _other_metrics(report: EvalReport, width: int) -> list[str]:
+def _other_metrics(report: LadderReport, width: int) -> list[str]:
     rest = report.metrics[1:]
     if not rest:
         return []
@@ -113,7 +113,7 @@ def _other_metrics(report: EvalReport, width: int) -> list[str]:
     return out + _metric_block(report, block, width)
 
 
-def _metric_block(report: EvalReport, metrics: list[str], width: int) -> list[str]:
+def _metric_block(report: LadderReport, metrics: list[str], width: int) -> list[str]:
     header = ["candidate", *(_cut(m, width - _MIN_NAME - len(_GAP)) for m in metrics)]
     rows = [[c.name, *(f"{c.score(m):.1f}" if c.scored(m) else "n/a" for m in metrics)] for c in report.candidates]
     return _table(header, rows, width)
@@ -123,7 +123,7 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     return textwrap.wrap(text, width=width, subsequent_indent=indent, break_long_words=True) or [""]
 
 
-def render_text(report: EvalReport, *, width: int = 80) -> str:
+def render_text(report: LadderReport, *, width: int = 80) -> str:
     """The title, the ladder, further metrics, the break-even, the verdict and notes, each line ≤ ``width`` (≥ 60)."""
     width = max(width, 60)
     metric = report.primary_metric
