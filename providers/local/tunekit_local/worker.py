@@ -190,14 +190,16 @@ class Worker:
         return 0
 
     def _check_rewards(self, plan: Any, model: Any, tokenizer: Any, rows: list[dict[str, Any]]) -> list[Any]:
-        """Load the rewards and, on a fresh run, refuse one that raises or never varies on the base model's samples."""
+        """Load the rewards; on a fresh run, refuse one that raises or never varies on the starting model's samples."""
         from tunekit.plugin import RewardFunction, resolve_rewards
         from tunekit_local.reward_check import check_rewards_on_samples
 
         metrics = resolve_rewards(self.spec.reward)
         prompts = self.options.reward_check_prompts
         if prompts and not self.resume:
-            self.status("running", f"sampling the base model on {min(prompts, len(rows))} prompts to check the rewards")
+            self.status(
+                "running", f"sampling the starting model on {min(prompts, len(rows))} prompts to check the rewards"
+            )
             spreads = check_rewards_on_samples(
                 model,
                 tokenizer,
@@ -213,7 +215,7 @@ class Worker:
                 f"of {s['prompts']} prompts)"
                 for s in spreads
             )
-            self.emit("message", f"rewards on the base model's samples: {summary}", data={"reward_check": spreads})
+            self.emit("message", f"rewards on the starting model's samples: {summary}", data={"reward_check": spreads})
         return [RewardFunction(metric) for metric in metrics]
 
     def _finish(
