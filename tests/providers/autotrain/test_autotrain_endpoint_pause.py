@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tunekit.cli.app import app
 from tunekit.config import DeployConfig
-from tunekit.errors import ConfigError, NotFoundError
+from tunekit.errors import ConfigError, NotFoundError, ProviderError
 from tunekit.jobs import JobStatus
 from tunekit.tuner import Tuner
 from tunekit_emulators.hub import HubEmulator
@@ -125,3 +125,16 @@ def test_pausing_what_is_not_there_says_so(
     assert row.state == "deleted"
     cli = runner.invoke(app, ["deploy", run_id, "--pause"])
     assert isinstance(cli.exception, ConfigError) and "has no deployment to pause" in str(cli.exception)
+
+
+def test_an_endpoint_that_does_not_start_again_is_paused_again(
+    hub_emulator: HubEmulator, deployed: tuple[Tuner, str]
+) -> None:
+    tuner, run_id = deployed
+    tuner.pause_deployment(run_id)
+    hub_emulator.fail_endpoint_start("recipes")
+    with pytest.raises(ProviderError, match=r"recipes did not start again .*paused again, nothing bills"):
+        tuner.resume_deployment(run_id)
+    assert _state(hub_emulator) == "paused"
+    [row] = tuner.deployments(run_id, existing=True)
+    assert row.state == "paused" and row.billing_since is None
