@@ -44,16 +44,16 @@ def test_run_trains_evaluates_and_reports(recipe: Path, openai_emulator: Any) ->
     table = result.output[result.output.index("Evaluation: ") :]
     assert "…" not in table and "normalized_exact_match" in table and "in tok" in table and "$/1k req" in table
     assert max(len(line) for line in table.splitlines()) <= 80
-    ladder = ("base zero-shot ", "base few-shot ", "tuned ")
+    ladder = ("base zero-shot ", "base few-shot ", "base retrieval ", "tuned ")
     rows = [line for line in table.splitlines() if line.startswith(ladder) and "$" in line]
-    assert len(rows) == 3 and all("n/a" not in row for row in rows)  # every number there, priced by the table
+    assert len(rows) == 4 and all("n/a" not in row for row in rows)  # every number there, priced by the table
     assert "Break-even vs base" in table
     assert len(openai_emulator.jobs()) == 1
 
     (run,) = Ledger().runs()
     report = json.loads((run.run_dir / "eval" / "latest" / "report.json").read_text())
     names = [c["name"] for c in report["candidates"]]
-    assert len(names) == 3
+    assert names == ["base zero-shot", "base few-shot (k=3)", "base retrieval (k=3)", "tuned"]
     steps = {(e.kind, e.step) for e in Ledger().events(run.run_id)}
     assert {("intent", "submit"), ("intent", "evaluate"), ("outcome", "evaluate"), ("outcome", "result")} <= steps
 
@@ -115,6 +115,6 @@ def test_reports_are_kept_and_a_finished_run_shows_its_stored_report(recipe: Pat
     # Asked to, it evaluates again, into a third folder.
     fresh = _run(str(recipe), "--yes", "--re-evaluate")
     assert fresh.exit_code == 0, fresh.output
-    assert openai_emulator.request_count(*chats) == sent + 3 * 40
+    assert openai_emulator.request_count(*chats) == sent + 4 * 40  # four candidates, 40 examples each
     assert len([p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]) == 3
     assert len(openai_emulator.jobs()) == 1

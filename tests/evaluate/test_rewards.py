@@ -163,3 +163,14 @@ def test_tunekit_eval_reports_a_reward_that_reads_a_column(scorers: Path, openai
         [Candidate("base", client, "zero-shot")], [example('["salt"]'), example('["oil"]')], [f"{scorers}:in_allowed"]
     )
     assert report.candidates[0].score("in_allowed") == 50.0
+
+
+def test_an_rft_configs_data_reads_without_a_providers_limits(tmp_path: Path) -> None:
+    # The evaluation reads a config's splits with no provider at hand (the baselines before training).
+    from tunekit.data import load_splits
+
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "[]"}]
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps({"messages": messages}) + "\n", encoding="utf-8")
+    config = parse_config(base(method="rft", reward=["json_valid"], data={"train": str(data)}))
+    assert len(load_splits(config).train) == 1

@@ -113,7 +113,9 @@ def test_recipe_eval_section_measures_format_and_normalization() -> None:
     assert config.eval.metrics[0] == "normalized_exact_match"
     assert {"token_f1", "json_valid"} <= set(config.eval.metrics)
     assert config.eval.few_shot == 3
-    assert set(config.eval.baselines) == {"zero-shot", "few-shot"}
+    # The whole ladder: the base model alone, with random shots, with the most similar shots (BM25).
+    assert set(config.eval.baselines) == {"zero-shot", "few-shot", "retrieval"}
+    assert config.eval.traffic is not None and config.eval.traffic.requests_per_day > 0
 
 
 def test_secrets_in_example_configs_come_from_the_environment() -> None:

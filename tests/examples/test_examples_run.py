@@ -97,8 +97,8 @@ def test_library_api_on_openai(openai_env: Any, capsys: pytest.CaptureFixture[st
     assert jobs[0]["model"] == "gpt-4.1-mini-2025-04-14"
     assert len(_training_rows(openai_env)) == 400
     assert f"tuned model: {jobs[0]['fine_tuned_model']}" in out
-    # The evaluation asked base zero-shot, base few-shot and the tuned model about each held-out example.
-    assert openai_env.request_count("POST", "/v1/chat/completions") == 1 + 3 * 40
+    # The evaluation asked base zero-shot, few-shot, retrieval and the tuned model about each held-out example.
+    assert openai_env.request_count("POST", "/v1/chat/completions") == 1 + 4 * 40
     assert "base zero-shot" in out and "base few-shot (k=3)" in out and "tuned" in out
 
     # Running the script again trains nothing: the finished run is returned, not paid for twice.
@@ -179,7 +179,7 @@ def test_migration_compares_openai_and_azure_side_by_side(
     assert compare.main([*argv, "--max-examples", "10", "--out", str(table)]) == 0
     text = table.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| openai") or line.startswith("| azure")]
-    assert len(rows) == 6  # zero-shot, few-shot and tuned on each provider
+    assert len(rows) == 8  # zero-shot, few-shot, retrieval and tuned on each provider
     assert "tuned model" in text.splitlines()[-1]
     assert len(openai_env.jobs()) == 1 and len(azure_env.jobs()) == 1
 

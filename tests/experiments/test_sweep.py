@@ -135,3 +135,21 @@ def test_the_ranking_marks_what_is_within_noise_of_the_best() -> None:
     assert second.within_noise and second.difference == pytest.approx(-5.0)
     assert not third.within_noise and third.difference == pytest.approx(-75.0)
     assert third.ci_low is not None and third.ci_high is not None and third.ci_low < 25.0 < third.ci_high
+
+
+def test_children_run_in_parallel_as_ordinary_runs(
+    openai_config: OpenAIConfig, openai_emulator: OpenAIEmulator
+) -> None:
+    config = load_config(openai_config(sweep={"seeds": [1, 2, 3], "parallel": 3}))
+    sweep = Sweep(config)
+    sweep.check_budget()
+    outcomes = sweep.run(evaluate=False, poll_interval=0.01, timeout=60)
+    assert [o.status for o in outcomes] == ["succeeded"] * 3
+    assert sorted(j["seed"] for j in openai_emulator.jobs()) == [1, 2, 3]
+    # Without an evaluation the ranking falls back to the loss, lower first.
+    rows = summarize(outcomes)
+    assert rows[0].metric in ("valid_loss", "train_loss")
+    assert [r.value for r in rows] == sorted(r.value for r in rows if r.value is not None)
+    # Run again: every child is found, nothing is submitted.
+    again = Sweep(config).run(evaluate=False, poll_interval=0.01, timeout=60)
+    assert all(o.reused for o in again) and len(openai_emulator.jobs()) == 3

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
 
-__all__ = ["DEFAULT_KINDS", "HostingCost", "Limits", "matches_model", "model_key"]
+__all__ = ["ANY_PROVIDER_KINDS", "DEFAULT_KINDS", "HostingCost", "Limits", "matches_model", "model_key"]
 
 Severity = Literal["error", "warning", "info"]
 
@@ -26,6 +26,10 @@ DEFAULT_KINDS: Mapping[str, tuple[str, ...]] = {
     "dpo": ("preference",),
 }
 """Example kinds each method trains on when a provider says nothing narrower."""
+
+ANY_PROVIDER_KINDS: Mapping[str, tuple[str, ...]] = {**DEFAULT_KINDS, "rft": ("chat", "prompt_completion")}
+"""The kinds data checked without a provider's limits may hold (reading an evaluation set, for one): a provider
+trains ``rft`` only where its own limits say so."""
 
 
 def model_key(model: str) -> str:

@@ -31,7 +31,7 @@ from tunekit.data.examples import (
 )
 from tunekit.data.formats import apply_columns, canonical_format, check_columns, detect_record_format, parse_record
 from tunekit.data.hooks import DataProfile
-from tunekit.data.profile import Limits
+from tunekit.data.profile import ANY_PROVIDER_KINDS, Limits
 from tunekit.data.readers import check_encoding, file_kind, iter_records, jsonl_range, line_starts, source_name
 from tunekit.data.report import Finding, Findings, SplitSummary, TokenStats
 from tunekit.data.tokens import HFTokenCounter, TiktokenCounter, TokenCounter, token_counter
@@ -81,7 +81,7 @@ class DataCheck:
     min_examples: int | None = None
     workers: int | None = None
     """Processes for large JSONL files; None: :func:`default_workers`."""
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = field(default_factory=lambda: Limits(kinds=dict(ANY_PROVIDER_KINDS)))
 
     def __post_init__(self) -> None:
         if self.format is not None:

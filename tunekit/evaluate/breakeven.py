@@ -153,7 +153,12 @@ class Decision:
             if be is None
             else {
                 **asdict(be),
+                # JSON has no infinity: "never" says it, and the numbers are null.
                 "requests": None if be.requests is None or be.never else be.requests,
+                "days": None if be.days is None or math.isinf(be.days) else be.days,
+                "min_requests_per_day": None
+                if be.min_requests_per_day is None or math.isinf(be.min_requests_per_day)
+                else be.min_requests_per_day,
                 "never": be.never,
             },
             "sentence": self.sentence,

@@ -218,7 +218,7 @@ def build_candidates(
     if base is not None and "few-shot" in settings.baselines and settings.few_shot > 0:
         shots = few_shot_turns(train_examples, settings.few_shot, seed=config.seed)
         add(f"base few-shot (k={settings.few_shot})", base, "few-shot", base_model, shots=shots)
-    if base is not None and "retrieval" in settings.baselines:
+    if base is not None and "retrieval" in settings.baselines and settings.few_shot > 0:  # k=0: no shots at all
         from tunekit.evaluate.retrieval import Retrieval
 
         k = settings.few_shot

@@ -225,7 +225,7 @@ class EvalReport:
         """Sentences about how candidates were prompted that a reader must know (the retrieval leakage guard)."""
         out = []
         for c in self.candidates:
-            if "excluded_duplicates" in c.notes:
+            if c.notes.get("excluded_duplicates"):  # none excluded: nothing the reader must know
                 out.append(
                     f"{c.name}: {c.notes['excluded_duplicates']} training examples were never offered as shots "
                     "because they were the evaluation example itself (or an exact copy)."

@@ -64,7 +64,7 @@ def test_run_deploys_and_evaluates_through_the_endpoint_it_created(hub_emulator:
         answers = {name: answer["prediction"] for name, answer in row["answers"].items()}
         assert answers["tuned"].startswith(f"[{hub_emulator.namespace}/"), answers
         baselines = [text for name, text in answers.items() if name.startswith("base ")]
-        assert len(baselines) == 2 and all(t.startswith(f"[{BASE_MODEL}]") for t in baselines), answers
+        assert len(baselines) == 3 and all(t.startswith(f"[{BASE_MODEL}]") for t in baselines), answers
     shown = json.loads(runner.invoke(app, ["show", run_id, "--json"]).stdout)
     [deployment] = shown["deployments"]
     assert (deployment["state"], deployment["hourly_price"]) == ("active", 0.8)
