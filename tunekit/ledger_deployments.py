@@ -2,7 +2,9 @@
 
 A deployment (Azure) may bill by the hour for as long as it exists, so the
 ledger gets a row *before* the create request (``creating``: it may exist),
-marks it ``active`` with the time billing started once it serves, and
+marks it ``active`` with the time billing started once it serves, ``paused``
+while it exists without serving or billing (an Inference Endpoint paused by
+``tunekit deploy RUN --pause``; resuming bills again from then), and
 ``deleted`` once it is gone. ``tunekit show`` lists the rows and
 ``tunekit undeploy`` deletes every one that is not deleted yet.
 """
@@ -31,7 +33,8 @@ class DeploymentRecord:
     """A deployment a run made, kept until it is deleted: while ``billing``, it may cost money by the hour.
 
     ``state`` is ``creating`` (asked for; it may exist), ``active`` (serving,
-    billed from ``billing_since``) or ``deleted``.
+    billed from ``billing_since``), ``paused`` (exists, bills nothing, no
+    ``billing_since``) or ``deleted``.
     """
 
     run_id: str
@@ -50,7 +53,12 @@ class DeploymentRecord:
 
     @property
     def billing(self) -> bool:
-        """Whether it exists, or may: deleting it is the only way to be sure it stops billing."""
+        """Whether it bills, or may: it exists (or may) and is not paused."""
+        return self.state not in ("deleted", "paused")
+
+    @property
+    def exists(self) -> bool:
+        """Whether it exists, or may (paused included): deleting it is the only way to be sure it is gone."""
         return self.state != "deleted"
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +127,17 @@ class DeploymentRows:
                 raise LedgerError(f"run {run_id} recorded no deployment {name!r} before creating it")
         return self.deployment(run_id, name)
 
+    def deployment_paused(self, run_id: str, name: str) -> DeploymentRecord:
+        """The deployment is paused: it stops billing (``billing_since`` cleared) until it serves again."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE deployments SET state = 'paused', billing_since = NULL WHERE run_id = ? AND name = ?",
+                (run_id, name),
+            )
+            if cursor.rowcount != 1:
+                raise LedgerError(f"run {run_id} has no deployment {name!r}")
+        return self.deployment(run_id, name)
+
     def deployment_gone(self, run_id: str, name: str, *, never_created: bool = False) -> None:
         """The deployment was deleted (or, with ``never_created``, refused before it existed: forget it)."""
         with self._write() as conn:
@@ -143,10 +162,13 @@ class DeploymentRows:
             raise LedgerError(f"run {run_id} has no deployment {name!r}")
         return _deployment_from_row(row)
 
-    def deployments(self, run_id: str, *, billing: bool = False) -> list[DeploymentRecord]:
-        """The run's deployments, oldest first; with ``billing``, only those not deleted."""
+    def deployments(self, run_id: str, *, billing: bool = False, existing: bool = False) -> list[DeploymentRecord]:
+        """The run's deployments, oldest first; with ``billing``, only those that bill (neither deleted nor
+        paused); with ``existing``, only those not deleted (paused ones too)."""
         sql = f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE run_id = ?"
         if billing:
+            sql += " AND state NOT IN ('deleted', 'paused')"
+        elif existing:
             sql += " AND state != 'deleted'"
         rows = self._connect().execute(sql + " ORDER BY created_at, rowid", (run_id,)).fetchall()
         return [_deployment_from_row(r) for r in rows]

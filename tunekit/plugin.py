@@ -69,6 +69,8 @@ _EXPORTS: dict[str, str] = {
     "HubConnection": "tunekit.serve.hub_connection",
     "deploy_endpoint": "tunekit.serve.inference_endpoints",
     "delete_endpoint": "tunekit.serve.inference_endpoints",
+    "pause_endpoint": "tunekit.serve.inference_endpoints",
+    "resume_endpoint": "tunekit.serve.inference_endpoints",
     "endpoint_client": "tunekit.serve.inference_endpoints",
     "endpoint_base_client": "tunekit.serve.inference_endpoints",
     "endpoint_serves_base": "tunekit.serve.inference_endpoints",
@@ -321,6 +323,8 @@ if TYPE_CHECKING:
         endpoint_client as endpoint_client,
         endpoint_config_problems as endpoint_config_problems,
         endpoint_serves_base as endpoint_serves_base,
+        pause_endpoint as pause_endpoint,
+        resume_endpoint as resume_endpoint,
     )
     from tunekit.states import (
         JobEvent as JobEvent,

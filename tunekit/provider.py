@@ -346,6 +346,20 @@ class Provider(ABC, Generic[OptionsT]):
     def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
         raise UnsupportedOperationError(self.name, "undeploy")
 
+    def pause_deployment(self, model: FineTunedModel, run: RunContext) -> None:
+        """Stop the deployment serving (and billing) while keeping it, so :meth:`resume_deployment` starts it again.
+
+        Raise :class:`NotFoundError <tunekit.errors.NotFoundError>` when it no
+        longer exists. The default: deployments of this provider cannot pause.
+        """
+        raise UnsupportedOperationError(
+            self.name, "pausing a deployment", f"delete it with `tunekit undeploy {run.run_id}` to stop its billing"
+        )
+
+    def resume_deployment(self, model: FineTunedModel, run: RunContext) -> FineTunedModel:
+        """Start a paused deployment again and wait until it answers; returns the model as served now."""
+        raise UnsupportedOperationError(self.name, "resuming a deployment", "its deployments cannot pause")
+
     # -- model lifecycle (optional hooks) ---------------------------------------------------
 
     @classmethod

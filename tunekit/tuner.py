@@ -367,6 +367,12 @@ class Tuner:
         settings = deploy or self.config.deploy or DeployConfig()
         settings = settings.model_copy(update={"name": settings.name or record.run_id})
         name = str(settings.name)
+        # Deploying over a paused deployment would wait for one that does not start: resuming is the way.
+        if any(d.name == name and d.state == "paused" for d in self.ledger.deployments(record.run_id)):
+            raise ConfigError(
+                f"deployment {name!r} of run {record.run_id} is paused: `tunekit deploy {record.run_id} --resume` "
+                "starts it again"
+            )
         with self.ledger.lock(record.run_id):
             self.ledger.record(record.run_id, "intent", step="deploy", data=settings.model_dump(mode="json"))
             hosting = self.provider.hosting_cost(model.base_model, settings)
@@ -405,11 +411,122 @@ class Tuner:
             data={k: v for k, v in meta.items() if k in _DEPLOYMENT_SCOPE},
         )
 
-    def deployments(self, run_id: str | None = None, *, billing: bool = False) -> list[DeploymentRecord]:
-        """The deployments a run made (``billing``: those not deleted, which may cost money), oldest first."""
+    def deployments(
+        self, run_id: str | None = None, *, billing: bool = False, existing: bool = False
+    ) -> list[DeploymentRecord]:
+        """The deployments a run made, oldest first: ``billing``, those that may cost money (neither deleted nor
+        paused); ``existing``, those not deleted (paused ones too)."""
         record = self._run(run_id)
         self._adopt_legacy_deployment(record)
-        return self.ledger.deployments(record.run_id, billing=billing)
+        return self.ledger.deployments(record.run_id, billing=billing, existing=existing)
+
+    def pause_deployment(self, run_id: str | None = None, *, name: str | None = None) -> list[DeploymentRecord]:
+        """Pause the run's serving deployments (or only ``name``): they stop billing and are kept for
+        :meth:`resume_deployment`. Returns them as recorded now (``paused``).
+
+        Raises :class:`UnsupportedOperationError` where the provider's deployments
+        cannot pause (delete them instead), :class:`NotFoundError` for one deleted
+        outside tunekit (the ledger then records it deleted).
+        """
+        record, targets = self._deployments_to_switch(run_id, name, "active", "pause")
+        paused: list[DeploymentRecord] = []
+        with self.ledger.lock(record.run_id):
+            for target in targets:
+                self.ledger.record(record.run_id, "intent", step="pause_deployment", message=target.name)
+                try:
+                    self.provider.pause_deployment(self._deployed(record, target), self.context(record.run_id))
+                except NotFoundError:
+                    self._forget_vanished(record.run_id, target.name)
+                    raise
+                paused.append(self.ledger.deployment_paused(record.run_id, target.name))
+                self.ledger.record(record.run_id, "outcome", step="pause_deployment", message=target.name)
+        return paused
+
+    def resume_deployment(self, run_id: str | None = None, *, name: str | None = None) -> list[DeploymentRecord]:
+        """Start the run's paused deployments (or only ``name``) again and wait until each answers; each bills
+        again from then. Returns them as recorded now (``active``)."""
+        record, targets = self._deployments_to_switch(run_id, name, "paused", "resume")
+        resumed: list[DeploymentRecord] = []
+        serving: list[FineTunedModel] = []
+        with self.ledger.lock(record.run_id):
+            for target in targets:
+                self.ledger.record(record.run_id, "intent", step="resume_deployment", message=target.name)
+                try:
+                    deployed = self._deployed(record, target)
+                    served = self.provider.resume_deployment(deployed, self.context(record.run_id))
+                except NotFoundError:
+                    self._forget_vanished(record.run_id, target.name)
+                    raise
+                serving.append(served)
+                resumed.append(
+                    self.ledger.deployment_active(
+                        record.run_id,
+                        target.name,
+                        model=target.model,
+                        sku=target.sku,
+                        capacity=target.capacity,
+                        hourly_price=target.hourly_price,
+                        currency=target.currency,
+                        data={**target.data, **{k: v for k, v in served.metadata.items() if k in _DEPLOYMENT_SCOPE}},
+                    )
+                )
+                self.ledger.record(record.run_id, "outcome", step="resume_deployment", message=target.name)
+            self._result_after_resume(record.run_id, serving)
+        return resumed
+
+    def _deployments_to_switch(
+        self, run_id: str | None, name: str | None, state: str, verb: str
+    ) -> tuple[RunRecord, list[DeploymentRecord]]:
+        """The run's deployments in ``state`` (or ``name``, which must be in it), refused clearly otherwise."""
+        record = self._run(run_id)
+        self._adopt_legacy_deployment(record)
+        existing = self.ledger.deployments(record.run_id, existing=True)
+        if not existing:
+            raise ConfigError(f"run {record.run_id} has no deployment to {verb} (`tunekit deploy {record.run_id}`)")
+        if name is not None:
+            named = [d for d in existing if d.name == name]
+            if not named:
+                known = ", ".join(d.name for d in existing)
+                raise ConfigError(f"run {record.run_id} has no deployment {name!r} (its deployments: {known})")
+            existing = named
+        targets = [d for d in existing if d.state == state]
+        if not targets:
+            states = ", ".join(f"{d.name} is {d.state}" for d in existing)
+            raise ConfigError(f"run {record.run_id} has no {state} deployment to {verb} ({states})")
+        return record, targets
+
+    @staticmethod
+    def _deployed(record: RunRecord, target: DeploymentRecord) -> FineTunedModel:
+        from tunekit.provider import FineTunedModel
+
+        return FineTunedModel(
+            provider=record.provider,
+            model_id=target.model,
+            base_model=record.model,
+            kind="deployment",
+            run_id=record.run_id,
+            deployment=target.name,
+            metadata=dict(target.data),
+        )
+
+    def _forget_vanished(self, run_id: str, name: str) -> None:
+        """A deployment deleted outside tunekit bills nothing: the ledger says so too."""
+        self.ledger.deployment_gone(run_id, name)
+        self.ledger.record(run_id, "outcome", step="deployment_vanished", message=name)
+        self._result_after_undeploy(run_id)
+
+    def _result_after_resume(self, run_id: str, serving: list[FineTunedModel]) -> None:
+        """The run's result follows its deployment to where it serves now (a resumed endpoint's URL)."""
+        from tunekit.provider import FineTunedModel
+
+        result = self.ledger.get(run_id).result
+        if result is None:
+            return
+        model = FineTunedModel.model_validate(result)
+        for served in serving:
+            if served.deployment == model.deployment:
+                now = model.model_copy(update={"metadata": {**model.metadata, **served.metadata}})
+                self.ledger.update(run_id, result=now.model_dump(mode="json"))
 
     def undeploy(self, run_id: str | None = None, *, name: str | None = None) -> list[DeploymentRecord]:
         """Delete the run's deployments (or only ``name``), so they stop billing; returns those deleted.
@@ -422,12 +539,13 @@ class Tuner:
 
         record = self._run(run_id)
         self._adopt_legacy_deployment(record)
-        targets = self.ledger.deployments(record.run_id, billing=True)
+        # Paused ones too: they exist until deleted.
+        targets = self.ledger.deployments(record.run_id, existing=True)
         if name is not None:
             targets = [d for d in targets if d.name == name]
             if not targets:
-                known = ", ".join(d.name for d in self.ledger.deployments(record.run_id, billing=True)) or "none"
-                raise ConfigError(f"run {record.run_id} has no deployment {name!r} (deployments that bill: {known})")
+                known = ", ".join(d.name for d in self.ledger.deployments(record.run_id, existing=True)) or "none"
+                raise ConfigError(f"run {record.run_id} has no deployment {name!r} (deployments that exist: {known})")
         deleted: list[DeploymentRecord] = []
         with self.ledger.lock(record.run_id):
             for target in targets:
@@ -456,7 +574,7 @@ class Tuner:
         if result is None or not result.get("deployment"):
             return
         model = FineTunedModel.model_validate(result)
-        left = {d.name: d for d in self.ledger.deployments(run_id, billing=True)}
+        left = {d.name: d for d in self.ledger.deployments(run_id, existing=True)}
         if model.deployment in left:
             return
         if left:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tunekit.data.profile import HostingCost
     from tunekit.tuner import Tuner
 
-__all__ = ["confirm_deployment", "confirm_new_job"]
+__all__ = ["confirm_deployment", "confirm_new_job", "confirm_resume"]
 
 
 def can_ask() -> bool:
@@ -82,3 +82,28 @@ def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_i
         err_console.print("nothing was deployed")
         raise typer.Exit(EXIT_FAILURE)
     return hosting
+
+
+def confirm_resume(tuner: Tuner, run_id: str, name: str | None, *, yes: bool) -> None:
+    """Say what resuming the run's paused deployments costs by the hour, and ask unless ``yes``.
+
+    Exits 2 when ``--yes`` was not given and no terminal can answer; exits 1
+    (nothing resumed) when the answer is no.
+    """
+    paused = [d for d in tuner.deployments(run_id, existing=True) if d.state == "paused" and name in (None, d.name)]
+    prices = [f"{d.currency or 'USD'} {d.hourly_price:.2f}" for d in paused if d.hourly_price is not None]
+    price = f" at {' + '.join(prices)} per hour" if prices and len(prices) == len(paused) else ""
+    names = ", ".join(d.name for d in paused) or "none"
+    err_console.print(
+        f"[bold yellow]note:[/] resuming {names} bills{price} again until paused or undeployed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if yes or not paused:  # nothing paused: the resume itself says so
+        return
+    if not can_ask():
+        err_console.print(f"resuming bills again{price}; pass --yes to confirm without a prompt", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
+    if not typer.confirm(f"Resume {names} of run {run_id} (it bills{price} again)?", default=False):
+        err_console.print("nothing was resumed")
+        raise typer.Exit(EXIT_FAILURE)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tunekit.data.endpoint_prices import endpoint_hosting_cost, endpoint_instance
-from tunekit.errors import ConfigError, DeploymentFailedError, NotFoundError
+from tunekit.errors import ConfigError, DeploymentFailedError, NotFoundError, ProviderError
 from tunekit.provider import FineTunedModel
 from tunekit.secrets import get_logger
 
@@ -42,7 +42,9 @@ __all__ = [
     "endpoint_config_problems",
     "endpoint_name",
     "endpoint_serves_base",
+    "pause_endpoint",
     "plan_endpoint",
+    "resume_endpoint",
     "weights_and_image",
 ]
 
@@ -310,6 +312,61 @@ def delete_endpoint(hub: HubAccess, model: FineTunedModel, run: RunContext, *, a
         existed = False
     run.outcome("delete_endpoint", f"{name} {'deleted' if existed else 'was already gone'}", endpoint=name)
     return existed
+
+
+def _gone(hub: HubAccess, name: str, namespace: str, run: RunContext) -> NotFoundError:
+    return NotFoundError(
+        f"Inference Endpoint {namespace}/{name} no longer exists (deleted outside tunekit?); nothing of it bills",
+        provider=hub.provider,
+        hint=f"tunekit records it deleted; `tunekit deploy {run.run_id}` creates a new one",
+    )
+
+
+def pause_endpoint(hub: HubAccess, model: FineTunedModel, run: RunContext, *, api_url: str | None) -> None:
+    """Pause the model's endpoint: it stops billing and keeps its configuration until resumed or deleted.
+
+    Raises :class:`NotFoundError` when the endpoint no longer exists.
+    """
+    name = model.deployment or ""
+    namespace = str(model.metadata.get("endpoint_namespace") or hub.namespace)
+    run.intent("pause_endpoint", name, endpoint=name)
+    try:
+        paused = _call(hub, api_url, hub.api.pause_inference_endpoint, name, namespace=namespace, token=hub.token)
+    except NotFoundError as exc:
+        raise _gone(hub, name, namespace, run) from exc
+    run.outcome("pause_endpoint", f"{name} {paused.status}", endpoint=name, state=paused.status)
+
+
+def resume_endpoint(
+    hub: HubAccess, model: FineTunedModel, run: RunContext, *, api_url: str | None, wait_timeout: float, poll: float
+) -> FineTunedModel:
+    """Start the model's paused endpoint again and wait until it answers; it bills from then on.
+
+    Returns the model as served (the endpoint's URL as it is now). An endpoint
+    that does not start in time is paused again, so nothing bills unnoticed.
+    """
+    name = model.deployment or ""
+    namespace = str(model.metadata.get("endpoint_namespace") or hub.namespace)
+    run.intent("resume_endpoint", name, endpoint=name)
+    try:
+        # running_ok: resuming one that already runs (a retry, another client) is no error.
+        resumed = _call(
+            hub, api_url, hub.api.resume_inference_endpoint, name, namespace=namespace, token=hub.token, running_ok=True
+        )
+    except NotFoundError as exc:
+        raise _gone(hub, name, namespace, run) from exc
+    try:
+        with _api_url(api_url):
+            ready = resumed.wait(timeout=int(wait_timeout) or 1, refresh_every=poll)  # type: ignore[arg-type]
+    except Exception as exc:
+        _call(hub, api_url, hub.api.pause_inference_endpoint, name, namespace=namespace, token=hub.token)
+        run.outcome("resume_endpoint", f"{name} did not start; paused again", endpoint=name, state="paused")
+        raise ProviderError(
+            f"Inference Endpoint {namespace}/{name} did not start again ({exc}); it was paused again, nothing bills",
+            provider=hub.provider,
+        ) from exc
+    run.outcome("resume_endpoint", f"{name} running", endpoint=name, state=ready.status)
+    return model.model_copy(update={"metadata": {**model.metadata, "endpoint_url": ready.url}})
 
 
 def endpoint_client(model: FineTunedModel, token: str) -> ChatClient | None:

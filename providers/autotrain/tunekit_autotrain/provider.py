@@ -488,6 +488,24 @@ class AutoTrainProvider(Provider[AutoTrainOptions]):
 
         delete_endpoint(self.hub, model, run, api_url=self.opts.endpoints_api)
 
+    def pause_deployment(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit.plugin import pause_endpoint
+
+        pause_endpoint(self.hub, model, run, api_url=self.opts.endpoints_api)
+
+    def resume_deployment(self, model: FineTunedModel, run: RunContext) -> FineTunedModel:
+        from tunekit.plugin import resume_endpoint
+
+        opts = self.opts
+        return resume_endpoint(
+            self.hub,
+            model,
+            run,
+            api_url=opts.endpoints_api,
+            wait_timeout=opts.endpoint_wait,
+            poll=opts.endpoint_poll_interval,
+        )
+
     def client(self, model: FineTunedModel) -> ChatClient:
         """A chat client through ``huggingface_hub``'s InferenceClient (its Inference Endpoint, an endpoint URL, or
         an inference provider), or, with ``inference: local``, the repo downloaded and run here."""

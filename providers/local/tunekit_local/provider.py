@@ -339,6 +339,26 @@ class LocalProvider(Provider[LocalOptions]):
 
         delete_endpoint(hub_connection(self.options), model, run, api_url=self.options.endpoints_api)
 
+    def pause_deployment(self, model: FineTunedModel, run: RunContext) -> None:
+        from tunekit.plugin import pause_endpoint
+        from tunekit_local.hosting import hub_connection
+
+        pause_endpoint(hub_connection(self.options), model, run, api_url=self.options.endpoints_api)
+
+    def resume_deployment(self, model: FineTunedModel, run: RunContext) -> FineTunedModel:
+        from tunekit.plugin import resume_endpoint
+        from tunekit_local.hosting import hub_connection
+
+        opts = self.options
+        return resume_endpoint(
+            hub_connection(opts),
+            model,
+            run,
+            api_url=opts.endpoints_api,
+            wait_timeout=opts.endpoint_wait,
+            poll=opts.endpoint_poll_interval,
+        )
+
     def base_client_for(self, model: FineTunedModel) -> ChatClient:
         from tunekit.plugin import endpoint_base_client
         from tunekit_local.hosting import hub_token

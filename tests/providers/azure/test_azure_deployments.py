@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tunekit import Tuner
 from tunekit.cli.app import app
 from tunekit.config import DeployConfig, TuneConfig
-from tunekit.errors import ConfigError, ConflictError
+from tunekit.errors import ConfigError, ConflictError, UnsupportedOperationError
 from tunekit.ledger import Ledger
 from tunekit.states import JobStatus
 
@@ -118,3 +118,14 @@ def test_check_comes_before_any_network_call(make_config: Callable[..., TuneConf
         tuner.submit()
     assert time.monotonic() - started < 2.0
     assert Ledger().runs() == []
+
+
+def test_azure_deployments_cannot_pause_and_the_error_names_the_provider(azure_emulator: Any, trained: Tuner) -> None:
+    run_id = _run_id(trained)
+    trained.deploy(run_id)
+    paused = runner.invoke(app, ["deploy", run_id, "--pause"])
+    assert isinstance(paused.exception, UnsupportedOperationError)
+    assert "provider 'azure' does not support pausing a deployment" in str(paused.exception)
+    assert "tunekit undeploy" in str(paused.exception)
+    [row] = trained.deployments(run_id, billing=True)
+    assert row.state == "active" and _names(azure_emulator) == ["recipes-bot"]

@@ -68,6 +68,13 @@ def test_a_pushed_run_is_deployed_chatted_with_and_deleted(hub_emulator, provide
     assert served.client().chat([{"role": "user", "content": "hi"}]).text == f"[{repo}] hi"
     assert provider.base_client_for(served).chat([{"role": "user", "content": "hi"}]).text == f"[{BASE_MODEL}] hi"
 
+    # Paused it bills nothing and serves nothing; resumed it answers again at its URL.
+    provider.pause_deployment(served, run)
+    assert [e["status"]["state"] for e in hub_emulator.inference_endpoints()] == ["paused"]
+    resumed = provider.resume_deployment(served, run).bind(provider)
+    assert [e["status"]["state"] for e in hub_emulator.inference_endpoints()] == ["running"]
+    assert resumed.client().chat([{"role": "user", "content": "hi"}]).text == f"[{repo}] hi"
+
     provider.undeploy(served, run)
     assert hub_emulator.inference_endpoints() == []
 
