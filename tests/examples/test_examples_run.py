@@ -153,9 +153,10 @@ def test_library_api_on_autotrain(hub_emulator: Any, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setenv("HF_TOKEN", hub_emulator.token)
     monkeypatch.setenv("HF_ENDPOINT", hub_emulator.endpoint)
-    # The one addition: where the emulator serves chat for the base model and the tuned repo.
+    # The one addition: the emulator's Inference Endpoints API. The recipe's deploy section creates the
+    # endpoint the evaluation asks, base model and tuned adapter alike: no hand-made inference_url.
     config = yaml.safe_load((RECIPES / "autotrain.yaml").read_text())
-    config["provider_options"]["inference_url"] = hub_emulator.inference_url("{model}")
+    config["provider_options"]["endpoints_api"] = hub_emulator.endpoints_api
     config["data"] = {"train": str(RECIPES / "data/train.jsonl"), "validation": str(RECIPES / "data/valid.jsonl")}
     config["eval"]["data"] = str(RECIPES / "data/eval.jsonl")
     path = tmp_path / "autotrain.yaml"
