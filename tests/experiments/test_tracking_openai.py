@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -58,23 +57,26 @@ def test_mlflow_holds_the_ledgers_metric_series(openai_config: OpenAIConfig, tmp
 def test_trackio_local_holds_the_ledgers_metric_series(
     openai_config: OpenAIConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))  # read when trackio is first imported
-    if "trackio" in sys.modules:
-        pytest.skip("trackio was imported before TRACKIO_DIR could be set")
-    tuner = Tuner.from_config(openai_config(tracking={"backend": "trackio", "project": "capitals"}))
+    # Trackio reads TRACKIO_DIR once, when first imported; in a session where an earlier test imported it,
+    # its databases stay where that import put them, so the project name is this test's own.
+    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))
+    project = f"capitals-{tmp_path.name}"
+    tuner = Tuner.from_config(openai_config(tracking={"backend": "trackio", "project": project}))
     job = tuner.submit()
     assert job.wait(poll_interval=0.01, timeout=30).status == JobStatus.SUCCEEDED
 
     from trackio.sqlite_storage import SQLiteStorage
 
-    logs = SQLiteStorage.get_logs("capitals", job.run_id)
+    logs = SQLiteStorage.get_logs(project, job.run_id)
     tracked: dict[str, list[tuple[int, float]]] = {}
     for row in logs:
         for name, value in row.items():
             if name not in ("step", "timestamp") and isinstance(value, (int, float)):
                 tracked.setdefault(name, []).append((row["step"], float(value)))
     assert tracked == ledger_series(job)
-    assert (tmp_path / "trackio" / "capitals.db").is_file()
+    from trackio.utils import TRACKIO_DIR
+
+    assert (Path(TRACKIO_DIR) / f"{project}.db").is_file()
 
 
 @pytest.mark.openai_emulator(lifecycle="timed", step_seconds=1.0)  # metrics spread over a second of polls
