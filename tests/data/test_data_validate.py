@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,18 @@ def test_tool_calls_weights_and_tools_are_checked(tmp_path: Path) -> None:
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
+    # The scan forks only from a single-threaded process (forking threads can deadlock the children): let the
+    # threads an earlier test left winding down (servers shutting down, pools) end first, and name any that stay.
+    from tqdm._monitor import TMonitor
+
+    for thread in threading.enumerate():
+        if isinstance(thread, TMonitor):  # left by any earlier progress bar; it never ends by itself
+            thread.exit()
+    deadline = time.monotonic() + 15
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    assert not others, f"threads still running, so the scan would not fork: {others}"
 
 
 def test_parallel_scan_matches_the_sequential_one(
