@@ -40,7 +40,6 @@ from tunekit.plugin import (
     map_openai_error,
     normalize_status,
     provider_table,
-    recorded_upload,
     register_secret,
     status_code_of,
     table_hosting_cost,
@@ -50,7 +49,6 @@ from tunekit.plugin import (
     target_epochs,
     tunekit_home,
     upload_once,
-    write_examples,
 )
 from tunekit_together.options import TogetherOptions
 
@@ -194,6 +192,8 @@ class TogetherProvider(Provider[TogetherOptions]):
             problems.append(f"lora: Together trains {config.model} with LoRA only; remove `lora: null`")
         if config.method == "dpo" and row.get("dpo") is False:
             problems.append(f"method: Together offers no DPO for {config.model}")
+        if config.init_from is not None and self.options.from_checkpoint:
+            problems.append("provider_options.from_checkpoint: init_from names what the job starts from; remove one")
         if config.deploy is not None:  # checked before training is paid for, not after
             problems.append("deploy: tunekit creates no Together endpoint; remove it (LoRA models answer serverless)")
         if self.options.wandb is not None and not os.environ.get("WANDB_API_KEY"):
@@ -207,23 +207,7 @@ class TogetherProvider(Provider[TogetherOptions]):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the splits as OpenAI-style JSONL (Together's chat and preference formats) and upload each once."""
-        target = "openai-preference" if config.method == "dpo" else "openai"
-        files: dict[str, RemoteFile] = {}
-        for role, examples in (("train", data.train), ("validation", data.validation)):
-            if examples is None:
-                continue
-            path = run.run_dir / f"{role}.jsonl"
-            write_examples(examples, path, target=target)
-            files[role] = recorded_upload(run, role, path, self._upload)
-            run.remember(**{f"{role}_file": files[role].id})
-        validation = files.get("validation")
-        return PreparedData(
-            train=files["train"].id,
-            validation=validation.id if validation else None,
-            train_examples=len(data.train),
-            validation_examples=len(data.validation or []),
-            content_hash=files["train"].sha256,
-        )
+        return run.upload_splits(data, "openai-preference" if config.method == "dpo" else "openai", self._upload)
 
     def _upload(self, path: Path, digest: str) -> RemoteFile:
         """Upload under the content's name unless a file of that name and size is there (the SDK names it by path)."""
@@ -250,8 +234,9 @@ class TogetherProvider(Provider[TogetherOptions]):
         hp, opts, lora = config.hyperparameters, self.options, config.lora
         suffix = "-".join(x for x in (config.suffix, run_tag(run.run_id)) if x)
         epochs = hp.epochs if hp.epochs != "auto" else target_epochs(prepared.train_examples)
+        start = run.start_from or opts.from_checkpoint  # init_from's answer, else the option
         params: dict[str, Any] = {
-            "model": None if opts.from_checkpoint else config.model,  # the checkpoint names its base model
+            "model": None if start else config.model,  # the checkpoint names its base model: never both
             "training_file": prepared.train,
             "validation_file": prepared.validation or "",
             "suffix": suffix,
@@ -262,7 +247,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             "training_method": config.method,
             "train_on_inputs": opts.train_on_inputs if config.method == "sft" else None,
             "lora": lora is not None,
-            "from_checkpoint": opts.from_checkpoint,
+            "from_checkpoint": start,
         }
         params |= {name: getattr(hp, name) for name in _HYPER if getattr(hp, name) != "auto"}
         if config.method == "dpo" and hp.beta != "auto":
@@ -285,6 +270,10 @@ class TogetherProvider(Provider[TogetherOptions]):
         run.outcome("create_job", job.id, job_id=job.id, status=job.status)
         run.remember(job_id=job.id)
         return self._ref(job.id, run)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's job id, or its checkpoint (``ft-…:STEP``): what the job continues (``from_checkpoint``)."""
+        return parent.checkpoint or str(parent.metadata.get("job_id") or parent.model_id)
 
     def find(self, run: RunContext) -> JobRef | None:
         job = self.find_job(run.run_id)
