@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "JobState": "tunekit.states",
     "JobEvent": "tunekit.states",
     "normalize_status": "tunekit.states",
+    "events_after": "tunekit.states",
     # configuration
     "TuneConfig": "tunekit.config",
     "DeployConfig": "tunekit.config",
@@ -112,6 +113,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "tunekit.inference.loading",
     "openmp_environment": "tunekit.inference.loading",
     # the remote toolkit: create-with-find, retry and poll options, content-hash uploads
+    "ClientConnection": "tunekit.remote",
     "RemoteConnection": "tunekit.remote",
     "RemoteFile": "tunekit.remote",
     "RemoteOptions": "tunekit.remote",
@@ -289,6 +291,7 @@ if TYPE_CHECKING:
         RunContext as RunContext,
     )
     from tunekit.remote import (
+        ClientConnection as ClientConnection,
         RemoteConnection as RemoteConnection,
         RemoteFile as RemoteFile,
         RemoteOptions as RemoteOptions,
@@ -330,5 +333,6 @@ if TYPE_CHECKING:
         JobEvent as JobEvent,
         JobState as JobState,
         JobStatus as JobStatus,
+        events_after as events_after,
         normalize_status as normalize_status,
     )

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -35,6 +36,7 @@ from tunekit.retry import RetryPolicy
 from tunekit.secrets import get_logger
 
 __all__ = [
+    "ClientConnection",
     "RemoteConnection",
     "RemoteFile",
     "RemoteOptions",
@@ -185,6 +187,45 @@ class RemoteConnection(ABC):
             raise
         except Exception as exc:
             raise self.map_error(exc, attempts.count) from exc
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Closable)
+
+
+class ClientConnection(RemoteConnection, Generic[ClientT]):
+    """A :class:`RemoteConnection` owning one SDK client, built by :meth:`build_client` on first use.
+
+    Building a provider, estimating or validating sends nothing, so it needs
+    no credentials: the key is read when the first request needs the client.
+    Threads share the one client; :meth:`close` closes it and the next
+    request builds another.
+    """
+
+    def __init__(self, options: RemoteOptions, *, provider: str) -> None:
+        super().__init__(options, provider=provider)
+        self._client: ClientT | None = None
+        self._lock = threading.Lock()
+
+    @abstractmethod
+    def build_client(self) -> ClientT:
+        """The SDK client, its own retries off (``max_retries=0``): every request is retried by tunekit's policy."""
+
+    @property
+    def client(self) -> ClientT:
+        with self._lock:
+            if self._client is None:
+                self._client = self.build_client()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
 
 # -- uploads --------------------------------------------------------------------------------

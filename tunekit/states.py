@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tunekit.secrets import get_logger
 
-__all__ = ["JobEvent", "JobState", "JobStatus", "normalize_status"]
+__all__ = ["JobEvent", "JobState", "JobStatus", "events_after", "normalize_status"]
 
 logger = get_logger("tunekit.jobs")  # the name users configure logging by
 
@@ -130,3 +130,14 @@ class JobEvent(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     """E.g. ``train_loss``, ``valid_loss``, ``train_mean_token_accuracy``."""
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+def events_after(events: list[JobEvent], after: str | None) -> list[JobEvent]:
+    """The events that follow the one whose id is ``after`` (all of them when it is None or not among them).
+
+    For a provider that reads a job's whole event log on every poll: an id no
+    longer listed (a log the service trimmed) replays the log rather than
+    hiding what is left of it.
+    """
+    ids = [event.id for event in events]
+    return events[ids.index(after) + 1 :] if after in ids else events

@@ -12,13 +12,13 @@ import io
 import os
 import shutil
 import tarfile
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tunekit.plugin import (
     Checkpoint,
+    ClientConnection,
     ConfigError,
     FineTunedModel,
     InvalidRequestError,
@@ -31,11 +31,11 @@ from tunekit.plugin import (
     JobStatus,
     PreparedData,
     Provider,
-    RemoteConnection,
     RemoteFile,
     RunContext,
     TunekitError,
     content_name,
+    events_after,
     get_logger,
     map_openai_error,
     normalize_status,
@@ -92,26 +92,20 @@ def run_tag(run_id: str) -> str:
     return "tk" + hashlib.sha256(run_id.encode()).hexdigest()[:12]
 
 
-class Connection(RemoteConnection):
-    """One lazily built ``together.Together`` client (its own retries off) under tunekit's retry policy."""
+class Connection(ClientConnection["together.Together"]):
+    """The ``together.Together`` client, built on first use, under tunekit's retry policy."""
 
     def __init__(self, options: TogetherOptions) -> None:
         super().__init__(options, provider="together")
         self.options: TogetherOptions = options
-        self._client: together.Together | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def client(self) -> together.Together:
-        with self._lock:
-            if self._client is None:
-                import together
+    def build_client(self) -> together.Together:
+        import together
 
-                key = self.options.resolved_api_key()
-                register_secret(key)
-                url = self.options.resolved_base_url()
-                self._client = together.Together(api_key=key, base_url=url, timeout=self.options.timeout, max_retries=0)
-            return self._client
+        key = self.options.resolved_api_key()
+        register_secret(key)
+        url = self.options.resolved_base_url()
+        return together.Together(api_key=key, base_url=url, timeout=self.options.timeout, max_retries=0)
 
     def map_error(self, exc: BaseException, attempts: int) -> TunekitError:
         if isinstance(exc, ValueError) and not isinstance(exc, TunekitError):
@@ -122,12 +116,6 @@ class Connection(RemoteConnection):
             hint = "Together tunes the models listed at https://docs.together.ai/docs/fine-tuning-models"
             return InvalidRequestError("Together does not fine-tune this model", provider=self.provider, hint=hint)
         return map_openai_error(exc, provider=self.provider, attempts=attempts)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
 
 class TogetherProvider(Provider[TogetherOptions]):
@@ -253,9 +241,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         if config.method == "dpo" and hp.beta != "auto":
             params["dpo_beta"] = hp.beta
         if lora is not None:
-            modules = lora.target_modules
-            params.update(lora_r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout)
-            params["lora_trainable_modules"] = modules if isinstance(modules, str) else ",".join(modules)
+            params.update(_lora_shape(config), lora_dropout=lora.dropout)
         if opts.wandb is not None:
             params.update(wandb_api_key=os.environ.get("WANDB_API_KEY"), wandb_project_name=opts.wandb.project)
             params.update(wandb_name=opts.wandb.name, wandb_entity=opts.wandb.entity)
@@ -272,8 +258,18 @@ class TogetherProvider(Provider[TogetherOptions]):
         return self._ref(job.id, run)
 
     def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
-        """The parent's job id, or its checkpoint (``ft-…:STEP``): what the job continues (``from_checkpoint``)."""
-        return parent.checkpoint or str(parent.metadata.get("job_id") or parent.model_id)
+        """The parent's job id, or its checkpoint (``ft-…:STEP``): what the job continues (``from_checkpoint``).
+
+        Together serves the result serverless only when it trains the parent's adapter further in the same shape."""
+        job_id, shape = str(parent.metadata.get("job_id") or ""), _lora_shape(config)
+        trained = self.retrieve(JobRef(provider=self.name, job_id=job_id)).training_type if job_id else None
+        if not shape or any(getattr(trained, key, None) != value for key, value in shape.items()):
+            logger.warning(
+                "init_from: this run does not train %s's adapter further with the same lora r, alpha and "
+                "target_modules, so Together will not serve its model serverless (it needs a dedicated endpoint)",
+                parent.run_id or job_id,
+            )
+        return parent.checkpoint or job_id or parent.model_id
 
     def find(self, run: RunContext) -> JobRef | None:
         job = self.find_job(run.run_id)
@@ -326,9 +322,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             )
 
     def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
-        events = list(self._events(ref.job_id))
-        ids = [event.id for event in events]
-        return iter(events[ids.index(after) + 1 :] if after in ids else events)
+        return iter(events_after(list(self._events(ref.job_id)), after))
 
     def cancel(self, ref: JobRef) -> None:
         try:
@@ -394,6 +388,14 @@ class TogetherProvider(Provider[TogetherOptions]):
             timeout=self.options.timeout,
             provider=self.name,
         )
+
+
+def _lora_shape(config: TuneConfig) -> dict[str, Any]:
+    """The config's LoRA rank, alpha and modules in Together's names; empty for full training."""
+    if (lora := config.lora) is None:
+        return {}
+    modules = lora.target_modules if isinstance(lora.target_modules, str) else ",".join(lora.target_modules)
+    return {"lora_r": lora.r, "lora_alpha": lora.alpha, "lora_trainable_modules": modules}
 
 
 def _unpack(data: bytes, folder: Path) -> None:

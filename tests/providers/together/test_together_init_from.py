@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,10 +29,13 @@ def _parent(emu: TogetherEmulator, make_config: ConfigFactory, **fields: object)
 
 
 def test_dpo_continues_the_sft_job_once_and_shows_its_lineage(
-    together_emulator: TogetherEmulator, make_config: ConfigFactory
+    together_emulator: TogetherEmulator, make_config: ConfigFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     parent_run, parent_job, parent_model = _parent(together_emulator, make_config)
     config = make_config(together_emulator, name="dpo.yaml", method="dpo", init_from="../sft/sft.yaml")
+    with caplog.at_level(logging.WARNING, logger="tunekit"):
+        Tuner.from_config(config).parent  # noqa: B018  # resolved before anything is sent
+    assert "serverless" not in caplog.text  # the same adapter shape: the model stays serverless
     for _ in range(2):  # the same config after the same parent is the same job
         result = runner.invoke(app, ["submit", str(config), "--yes", "--json"])
         assert result.exit_code == 0, result.output
@@ -55,10 +59,16 @@ def test_dpo_continues_the_sft_job_once_and_shows_its_lineage(
     assert parent_run in next(line for line in listed.output.splitlines() if child["run_id"] in line)
 
 
-def test_a_step_continues_that_checkpoint(together_emulator: TogetherEmulator, make_config: ConfigFactory) -> None:
+def test_a_step_continues_that_checkpoint(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     parent_run, parent_job, _ = _parent(together_emulator, make_config)
-    early = Tuner.from_config(make_config(together_emulator, name="more.yaml", init_from=f"{parent_run}@5")).submit()
+    config = make_config(together_emulator, name="more.yaml", init_from=f"{parent_run}@5", lora={"r": 8, "alpha": 16})
+    with caplog.at_level(logging.WARNING, logger="tunekit"):
+        early = Tuner.from_config(config).submit()
     assert together_emulator.jobs()[-1]["from_checkpoint"] == f"{parent_job}:5"
+    # Another adapter shape: Together merges the parent's adapter, and the new model is not served serverless.
+    assert f"this run does not train {parent_run}'s adapter further with the same lora" in caplog.text
     parent = early.record.parent
     assert parent is not None and (parent.step, parent.checkpoint, parent.start) == (5, *[f"{parent_job}:5"] * 2)
     with pytest.raises(ConfigError, match=f"init_from: run {parent_run}: no usable checkpoint '7'"):
