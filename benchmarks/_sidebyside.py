@@ -60,6 +60,11 @@ def timed(train: Callable[[], Any]) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu_start
 
 
+def plain_spec(source: Any, data: Path, **more: Any) -> dict[str, Any]:
+    """What the plain side is given: the model's GGUF, the data, the LoRA shape, and ``more``."""
+    return {"gguf": source.location, "data": str(data), "lora": LORA, **more}
+
+
 def run_baseline(script: str, spec: dict[str, Any], workdir: Path, name: str) -> Run:
     """Run ``script --baseline`` on ``spec`` in its own process; its result, with the process's wall time."""
     spec = {**spec, "result": str(workdir / f"{name}.result.json")}
@@ -122,6 +127,23 @@ def run_tunekit(folder_path: Path, steps: int, **job: Any) -> tuple[list[Any], R
 
 
 # -- side by side -----------------------------------------------------------------
+
+
+def alternate(
+    script: str, workdir: Path, repeats: int, ours: Callable[[Path], Run], spec: dict[str, Any], plain: str
+) -> tuple[list[Run], list[Run]]:
+    """``repeats`` rounds of a tunekit-local run (``ours(folder)``), then ``script``'s plain side given the
+    ``trainer_args`` that run resolved: the same arguments on both sides, and neither always goes first."""
+    ours_runs: list[Run] = []
+    plain_runs: list[Run] = []
+    for repeat in range(repeats):
+        print(f"  run {repeat + 1}: tunekit-local", flush=True)
+        run = ours(workdir / f"tunekit-{repeat}")
+        ours_runs.append(run)
+        trainer_args = {**run["plan"]["trainer_args"], "output_dir": str(workdir / f"trl-{repeat}")}
+        print(f"  run {repeat + 1}: {plain} with the same arguments", flush=True)
+        plain_runs.append(run_baseline(script, {**spec, "trainer_args": trainer_args}, workdir, f"trl-same-{repeat}"))
+    return ours_runs, plain_runs
 
 
 def best(runs: list[Run], key: str) -> float:

@@ -23,6 +23,7 @@ from tunekit.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import re
@@ -32,20 +33,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _sidebyside import (
-    LORA,
-    RECIPES,
-    Run,
-    best,
-    explain_shared_cpu,
-    load_note,
-    load_plain,
-    prepare_model,
-    print_ratios,
-    run_baseline,
-    run_tunekit,
-    timed,
-)
+import _sidebyside as bench
 
 REWARDS = ["token_f1"]
 TIME_RATIO_TARGET = 1.05
@@ -61,7 +49,7 @@ def baseline(spec_path: str) -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     spec = json.loads(Path(spec_path).read_text())
-    tokenizer, model, rows, peft_config = load_plain(spec)
+    tokenizer, model, rows, peft_config = bench.load_plain(spec)
 
     def text(completion: Any) -> str:
         return completion if isinstance(completion, str) else "".join(m["content"] for m in completion)
@@ -92,7 +80,7 @@ def baseline(spec_path: str) -> None:
         processing_class=tokenizer,
         peft_config=peft_config,
     )
-    seconds, cpu_seconds = timed(trainer.train)
+    seconds, cpu_seconds = bench.timed(trainer.train)
     logs = [h for h in trainer.state.log_history if "reward" in h]
     result = {
         "rewards": [h["reward"] for h in logs],
@@ -106,8 +94,8 @@ def baseline(spec_path: str) -> None:
 # -- the tunekit side ---------------------------------------------------------------
 
 
-def run_local(data: Path, folder_path: Path, args: argparse.Namespace) -> Run:
-    events, run = run_tunekit(
+def run_local(data: Path, folder_path: Path, args: argparse.Namespace) -> bench.Run:
+    events, run = bench.run_tunekit(
         folder_path,
         args.steps,
         method="rft",
@@ -136,7 +124,7 @@ def grpo_rows(examples: int) -> list[dict[str, Any]]:
     from tunekit.data import read_examples
     from tunekit.evaluate.rewards import reward_items, reward_rows
 
-    return reward_rows(reward_items(list(itertools.islice(read_examples(RECIPES), examples))))
+    return reward_rows(reward_items(list(itertools.islice(read_examples(bench.RECIPES), examples))))
 
 
 def main() -> int:
@@ -154,32 +142,25 @@ def main() -> int:
         baseline(args.baseline)
         return 0
 
-    source, _model_dir = prepare_model()
+    source, _model_dir = bench.prepare_model()
     with tempfile.TemporaryDirectory(prefix="tunekit-grpo-bench-") as tmp:
         workdir = Path(tmp)
         data = workdir / "train.jsonl"
         data.write_text("".join(json.dumps(row) + "\n" for row in grpo_rows(args.examples)))
-        common = {
-            "gguf": source.location,
-            "data": str(data),
-            "lora": LORA,
-        }
         batch = args.prompts * args.generations
         print(
             f"GRPO, {args.steps} steps of {args.prompts} prompts x {args.generations} completions, rewards "
             f"{' + '.join(REWARDS)}, {args.examples} recipe examples; {args.repeats} alternating run(s) of each side",
             flush=True,
         )
-        ours_runs: list[Run] = []
-        plain_runs: list[Run] = []
-        for repeat in range(args.repeats):
-            print(f"  run {repeat + 1}: tunekit-local", flush=True)
-            ours_runs.append(run_local(data, workdir / f"tunekit-{repeat}", args))
-            trainer_args = {**ours_runs[-1]["plan"]["trainer_args"], "output_dir": str(workdir / f"trl-{repeat}")}
-            print(f"  run {repeat + 1}: plain TRL GRPO with the same arguments", flush=True)
-            plain_runs.append(
-                run_baseline(__file__, {**common, "trainer_args": trainer_args}, workdir, f"trl-{repeat}")
-            )
+        ours_runs, plain_runs = bench.alternate(
+            __file__,
+            workdir,
+            args.repeats,
+            lambda folder: run_local(data, folder, args),
+            bench.plain_spec(source, data),
+            "plain TRL GRPO",
+        )
 
         ours, plain = ours_runs[0], plain_runs[0]
         plan = ours["plan"]["plan"]
@@ -203,25 +184,26 @@ def main() -> int:
         worst = max(abs(a - b) for o, p in pairs for a, b in zip(o["rewards"], p["rewards"], strict=False))
         same_length = all(len(r["rewards"]) == args.steps for r in ours_runs + plain_runs)
 
-        def tokens_per_second(runs: list[Run]) -> float:
+        def tokens_per_second(runs: list[bench.Run]) -> float:
             return max(sum(r["lengths"]) * batch / r["train_seconds"] for r in runs)
 
-        wall = best(ours_runs, "train_seconds") / best(plain_runs, "train_seconds")
-        cpu = best(ours_runs, "train_cpu_seconds") / best(plain_runs, "train_cpu_seconds")
+        wall = bench.best(ours_runs, "train_seconds") / bench.best(plain_runs, "train_seconds")
+        cpu = bench.best(ours_runs, "train_cpu_seconds") / bench.best(plain_runs, "train_cpu_seconds")
+        ours_best, plain_best = (functools.partial(bench.best, runs) for runs in (ours_runs, plain_runs))
         rows = [
-            ("seconds per step (wall)", best(ours_runs, "train_seconds") / args.steps,
-             best(plain_runs, "train_seconds") / args.steps),
-            ("CPU seconds per step", best(ours_runs, "train_cpu_seconds") / args.steps,
-             best(plain_runs, "train_cpu_seconds") / args.steps),
+            ("seconds per step (wall)", ours_best("train_seconds") / args.steps,
+             plain_best("train_seconds") / args.steps),
+            ("CPU seconds per step", ours_best("train_cpu_seconds") / args.steps,
+             plain_best("train_cpu_seconds") / args.steps),
             ("generated tokens/s", tokens_per_second(ours_runs), tokens_per_second(plain_runs)),
-            ("process wall time, load incl. (s)", best(ours_runs, "wall_seconds"), best(plain_runs, "wall_seconds")),
+            ("process wall time, load incl. (s)", ours_best("wall_seconds"), plain_best("wall_seconds")),
         ]  # fmt: skip
-        print_ratios(args.repeats, rows, 2)
+        bench.print_ratios(args.repeats, rows, 2)
         print(
             f"reward agreement: max |diff| {worst:.2e} over {len(pairs)} pair(s) (target <= {REWARD_TOLERANCE:g}); "
-            f"wall-time ratio {wall:.3f}, CPU-time ratio {cpu:.3f} (target <= {TIME_RATIO_TARGET}); {load_note()}"
+            f"wall-time ratio {wall:.3f}, CPU-time ratio {cpu:.3f} (target <= {TIME_RATIO_TARGET}); {bench.load_note()}"
         )
-        explain_shared_cpu(wall, cpu, TIME_RATIO_TARGET)
+        bench.explain_shared_cpu(wall, cpu, TIME_RATIO_TARGET)
         ok = same_length and worst <= REWARD_TOLERANCE and min(wall, cpu) <= TIME_RATIO_TARGET
         print("\nresult:", "met" if ok else "MISSED")
         return 0 if ok else 1

@@ -32,20 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _sidebyside import (
-    LORA,
-    RECIPES,
-    Run,
-    best,
-    explain_shared_cpu,
-    load_note,
-    load_plain,
-    prepare_model,
-    print_ratios,
-    run_baseline,
-    run_tunekit,
-    timed,
-)
+import _sidebyside as bench
 
 LOSS_TOLERANCE = 1e-4
 TIME_RATIO_TARGET = 1.05
@@ -64,7 +51,7 @@ def baseline(args: argparse.Namespace) -> None:
     from trl import SFTConfig, SFTTrainer
 
     spec = json.loads(Path(args.baseline).read_text())
-    tokenizer, model, rows, peft_config = load_plain(spec)
+    tokenizer, model, rows, peft_config = bench.load_plain(spec)
     # completion-only loss on the assistant's answer: TRL's conversational prompt-completion shape
     rows = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
 
@@ -103,7 +90,7 @@ def baseline(args: argparse.Namespace) -> None:
     )
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    seconds, cpu_seconds = timed(trainer.train)
+    seconds, cpu_seconds = bench.timed(trainer.train)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     tokens = trainer.state.log_history[-2].get("num_tokens") if len(trainer.state.log_history) > 1 else None
     result = {
@@ -122,8 +109,8 @@ def baseline(args: argparse.Namespace) -> None:
 # -- the tunekit side ---------------------------------------------------------------
 
 
-def run_local(data: Path, folder_path: Path, steps: int, batch: int, lr: float, seed: int) -> Run:
-    events, run = run_tunekit(
+def run_local(data: Path, folder_path: Path, steps: int, batch: int, lr: float, seed: int) -> bench.Run:
+    events, run = bench.run_tunekit(
         folder_path,
         steps,
         train_file=str(data),
@@ -157,38 +144,28 @@ def main() -> int:
         return 0
 
     # Every run below shares one OpenMP setting, so the timings compare the training code and nothing else.
-    source, model_dir = prepare_model()
+    source, model_dir = bench.prepare_model()
     print(f"OpenMP: OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} for every run")
     with tempfile.TemporaryDirectory(prefix="tunekit-bench-") as tmp:
         workdir = Path(tmp)
         data = workdir / "train.jsonl"
-        data.write_text("\n".join(RECIPES.read_text().splitlines()[: args.examples]) + "\n")
-        common = {
-            "gguf": source.location,
-            "data": str(data),
-            "lora": LORA,
-            "steps": args.steps,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
-            "seed": args.seed,
-        }
+        data.write_text("\n".join(bench.RECIPES.read_text().splitlines()[: args.examples]) + "\n")
+        common = bench.plain_spec(
+            source, data, steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed
+        )
         print(
             f"{args.steps} steps, batch {args.batch_size}, {args.examples} recipe examples; "
             f"{args.repeats} alternating runs of each side",
             flush=True,
         )
-        ours_runs: list[Run] = []
-        plain_runs: list[Run] = []
-        for repeat in range(args.repeats):
-            print(f"  run {repeat + 1}: tunekit-local", flush=True)
-            ours = run_local(
-                data, workdir / f"tunekit-{repeat}", args.steps, args.batch_size, args.learning_rate, args.seed
-            )
-            ours_runs.append(ours)
-            trainer_args = {**ours["plan"]["trainer_args"], "output_dir": str(workdir / f"trl-{repeat}")}
-            print(f"  run {repeat + 1}: plain TRL with the same arguments", flush=True)
-            spec = {**common, "trainer_args": trainer_args, "trl_defaults": False}
-            plain_runs.append(run_baseline(__file__, spec, workdir, f"trl-same-{repeat}"))  # output_dir: trainer_args
+        ours_runs, plain_runs = bench.alternate(
+            __file__,
+            workdir,
+            args.repeats,
+            lambda folder: run_local(data, folder, args.steps, args.batch_size, args.learning_rate, args.seed),
+            {**common, "trl_defaults": False},
+            "plain TRL",
+        )
 
         ours, plain = ours_runs[0], plain_runs[0]
         print(f"\n{'step':>4}  {'tunekit loss':>13}  {'plain TRL loss':>15}  {'|diff|':>9}")
@@ -198,19 +175,21 @@ def main() -> int:
         worst = max(abs(a - b) for o, p in pairs for a, b in zip(o["losses"], p["losses"], strict=False))
         same_length = all(len(r["losses"]) == args.steps for r in ours_runs + plain_runs)
 
-        wall = best(ours_runs, "train_seconds") / best(plain_runs, "train_seconds")
-        cpu = best(ours_runs, "train_cpu_seconds") / best(plain_runs, "train_cpu_seconds")
+        wall = bench.best(ours_runs, "train_seconds") / bench.best(plain_runs, "train_seconds")
+        cpu = bench.best(ours_runs, "train_cpu_seconds") / bench.best(plain_runs, "train_cpu_seconds")
         labels = (
             ("train() wall time (s)", "train_seconds"),
             ("train() CPU time (s)", "train_cpu_seconds"),
             ("process wall time, load incl. (s)", "wall_seconds"),
         )
-        print_ratios(args.repeats, [(label, best(ours_runs, key), best(plain_runs, key)) for label, key in labels], 1)
+        bench.print_ratios(
+            args.repeats, [(label, bench.best(ours_runs, key), bench.best(plain_runs, key)) for label, key in labels], 1
+        )
         print(
             f"loss agreement over {args.repeats} pairs: max |diff| {worst:.2e} (target <= {LOSS_TOLERANCE:g}); "
-            f"CPU-time ratio {cpu:.3f}, wall-time ratio {wall:.3f} (target <= {TIME_RATIO_TARGET}); {load_note()}"
+            f"CPU-time ratio {cpu:.3f}, wall-time ratio {wall:.3f} (target <= {TIME_RATIO_TARGET}); {bench.load_note()}"
         )
-        explain_shared_cpu(wall, cpu, TIME_RATIO_TARGET)
+        bench.explain_shared_cpu(wall, cpu, TIME_RATIO_TARGET)
         ok = same_length and worst <= LOSS_TOLERANCE and cpu <= TIME_RATIO_TARGET
         _gpu_report(ours, plain, model_dir)
 
@@ -224,17 +203,17 @@ def main() -> int:
                 "trainer_args": {},
                 "trl_defaults": True,
             }
-            defaults = run_baseline(__file__, spec, workdir, "trl-defaults")
+            defaults = bench.run_baseline(__file__, spec, workdir, "trl-defaults")
             n_ours, n_theirs = args.steps, args.default_steps
             rows = (
                 (
                     "wall seconds per step",
-                    best(ours_runs, "train_seconds") / n_ours,
+                    bench.best(ours_runs, "train_seconds") / n_ours,
                     defaults["train_seconds"] / n_theirs,
                 ),
                 (
                     "CPU seconds per step",
-                    best(ours_runs, "train_cpu_seconds") / n_ours,
+                    bench.best(ours_runs, "train_cpu_seconds") / n_ours,
                     defaults["train_cpu_seconds"] / n_theirs,
                 ),
             )
