@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "JobEvent": "tunekit.states",
     "normalize_status": "tunekit.states",
     "state_events": "tunekit.states",
+    "events_after": "tunekit.states",
     # configuration
     "TuneConfig": "tunekit.config",
     "DeployConfig": "tunekit.config",
@@ -115,8 +116,8 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "tunekit.inference.loading",
     "openmp_environment": "tunekit.inference.loading",
     # the remote toolkit: create-with-find, retry and poll options, content-hash uploads
+    "ClientConnection": "tunekit.remote",
     "RemoteConnection": "tunekit.remote",
-    "LazyConnection": "tunekit.remote",
     "RemoteFile": "tunekit.remote",
     "RemoteOptions": "tunekit.remote",
     "content_hash": "tunekit.remote",
@@ -297,7 +298,7 @@ if TYPE_CHECKING:
         RunContext as RunContext,
     )
     from tunekit.remote import (
-        LazyConnection as LazyConnection,
+        ClientConnection as ClientConnection,
         RemoteConnection as RemoteConnection,
         RemoteFile as RemoteFile,
         RemoteOptions as RemoteOptions,
@@ -342,6 +343,7 @@ if TYPE_CHECKING:
         JobEvent as JobEvent,
         JobState as JobState,
         JobStatus as JobStatus,
+        events_after as events_after,
         normalize_status as normalize_status,
         state_events as state_events,
     )

@@ -11,7 +11,7 @@ to its job instead of starting another.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tunekit.data.tokens import TokenCounter
     from tunekit.inference.base import ChatClient
     from tunekit.ledger import Ledger
+    from tunekit.remote import RemoteFile
     from tunekit.retirement import Retirement
 
 __all__ = ["Checkpoint", "FineTunedModel", "JobRef", "NoOptions", "OptionsT", "PreparedData", "Provider", "RunContext"]
@@ -182,6 +183,36 @@ class RunContext:
         """Store remote ids (file ids, job ids, repo names) on the run row."""
         self.remote.update(remote)
         self.ledger.update(self.run_id, remote=remote)
+
+    def upload_splits(
+        self, data: DatasetSplits, target: str, upload: Callable[[Path, str], RemoteFile]
+    ) -> PreparedData:
+        """Write each split as JSONL in ``target``'s format into the run folder and upload it once.
+
+        ``upload(path, sha256)`` sends one file (or finds the same content on
+        the service); each is recorded as the ledger's ``upload_<role>`` intent
+        and outcome, and its id is remembered as ``<role>_file``. What a
+        provider whose job reads uploaded JSONL files does in ``prepare``.
+        """
+        from tunekit.data.writers import write_examples
+        from tunekit.remote import recorded_upload
+
+        files: dict[str, RemoteFile] = {}
+        for role, examples in (("train", data.train), ("validation", data.validation)):
+            if examples is None:
+                continue
+            path = self.run_dir / f"{role}.jsonl"
+            write_examples(examples, path, target=target)
+            files[role] = recorded_upload(self, role, path, upload)
+            self.remember(**{f"{role}_file": files[role].id})
+        validation = files.get("validation")
+        return PreparedData(
+            train=files["train"].id,
+            validation=validation.id if validation else None,
+            train_examples=len(data.train),
+            validation_examples=len(data.validation or []),
+            content_hash=files["train"].sha256,
+        )
 
 
 class Provider(ABC, Generic[OptionsT]):

@@ -39,6 +39,7 @@ from tunekit.retry import RetryPolicy
 from tunekit.secrets import get_logger
 
 __all__ = [
+    "ClientConnection",
     "RemoteConnection",
     "RemoteFile",
     "RemoteOptions",
@@ -206,41 +207,6 @@ class RemoteConnection(ABC):
         return found if found is not None else self.create(what, send, lambda: self.find(get))
 
 
-OptionsT = TypeVar("OptionsT", bound=RemoteOptions)
-ClientT = TypeVar("ClientT")
-
-
-class LazyConnection(RemoteConnection, Generic[OptionsT, ClientT]):
-    """A connection whose SDK client is built on first use (:meth:`build_client`), once, and closed by :meth:`close`.
-
-    Building it on first use keeps validating and estimating free of credentials.
-    """
-
-    options: OptionsT
-
-    def __init__(self, options: OptionsT, *, provider: str) -> None:
-        super().__init__(options, provider=provider)
-        self._client: ClientT | None = None
-        self._lock = threading.Lock()
-
-    @abstractmethod
-    def build_client(self) -> ClientT:
-        """The SDK client, with its own retries off (tunekit's policies retry)."""
-
-    @property
-    def client(self) -> ClientT:
-        with self._lock:
-            if self._client is None:
-                self._client = self.build_client()
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None and callable(getattr(client, "close", None)):
-            client.close()  # type: ignore[attr-defined]  # SDK clients close their HTTP pool
-
-
 def poll_until(
     first: T, fetch: Callable[[], T], done: Callable[[T], bool], *, interval: float, timeout: float = math.inf
 ) -> T:
@@ -280,6 +246,45 @@ def download_files(urls: Mapping[str, str], folder: Path, call: Callable[..., An
         (staging / Path(filename).name).write_bytes(response.content)
     staging.replace(folder)
     return folder
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Closable)
+
+
+class ClientConnection(RemoteConnection, Generic[ClientT]):
+    """A :class:`RemoteConnection` owning one SDK client, built by :meth:`build_client` on first use.
+
+    Building a provider, estimating or validating sends nothing, so it needs
+    no credentials: the key is read when the first request needs the client.
+    Threads share the one client; :meth:`close` closes it and the next
+    request builds another.
+    """
+
+    def __init__(self, options: RemoteOptions, *, provider: str) -> None:
+        super().__init__(options, provider=provider)
+        self._client: ClientT | None = None
+        self._lock = threading.Lock()
+
+    @abstractmethod
+    def build_client(self) -> ClientT:
+        """The SDK client, its own retries off (``max_retries=0``): every request is retried by tunekit's policy."""
+
+    @property
+    def client(self) -> ClientT:
+        with self._lock:
+            if self._client is None:
+                self._client = self.build_client()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
 
 # -- uploads --------------------------------------------------------------------------------

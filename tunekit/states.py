@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tunekit.secrets import get_logger
 
-__all__ = ["JobEvent", "JobState", "JobStatus", "normalize_status", "state_events"]
+__all__ = ["JobEvent", "JobState", "JobStatus", "events_after", "normalize_status", "state_events"]
 
 logger = get_logger("tunekit.jobs")  # the name users configure logging by
 
@@ -132,6 +132,17 @@ class JobEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+def events_after(events: list[JobEvent], after: str | None) -> list[JobEvent]:
+    """The events that follow the one whose id is ``after`` (all of them when it is None or not among them).
+
+    For a provider that reads a job's whole event log on every poll: an id no
+    longer listed (a log the service trimmed) replays the log rather than
+    hiding what is left of it.
+    """
+    ids = [event.id for event in events]
+    return events[ids.index(after) + 1 :] if after in ids else events
+
+
 def state_events(state: JobState, after: str | None = None) -> list[JobEvent]:
     """The events of a service that keeps no event log: the state the job is in, and its progress if known.
 
@@ -144,5 +155,4 @@ def state_events(state: JobState, after: str | None = None) -> list[JobEvent]:
         done = {"step": state.step, "total_steps": state.total_steps, "metrics": {"progress": state.progress}}
         message = f"{round(100 * state.progress)}% done"
         events.append(JobEvent(id=f"{job}:progress:{state.step}", type="metrics", message=message, **done))
-    ids = [e.id for e in events]
-    return events[ids.index(after) + 1 :] if after in ids else events
+    return events_after(events, after)

@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracking_helpers import OpenAIConfig
 
-from tunekit_emulators.conformance.data import chat_rows, write_jsonl, write_yaml
+from tunekit_emulators.conformance.data import ConfigWriter, chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.openai import OpenAIEmulator
 
 FAST = {"poll_interval": 0.02, "file_poll_interval": 0.01, "retry_max_wait": 0.05, "timeout": 5}
 
 
 @pytest.fixture
-def openai_config(openai_emulator: OpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OpenAIConfig:
+def openai_config(openai_emulator: OpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigWriter:
     """``openai_config(tracking={...}, sweep={...})``: a tune.yaml for the emulator, the key in the environment."""
     monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
     folder = tmp_path / "work"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracking_helpers import OpenAIConfig
 from typer.testing import CliRunner
 
 from tunekit.cli.app import app
@@ -20,6 +19,7 @@ from tunekit.errors import ConfigError
 from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult
 from tunekit.ledger import Ledger
 from tunekit.sweep import ChildOutcome, Sweep, SweepChild, plan_sweep, summarize
+from tunekit_emulators.conformance import ConfigWriter
 from tunekit_emulators.openai import OpenAIEmulator
 
 GRID = {"parameters": {"hyperparameters.learning_rate_multiplier": [0.5, 2.0]}, "seeds": [1, 2], "max_runs": 4}
@@ -37,7 +37,7 @@ def _tunekit(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def test_a_killed_2x2_sweep_resumes_to_exactly_four_runs(
-    openai_config: OpenAIConfig, openai_emulator: OpenAIEmulator, tunekit_home: Path
+    openai_config: ConfigWriter, openai_emulator: OpenAIEmulator, tunekit_home: Path
 ) -> None:
     config = openai_config(sweep=GRID, eval=EVAL)
     # Killed (SIGKILL) right after the sweep recorded its second child.
@@ -85,7 +85,7 @@ def test_a_killed_2x2_sweep_resumes_to_exactly_four_runs(
 
 
 def test_a_cap_below_the_estimate_exits_2_with_nothing_submitted(
-    openai_config: OpenAIConfig, openai_emulator: OpenAIEmulator
+    openai_config: ConfigWriter, openai_emulator: OpenAIEmulator
 ) -> None:
     config = openai_config(sweep={**GRID, "max_usd": 0.000001})
     refused = _tunekit("sweep", str(config), "--yes")
@@ -96,7 +96,7 @@ def test_a_cap_below_the_estimate_exits_2_with_nothing_submitted(
     assert Ledger().runs() == []
 
 
-def test_bad_sweeps_are_refused_before_anything_runs(openai_config: OpenAIConfig) -> None:
+def test_bad_sweeps_are_refused_before_anything_runs(openai_config: ConfigWriter) -> None:
     def problems(sweep: dict[str, Any]) -> list[str]:
         with pytest.raises(ConfigError) as caught:
             plan_sweep(load_config(openai_config(sweep=sweep)))
@@ -138,7 +138,7 @@ def test_the_ranking_marks_what_is_within_noise_of_the_best() -> None:
 
 
 def test_children_run_in_parallel_as_ordinary_runs(
-    openai_config: OpenAIConfig, openai_emulator: OpenAIEmulator
+    openai_config: ConfigWriter, openai_emulator: OpenAIEmulator
 ) -> None:
     config = load_config(openai_config(sweep={"seeds": [1, 2, 3], "parallel": 3}))
     sweep = Sweep(config)

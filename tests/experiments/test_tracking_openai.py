@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from tracking_helpers import OpenAIConfig, ledger_series, mlflow_series
 
 from tunekit import JobStatus, Tuner
 from tunekit.config import load_config
@@ -14,6 +13,7 @@ from tunekit.errors import ConfigError
 from tunekit.evaluate import evaluate_run
 from tunekit.states import JobEvent
 from tunekit.tracking import metric_key
+from tunekit_emulators.conformance import ConfigWriter, ledger_series, mlflow_series
 from tunekit_emulators.openai import OpenAIEmulator
 
 # Timed: the job runs for a while and its metrics arrive over several polls, as a real job's do.
@@ -21,7 +21,7 @@ timed = pytest.mark.openai_emulator(lifecycle="timed", step_seconds=0.3)
 
 
 @timed
-def test_mlflow_holds_the_ledgers_metric_series(openai_config: OpenAIConfig, tmp_path: Path) -> None:
+def test_mlflow_holds_the_ledgers_metric_series(openai_config: ConfigWriter, tmp_path: Path) -> None:
     store = (tmp_path / "mlruns").as_uri()
     evaluation = {"data": "valid.jsonl", "max_examples": 2, "few_shot": 1, "metrics": ["exact_match", "token_f1"]}
     tuner = Tuner.from_config(openai_config(tracking={"backend": "mlflow", "uri": store}, eval=evaluation))
@@ -55,7 +55,7 @@ def test_mlflow_holds_the_ledgers_metric_series(openai_config: OpenAIConfig, tmp
 
 
 def test_trackio_local_holds_the_ledgers_metric_series(
-    openai_config: OpenAIConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    openai_config: ConfigWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Trackio reads TRACKIO_DIR once, when first imported; in a session where an earlier test imported it,
     # its databases stay where that import put them, so the project name is this test's own.
@@ -81,7 +81,7 @@ def test_trackio_local_holds_the_ledgers_metric_series(
 
 @pytest.mark.openai_emulator(lifecycle="timed", step_seconds=1.0)  # metrics spread over a second of polls
 def test_a_tracker_down_mid_run_leaves_training_going_and_catches_up(
-    openai_config: OpenAIConfig, tmp_path: Path
+    openai_config: ConfigWriter, tmp_path: Path
 ) -> None:
     store = tmp_path / "mlruns"
     tuner = Tuner.from_config(openai_config(tracking={"backend": "mlflow", "uri": store.as_uri()}))
@@ -112,7 +112,7 @@ def test_a_tracker_down_mid_run_leaves_training_going_and_catches_up(
 
 
 def test_a_backend_that_is_not_installed_is_refused_before_anything_is_sent(
-    openai_config: OpenAIConfig, openai_emulator: OpenAIEmulator
+    openai_config: ConfigWriter, openai_emulator: OpenAIEmulator
 ) -> None:
     if importlib.util.find_spec("wandb") is not None:
         pytest.skip("wandb is installed here")
@@ -123,7 +123,7 @@ def test_a_backend_that_is_not_installed_is_refused_before_anything_is_sent(
     assert openai_emulator.jobs() == [] and tuner.ledger.runs() == []
 
 
-def test_an_unknown_backend_names_the_field(openai_config: OpenAIConfig) -> None:
+def test_an_unknown_backend_names_the_field(openai_config: ConfigWriter) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(openai_config(tracking={"backend": "tensorboard"}))
     assert any(
@@ -131,13 +131,13 @@ def test_an_unknown_backend_names_the_field(openai_config: OpenAIConfig) -> None
     )
 
 
-def test_a_uri_with_credentials_is_refused(openai_config: OpenAIConfig) -> None:
+def test_a_uri_with_credentials_is_refused(openai_config: ConfigWriter) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(openai_config(tracking={"backend": "mlflow", "uri": "https://me:hunter2@mlflow.example.com"}))
     assert "hunter2" not in str(caught.value) and "MLFLOW_TRACKING_PASSWORD" in str(caught.value.problems)
 
 
-def test_wandb_tracking_goes_through_openais_own_integration(openai_config: OpenAIConfig) -> None:
+def test_wandb_tracking_goes_through_openais_own_integration(openai_config: ConfigWriter) -> None:
     """OpenAI logs a job's metrics to W&B itself: the job carries the integration and tunekit skips the metrics."""
     from tunekit_openai.options import OpenAIOptions
     from tunekit_openai.params import build_create_params

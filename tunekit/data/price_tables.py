@@ -7,7 +7,8 @@ its package, its name and which price row applies.
 
 ``limits.yaml``: ``as_of``, ``source``, ``min_examples``, ``max_file_bytes``,
 ``max_suffix``, ``max_epochs``, ``kinds``, ``family``, ``hosted_only``,
-``severities``, ``default_token_limit`` and ``models: {prefix: {token_limit}}``.
+``severities``, ``default_token_limit``, ``method_models: {method: [prefix]}`` (a method the service
+trains on those models only) and ``models: {prefix: {token_limit}}``.
 ``prices.yaml``: ``currency``, ``as_of``, ``source``, ``models: {prefix: {rate
 keys per 1M tokens}}`` and ``skus: {name: {per_hour, lifetime_hours}}``; a row
 may carry its own ``as_of`` and ``source``.
@@ -48,6 +49,10 @@ def table_limits(package: str, provider: str, model: str) -> Limits:
         preference_single_turn=bool(table.get("preference_single_turn")),
         token_limit=int(token_limit) if token_limit else None,
         tunable_models=tuple(str(k) for k in models),
+        method_models={
+            str(method): tuple(str(m) for m in prefixes or ())
+            for method, prefixes in (table.get("method_models") or {}).items()
+        },
         family=tuple(str(f) for f in table.get("family") or ()),
         hosted_only=bool(table.get("hosted_only")),
         severities={str(k): v for k, v in (table.get("severities") or {}).items() if v in _SEVERITIES},
@@ -81,7 +86,7 @@ def table_training_cost(
     estimate.prices_as_of = str(entry.get("as_of") or table.get("as_of") or "") or None
     estimate.prices_source = entry.get("source") or table.get("source")
     hourly = entry.get("reinforcement_per_hour")
-    reinforcement = config.method == "rft" or config.provider_options.get("grader")  # a grader makes it so too
+    reinforcement = config.method == "rft" or bool(config.provider_options.get("grader"))  # a grader makes it so
     if reinforcement and hourly is not None:
         estimate.notes.append(f"reinforcement fine-tuning is billed {float(hourly):.2f} per hour of training time")
         return estimate

@@ -68,6 +68,9 @@ class Limits:
     max_epochs: int | None = None
     tunable_models: tuple[str, ...] | None = None
     """Model ids (prefixes) the provider fine-tunes; None: any model it can load."""
+    method_models: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Method -> the model ids (prefixes) it trains, for a method the service offers on some models only
+    (OpenAI trains ``rft`` on o4-mini alone); a method not listed trains every model the provider tunes."""
     family: tuple[str, ...] = ()
     """Model id prefixes this provider is the natural home of (the default provider for them)."""
     hosted_only: bool = False
@@ -87,6 +90,18 @@ class Limits:
     def claims(self, model: str) -> bool:
         return matches_model(model, self.family) is not None
 
+    def method_refusal(self, method: str, model: str, provider: str) -> str | None:
+        """Why ``provider`` cannot train ``model`` with ``method`` (naming the models that can), or None when it can."""
+        models = self.method_models.get(method)
+        if models is None or matches_model(model, models) is not None:
+            return None
+        what = f"{method} (reinforcement fine-tuning)" if method == "rft" else method
+        can = ", ".join(models) or "no model"
+        return (
+            f"{provider} trains {what} only on {can}, not {model!r} "
+            f"(limits as of {self.as_of or 'unknown'}; choose one of those models or another method)"
+        )
+
     def problems(self, config: TuneConfig, provider: str) -> list[str]:
         """The config's values over these limits, as ``path: message`` lines (refused before any upload)."""
         out: list[str] = []
@@ -100,6 +115,8 @@ class Limits:
                 f"model: {provider} cannot fine-tune {config.model!r} (it tunes {listed}; limits as of "
                 f"{self.as_of or 'unknown'})"
             )
+        elif config.method in self.kinds and (refusal := self.method_refusal(config.method, config.model, provider)):
+            out.append(f"model: {refusal}")
         if self.max_suffix is not None and config.suffix is not None and len(config.suffix) > self.max_suffix:
             out.append(
                 f"suffix: {provider} allows at most {self.max_suffix} characters, "

@@ -10,7 +10,9 @@ its emulator, how to count the jobs carrying a run id), then:
 * :mod:`~tunekit_emulators.conformance.crash` — the crash-point harness: a real ``tunekit submit``
   client SIGKILLed at every ledger step, resumed, and exactly one job counted
   (:func:`run_case`, with a :class:`~tunekit_emulators.conformance.zygote.Zygote` forking clients);
-* :mod:`~tunekit_emulators.conformance.data` — ``write_jsonl``, ``write_yaml``, ``chat_rows``.
+* :mod:`~tunekit_emulators.conformance.data` — ``write_jsonl``, ``write_yaml``, ``chat_rows``;
+* :mod:`~tunekit_emulators.conformance.tracking` — ``ledger_series`` and ``mlflow_series``, to check
+  that a tracker holds the metrics the ledger recorded.
 """
 
 from tunekit_emulators.conformance.checks import (
@@ -26,19 +28,24 @@ from tunekit_emulators.conformance.crash import (
     run_case as run_case,
 )
 from tunekit_emulators.conformance.data import (
+    ConfigWriter as ConfigWriter,
     chat_rows as chat_rows,
     write_jsonl as write_jsonl,
     write_yaml as write_yaml,
 )
+from tunekit_emulators.conformance.tracking import ledger_series as ledger_series, mlflow_series as mlflow_series
 
 __all__ = [
+    "ConfigWriter",
     "CrashPoint",
     "ProviderCase",
     "chat_rows",
     "check_create_fault",
     "check_exactly_once",
     "check_secret_hygiene",
+    "ledger_series",
     "local_points",
+    "mlflow_series",
     "remote_points",
     "run_case",
     "write_jsonl",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["chat_rows", "write_jsonl", "write_yaml"]
+__all__ = ["ConfigWriter", "chat_rows", "write_jsonl", "write_yaml"]
+
+ConfigWriter = Callable[..., Path]
+"""A fixture that writes a tune.yaml from keyword fields (``make(tracking={...})``) and returns its path."""
 
 
 def write_jsonl(path: Path, rows: Iterable[Any]) -> Path:

@@ -253,8 +253,10 @@ def validate_job_request(state: OpenAIState, body: Mapping[str, Any], extra_fiel
     method, hyper = _check_method(body)
     supported = state.flavor.fine_tunable.get(base, frozenset({"supervised"}))
     if method["type"] not in supported:
+        others = sorted(name for name, methods in state.flavor.fine_tunable.items() if method["type"] in methods)
         raise invalid_request(
-            f"Model {model} does not support {method['type']} fine-tuning (supported: {', '.join(sorted(supported))}).",
+            f"Model {model} does not support {method['type']} fine-tuning (supported: {', '.join(sorted(supported))}). "
+            f"Models that support {method['type']} fine-tuning: {', '.join(others) or 'none'}.",
             param="method.type",
             code="invalid_value",
         )

@@ -60,6 +60,12 @@ def _iso(at: float) -> str:
     return datetime.fromtimestamp(at, timezone.utc).isoformat()
 
 
+def _checkpoint_steps(job: _Job) -> list[int]:
+    """The steps at which a completed job saved its ``n_checkpoints`` checkpoints (the last is the final model)."""
+    count = int(job.body.get("n_checkpoints") or 1) if job.status == "completed" else 0
+    return [_STEPS * (i + 1) // count for i in range(count)]
+
+
 @dataclass
 class _File:
     id: str
@@ -259,6 +265,31 @@ class TogetherEmulator(Emulator):
                 return str(job.body.get("model"))
         return name
 
+    def _continued(self, start: str) -> str:
+        """The base model of the job ``from_checkpoint`` continues (``JOB_ID`` or output name, ``:STEP`` optional).
+
+        Like the service: the parent must be a completed job of this account and the step one it saved."""
+        name, _, step = start.partition(":")
+        parent = next((j for j in self._jobs.values() if name in (j.id, j.output_name)), None)
+        if parent is None:
+            raise invalid_request(
+                f"from_checkpoint {start}: no fine-tuning job or model {name}", param="from_checkpoint"
+            )
+        parent = self._job(parent.id)
+        if parent.status != "completed":
+            raise invalid_request(
+                f"from_checkpoint {start}: job {parent.id} is {parent.status}; only a completed job can be continued",
+                param="from_checkpoint",
+            )
+        steps = _checkpoint_steps(parent)
+        if step and (not step.isdigit() or int(step) not in steps):
+            listed = ", ".join(map(str, steps))
+            raise invalid_request(
+                f"from_checkpoint {start}: job {parent.id} has no checkpoint at step {step} (steps: {listed})",
+                param="from_checkpoint",
+            )
+        return str(parent.body.get("model"))
+
     def _job(self, job_id: str) -> _Job:
         job = self._jobs.get(job_id)
         if job is None:
@@ -359,7 +390,7 @@ class TogetherEmulator(Emulator):
         if bool(body.get("model")) == bool(start):
             raise invalid_request("Specify either a model or a checkpoint to start from, not both", param="model")
         with self.lock:
-            model = self._base_of(str(body.get("model") or start.split(":")[0]))
+            model = self._continued(start) if start else str(body["model"])
         limits = model_limits(model)
         if limits is None:
             raise not_found(f"Model {model} is not available for fine-tuning")
@@ -416,8 +447,6 @@ class TogetherEmulator(Emulator):
         self._authorize(request)
         with self.lock:
             job = self._job(request.path_params["id"])
-            count = int(job.body.get("n_checkpoints") or 1) if job.status == "completed" else 0
-            steps = [_STEPS * (i + 1) // count for i in range(count)]
             data = [
                 {
                     "checkpoint_type": "Final" if step == _STEPS else f"Intermediate step {step}",
@@ -426,7 +455,7 @@ class TogetherEmulator(Emulator):
                     "path": f"s3://emulator/{job.id}/checkpoint-{step}",
                     "checkpoint": "adapter",
                 }
-                for step in steps
+                for step in _checkpoint_steps(job)
             ]
             return json_response({"data": data[::-1]})
 

@@ -43,12 +43,14 @@ _FOREIGN_KEYS = {"sk-": "an OpenAI key", "hf_": "a Hugging Face token", "tgp_": 
 _PACKAGE = "tunekit_fireworks"
 
 
+# A Fireworks resource id for a text (a-z, 0-9 and hyphens, at most 63): the same text, the same id.
 resource_id = partial(tk.slug_id, prefix="tk-")
-"""A Fireworks resource id for a text (a-z, 0-9 and hyphens, at most 63): the same text, the same id."""
 
 
-class _Connection(tk.LazyConnection[FireworksOptions, "fireworks.Fireworks"]):
+class _Connection(tk.ClientConnection["fireworks.Fireworks"]):
     """One ``fireworks.Fireworks`` client (its own retries off) under tunekit's retry policy."""
+
+    options: FireworksOptions
 
     def build_client(self) -> fireworks.Fireworks:
         from fireworks import Fireworks

@@ -159,7 +159,25 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
 
     def check(self, config: TuneConfig) -> list[str]:
         self.warn_ignored(config)
-        return [*super().check(config), *check_config(config, self.opts), *self.credential_problems()]
+        return [
+            *super().check(config),
+            *self.grader_model_problems(config),
+            *check_config(config, self.opts),
+            *self.credential_problems(),
+        ]
+
+    def grader_model_problems(self, config: TuneConfig) -> list[str]:
+        """A grader makes a reinforcement job of method sft: the model must be one the service trains that way.
+
+        (Method ``rft`` is checked with the other limits; ``dpo`` with a grader is refused by ``check_config``.)
+        """
+        if self.opts.grader is None or config.method != "sft":
+            return []
+        limits = self.limits(config.model)
+        if not limits.tunes(config.model):
+            return []  # the model is refused already
+        refusal = limits.method_refusal("rft", config.model, self.name)
+        return [] if refusal is None else [f"provider_options.grader: a grader makes a reinforcement job; {refusal}"]
 
     def credential_problems(self) -> list[str]:
         """What is missing to sign requests (checked before any request, upload or spend)."""

@@ -33,7 +33,8 @@ class TogetherOptions(RemoteOptions):
     )
     timeout: float = Field(120.0, gt=0, description="Seconds one HTTP request may take.")
     from_checkpoint: str | None = Field(
-        None, description="Continue from a previous job: JOB_ID, OUTPUT_MODEL_NAME, or either with :STEP."
+        None,
+        description="Continue a job tunekit did not start: JOB_ID or OUTPUT_MODEL_NAME[:STEP] (for a run: init_from).",
     )
     n_checkpoints: int = Field(1, ge=1, description="Checkpoints saved during training.")
     n_evals: int = Field(0, ge=0, description="Evaluations on the validation file during training.")

@@ -12,13 +12,13 @@ import io
 import os
 import shutil
 import tarfile
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tunekit.plugin import (
     Checkpoint,
+    ClientConnection,
     ConfigError,
     FineTunedModel,
     InvalidRequestError,
@@ -31,16 +31,15 @@ from tunekit.plugin import (
     JobStatus,
     PreparedData,
     Provider,
-    RemoteConnection,
     RemoteFile,
     RunContext,
     TunekitError,
     content_name,
+    events_after,
     get_logger,
     map_openai_error,
     normalize_status,
     provider_table,
-    recorded_upload,
     register_secret,
     status_code_of,
     table_hosting_cost,
@@ -50,7 +49,6 @@ from tunekit.plugin import (
     target_epochs,
     tunekit_home,
     upload_once,
-    write_examples,
 )
 from tunekit_together.options import TogetherOptions
 
@@ -94,26 +92,20 @@ def run_tag(run_id: str) -> str:
     return "tk" + hashlib.sha256(run_id.encode()).hexdigest()[:12]
 
 
-class Connection(RemoteConnection):
-    """One lazily built ``together.Together`` client (its own retries off) under tunekit's retry policy."""
+class Connection(ClientConnection["together.Together"]):
+    """The ``together.Together`` client, built on first use, under tunekit's retry policy."""
 
     def __init__(self, options: TogetherOptions) -> None:
         super().__init__(options, provider="together")
         self.options: TogetherOptions = options
-        self._client: together.Together | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def client(self) -> together.Together:
-        with self._lock:
-            if self._client is None:
-                import together
+    def build_client(self) -> together.Together:
+        import together
 
-                key = self.options.resolved_api_key()
-                register_secret(key)
-                url = self.options.resolved_base_url()
-                self._client = together.Together(api_key=key, base_url=url, timeout=self.options.timeout, max_retries=0)
-            return self._client
+        key = self.options.resolved_api_key()
+        register_secret(key)
+        url = self.options.resolved_base_url()
+        return together.Together(api_key=key, base_url=url, timeout=self.options.timeout, max_retries=0)
 
     def map_error(self, exc: BaseException, attempts: int) -> TunekitError:
         if isinstance(exc, ValueError) and not isinstance(exc, TunekitError):
@@ -124,12 +116,6 @@ class Connection(RemoteConnection):
             hint = "Together tunes the models listed at https://docs.together.ai/docs/fine-tuning-models"
             return InvalidRequestError("Together does not fine-tune this model", provider=self.provider, hint=hint)
         return map_openai_error(exc, provider=self.provider, attempts=attempts)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
 
 class TogetherProvider(Provider[TogetherOptions]):
@@ -194,6 +180,8 @@ class TogetherProvider(Provider[TogetherOptions]):
             problems.append(f"lora: Together trains {config.model} with LoRA only; remove `lora: null`")
         if config.method == "dpo" and row.get("dpo") is False:
             problems.append(f"method: Together offers no DPO for {config.model}")
+        if config.init_from is not None and self.options.from_checkpoint:
+            problems.append("provider_options.from_checkpoint: init_from names what the job starts from; remove one")
         if config.deploy is not None:  # checked before training is paid for, not after
             problems.append("deploy: tunekit creates no Together endpoint; remove it (LoRA models answer serverless)")
         if self.options.wandb is not None and not os.environ.get("WANDB_API_KEY"):
@@ -207,23 +195,7 @@ class TogetherProvider(Provider[TogetherOptions]):
 
     def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
         """Write the splits as OpenAI-style JSONL (Together's chat and preference formats) and upload each once."""
-        target = "openai-preference" if config.method == "dpo" else "openai"
-        files: dict[str, RemoteFile] = {}
-        for role, examples in (("train", data.train), ("validation", data.validation)):
-            if examples is None:
-                continue
-            path = run.run_dir / f"{role}.jsonl"
-            write_examples(examples, path, target=target)
-            files[role] = recorded_upload(run, role, path, self._upload)
-            run.remember(**{f"{role}_file": files[role].id})
-        validation = files.get("validation")
-        return PreparedData(
-            train=files["train"].id,
-            validation=validation.id if validation else None,
-            train_examples=len(data.train),
-            validation_examples=len(data.validation or []),
-            content_hash=files["train"].sha256,
-        )
+        return run.upload_splits(data, "openai-preference" if config.method == "dpo" else "openai", self._upload)
 
     def _upload(self, path: Path, digest: str) -> RemoteFile:
         """Upload under the content's name unless a file of that name and size is there (the SDK names it by path)."""
@@ -250,8 +222,9 @@ class TogetherProvider(Provider[TogetherOptions]):
         hp, opts, lora = config.hyperparameters, self.options, config.lora
         suffix = "-".join(x for x in (config.suffix, run_tag(run.run_id)) if x)
         epochs = hp.epochs if hp.epochs != "auto" else target_epochs(prepared.train_examples)
+        start = run.start_from or opts.from_checkpoint  # init_from's answer, else the option
         params: dict[str, Any] = {
-            "model": None if opts.from_checkpoint else config.model,  # the checkpoint names its base model
+            "model": None if start else config.model,  # the checkpoint names its base model: never both
             "training_file": prepared.train,
             "validation_file": prepared.validation or "",
             "suffix": suffix,
@@ -262,15 +235,13 @@ class TogetherProvider(Provider[TogetherOptions]):
             "training_method": config.method,
             "train_on_inputs": opts.train_on_inputs if config.method == "sft" else None,
             "lora": lora is not None,
-            "from_checkpoint": opts.from_checkpoint,
+            "from_checkpoint": start,
         }
         params |= {name: getattr(hp, name) for name in _HYPER if getattr(hp, name) != "auto"}
         if config.method == "dpo" and hp.beta != "auto":
             params["dpo_beta"] = hp.beta
         if lora is not None:
-            modules = lora.target_modules
-            params.update(lora_r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout)
-            params["lora_trainable_modules"] = modules if isinstance(modules, str) else ",".join(modules)
+            params.update(_lora_shape(config), lora_dropout=lora.dropout)
         if opts.wandb is not None:
             params.update(wandb_api_key=os.environ.get("WANDB_API_KEY"), wandb_project_name=opts.wandb.project)
             params.update(wandb_name=opts.wandb.name, wandb_entity=opts.wandb.entity)
@@ -285,6 +256,20 @@ class TogetherProvider(Provider[TogetherOptions]):
         run.outcome("create_job", job.id, job_id=job.id, status=job.status)
         run.remember(job_id=job.id)
         return self._ref(job.id, run)
+
+    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+        """The parent's job id, or its checkpoint (``ft-…:STEP``): what the job continues (``from_checkpoint``).
+
+        Together serves the result serverless only when it trains the parent's adapter further in the same shape."""
+        job_id, shape = str(parent.metadata.get("job_id") or ""), _lora_shape(config)
+        trained = self.retrieve(JobRef(provider=self.name, job_id=job_id)).training_type if job_id else None
+        if not shape or any(getattr(trained, key, None) != value for key, value in shape.items()):
+            logger.warning(
+                "init_from: this run does not train %s's adapter further with the same lora r, alpha and "
+                "target_modules, so Together will not serve its model serverless (it needs a dedicated endpoint)",
+                parent.run_id or job_id,
+            )
+        return parent.checkpoint or job_id or parent.model_id
 
     def find(self, run: RunContext) -> JobRef | None:
         job = self.find_job(run.run_id)
@@ -337,9 +322,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             )
 
     def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
-        events = list(self._events(ref.job_id))
-        ids = [event.id for event in events]
-        return iter(events[ids.index(after) + 1 :] if after in ids else events)
+        return iter(events_after(list(self._events(ref.job_id)), after))
 
     def cancel(self, ref: JobRef) -> None:
         try:
@@ -405,6 +388,14 @@ class TogetherProvider(Provider[TogetherOptions]):
             timeout=self.options.timeout,
             provider=self.name,
         )
+
+
+def _lora_shape(config: TuneConfig) -> dict[str, Any]:
+    """The config's LoRA rank, alpha and modules in Together's names; empty for full training."""
+    if (lora := config.lora) is None:
+        return {}
+    modules = lora.target_modules if isinstance(lora.target_modules, str) else ",".join(lora.target_modules)
+    return {"lora_r": lora.r, "lora_alpha": lora.alpha, "lora_trainable_modules": modules}
 
 
 def _unpack(data: bytes, folder: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from tunekit import Tuner
 from tunekit.config import TuneConfig
+from tunekit.errors import ConfigError
 from tunekit.jobs import JobStatus
 from tunekit_emulators import Fault
 
@@ -137,3 +138,11 @@ def test_ignored_settings_name_azure_once_each(
         "lora is ignored on Azure OpenAI",
     ]
     assert not [message for message in warned if "OpenAI takes" in message and "Azure OpenAI takes" not in message]
+
+
+def test_rft_on_a_model_azure_does_not_train_that_way_is_refused_before_upload(
+    azure_emulator: Any, make_config: Callable[..., TuneConfig]
+) -> None:
+    with pytest.raises(ConfigError, match=r"model: azure trains rft \(reinforcement fine-tuning\) only on o4-mini"):
+        Tuner(make_config(method="rft", reward=["exact_match"], deploy=None)).submit()
+    assert azure_emulator.files() == [] and azure_emulator.jobs() == []

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tunekit.jobs import Job, JobStatus
+from tunekit.jobs import JobStatus
 from tunekit.tuner import Tuner
-from tunekit_emulators.conformance.data import write_jsonl
+from tunekit_emulators.conformance import ledger_series, mlflow_series, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -37,25 +36,3 @@ def test_local_run_metrics_reach_mlflow_as_the_ledger_has_them(tiny_model: Path,
     assert tracked == ledger
     assert run.info.status == "FINISHED"
     assert run.data.params["provider_options.max_steps"] == "4"
-
-
-def ledger_series(job: Job) -> dict[str, list[tuple[int, float]]]:
-    series: dict[str, list[tuple[int, float]]] = {}
-    for event in job.metrics():
-        for name, value in event.metrics.items():
-            series.setdefault(name, []).append((event.step or 0, float(value)))
-    return series
-
-
-def mlflow_series(uri: str, run_id: str) -> tuple[dict[str, list[tuple[int, float]]], Any]:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    [run] = client.search_runs(
-        [e.experiment_id for e in client.search_experiments()], filter_string=f"tags.`tunekit.run_id` = '{run_id}'"
-    )
-    series = {}
-    for name in run.data.metrics:
-        history = client.get_metric_history(run.info.run_id, name)
-        series[name] = [(m.step, m.value) for m in sorted(history, key=lambda m: (m.timestamp, m.step))]
-    return series, run

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
+import yaml
 from openai_helpers import ConfigFactory
 
 from tunekit import JobStatus, Tuner
@@ -16,6 +18,13 @@ from tunekit_emulators.conformance.data import write_jsonl
 from tunekit_emulators.openai import OpenAIEmulator
 
 RFT_MODEL = "o4-mini-2025-04-16"
+SAME_GRADER = {
+    "type": "string_check",
+    "name": "same",
+    "input": "{{sample.output_text}}",
+    "reference": "x",
+    "operation": "eq",
+}
 
 REWARDS = '''
 import json
@@ -125,3 +134,45 @@ def test_a_reward_needing_a_missing_column_is_refused_before_upload(
     with pytest.raises(ConfigError, match=r"needs the column 'allowed', which 1 of 12 examples lack \(first: .*:6\)"):
         Tuner.from_config(config).submit()
     assert openai_emulator.files() == [] and openai_emulator.jobs() == []
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini-2024-07-18", "gpt-4.1-2025-04-14"])
+def test_rft_on_a_model_the_service_does_not_train_that_way_is_refused_before_upload(
+    openai_emulator: OpenAIEmulator, make_config: ConfigFactory, tmp_path: Path, model: str
+) -> None:
+    config = rft_config(make_config, openai_emulator, tmp_path, ["exact_match"])
+    spec = yaml.safe_load(config.read_text(encoding="utf-8"))
+    config.write_text(yaml.safe_dump({**spec, "model": model}), encoding="utf-8")
+    expected = rf"model: openai trains rft \(reinforcement fine-tuning\) only on o4-mini, not '{model}'"
+    with pytest.raises(ConfigError, match=expected):
+        Tuner.from_config(config).submit()
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == []
+
+
+def test_a_grader_on_a_model_without_reinforcement_is_refused_before_upload(
+    openai_emulator: OpenAIEmulator, make_config: ConfigFactory
+) -> None:
+    grader = SAME_GRADER
+    config = make_config(openai_emulator, provider_options={"grader": grader})  # method sft, gpt-4o-mini
+    with pytest.raises(
+        ConfigError, match=r"provider_options.grader: a grader makes a reinforcement job; openai trains"
+    ):
+        Tuner.from_config(config).submit()
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == []
+
+
+def test_the_emulator_refuses_reinforcement_where_the_service_does(openai_emulator: OpenAIEmulator) -> None:
+    client = openai.OpenAI(api_key=openai_emulator.api_key, base_url=openai_emulator.base_url, max_retries=0)
+    grader = SAME_GRADER
+    with pytest.raises(openai.BadRequestError) as info:
+        client.fine_tuning.jobs.create(
+            model="gpt-4.1-mini-2025-04-14",
+            training_file="file-none",
+            method={"type": "reinforcement", "reinforcement": {"grader": grader}},  # type: ignore[typeddict-item]
+        )
+    error = info.value.body
+    assert isinstance(error, dict)
+    assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", "method.type", "invalid_value")
+    assert "gpt-4.1-mini-2025-04-14 does not support reinforcement fine-tuning" in error["message"]
+    assert "o4-mini-2025-04-16" in error["message"]  # the models that can
+    assert openai_emulator.jobs() == []
