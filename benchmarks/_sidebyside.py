@@ -97,8 +97,11 @@ def prepare_model() -> tuple[Any, Path]:
     return source, materialize(source) or Path(source.location)
 
 
-def run_tunekit(folder_path: Path, steps: int, **job: Any) -> tuple[list[Any], Run]:
-    """One tunekit-local job of ``steps`` steps (``job``: the JobSpec's method, data, hyperparameters, seed, ...).
+def run_tunekit(
+    folder_path: Path, steps: int, options: dict[str, Any] | None = None, **job: Any
+) -> tuple[list[Any], Run]:
+    """One tunekit-local job of ``steps`` steps (``job``: the JobSpec's method, data, hyperparameters, seed, ...;
+    ``options``: more LocalOptions, such as ``generation_engine``).
 
     Returns its events and the common measurements plus ``plan`` (the resolved plan.json).
     """
@@ -108,7 +111,9 @@ def run_tunekit(folder_path: Path, steps: int, **job: Any) -> tuple[list[Any], R
     from tunekit_local.testing import wait_for_job
 
     folder = RunFolder(folder_path)
-    options = LocalOptions(max_steps=steps, checkpoint_every=10_000, training_args={"save_strategy": "no"})
+    options = LocalOptions(
+        max_steps=steps, checkpoint_every=10_000, training_args={"save_strategy": "no"}, **(options or {})
+    )
     provider = LocalProvider(options)
     spec = JobSpec(run_id="bench", model=MODEL, lora=LORA, options=options.model_dump(mode="json"), **job)
     started = time.perf_counter()
