@@ -23,21 +23,18 @@ from tunekit.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
-import os
 import re
 import string
-import subprocess
-import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-RECIPES = HERE.parent / "examples" / "recipes" / "data" / "train.jsonl"
+import _sidebyside as bench
+
 REWARDS = ["token_f1"]
 TIME_RATIO_TARGET = 1.05
 REWARD_TOLERANCE = 1e-6
@@ -48,19 +45,11 @@ REWARD_TOLERANCE = 1e-6
 
 def baseline(spec_path: str) -> None:
     """Plain transformers + PEFT + TRL GRPO, as a user would write it."""
-    import torch
     from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
     from trl import GRPOConfig, GRPOTrainer
 
     spec = json.loads(Path(spec_path).read_text())
-    gguf = Path(spec["gguf"])
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True), dtype=torch.float32
-    )
-    rows = [json.loads(line) for line in Path(spec["data"]).read_text().splitlines() if line.strip()]
+    tokenizer, model, rows, peft_config = bench.load_plain(spec)
 
     def text(completion: Any) -> str:
         return completion if isinstance(completion, str) else "".join(m["content"] for m in completion)
@@ -83,14 +72,6 @@ def baseline(spec_path: str) -> None:
             scores.append(0.0 if common == 0 else 2 * precision * recall / (precision + recall))
         return scores
 
-    lora = spec["lora"]
-    peft_config = LoraConfig(
-        r=lora["r"],
-        lora_alpha=lora["alpha"],
-        lora_dropout=lora["dropout"],
-        target_modules=lora["target_modules"],
-        task_type="CAUSAL_LM",
-    )
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[token_f1],
@@ -99,9 +80,7 @@ def baseline(spec_path: str) -> None:
         processing_class=tokenizer,
         peft_config=peft_config,
     )
-    start, cpu_start = time.perf_counter(), time.process_time()
-    trainer.train()
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    seconds, cpu_seconds = bench.timed(trainer.train)
     logs = [h for h in trainer.state.log_history if "reward" in h]
     result = {
         "rewards": [h["reward"] for h in logs],
@@ -115,20 +94,12 @@ def baseline(spec_path: str) -> None:
 # -- the tunekit side ---------------------------------------------------------------
 
 
-def run_tunekit(data: Path, folder_path: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from tunekit_local import LocalOptions, LocalProvider
-    from tunekit_local.runfolder import RunFolder
-    from tunekit_local.spec import JobSpec
-    from tunekit_local.testing import wait_for_job
-
-    folder = RunFolder(folder_path)
-    options = LocalOptions(max_steps=args.steps, checkpoint_every=10_000, training_args={"save_strategy": "no"})
-    provider = LocalProvider(options)
-    spec = JobSpec(
-        run_id="bench",
+def run_local(data: Path, folder_path: Path, args: argparse.Namespace) -> bench.Run:
+    events, run = bench.run_tunekit(
+        folder_path,
+        args.steps,
         method="rft",
         reward=REWARDS,
-        model="smollm2-135m-instruct",
         train_file=str(data),
         hyperparameters={
             "learning_rate": args.learning_rate,
@@ -136,43 +107,16 @@ def run_tunekit(data: Path, folder_path: Path, args: argparse.Namespace) -> dict
             "generations": args.generations,
             "warmup_ratio": 0.0,
         },
-        lora={"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
         seed=args.seed,
-        options=options.model_dump(mode="json"),
     )
-    started = time.perf_counter()
-    ref = provider.start(spec, folder)
-    state = wait_for_job(provider, ref, timeout=3600, poll=0.5)
-    wall = time.perf_counter() - started
-    if state.status.value != "succeeded":
-        raise SystemExit(f"tunekit run failed: {state.message}\n{folder.log.read_text()[-3000:]}")
-    events = list(provider.events(ref))
     per_step = [e.metrics for e in events if "reward" in e.metrics]
     checked = [e.data["reward_check"] for e in events if "reward_check" in (e.data or {})]
-    result = json.loads(folder.result.read_text())
     return {
+        **run,
         "rewards": [m["reward"] for m in per_step],
         "lengths": [m["completions/mean_length"] for m in per_step],
-        "train_seconds": result["train_wall_seconds"],
-        "train_cpu_seconds": result["train_cpu_seconds"],
-        "wall_seconds": wall,
-        "plan": json.loads(folder.plan.read_text()),
         "reward_check": checked[0] if checked else None,
     }
-
-
-def run_baseline(spec: dict[str, Any], workdir: Path, name: str) -> dict[str, Any]:
-    spec = {**spec, "result": str(workdir / f"{name}.result.json")}
-    spec_path = workdir / f"{name}.spec.json"
-    spec_path.write_text(json.dumps(spec))
-    started = time.perf_counter()
-    with (workdir / f"{name}.log").open("w") as log:
-        code = subprocess.call([sys.executable, __file__, "--baseline", str(spec_path)], stdout=log, stderr=log)
-    if code != 0:
-        raise SystemExit(f"plain TRL run failed:\n{(workdir / f'{name}.log').read_text()[-3000:]}")
-    result: dict[str, Any] = json.loads(Path(spec["result"]).read_text())
-    result["wall_seconds"] = time.perf_counter() - started
-    return result
 
 
 def grpo_rows(examples: int) -> list[dict[str, Any]]:
@@ -180,7 +124,7 @@ def grpo_rows(examples: int) -> list[dict[str, Any]]:
     from tunekit.data import read_examples
     from tunekit.evaluate.rewards import reward_items, reward_rows
 
-    return reward_rows(reward_items(list(itertools.islice(read_examples(RECIPES), examples))))
+    return reward_rows(reward_items(list(itertools.islice(read_examples(bench.RECIPES), examples))))
 
 
 def main() -> int:
@@ -198,35 +142,25 @@ def main() -> int:
         baseline(args.baseline)
         return 0
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as benchmarks/local_train.py: less noise on a shared CPU
-    from tunekit.inference.loading import materialize, resolve_model
-
-    source = resolve_model("smollm2-135m-instruct")
-    materialize(source)  # the one-off GGUF conversion is not measured
+    source, _model_dir = bench.prepare_model()
     with tempfile.TemporaryDirectory(prefix="tunekit-grpo-bench-") as tmp:
         workdir = Path(tmp)
         data = workdir / "train.jsonl"
         data.write_text("".join(json.dumps(row) + "\n" for row in grpo_rows(args.examples)))
-        common = {
-            "gguf": source.location,
-            "data": str(data),
-            "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
-        }
         batch = args.prompts * args.generations
         print(
             f"GRPO, {args.steps} steps of {args.prompts} prompts x {args.generations} completions, rewards "
             f"{' + '.join(REWARDS)}, {args.examples} recipe examples; {args.repeats} alternating run(s) of each side",
             flush=True,
         )
-        ours_runs: list[dict[str, Any]] = []
-        plain_runs: list[dict[str, Any]] = []
-        for repeat in range(args.repeats):
-            print(f"  run {repeat + 1}: tunekit-local", flush=True)
-            ours_runs.append(run_tunekit(data, workdir / f"tunekit-{repeat}", args))
-            trainer_args = {**ours_runs[-1]["plan"]["trainer_args"], "output_dir": str(workdir / f"trl-{repeat}")}
-            print(f"  run {repeat + 1}: plain TRL GRPO with the same arguments", flush=True)
-            plain_runs.append(run_baseline({**common, "trainer_args": trainer_args}, workdir, f"trl-{repeat}"))
+        ours_runs, plain_runs = bench.alternate(
+            __file__,
+            workdir,
+            args.repeats,
+            lambda folder: run_local(data, folder, args),
+            bench.plain_spec(source, data),
+            "plain TRL GRPO",
+        )
 
         ours, plain = ours_runs[0], plain_runs[0]
         plan = ours["plan"]["plan"]
@@ -250,33 +184,26 @@ def main() -> int:
         worst = max(abs(a - b) for o, p in pairs for a, b in zip(o["rewards"], p["rewards"], strict=False))
         same_length = all(len(r["rewards"]) == args.steps for r in ours_runs + plain_runs)
 
-        def best(runs: list[dict[str, Any]], key: str) -> float:
-            return min(r[key] for r in runs)
-
-        def tokens_per_second(runs: list[dict[str, Any]]) -> float:
+        def tokens_per_second(runs: list[bench.Run]) -> float:
             return max(sum(r["lengths"]) * batch / r["train_seconds"] for r in runs)
 
-        wall = best(ours_runs, "train_seconds") / best(plain_runs, "train_seconds")
-        cpu = best(ours_runs, "train_cpu_seconds") / best(plain_runs, "train_cpu_seconds")
-        print(f"\n{'best of ' + str(args.repeats):<36}{'tunekit':>10}{'plain TRL':>11}{'ratio':>8}")
-        rows = (
-            ("seconds per step (wall)", best(ours_runs, "train_seconds") / args.steps,
-             best(plain_runs, "train_seconds") / args.steps),
-            ("CPU seconds per step", best(ours_runs, "train_cpu_seconds") / args.steps,
-             best(plain_runs, "train_cpu_seconds") / args.steps),
+        wall = bench.best(ours_runs, "train_seconds") / bench.best(plain_runs, "train_seconds")
+        cpu = bench.best(ours_runs, "train_cpu_seconds") / bench.best(plain_runs, "train_cpu_seconds")
+        ours_best, plain_best = (functools.partial(bench.best, runs) for runs in (ours_runs, plain_runs))
+        rows = [
+            ("seconds per step (wall)", ours_best("train_seconds") / args.steps,
+             plain_best("train_seconds") / args.steps),
+            ("CPU seconds per step", ours_best("train_cpu_seconds") / args.steps,
+             plain_best("train_cpu_seconds") / args.steps),
             ("generated tokens/s", tokens_per_second(ours_runs), tokens_per_second(plain_runs)),
-            ("process wall time, load incl. (s)", best(ours_runs, "wall_seconds"), best(plain_runs, "wall_seconds")),
-        )  # fmt: skip
-        for label, a, b in rows:
-            print(f"{label:<36}{a:>10.2f}{b:>11.2f}{a / b:>8.3f}")
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            ("process wall time, load incl. (s)", ours_best("wall_seconds"), plain_best("wall_seconds")),
+        ]  # fmt: skip
+        bench.print_ratios(args.repeats, rows, 2)
         print(
             f"reward agreement: max |diff| {worst:.2e} over {len(pairs)} pair(s) (target <= {REWARD_TOLERANCE:g}); "
-            f"wall-time ratio {wall:.3f}, CPU-time ratio {cpu:.3f} (target <= {TIME_RATIO_TARGET}); load average "
-            f"{load:.1f} on {os.cpu_count()} cores"
+            f"wall-time ratio {wall:.3f}, CPU-time ratio {cpu:.3f} (target <= {TIME_RATIO_TARGET}); {bench.load_note()}"
         )
-        if wall > TIME_RATIO_TARGET >= cpu:
-            print("  the CPU is shared: wall time follows the neighbours' load; CPU time measures the code's own work")
+        bench.explain_shared_cpu(wall, cpu, TIME_RATIO_TARGET)
         ok = same_length and worst <= REWARD_TOLERANCE and min(wall, cpu) <= TIME_RATIO_TARGET
         print("\nresult:", "met" if ok else "MISSED")
         return 0 if ok else 1

@@ -27,15 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-RECIPES = HERE.parent / "examples" / "recipes" / "data" / "train.jsonl"
+import _sidebyside as bench
+
 LOSS_TOLERANCE = 1e-4
 TIME_RATIO_TARGET = 1.05
 DEFAULTS_SPEEDUP_TARGET = 5.0
@@ -49,27 +47,13 @@ def baseline(args: argparse.Namespace) -> None:
     """Plain transformers + PEFT + TRL, as a user would write it."""
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig, TrainerCallback
+    from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     spec = json.loads(Path(args.baseline).read_text())
-    gguf = Path(spec["gguf"])
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True), dtype=torch.float32
-    )
-    rows = [json.loads(line) for line in Path(spec["data"]).read_text().splitlines() if line.strip()]
+    tokenizer, model, rows, peft_config = bench.load_plain(spec)
     # completion-only loss on the assistant's answer: TRL's conversational prompt-completion shape
     rows = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
-    lora = spec["lora"]
-    peft_config = LoraConfig(
-        r=lora["r"],
-        lora_alpha=lora["alpha"],
-        lora_dropout=lora["dropout"],
-        target_modules=lora["target_modules"],
-        task_type="CAUSAL_LM",
-    )
 
     step_times: list[float] = []
 
@@ -106,9 +90,7 @@ def baseline(args: argparse.Namespace) -> None:
     )
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    start, cpu_start = time.perf_counter(), time.process_time()
-    trainer.train()
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    seconds, cpu_seconds = bench.timed(trainer.train)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     tokens = trainer.state.log_history[-2].get("num_tokens") if len(trainer.state.log_history) > 1 else None
     result = {
@@ -127,60 +109,22 @@ def baseline(args: argparse.Namespace) -> None:
 # -- the tunekit side ---------------------------------------------------------------
 
 
-def run_tunekit(data: Path, folder_path: Path, steps: int, batch: int, lr: float, seed: int) -> dict[str, Any]:
-    from tunekit_local import LocalOptions, LocalProvider
-    from tunekit_local.runfolder import RunFolder
-    from tunekit_local.spec import JobSpec
-    from tunekit_local.testing import wait_for_job
-
-    folder = RunFolder(folder_path)
-    options = LocalOptions(max_steps=steps, checkpoint_every=10_000, training_args={"save_strategy": "no"})
-    provider = LocalProvider(options)
-    spec = JobSpec(
-        run_id="bench",
-        model="smollm2-135m-instruct",
+def run_local(data: Path, folder_path: Path, steps: int, batch: int, lr: float, seed: int) -> bench.Run:
+    events, run = bench.run_tunekit(
+        folder_path,
+        steps,
         train_file=str(data),
         hyperparameters={"learning_rate": lr, "batch_size": batch, "warmup_ratio": 0.0},
-        lora={"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
         seed=seed,
-        options=options.model_dump(mode="json"),
     )
-    started = time.perf_counter()
-    ref = provider.start(spec, folder)
-    state = wait_for_job(provider, ref, timeout=3600, poll=0.5)
-    wall = time.perf_counter() - started
-    if state.status.value != "succeeded":
-        raise SystemExit(f"tunekit run failed: {state.message}\n{folder.log.read_text()[-3000:]}")
-    events = list(provider.events(ref))
     peaks = [e.metrics["peak_memory_gib"] for e in events if "peak_memory_gib" in e.metrics]
-    losses = [e.metrics["train_loss"] for e in events if "train_loss" in e.metrics]
-    step_times = [e.metrics["step_time_s"] for e in events if "step_time_s" in e.metrics]
-    result = json.loads(folder.result.read_text())
-    plan = json.loads(folder.plan.read_text())
     return {
-        "losses": losses,
-        "train_seconds": result["train_wall_seconds"],
-        "train_cpu_seconds": result["train_cpu_seconds"],
-        "step_times": step_times,
-        "wall_seconds": wall,
-        "plan": plan,
+        **run,
+        "losses": [e.metrics["train_loss"] for e in events if "train_loss" in e.metrics],
+        "step_times": [e.metrics["step_time_s"] for e in events if "step_time_s" in e.metrics],
         "peak_memory_gib": max(peaks) if peaks else None,
         "num_tokens": next((e.metrics.get("num_tokens") for e in reversed(events) if "num_tokens" in e.metrics), None),
     }
-
-
-def run_baseline(spec: dict[str, Any], workdir: Path, name: str) -> dict[str, Any]:
-    spec = {**spec, "result": str(workdir / f"{name}.result.json"), "output_dir": str(workdir / name)}
-    spec_path = workdir / f"{name}.spec.json"
-    spec_path.write_text(json.dumps(spec))
-    started = time.perf_counter()
-    with (workdir / f"{name}.log").open("w") as log:
-        code = subprocess.call([sys.executable, __file__, "--baseline", str(spec_path)], stdout=log, stderr=log)
-    if code != 0:
-        raise SystemExit(f"plain TRL run failed:\n{(workdir / f'{name}.log').read_text()[-3000:]}")
-    result: dict[str, Any] = json.loads(Path(spec["result"]).read_text())
-    result["wall_seconds"] = time.perf_counter() - started
-    return result
 
 
 def main() -> int:
@@ -199,46 +143,29 @@ def main() -> int:
         baseline(args)
         return 0
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tunekit.inference.loading import materialize, resolve_model
-
     # Every run below shares one OpenMP setting, so the timings compare the training code and nothing else.
-    # Passive waiting, unless set otherwise: on a shared CPU, spinning OpenMP threads make both the wall and the
-    # CPU time of a run depend on the neighbours' load far more than on the code being measured.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    source, model_dir = bench.prepare_model()
     print(f"OpenMP: OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} for every run")
-    source = resolve_model("smollm2-135m-instruct")
-    model_dir = materialize(source) or Path(source.location)  # the one-off GGUF conversion is not measured
     with tempfile.TemporaryDirectory(prefix="tunekit-bench-") as tmp:
         workdir = Path(tmp)
         data = workdir / "train.jsonl"
-        data.write_text("\n".join(RECIPES.read_text().splitlines()[: args.examples]) + "\n")
-        common = {
-            "gguf": source.location,
-            "data": str(data),
-            "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
-            "steps": args.steps,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
-            "seed": args.seed,
-        }
+        data.write_text("\n".join(bench.RECIPES.read_text().splitlines()[: args.examples]) + "\n")
+        common = bench.plain_spec(
+            source, data, steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed
+        )
         print(
             f"{args.steps} steps, batch {args.batch_size}, {args.examples} recipe examples; "
             f"{args.repeats} alternating runs of each side",
             flush=True,
         )
-        ours_runs: list[dict[str, Any]] = []
-        plain_runs: list[dict[str, Any]] = []
-        for repeat in range(args.repeats):
-            print(f"  run {repeat + 1}: tunekit-local", flush=True)
-            ours = run_tunekit(
-                data, workdir / f"tunekit-{repeat}", args.steps, args.batch_size, args.learning_rate, args.seed
-            )
-            ours_runs.append(ours)
-            trainer_args = {**ours["plan"]["trainer_args"], "output_dir": str(workdir / f"trl-{repeat}")}
-            print(f"  run {repeat + 1}: plain TRL with the same arguments", flush=True)
-            spec = {**common, "trainer_args": trainer_args, "trl_defaults": False}
-            plain_runs.append(run_baseline(spec, workdir, f"trl-same-{repeat}"))
+        ours_runs, plain_runs = bench.alternate(
+            __file__,
+            workdir,
+            args.repeats,
+            lambda folder: run_local(data, folder, args.steps, args.batch_size, args.learning_rate, args.seed),
+            {**common, "trl_defaults": False},
+            "plain TRL",
+        )
 
         ours, plain = ours_runs[0], plain_runs[0]
         print(f"\n{'step':>4}  {'tunekit loss':>13}  {'plain TRL loss':>15}  {'|diff|':>9}")
@@ -248,44 +175,45 @@ def main() -> int:
         worst = max(abs(a - b) for o, p in pairs for a, b in zip(o["losses"], p["losses"], strict=False))
         same_length = all(len(r["losses"]) == args.steps for r in ours_runs + plain_runs)
 
-        def best(runs: list[dict[str, Any]], key: str) -> float:
-            return min(r[key] for r in runs)
-
-        wall = best(ours_runs, "train_seconds") / best(plain_runs, "train_seconds")
-        cpu = best(ours_runs, "train_cpu_seconds") / best(plain_runs, "train_cpu_seconds")
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"\n{'best of ' + str(args.repeats):<36}{'tunekit':>10}{'plain TRL':>11}{'ratio':>8}")
-        for label, key, ratio in (
-            ("train() wall time (s)", "train_seconds", wall),
-            ("train() CPU time (s)", "train_cpu_seconds", cpu),
-            ("process wall time, load incl. (s)", "wall_seconds", None),
-        ):
-            a, b = best(ours_runs, key), best(plain_runs, key)
-            print(f"{label:<36}{a:>10.1f}{b:>11.1f}{(ratio if ratio is not None else a / b):>8.3f}")
+        wall = bench.best(ours_runs, "train_seconds") / bench.best(plain_runs, "train_seconds")
+        cpu = bench.best(ours_runs, "train_cpu_seconds") / bench.best(plain_runs, "train_cpu_seconds")
+        labels = (
+            ("train() wall time (s)", "train_seconds"),
+            ("train() CPU time (s)", "train_cpu_seconds"),
+            ("process wall time, load incl. (s)", "wall_seconds"),
+        )
+        bench.print_ratios(
+            args.repeats, [(label, bench.best(ours_runs, key), bench.best(plain_runs, key)) for label, key in labels], 1
+        )
         print(
             f"loss agreement over {args.repeats} pairs: max |diff| {worst:.2e} (target <= {LOSS_TOLERANCE:g}); "
-            f"CPU-time ratio {cpu:.3f}, wall-time ratio {wall:.3f} (target <= {TIME_RATIO_TARGET}); "
-            f"load average now {load:.1f} on {os.cpu_count()} cores"
+            f"CPU-time ratio {cpu:.3f}, wall-time ratio {wall:.3f} (target <= {TIME_RATIO_TARGET}); {bench.load_note()}"
         )
-        if wall > TIME_RATIO_TARGET >= cpu:
-            print("  the CPU is shared: wall time follows the neighbours' load; CPU time measures the code's own work")
+        bench.explain_shared_cpu(wall, cpu, TIME_RATIO_TARGET)
         ok = same_length and worst <= LOSS_TOLERANCE and cpu <= TIME_RATIO_TARGET
         _gpu_report(ours, plain, model_dir)
 
         if not args.skip_defaults:
             print(f"\nTRL's defaults (bf16 autocast, gradient checkpointing): {args.default_steps} steps", flush=True)
-            spec = {**common, "steps": args.default_steps, "trainer_args": {}, "trl_defaults": True}
-            defaults = run_baseline(spec, workdir, "trl-defaults")
+            output_dir = str(workdir / "trl-defaults")
+            spec = {
+                **common,
+                "steps": args.default_steps,
+                "output_dir": output_dir,
+                "trainer_args": {},
+                "trl_defaults": True,
+            }
+            defaults = bench.run_baseline(__file__, spec, workdir, "trl-defaults")
             n_ours, n_theirs = args.steps, args.default_steps
             rows = (
                 (
                     "wall seconds per step",
-                    best(ours_runs, "train_seconds") / n_ours,
+                    bench.best(ours_runs, "train_seconds") / n_ours,
                     defaults["train_seconds"] / n_theirs,
                 ),
                 (
                     "CPU seconds per step",
-                    best(ours_runs, "train_cpu_seconds") / n_ours,
+                    bench.best(ours_runs, "train_cpu_seconds") / n_ours,
                     defaults["train_cpu_seconds"] / n_theirs,
                 ),
             )

@@ -138,3 +138,14 @@ def test_local_estimate_is_free_with_memory() -> None:
     estimate = priced(cfg("local", "Qwen/Qwen2.5-0.5B-Instruct", hyperparameters={"max_seq_length": 512}))
     assert estimate.total == 0.0
     assert estimate.memory is not None and estimate.memory.seq_len == 512
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"method": "rft", "reward": ["exact_match"]}, {"provider_options": {"grader": {"type": "string_check"}}}],
+)
+def test_reinforcement_names_its_hourly_rate(fields: dict[str, Any]) -> None:
+    """Method rft and a hand-written grader both make an hourly-billed job: the estimate says so, not 'no price'."""
+    estimate = priced(cfg("openai", "o4-mini-2025-04-16", **fields))
+    assert "reinforcement fine-tuning is billed 100.00 per hour of training time" in estimate.notes
+    assert not any(note.startswith("no price") for note in estimate.notes)

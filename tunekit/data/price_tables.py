@@ -74,7 +74,7 @@ def table_training_cost(
     """Bill the estimate's tokens at the model's ``rate_key`` price (default: ``dpo_per_1m`` or ``training_per_1m``).
 
     The row's date and source go with the estimate; an hourly reinforcement
-    rate (a grader in the options) is named instead of a token price.
+    rate (method rft, or a grader in the options) is named instead of a token price.
     """
     key, entry, table = table_price(package, provider, config.model)
     estimate.currency = str(table.get("currency", "USD"))
@@ -84,7 +84,8 @@ def table_training_cost(
     estimate.prices_as_of = str(entry.get("as_of") or table.get("as_of") or "") or None
     estimate.prices_source = entry.get("source") or table.get("source")
     hourly = entry.get("reinforcement_per_hour")
-    if config.provider_options.get("grader") and hourly is not None:  # a grader makes it reinforcement
+    reinforcement = config.method == "rft" or bool(config.provider_options.get("grader"))  # a grader makes it so
+    if reinforcement and hourly is not None:
         estimate.notes.append(f"reinforcement fine-tuning is billed {float(hourly):.2f} per hour of training time")
         return estimate
     rate = entry.get(rate_key or ("dpo_per_1m" if config.method == "dpo" else "training_per_1m"))

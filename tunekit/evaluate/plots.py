@@ -6,14 +6,15 @@ reports render on servers and in CI without a display.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tunekit.states import JobEvent
 
-__all__ = ["MetricsReport", "loss_points", "plot_loss", "plot_metrics", "plot_quality_cost"]
+__all__ = ["MetricsReport", "chart", "loss_points", "plot_loss", "plot_metrics", "plot_quality_cost"]
 
 
 class _Scored(Protocol):
@@ -65,14 +66,32 @@ def _pyplot() -> Any:
     return plt
 
 
+@contextmanager
+def chart(path: Path, figsize: tuple[float, float], *, panels: int = 1, grid: bool = True) -> Iterator[list[Any]]:
+    """The axes of a new figure of ``panels`` side by side; once drawn, saved to ``path`` as every chart is.
+
+    Light grid lines (unless ``grid=False``), a tight layout, 110 dpi; the figure is closed even when
+    drawing fails, so a long-lived process (a sweep, a notebook) does not pile figures up.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, panels, figsize=figsize, squeeze=False)
+    try:
+        yield list(axes[0])
+        if grid:
+            for ax in axes[0]:
+                ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+
+
 def plot_metrics(report: MetricsReport, path: Path) -> Path:
     """Grouped bars: one group per metric, one bar per candidate, in points."""
-    plt = _pyplot()
     metrics = report.metrics
     names = [c.name for c in report.candidates]
     width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(metrics) * max(1, len(names)) / 2 + 3), 4.2))
-    try:
+    with chart(path, (max(6.0, 1.6 * len(metrics) * max(1, len(names)) / 2 + 3), 4.2), grid=False) as (ax,):
         for index, candidate in enumerate(report.candidates):
             positions = [m + (index - (len(names) - 1) / 2) * width for m in range(len(metrics))]
             values = [candidate.score(metric) for metric in metrics]
@@ -83,10 +102,6 @@ def plot_metrics(report: MetricsReport, path: Path) -> Path:
         ax.set_ylabel("points (mean score × 100)")
         ax.set_title(f"{report.title}: {len(report.items)} examples")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
     return path
 
 
@@ -96,11 +111,9 @@ def plot_quality_cost(report: CostReport, path: Path) -> Path:
     The cost is USD per 1,000 requests when every candidate has a price, else tokens per request (what a
     model on your own hardware spends its time on), and the axis says which. Up and to the left is better.
     """
-    plt = _pyplot()
     metric = report.primary_metric
     priced = all(c.cost_per_1k is not None for c in report.candidates)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    try:
+    with chart(path, (6.5, 4.2)) as (ax,):
         for c in report.candidates:
             x = (c.cost_per_1k or 0.0) if priced else (c.prompt_tokens or 0.0) + (c.completion_tokens or 0.0)
             y = c.score(metric)
@@ -114,11 +127,6 @@ def plot_quality_cost(report: CostReport, path: Path) -> Path:
         ax.margins(x=0.3)  # room for the names beside the rightmost points
         ax.set_xlim(left=0)
         ax.set_title(f"{report.title}: quality against cost")
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
     return path
 
 
@@ -135,10 +143,8 @@ def loss_points(events: Iterable[JobEvent]) -> list[dict[str, float]]:
 
 def plot_loss(points: Sequence[dict[str, float]], path: Path) -> Path:
     """Every ``*loss*`` series against the step."""
-    plt = _pyplot()
     series = sorted({key for row in points for key in row if "loss" in key})
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
-    try:
+    with chart(path, (6.5, 4.0)) as (ax,):
         for key in series:
             xs = [row["step"] for row in points if key in row]
             ys = [row[key] for row in points if key in row]
@@ -148,9 +154,4 @@ def plot_loss(points: Sequence[dict[str, float]], path: Path) -> Path:
         ax.set_title("training loss")
         if series:
             ax.legend()
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
     return path

@@ -184,14 +184,13 @@ def _markdown(sweep_id: str, rows: list[SweepRow], chart: bool) -> str:
 
 def plot_sweep(rows: list[SweepRow], path: Path) -> Path:
     """One panel per varied parameter: each child's metric (with its interval) against the parameter's value."""
-    from tunekit.evaluate.plots import _pyplot
+    from tunekit.evaluate.plots import chart
 
-    plt = _pyplot()
     scored = [r for r in rows if r.value is not None]
     params = list(rows[0].point) if rows else []
-    fig, axes = plt.subplots(1, max(1, len(params)), figsize=(4.2 * max(1, len(params)), 3.6), squeeze=False)
-    try:
-        for ax, param in zip(axes[0], params, strict=False):
+    panels = max(1, len(params))
+    with chart(path, (4.2 * panels, 3.6), panels=panels) as axes:
+        for ax, param in zip(axes, params, strict=False):
             values = [r.point.get(param) for r in scored]
             numeric = all(isinstance(v, (int, float)) for v in values)
             labels = sorted({str(v) for v in values}, key=lambda t: (float(t) if numeric else 0, t))
@@ -204,11 +203,6 @@ def plot_sweep(rows: list[SweepRow], path: Path) -> Path:
                 ax.set_xticks(range(len(labels)), labels)
             ax.set_xlabel(param)
             ax.set_ylabel(scored[0].metric if scored else "metric")
-            ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
     return path
 
 
