@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "JobState": "tunekit.states",
     "JobEvent": "tunekit.states",
     "normalize_status": "tunekit.states",
+    "state_events": "tunekit.states",
     "events_after": "tunekit.states",
     # configuration
     "TuneConfig": "tunekit.config",
@@ -90,7 +91,9 @@ _EXPORTS: dict[str, str] = {
     "Metric": "tunekit.evaluate.metrics",
     "RewardFunction": "tunekit.evaluate.rewards",
     "check_reward_columns": "tunekit.evaluate.rewards",
+    "check_reward_data": "tunekit.evaluate.rewards",
     "portable_source": "tunekit.evaluate.reward_source",
+    "reward_script": "tunekit.evaluate.reward_source",
     "check_reward_spread": "tunekit.evaluate.rewards",
     "resolve_rewards": "tunekit.evaluate.rewards",
     "reward_items": "tunekit.evaluate.rewards",
@@ -119,6 +122,9 @@ _EXPORTS: dict[str, str] = {
     "RemoteOptions": "tunekit.remote",
     "content_hash": "tunekit.remote",
     "content_name": "tunekit.remote",
+    "download_files": "tunekit.remote",
+    "slug_id": "tunekit.remote",
+    "poll_until": "tunekit.remote",
     "create_with_find": "tunekit.remote",
     "recorded_upload": "tunekit.remote",
     "resolve_secret": "tunekit.remote",
@@ -256,10 +262,11 @@ if TYPE_CHECKING:
     )
     from tunekit.evaluate.candidates import EvalItem as EvalItem
     from tunekit.evaluate.metrics import Metric as Metric
-    from tunekit.evaluate.reward_source import portable_source as portable_source
+    from tunekit.evaluate.reward_source import portable_source as portable_source, reward_script as reward_script
     from tunekit.evaluate.rewards import (
         RewardFunction as RewardFunction,
         check_reward_columns as check_reward_columns,
+        check_reward_data as check_reward_data,
         check_reward_spread as check_reward_spread,
         resolve_rewards as resolve_rewards,
         reward_items as reward_items,
@@ -298,9 +305,12 @@ if TYPE_CHECKING:
         content_hash as content_hash,
         content_name as content_name,
         create_with_find as create_with_find,
+        download_files as download_files,
+        poll_until as poll_until,
         recorded_upload as recorded_upload,
         resolve_secret as resolve_secret,
         resolve_url as resolve_url,
+        slug_id as slug_id,
         upload_once as upload_once,
     )
     from tunekit.retirement import Retirement as Retirement, parse_table as parse_table
@@ -335,4 +345,5 @@ if TYPE_CHECKING:
         JobStatus as JobStatus,
         events_after as events_after,
         normalize_status as normalize_status,
+        state_events as state_events,
     )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeVar
 
+from tunekit.data.price_tables import table_inference_price, table_limits, table_training_cost
 from tunekit.data.profile import Limits
 from tunekit.errors import TunekitError, UnsupportedOperationError
 from tunekit.states import JobEvent, JobState
@@ -231,6 +232,9 @@ class Provider(ABC, Generic[OptionsT]):
     """Whether a run bills someone; `tunekit run` asks before spending."""
     runs_here: ClassVar[bool] = False
     """Whether the job runs on this machine: Ctrl-C while waiting for it stops it; a remote job goes on."""
+    tables: ClassVar[str | None] = None
+    """The package that ships this provider's ``limits.yaml`` and ``prices.yaml``: the defaults of
+    :meth:`limits`, :meth:`estimate_cost` and :meth:`inference_price` read them (None: no tables)."""
 
     def __init__(self, options: BaseModel | None = None) -> None:
         if options is None:
@@ -418,8 +422,10 @@ class Provider(ABC, Generic[OptionsT]):
         """What this provider accepts for ``model``: example counts and kinds, token limit, suffix, epochs, models.
 
         Validation checks data against it and :meth:`check` refuses a config
-        over it before anything is uploaded. The default knows no limit.
+        over it before anything is uploaded. The default reads :attr:`tables`, else knows no limit.
         """
+        if cls.tables is not None:
+            return table_limits(cls.tables, cls.name, model)
         return Limits()
 
     @classmethod
@@ -430,12 +436,16 @@ class Provider(ABC, Generic[OptionsT]):
     @classmethod
     def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
         """Price a run: fill in ``estimate`` (tokens and epochs already set) with cost, time, memory and notes."""
+        if cls.tables is not None:
+            return table_training_cost(cls.tables, cls.name, config, estimate)
         estimate.notes.append(f"no cost model for provider {cls.name!r}")
         return estimate
 
     @classmethod
     def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
         """(input, output) price per 1M tokens of ``model`` (of a model tuned from it when ``tuned``); None: unknown."""
+        if cls.tables is not None:
+            return table_inference_price(cls.tables, cls.name, model, tuned=tuned)
         return None
 
     @classmethod

@@ -20,10 +20,13 @@ repeat: how often to retry, how long to wait, how often to poll.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import re
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -31,7 +34,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tunekit.endpoints import check_endpoint
-from tunekit.errors import ConfigError, TunekitError
+from tunekit.errors import ConfigError, NotFoundError, TunekitError
 from tunekit.retry import RetryPolicy
 from tunekit.secrets import get_logger
 
@@ -187,6 +190,62 @@ class RemoteConnection(ABC):
             raise
         except Exception as exc:
             raise self.map_error(exc, attempts.count) from exc
+
+    def find(self, fetch: Callable[[], T]) -> T | None:
+        """``fetch()``'s answer, or None when the service has no such thing (404)."""
+        try:
+            return self.call(fetch)
+        except NotFoundError:
+            return None
+
+    def ensure(self, what: str, get: Callable[[], T], send: Callable[[], T]) -> T:
+        """What ``get`` finds, else what ``send`` creates (a lost answer is found again, never created twice).
+
+        For resources whose id the client chooses (a content hash, a run id).
+        """
+        found = self.find(get)
+        return found if found is not None else self.create(what, send, lambda: self.find(get))
+
+
+def poll_until(
+    first: T, fetch: Callable[[], T], done: Callable[[T], bool], *, interval: float, timeout: float = math.inf
+) -> T:
+    """``first``, else what ``fetch`` answers every ``interval`` seconds, once ``done`` holds or ``timeout`` passed."""
+    ends = time.monotonic() + timeout
+    while not done(first) and time.monotonic() < ends:
+        time.sleep(interval)
+        first = fetch()
+    return first
+
+
+def slug_id(text: str, *, prefix: str = "", max_length: int = 63) -> str:
+    """An id of lowercase letters, digits and hyphens for ``text``: the same text, the same id.
+
+    A text that had to change (case, other characters) or be shortened gets 8
+    hex digits of its hash, so two texts never share an id.
+    """
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    if len(prefix + slug) > max_length or slug != text:
+        keep = max(1, max_length - len(prefix) - 12)
+        slug = f"{slug[:keep].strip('-')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return prefix + slug
+
+
+def download_files(urls: Mapping[str, str], folder: Path, call: Callable[..., Any], *, timeout: float) -> Path:
+    """Download each ``file name -> signed URL`` into ``folder``, which appears only once every file is there.
+
+    ``call`` runs each request (a connection's retrying :meth:`RemoteConnection.call`).
+    """
+    import httpx
+
+    staging = folder.with_name(folder.name + ".partial")
+    staging.mkdir(parents=True, exist_ok=True)
+    for filename, url in urls.items():
+        response = call(httpx.get, url, timeout=timeout, follow_redirects=True)
+        response.raise_for_status()
+        (staging / Path(filename).name).write_bytes(response.content)
+    staging.replace(folder)
+    return folder
 
 
 class _Closable(Protocol):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tunekit.secrets import get_logger
 
-__all__ = ["JobEvent", "JobState", "JobStatus", "events_after", "normalize_status"]
+__all__ = ["JobEvent", "JobState", "JobStatus", "events_after", "normalize_status", "state_events"]
 
 logger = get_logger("tunekit.jobs")  # the name users configure logging by
 
@@ -141,3 +141,18 @@ def events_after(events: list[JobEvent], after: str | None) -> list[JobEvent]:
     """
     ids = [event.id for event in events]
     return events[ids.index(after) + 1 :] if after in ids else events
+
+
+def state_events(state: JobState, after: str | None = None) -> list[JobEvent]:
+    """The events of a service that keeps no event log: the state the job is in, and its progress if known.
+
+    Their ids are made of the job id, the raw state and the step, so each is
+    recorded once however often the job is polled; ``after`` is the last id seen.
+    """
+    job = state.job_id or ""
+    events = [JobEvent(id=f"{job}:{state.raw_status}", type="status", message=str(state.raw_status))]
+    if state.step is not None and state.progress is not None:
+        done = {"step": state.step, "total_steps": state.total_steps, "metrics": {"progress": state.progress}}
+        message = f"{round(100 * state.progress)}% done"
+        events.append(JobEvent(id=f"{job}:progress:{state.step}", type="metrics", message=message, **done))
+    return events_after(events, after)

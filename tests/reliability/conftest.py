@@ -14,7 +14,7 @@ import pytest
 
 from tunekit_autotrain.backends import RUN_ID_LABEL, label_value
 from tunekit_emulators.azure import AzureOpenAIEmulator
-from tunekit_emulators.conformance.crash import ProviderCase, local_points, remote_points
+from tunekit_emulators.conformance.crash import ProviderCase, local_points, remote_points, resource_points
 from tunekit_emulators.conformance.data import chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.conformance.zygote import Zygote
 from tunekit_emulators.fireworks import FireworksEmulator
@@ -157,6 +157,36 @@ def fireworks_case() -> Iterator[ProviderCase]:
             all_jobs=lambda home: len(emu.jobs()),
             uploads=lambda home: sum(d["state"] == "READY" for d in emu.datasets()),
             create_route=f"POST /v1/accounts/{emu.account_id}/supervisedFineTuningJobs",
+        )
+
+
+@pytest.fixture(scope="module")
+def fireworks_rft_case() -> Iterator[ProviderCase]:
+    """Reinforcement fine-tuning creates an evaluator before the job: crashes around that create."""
+    with FireworksEmulator() as emu:
+
+        def config(folder: Path) -> Path:
+            train = write_jsonl(folder / "train.jsonl", chat_rows(12))
+            model = "accounts/fireworks/models/llama-v3p1-8b-instruct"
+            options = {"base_url": emu.url, "account_id": emu.account_id, **FAST}
+            data = {"provider": "fireworks", "model": model, "data": {"train": train.name}}
+            rft = {"method": "rft", "reward": ["exact_match"]}
+            return write_yaml(folder / "tune.yaml", {**data, **rft, "provider_options": options})
+
+        yield ProviderCase(
+            provider="fireworks rft",
+            emulator=emu,
+            points=resource_points("create_evaluator", "evaluator"),
+            env={"FIREWORKS_API_KEY": emu.api_key},
+            write_config=config,
+            remote_jobs=lambda run_id, home: [
+                i for i in (j["name"].rsplit("/", 1)[-1] for j in emu.jobs()) if i == resource_id(run_id)
+            ],
+            all_jobs=lambda home: len(emu.jobs()),
+            uploads=lambda home: sum(d["state"] == "READY" for d in emu.datasets()),
+            create_route=f"POST /v1/accounts/{emu.account_id}/evaluatorsV2",
+            in_flight_made=lambda home: len(emu.evaluators()),
+            once={"evaluators": lambda home: len(emu.evaluators())},
         )
 
 

@@ -75,3 +75,13 @@ def test_fireworks_crash_points(
     fireworks_case: ProviderCase, cli_zygote: Zygote, child_env: dict[str, str], tmp_path: Path, outcomes: list[Outcome]
 ) -> None:
     _check(fireworks_case, cli_zygote, tmp_path, child_env, outcomes)
+
+
+def test_fireworks_rft_crash_points(
+    fireworks_rft_case: ProviderCase,
+    cli_zygote: Zygote,
+    child_env: dict[str, str],
+    tmp_path: Path,
+    outcomes: list[Outcome],
+) -> None:
+    _check(fireworks_rft_case, cli_zygote, tmp_path, child_env, outcomes)

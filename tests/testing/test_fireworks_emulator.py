@@ -89,3 +89,24 @@ def test_an_injected_fault_has_the_grpc_shape(fireworks_emulator: FireworksEmula
         _client(fireworks_emulator).datasets.list()
     assert failed.value.body["code"] == 14  # type: ignore[index]
     assert _client(fireworks_emulator).datasets.list().datasets == []
+
+
+def test_an_evaluator_that_does_not_build_cannot_drive_an_rft_job(fireworks_emulator: FireworksEmulator) -> None:
+    client = _client(fireworks_emulator)
+    dataset = _dataset(client)
+    code = {"language": "python", "entry_file": "main.py", "entry_func": "evaluate"}
+    broken = client.evaluators.create(
+        evaluator_id="broken",
+        evaluator={
+            "criteria": [{"type": "CODE_SNIPPETS", "code_snippets": {**code, "file_contents": {"main.py": "def ("}}}]
+        },
+    )
+    assert broken.state == "BUILD_FAILED" and broken.status is not None
+    assert (broken.status.message or "").startswith("main.py:1:")
+    with pytest.raises(fireworks.APIStatusError, match="evaluators/broken is BUILD_FAILED"):
+        client.reinforcement_fine_tuning_jobs.create(
+            dataset=dataset, evaluator=str(broken.name), training_config={"base_model": MODEL}
+        )
+    with pytest.raises(fireworks.NotFoundError):
+        client.evaluators.get("missing")
+    assert fireworks_emulator.jobs("rft") == []

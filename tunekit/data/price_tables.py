@@ -71,10 +71,12 @@ def table_price(package: str, provider: str, model: str) -> tuple[str | None, di
 def table_training_cost(
     package: str, provider: str, config: TuneConfig, estimate: CostEstimate, *, rate_key: str | None = None
 ) -> CostEstimate:
-    """Bill the estimate's tokens at the model's ``rate_key`` price (default: ``dpo_per_1m`` or ``training_per_1m``).
+    """Bill the estimate's tokens at the model's ``rate_key`` price (default: the method's rate, see below).
 
-    The row's date and source go with the estimate; an hourly reinforcement
-    rate (method rft, or a grader in the options) is named instead of a token price.
+    SFT is priced at ``training_per_1m``, DPO at ``dpo_per_1m``, RFT at ``rft_per_1m``
+    (a service that lists none gets a note, not the SFT price). The row's date and
+    source go with the estimate; an hourly reinforcement rate (method rft, or a
+    grader in the options) is named instead of a token price.
     """
     key, entry, table = table_price(package, provider, config.model)
     estimate.currency = str(table.get("currency", "USD"))
@@ -88,7 +90,9 @@ def table_training_cost(
     if reinforcement and hourly is not None:
         estimate.notes.append(f"reinforcement fine-tuning is billed {float(hourly):.2f} per hour of training time")
         return estimate
-    rate = entry.get(rate_key or ("dpo_per_1m" if config.method == "dpo" else "training_per_1m"))
+    # Reinforcement fine-tuning samples and scores answers: never priced as the dataset's tokens at the SFT rate.
+    default = {"dpo": "dpo_per_1m", "rft": "rft_per_1m"}.get(config.method, "training_per_1m")
+    rate = entry.get(rate_key or default)
     price_tokens(estimate, rate, what=f"{config.method} on {key} ({provider} lists none)")
     return estimate
 

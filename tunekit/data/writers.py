@@ -96,10 +96,14 @@ def to_openai_preference_rows(examples: Iterable[AnyExample]) -> Iterator[dict[s
         }
 
 
-def to_openai_reinforcement_rows(examples: Iterable[AnyExample]) -> Iterator[dict[str, Any]]:
-    """OpenAI reinforcement rows: the prompt's ``messages``, the last answer as ``reference``, the other fields.
+def to_openai_reinforcement_rows(
+    examples: Iterable[AnyExample], *, reference: str = "reference", target: str = "openai-reinforcement"
+) -> Iterator[dict[str, Any]]:
+    """Reinforcement rows: the prompt's ``messages``, the last answer as ``reference``, the other fields.
 
-    The grader reads them as ``{{item.reference}}`` and ``{{item.<field>}}``.
+    An OpenAI grader reads them as ``{{item.reference}}`` and ``{{item.<field>}}``. The
+    ``reinforcement`` target names the answer ``ground_truth`` instead, as Eval Protocol
+    (reward-kit) evaluators, such as Fireworks' reinforcement fine-tuning, read it.
     """
     for ex in examples:
         if isinstance(ex, PromptCompletionExample):
@@ -107,18 +111,18 @@ def to_openai_reinforcement_rows(examples: Iterable[AnyExample]) -> Iterator[dic
         elif isinstance(ex, ChatExample):
             ex_messages = list(ex.messages)
         else:
-            raise _cannot(ex, "openai-reinforcement", "it needs a prompt and a reference answer")
+            raise _cannot(ex, target, "it needs a prompt and a reference answer")
         last = max((i for i, m in enumerate(ex_messages) if m.role == "assistant"), default=None)
         if not last:
-            raise _cannot(ex, "openai-reinforcement", "it needs a prompt and an assistant answer (the reference)")
+            raise _cannot(ex, target, "it needs a prompt and an assistant answer (the reference)")
         fields = dict(ex.fields or {})
-        for reserved in ("messages", "reference", "tools"):
+        for reserved in ("messages", reference, "tools"):
             if reserved in fields:
-                raise _cannot(ex, "openai-reinforcement", f"its field {reserved!r} would hide the row's own")
+                raise _cannot(ex, target, f"its field {reserved!r} would hide the row's own")
         row: dict[str, Any] = {"messages": _messages(ex_messages[:last], weights=False)}
         if isinstance(ex, ChatExample) and ex.tools is not None:
             row["tools"] = _tools(ex.tools)
-        row["reference"] = ex_messages[last].text()
+        row[reference] = ex_messages[last].text()
         row.update(fields)
         yield row
 
@@ -257,6 +261,7 @@ TARGETS = (
     "azure",
     "azure-preference",
     "azure-reinforcement",
+    "reinforcement",
     "trl",
     "trl-conversational",
     "trl-prompt-completion",
@@ -283,6 +288,8 @@ def _rows(
         return to_openai_preference_rows(examples)
     if target in ("openai-reinforcement", "azure-reinforcement"):
         return to_openai_reinforcement_rows(examples)
+    if target == "reinforcement":
+        return to_openai_reinforcement_rows(examples, reference="ground_truth", target=target)
     if target == "trl":
         return to_trl_rows(examples, weights=weights)
     if target.startswith("trl-"):

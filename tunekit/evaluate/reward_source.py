@@ -9,7 +9,10 @@ top-level function whose source can be read.
 
 The script defines ``tunekit_score(prediction, reference, fields)``, which calls
 the function exactly as the evaluation does: the example's other fields passed
-by name (see :class:`tunekit.evaluate.metrics.Metric`).
+by name (see :class:`tunekit.evaluate.metrics.Metric`). :func:`reward_script`
+joins a config's rewards into one script whose ``tunekit_reward`` is their mean;
+a provider appends the few lines of its service's entry point (OpenAI's
+``grade(sample, item)``, Fireworks' ``evaluate(messages, ground_truth, ...)``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import ast
 import inspect
 import sys
+from collections.abc import Sequence
 
 from tunekit.errors import ConfigError
 from tunekit.evaluate import metrics as _metrics
 from tunekit.evaluate.metrics import BUILTIN_METRICS, Metric, scorer_columns
 
-__all__ = ["MAX_SOURCE_BYTES", "portable_source"]
+__all__ = ["MAX_SOURCE_BYTES", "portable_source", "reward_script"]
 
 MAX_SOURCE_BYTES = 256 * 1024
 """OpenAI's limit on a python grader's source."""
@@ -38,6 +42,40 @@ _ARTICLES = re.compile({_metrics._ARTICLES.pattern!r}, {int(_metrics._ARTICLES.f
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 """
 _BUILTIN_HELPERS = (_metrics.normalize_answer, _metrics._parse_json)
+
+
+# Each reward runs in its own namespace, so two reward modules cannot clash.
+_MEAN = '''
+
+_SCORERS = {}
+for _name, _source in _SOURCES.items():
+    _namespace = {"__name__": "tunekit_reward_" + _name}
+    exec(compile(_source, "<reward " + _name + ">", "exec"), _namespace)
+    _SCORERS[_name] = _namespace["tunekit_score"]
+
+
+def tunekit_reward(prediction, reference, fields):
+    """The mean of the rewards, each given the output, the reference and the row's other fields."""
+    scores = [score(prediction or "", reference or "", fields) for score in _SCORERS.values()]
+    return sum(scores) / len(scores)
+'''
+
+
+def reward_script(rewards: Sequence[Metric]) -> str:
+    """One self-contained script defining ``tunekit_reward(prediction, reference, fields)``, the rewards' mean.
+
+    A ConfigError lists every reward that cannot be sent (``problems``), each named with the reason.
+    """
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for reward in rewards:
+        try:
+            sources[reward.name] = portable_source(reward)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("a reward cannot run as the service's grader", problems=problems)
+    return f"_SOURCES = {sources!r}\n{_MEAN}"
 
 
 def portable_source(metric: Metric) -> str:

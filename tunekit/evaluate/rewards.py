@@ -29,6 +29,7 @@ __all__ = [
     "RewardFunction",
     "RewardSpread",
     "check_reward_columns",
+    "check_reward_data",
     "check_reward_spread",
     "resolve_rewards",
     "reward_items",
@@ -85,6 +86,14 @@ def check_reward_columns(rewards: Sequence[Metric], items: Sequence[EvalItem]) -
                 )
     if problems:
         raise ConfigError("a reward function needs data the examples do not carry", problems=problems)
+
+
+def check_reward_data(names: Sequence[str | Metric], *splits: Sequence[Any] | None) -> None:
+    """Before anything is uploaded: every reward finds the columns it reads in every example of every split."""
+    rewards = resolve_rewards(names)
+    for examples in splits:
+        if examples:
+            check_reward_columns(rewards, reward_items(examples))
 
 
 @dataclass

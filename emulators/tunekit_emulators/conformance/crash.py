@@ -49,6 +49,19 @@ def remote_points(upload_step: str) -> list[CrashPoint]:
     ]
 
 
+def resource_points(step: str, what: str) -> list[CrashPoint]:
+    """The crash points around one more resource created before the job (``step``, e.g. ``create_evaluator``).
+
+    The in-flight point needs the case's ``create_route`` to be that resource's create and ``in_flight_made``
+    to count it.
+    """
+    return [
+        CrashPoint(f"{what} intent recorded, before create", f"intent:{step}:after"),
+        CrashPoint(f"{what} create sent, no answer yet", IN_FLIGHT),
+        CrashPoint(f"{what} created, not recorded", f"outcome:{step}"),
+    ]
+
+
 def local_points() -> list[CrashPoint]:
     """The local provider prepares files and launches a process: no upload, no create request."""
     return [
@@ -80,6 +93,10 @@ class ProviderCase:
     """Sets up a client's fresh TUNEKIT_HOME (e.g. a shared tokenizer cache)."""
     finish: str = "watch"
     """How the resumed run ends: ``watch`` it succeed, or ``cancel`` it (the local provider's training)."""
+    in_flight_made: Callable[[Path], int] | None = None
+    """What the held create request has made (default: ``all_jobs``): the harness kills the client once it is there."""
+    once: dict[str, Callable[[Path], int]] = field(default_factory=dict)
+    """Other resources a run makes exactly once (e.g. ``{"evaluators": count}``), checked after the resume."""
 
 
 @dataclass
@@ -170,6 +187,9 @@ def run_point(case: ProviderCase, point: CrashPoint, zygote: Zygote, folder: Pat
             result.problems.append(f"the ledger follows {record.remote.get('job_id')}, the provider has {jobs[0]}")
         if record.status != expected:
             result.problems.append(f"the run ended {record.status.value}: {record.error}")
+        for name, count in case.once.items():
+            if (made := count(home)) != 1:
+                result.problems.append(f"{made} {name}, not 1")
         submits = [e for e in ledger.events(run_id, kinds=["outcome"]) if e.step == "submit"]
         if len(submits) != 1:
             result.problems.append(f"{len(submits)} submit outcomes in the ledger")
@@ -193,8 +213,8 @@ def _crash(
         assert case.create_route is not None
         case.emulator.inject(case.create_route, Fault.timeout(5.0, after_processing=True), first_n=1)
         pid = zygote.spawn(argv, env=env, cwd=folder, out=folder / "crash")
-        deadline = time.monotonic() + 120
-        while not case.all_jobs(Path(env["TUNEKIT_HOME"])) and time.monotonic() < deadline:
+        deadline, made = time.monotonic() + 120, case.in_flight_made or case.all_jobs
+        while not made(Path(env["TUNEKIT_HOME"])) and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(pid, signal.SIGKILL)
         died = zygote.wait(pid)

@@ -1,4 +1,4 @@
-"""An emulator of Fireworks AI (datasets, fine-tuning jobs, models, deployments, chat) for the ``fireworks-ai`` SDK."""
+"""An emulator of Fireworks AI (datasets, fine-tuning jobs, evaluators, models, deployments, chat)."""
 
 from tunekit_emulators.fireworks.emulator import FireworksEmulator as FireworksEmulator
 

@@ -1,11 +1,15 @@
-"""The Fireworks AI emulator: datasets, supervised and DPO fine-tuning jobs, models, deployments, chat.
+"""The Fireworks AI emulator: datasets, SFT, DPO and RFT jobs, evaluators, models, deployments, chat.
 
 The routes are the ones the official ``fireworks-ai`` SDK calls with an
 overridden ``base_url`` (read from its source): ``/v1/accounts/{account}/
 datasets``, ``…/datasets/{id}:upload`` (multipart), ``…/supervisedFineTuningJobs``
 and ``…/dpoJobs`` (the id chosen by the client in the query), ``…:cancel``,
 ``…/models/{id}`` and ``…:getDownloadEndpoint``, ``…/deployments`` and
-``/v1/chat/completions``. Control-plane errors have the gRPC-gateway shape
+``/v1/chat/completions``; ``…/evaluatorsV2`` (create) and ``…/evaluators/{id}``,
+``…/reinforcementFineTuningJobs``. An RFT job runs its evaluator's code on the
+dataset's rows (against the echo completion) when it starts running, and fails
+with the evaluator's error as the service would (see :mod:`.evaluators`).
+Control-plane errors have the gRPC-gateway shape
 ``{"code", "message", "details"}``; a second create with the same id answers
 409 ``ALREADY_EXISTS``. Jobs move ``JOB_STATE_CREATING → PENDING → RUNNING →
 WRITING_RESULTS → COMPLETED`` and deployments ``CREATING → READY`` under the
@@ -17,6 +21,7 @@ serverless answer directly.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +36,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from tunekit_emulators.base import CONTROL_PREFIX, Emulator, control_action, read_json
 from tunekit_emulators.fireworks.catalog import base_model
+from tunekit_emulators.fireworks.evaluators import EvaluatorFailed, build_problem, run_evaluator
 from tunekit_emulators.lifecycle import Lifecycle, LifecycleMode
 from tunekit_emulators.openai.common import json_response, multipart
 from tunekit_emulators.openai.training import parse_training_file
@@ -43,7 +49,7 @@ JOB_PATH = tuple(f"JOB_STATE_{s}" for s in ("CREATING", "PENDING", "RUNNING", "W
 DEPLOYMENT_PATH = ("CREATING", "READY")
 MAX_UPLOAD_BYTES = 150 * 1024**2  # the :upload route's limit; larger files use a signed upload URL
 _CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 412: 9, 413: 3, 429: 8, 500: 13, 503: 14}
-_KINDS = {"supervisedFineTuningJobs": "sft", "dpoJobs": "dpo"}
+_KINDS = {"supervisedFineTuningJobs": "sft", "dpoJobs": "dpo", "reinforcementFineTuningJobs": "rft"}
 
 
 def _iso(at: float) -> str:
@@ -78,6 +84,8 @@ class _Job:
     state: str = JOB_PATH[0]
     entered_at: float = 0.0
     message: str = ""
+    scores: list[float] = field(default_factory=list)
+    """What the evaluator gave each row (RFT)."""
 
     @property
     def base_model(self) -> str:
@@ -102,6 +110,15 @@ class _Job:
             return {
                 **common,
                 "trainingConfig": {**self.body.get("trainingConfig", {}), "outputModel": self.output_model},
+            }
+        if self.kind == "rft":
+            mean = sum(self.scores) / len(self.scores) if self.scores else None
+            metrics = {"outputMetrics": json.dumps({"reward_mean": mean})}
+            return {
+                **common,
+                "trainingConfig": {**self.body.get("trainingConfig", {}), "outputModel": self.output_model},
+                "jobProgress": {"percent": percent, "epoch": 0},
+                **(metrics if self.scores else {}),
             }
         return {**common, "outputModel": self.output_model, "jobProgress": {"percent": percent, "epoch": 0}}
 
@@ -128,6 +145,7 @@ class _Store:
     deployments: dict[str, _Deployment] = field(default_factory=dict)
     replies: dict[str, dict[str, str]] = field(default_factory=dict)
     """Tuned model name -> the replies its training data taught it."""
+    evaluators: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class FireworksEmulator(Emulator):
@@ -183,6 +201,10 @@ class FireworksEmulator(Emulator):
         with self.lock:
             return [j.to_api() for j in self.store.jobs.values() if kind in (None, j.kind)]
 
+    def evaluators(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.store.evaluators.values())
+
     def datasets(self) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.store.datasets.values())
@@ -196,7 +218,8 @@ class FireworksEmulator(Emulator):
         with self.lock:
             job = self._find_job(job_id)
             for state in Lifecycle.steps(JOB_PATH, job.state, to):
-                self._enter(job, state, self.lifecycle.now())
+                if job.state != "JOB_STATE_FAILED":  # a failing evaluator stops an RFT job where it fails
+                    self._enter(job, state, self.lifecycle.now())
             return job.to_api()
 
     def fail(self, job_id: str, message: str = "training failed") -> dict[str, Any]:
@@ -318,6 +341,11 @@ class FireworksEmulator(Emulator):
             return await self._create_deployment(request) if request.method == "POST" else self._list_deployments()
         if kind == "models":
             return self._list_models(request)
+        if kind == "evaluatorsV2" and request.method == "POST":
+            return await self._create_evaluator(request)
+        if kind == "evaluators" and request.method == "GET":
+            with self.lock:
+                return json_response({"evaluators": list(self.store.evaluators.values())})
         if kind not in _KINDS:
             raise GrpcError(404, f"unknown collection {kind!r}")
         if request.method == "GET":
@@ -332,7 +360,7 @@ class FireworksEmulator(Emulator):
         job_id = request.query_params.get(f"{kind[:-1]}Id") or self.ids.new(
             "", 12, "abcdefghijklmnopqrstuvwxyz0123456789"
         )
-        config = body.get("trainingConfig") or {} if short == "dpo" else body
+        config = body.get("trainingConfig") or {} if short != "sft" else body
         warm = self.store.models.get(str(config.get("warmStartFrom") or "").rsplit("/", 1)[-1])
         model = str(config.get("baseModel") or (warm or {}).get("peftDetails", {}).get("baseModel") or "")
         if config.get("warmStartFrom") and warm is None:
@@ -344,6 +372,8 @@ class FireworksEmulator(Emulator):
             raise GrpcError(400, f"model {row.name} does not support fine-tuning")
         dataset_id = str(body.get("dataset") or "").rsplit("/", 1)[-1]
         with self.lock:
+            if short == "rft":
+                self._usable_evaluator(str(body.get("evaluator") or ""))
             for role, ref in (("dataset", dataset_id), ("evaluationDataset", body.get("evaluationDataset"))):
                 if ref and self._dataset_of(str(ref).rsplit("/", 1)[-1]).get("state") != "READY":
                     raise GrpcError(412, f"{role} {ref} is not READY: upload its file first")
@@ -360,16 +390,21 @@ class FireworksEmulator(Emulator):
 
     def _read(self, job: _Job) -> _Job:
         for state, at in self.lifecycle.due(JOB_PATH, job.state, job.entered_at):
+            if job.state == "JOB_STATE_FAILED":
+                break
             self._enter(job, state, at)
         return job
 
     def _enter(self, job: _Job, state: str, at: float) -> None:
         job.state, job.entered_at = state, at
+        if state == "JOB_STATE_RUNNING" and job.kind == "rft":
+            self._evaluate(job, at)
         if state == "JOB_STATE_COMPLETED":
             model_id = job.output_model.rsplit("/", 1)[-1]
             content = self.store.contents.get(str(job.body.get("dataset")).rsplit("/", 1)[-1], b"")
-            method = "dpo" if job.kind == "dpo" else "supervised"
-            self.store.replies[job.output_model] = parse_training_file(content, method).replies
+            if job.kind != "rft":  # an RFT dataset holds prompts and references, no answers to learn by heart
+                method = "dpo" if job.kind == "dpo" else "supervised"
+                self.store.replies[job.output_model] = parse_training_file(content, method).replies
             rank = (job.body.get("trainingConfig") or job.body).get("loraRank") or 8
             self.store.models[model_id] = {
                 "name": job.output_model,
@@ -384,6 +419,10 @@ class FireworksEmulator(Emulator):
         self._authorize(request)
         kind = request.path_params["kind"]
         resource_id, action = self._split(request.path_params["id"])
+        if kind == "evaluators":
+            with self.lock:
+                record = self._lookup(self.store.evaluators, "evaluators", resource_id, request)
+                return json_response(record if record is not None else {})
         if kind == "models":
             return self._model(request, resource_id, action)
         if kind == "deployments":
@@ -401,6 +440,55 @@ class FireworksEmulator(Emulator):
             elif action:
                 raise GrpcError(400, f"cannot {action} {job.name}: it is {job.state}")
             return json_response(job.to_api() if not action else {})
+
+    # evaluators, and what an RFT job does with one
+    async def _create_evaluator(self, request: Request) -> Response:
+        body = await read_json(request)
+        evaluator_id = str(body.get("evaluatorId") or "") or self.ids.new(
+            "", 12, "abcdefghijklmnopqrstuvwxyz0123456789"
+        )
+        spec = body.get("evaluator")
+        if not isinstance(spec, dict):
+            raise GrpcError(400, "evaluator is required")
+        with self.lock:
+            if evaluator_id in self.store.evaluators:
+                raise GrpcError(409, f"{self._name('evaluators', evaluator_id)} already exists")
+            problem = build_problem(spec)
+            now = _iso(self.lifecycle.now())
+            status = {"code": "INVALID_ARGUMENT" if problem else "OK", "message": problem or ""}
+            record = {**spec, "name": self._name("evaluators", evaluator_id), "createTime": now, "updateTime": now}
+            record.update(state="BUILD_FAILED" if problem else "ACTIVE", status=status)
+            self.store.evaluators[evaluator_id] = record
+            return json_response(record)
+
+    def _usable_evaluator(self, name: str) -> dict[str, Any]:
+        record = self.store.evaluators.get(name.rsplit("/", 1)[-1])
+        if record is None or record["name"] != name:
+            raise GrpcError(404, f"evaluator {name!r} not found")
+        if record["state"] != "ACTIVE":
+            raise GrpcError(412, f"evaluator {name} is {record['state']}: {record['status']['message']}")
+        return record
+
+    def _evaluate(self, job: _Job, at: float) -> None:
+        """Score every dataset row's echo answer with the job's evaluator; a failure fails the job, naming it."""
+        try:
+            evaluator = self._usable_evaluator(str(job.body.get("evaluator")))
+        except GrpcError as exc:  # deleted (or broken) since the job was created
+            job.state, job.message = "JOB_STATE_FAILED", exc.message
+            return
+        content = self.store.contents.get(str(job.body.get("dataset")).rsplit("/", 1)[-1], b"")
+        rows = [json.loads(line) for line in content.decode("utf-8-sig").splitlines() if line.strip()]
+        model = job.base_model or "model"
+        answers = [
+            echo_completion(model, row.get("messages") or [], ids=self.ids, created=at)["choices"][0]["message"][
+                "content"
+            ]
+            for row in rows
+        ]
+        try:
+            job.scores = run_evaluator(evaluator, rows, answers)
+        except EvaluatorFailed as exc:
+            job.state, job.message = "JOB_STATE_FAILED", f"evaluator {evaluator['name']} failed: {exc}"
 
     # models
     def _list_models(self, request: Request) -> Response:

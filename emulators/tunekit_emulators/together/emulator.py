@@ -518,8 +518,15 @@ class TogetherEmulator(Emulator):
         with self.lock:
             tuned = next((j for j in self._jobs.values() if j.status == "completed" and j.output_name == model), None)
             replies = self._replies(tuned) if tuned is not None else None
+            serverless = tuned is not None and self._serverless(tuned)
         if model_limits(model) is None and tuned is None:
             raise not_found(f"Unable to access model {model}. Please visit https://api.together.ai/models")
+        if tuned is not None and not serverless:
+            raise invalid_request(  # Together's answer, word for word, for a model it serves only on an endpoint
+                f"Unable to access non-serverless model {model}. Please visit https://api.together.ai/models/{model} "
+                "to create and start a new dedicated endpoint for the model.",
+                code="model_not_available",
+            )
         prompt = " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         decision = self.limiter.acquire(len(prompt.split()) + 8)
         if not decision.allowed:
@@ -527,6 +534,23 @@ class TogetherEmulator(Emulator):
             raise APIError(429, f"Rate limit exceeded for {model} ({decision.limited_by})", headers=headers)
         reply = echo_completion(model, messages, ids=self.ids, created=self.lifecycle.now(), replies=replies)
         return json_response(reply, headers=decision.headers)
+
+    def _serverless(self, job: _Job) -> bool:
+        """Whether Together serves the job's model serverless: a LoRA adapter on its base model.
+
+        A full fine-tune needs a dedicated endpoint, and so does a continuation that did not train its
+        parent's adapter further in the same shape (rank, alpha, modules): Together merged the parent's
+        weights first, so the new adapter no longer sits on the base model."""
+        kind = job.body.get("training_type") or {}
+        if kind.get("type") != "Lora":
+            return False
+        start = str(job.body.get("from_checkpoint") or "").partition(":")[0]
+        if not start:
+            return True
+        parent = next((j for j in self._jobs.values() if start in (j.id, j.output_name)), None)
+        shape = ("lora_r", "lora_alpha", "lora_trainable_modules")
+        before = (parent.body.get("training_type") or {}) if parent is not None else {}
+        return parent is not None and self._serverless(parent) and all(before.get(k) == kind.get(k) for k in shape)
 
     def _replies(self, job: _Job) -> dict[str, str]:
         """What a tuned model learned: its training file's prompts and replies (a tuned model answers them)."""

@@ -1,26 +1,25 @@
-"""FireworksProvider: LoRA fine-tuning (SFT and DPO) and on-demand deployments through the ``fireworks-ai`` SDK.
+"""FireworksProvider: LoRA fine-tuning (SFT, DPO, RFT) and on-demand deployments through the ``fireworks-ai`` SDK.
 
 Fireworks has no metadata to search jobs by, but it lets the client choose
 every resource's id. A run's job id is derived from its run id and a
 dataset's id from its content hash, so finding a job again after a crash is
 one ``get``, and a create whose answer was lost is answered ``ALREADY_EXISTS``
-instead of making a second job.
+instead of making a second job. Reinforcement fine-tuning's evaluator is named
+by the hash of its code, so runs with the same rewards share one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from tunekit import plugin as tk
 from tunekit.plugin import FineTunedModel, JobEvent, JobRef, JobState, JobStatus, Provider, RunContext
 from tunekit_fireworks.options import FireworksOptions
-from tunekit_fireworks.params import job_params, resolved
+from tunekit_fireworks.params import evaluator_code, job_params, resolved
 
 if TYPE_CHECKING:
     import fireworks
@@ -44,42 +43,24 @@ _FOREIGN_KEYS = {"sk-": "an OpenAI key", "hf_": "a Hugging Face token", "tgp_": 
 _PACKAGE = "tunekit_fireworks"
 
 
-def resource_id(text: str, prefix: str = "tk-") -> str:
-    """A Fireworks resource id for ``text`` (a-z, 0-9 and hyphens, at most 63): the same text, the same id."""
-    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-    if len(prefix + slug) > 63 or slug != text:
-        slug = f"{slug[:48].strip('-')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    return prefix + slug
+# A Fireworks resource id for a text (a-z, 0-9 and hyphens, at most 63): the same text, the same id.
+resource_id = partial(tk.slug_id, prefix="tk-")
 
 
-class _Connection(tk.RemoteConnection):
-    """One lazily built ``fireworks.Fireworks`` client (its own retries off) under tunekit's retry policy."""
+class _Connection(tk.ClientConnection["fireworks.Fireworks"]):
+    """One ``fireworks.Fireworks`` client (its own retries off) under tunekit's retry policy."""
 
-    def __init__(self, options: FireworksOptions) -> None:
-        super().__init__(options, provider="fireworks")
-        self.fw_options = options
-        self._client: fireworks.Fireworks | None = None
+    options: FireworksOptions
 
-    @property
-    def client(self) -> fireworks.Fireworks:
-        if self._client is None:
-            from fireworks import Fireworks
+    def build_client(self) -> fireworks.Fireworks:
+        from fireworks import Fireworks
 
-            key, account, url = resolved(self.fw_options)
-            tk.register_secret(key)
-            timeout = self.fw_options.timeout
-            self._client = Fireworks(api_key=key, account_id=account, base_url=url, timeout=timeout, max_retries=0)
-        return self._client
+        key, account, url = resolved(self.options)
+        tk.register_secret(key)
+        return Fireworks(api_key=key, account_id=account, base_url=url, timeout=self.options.timeout, max_retries=0)
 
     def map_error(self, exc: BaseException, attempts: int) -> tk.TunekitError:
         return tk.map_openai_error(exc, provider=self.provider, attempts=attempts)
-
-    def find(self, fetch: Callable[[], Any]) -> Any | None:
-        """``fetch()``'s object, or None when the service has no such thing."""
-        try:
-            return self.call(fetch)
-        except tk.NotFoundError:
-            return None
 
 
 class FireworksProvider(Provider[FireworksOptions]):
@@ -87,33 +68,20 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     name: ClassVar[str] = "fireworks"
     Options: ClassVar[type[BaseModel]] = FireworksOptions
+    tables: ClassVar[str | None] = _PACKAGE
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        self.conn = _Connection(self.options)  # the SDK client itself is built on first use
+        self.conn = _Connection(self.options, provider=self.name)  # its SDK client is built on first use
 
     @property
     def poll_interval(self) -> float:
         return self.options.poll_interval
 
     def close(self) -> None:
-        if self.conn._client is not None:
-            self.conn._client.close()
-            self.conn._client = None
+        self.conn.close()
 
-    # -- what the data layer asks (the tables this package ships) ---------------------------
-
-    @classmethod
-    def limits(cls, model: str) -> tk.Limits:
-        return tk.table_limits(_PACKAGE, cls.name, model)
-
-    @classmethod
-    def estimate_cost(cls, config: tk.TuneConfig, stats: tk.TokenStats, estimate: tk.CostEstimate) -> tk.CostEstimate:
-        return tk.table_training_cost(_PACKAGE, cls.name, config, estimate)
-
-    @classmethod
-    def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
-        return tk.table_inference_price(_PACKAGE, cls.name, model, tuned=tuned)
+    # -- what the data layer asks: the tables this package ships (``tables``), and hosting
 
     @classmethod
     def hosting_cost(cls, model: str, deploy: tk.DeployConfig | None) -> tk.HostingCost | None:
@@ -126,6 +94,11 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def check(self, config: tk.TuneConfig) -> list[str]:
         problems = super().check(config)
+        if config.method == "rft":  # each reward must run as the evaluator's code, alone on the service
+            try:
+                evaluator_code(config)
+            except tk.ConfigError as exc:
+                problems.extend(exc.problems or [str(exc)])
         try:
             key, _account, _url = resolved(self.options)
         except tk.ConfigError as exc:
@@ -142,14 +115,17 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def prepare(self, data: tk.DatasetSplits, config: tk.TuneConfig, run: RunContext) -> tk.PreparedData:
         """Write each split as JSONL and upload it as a dataset named by its content (never twice)."""
-        target = "openai-preference" if config.method == "dpo" else "openai"
+        target = {"dpo": "openai-preference", "rft": "reinforcement"}.get(config.method, "openai")
+        if config.method == "rft":  # before any upload: every reward finds the columns it reads
+            tk.check_reward_data(config.reward, data.train, data.validation)
+        upload = partial(self._upload, kind="RL" if config.method == "rft" else "CHAT")
         names: dict[str, tk.RemoteFile] = {}
         for role, examples in (("train", data.train), ("validation", data.validation)):
             if examples is None:
                 continue
             path = run.run_dir / f"{role}.jsonl"
             tk.write_examples(examples, path, target=target)
-            names[role] = tk.recorded_upload(run, role, path, self._upload)
+            names[role] = tk.recorded_upload(run, role, path, upload)
             run.remember(**{f"{role}_file": names[role].id})
         validation = names.get("validation")
         return tk.PreparedData(
@@ -160,33 +136,52 @@ class FireworksProvider(Provider[FireworksOptions]):
             content_hash=names["train"].sha256,
         )
 
-    def _upload(self, path: Path, digest: str) -> tk.RemoteFile:
+    def _upload(self, path: Path, digest: str, kind: Literal["CHAT", "RL"]) -> tk.RemoteFile:
         datasets = self.conn.client.datasets
         dataset_id = resource_id(digest[:40])
-        found = self.conn.find(lambda: datasets.get(dataset_id))
-        size = path.stat().st_size
-        if found is None:
-            found = self.conn.create(
-                f"create dataset {dataset_id}",
-                lambda: datasets.create(dataset_id=dataset_id, dataset={"display_name": path.name, "format": "CHAT"}),
-                lambda: self.conn.find(lambda: datasets.get(dataset_id)),
-            )
+        found: Any = self.conn.ensure(
+            f"create dataset {dataset_id}",
+            lambda: datasets.get(dataset_id),
+            lambda: datasets.create(dataset_id=dataset_id, dataset={"display_name": path.name, "format": kind}),
+        )
         reused = found.state == "READY"
         if not reused:  # sending the same bytes to the same dataset again is harmless
             self.conn.call(datasets.upload, dataset_id, file=(path.name, path.read_bytes()))
-        return tk.RemoteFile(str(found.name), path.name, size, digest, reused=reused)
+        return tk.RemoteFile(str(found.name), path.name, path.stat().st_size, digest, reused=reused)
+
+    def _evaluator(self, config: tk.TuneConfig, run: RunContext) -> str:
+        """The evaluator that runs the rewards (``main.py:evaluate``), named by its code: made once, then shared."""
+        code, evaluators = evaluator_code(config), self.conn.client.evaluators
+        evaluator_id = resource_id(hashlib.sha256(code.encode()).hexdigest()[:40], prefix="tk-reward-")
+        run.intent("create_evaluator", f"{evaluator_id} for rewards {', '.join(config.reward)}", evaluator=evaluator_id)
+        files = dict(language="python", entry_file="main.py", entry_func="evaluate", file_contents={"main.py": code})
+        spec: Any = {"display_name": evaluator_id, "criteria": [{"type": "CODE_SNIPPETS", "code_snippets": files}]}
+        found: Any = self.conn.ensure(
+            f"create evaluator {evaluator_id}",
+            lambda: evaluators.get(evaluator_id),
+            lambda: evaluators.create(evaluator_id=evaluator_id, evaluator=spec),
+        )
+        get = partial(self.conn.call, evaluators.get, evaluator_id)
+        found = tk.poll_until(found, get, lambda e: e.state != "BUILDING", interval=self.options.poll_interval)
+        if found.state == "BUILD_FAILED":
+            raise tk.JobFailedError(f"evaluator {found.name} failed to build: {found.status and found.status.message}")
+        run.outcome("create_evaluator", str(found.name), evaluator=found.name, state=found.state)
+        return str(found.name)
 
     # -- the job --------------------------------------------------------------------------
 
     def _jobs(self, kind: str) -> Any:
         client = self.conn.client
-        return client.dpo_jobs if kind == "dpo" else client.supervised_fine_tuning_jobs
+        jobs = {"dpo": client.dpo_jobs, "rft": client.reinforcement_fine_tuning_jobs}
+        return jobs.get(kind, client.supervised_fine_tuning_jobs)
 
     def submit(self, prepared: tk.PreparedData, config: tk.TuneConfig, run: RunContext) -> JobRef:
         job_id = resource_id(run.run_id)
-        more = {"evaluation": prepared.validation, "start_from": run.start_from}
-        params, _ignored = job_params(config, self.options, job_id, prepared.train, **more)
         kind = config.method
+        more = {"evaluation": prepared.validation, "start_from": run.start_from}
+        if kind == "rft":
+            more["evaluator"] = self._evaluator(config, run)
+        params, _ignored = job_params(config, self.options, job_id, prepared.train, **more)
         resource = self._jobs(kind)
         run.intent("create_job", f"{kind} {job_id} on {config.model}", job_id=job_id, model=config.model)
         job = self.conn.create(
@@ -204,7 +199,7 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def find(self, run: RunContext) -> JobRef | None:
         job_id = resource_id(run.run_id)
-        for kind in ("sft", "dpo"):
+        for kind in ("sft", "dpo", "rft"):
             if self.conn.find(partial(self._jobs(kind).get, job_id)) is not None:
                 return self._ref(job_id, kind, run)
         return None
@@ -230,14 +225,7 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
         """Fireworks keeps no event log: each state and progress the job reaches is an event, recorded once."""
-        state = self.status(ref)
-        job, pct = ref.job_id, state.step
-        events = [JobEvent(id=f"{job}:{state.raw_status}", type="status", message=str(state.raw_status))]
-        if pct is not None:
-            done = {"step": pct, "total_steps": 100, "metrics": {"progress": pct / 100}, "message": f"{pct}% done"}
-            events.append(JobEvent(id=f"{job}:progress:{pct}", type="metrics", **done))
-        ids = [e.id for e in events]
-        yield from events[ids.index(after) + 1 :] if after in ids else events
+        yield from tk.state_events(self.status(ref), after)
 
     def cancel(self, ref: JobRef) -> None:
         try:
@@ -258,7 +246,7 @@ class FireworksProvider(Provider[FireworksOptions]):
         model = _output_model(job)
         if state != JobStatus.SUCCEEDED or not model:
             raise tk.JobNotFinishedError(state.value, job_id=ref.job_id)
-        trained = job.training_config if ref.extra.get("kind") == "dpo" else job
+        trained = job.training_config if ref.extra.get("kind") in ("dpo", "rft") else job
         base = trained.base_model or trained.warm_start_from  # a warm start continues an earlier tuned model
         return FineTunedModel(
             provider=self.name,
@@ -278,21 +266,12 @@ class FireworksProvider(Provider[FireworksOptions]):
 
     def local_files(self, model: FineTunedModel) -> Path:
         """The tuned adapter's files, downloaded once (``tunekit serve`` and ``export`` load them)."""
-        import httpx
-
         model_id = model.model_id.rsplit("/", 1)[-1]
         folder = tk.tunekit_home() / "cache" / "fireworks-models" / model_id
-        if (folder / "adapter_config.json").is_file():
+        if folder.is_dir():  # it appears only complete
             return folder
         urls = self.conn.call(self.conn.client.models.get_download_endpoint, model_id).filename_to_signed_urls or {}
-        staging = folder.with_name(model_id + ".partial")
-        staging.mkdir(parents=True, exist_ok=True)
-        for filename, url in urls.items():
-            response = self.conn.call(httpx.get, url, timeout=self.options.timeout, follow_redirects=True)
-            response.raise_for_status()
-            (staging / Path(filename).name).write_bytes(response.content)
-        staging.replace(folder)
-        return folder
+        return tk.download_files(urls, folder, self.conn.call, timeout=self.options.timeout)
 
     def local_base_model(self, model: FineTunedModel, folder: Path) -> str:
         """The Hugging Face base the adapter names: Fireworks' own model names load nowhere else."""
@@ -308,8 +287,9 @@ class FireworksProvider(Provider[FireworksOptions]):
         hosting = self.hosting_cost(model.base_model, deploy)
         logger.warning("deploying %s: %s", model.model_id, hosting.warning() if hosting else "billed while deployed")
         run.intent("create_deployment", f"{model.model_id} on {gpu} x{deploy.capacity}", deployment=deployment_id)
-        created = self.conn.create(
+        created: Any = self.conn.ensure(
             f"create deployment {deployment_id}",
+            lambda: deployments.get(deployment_id),
             lambda: deployments.create(
                 base_model=model.model_id,
                 deployment_id=deployment_id,
@@ -318,14 +298,14 @@ class FireworksProvider(Provider[FireworksOptions]):
                 min_replica_count=deploy.min_replicas,
                 max_replica_count=deploy.max_replicas,
             ),
-            lambda: self.conn.find(lambda: deployments.get(deployment_id)),
         )
-        ends = time.monotonic() + self.options.deploy_timeout
-        while created.state != "READY":
-            if created.state in ("FAILED", "DELETED") or time.monotonic() > ends:
-                raise tk.JobFailedError(f"deployment {created.name} is {created.state}", job_id=deployment_id)
-            time.sleep(self.options.poll_interval)
-            created = self.conn.call(deployments.get, deployment_id)
+        get, interval = partial(self.conn.call, deployments.get, deployment_id), self.options.poll_interval
+        done = ("READY", "FAILED", "DELETED")
+        created = tk.poll_until(
+            created, get, lambda d: d.state in done, interval=interval, timeout=self.options.deploy_timeout
+        )
+        if created.state != "READY":
+            raise tk.JobFailedError(f"deployment {created.name} is {created.state}", job_id=deployment_id)
         run.outcome("create_deployment", created.name, deployment=created.name, state=created.state)
         run.remember(deployment=created.name)
         price = {"hourly_price": hosting.per_hour, "currency": hosting.currency} if hosting and hosting.per_hour else {}

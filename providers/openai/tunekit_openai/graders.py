@@ -5,8 +5,7 @@ service's grader, checked before anything is uploaded:
 
 - ``exact_match`` alone is a ``string_check`` (``eq``), which the service runs natively;
 - any other reward, or several, is one ``python`` grader built from the rewards' own
-  source (:func:`tunekit.plugin.portable_source`), averaging them, each in its own
-  namespace so two reward modules cannot clash;
+  source (:func:`tunekit.plugin.reward_script`, which averages them);
 - a reward whose module needs more than the standard library is refused with the reason.
 
 The grader sees a sample's ``output_text`` and the training row (``item``): the
@@ -18,29 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunekit.plugin import ConfigError, TuneConfig, portable_source, resolve_rewards
+from tunekit.plugin import TuneConfig, resolve_rewards, reward_script
 
 __all__ = ["GRADER_NAME", "reward_grader"]
 
 GRADER_NAME = "tunekit rewards"
 
-_GRADE = '''
-
-_SCORERS = {}
-for _name, _source in _SOURCES.items():
-    _namespace = {"__name__": "tunekit_reward_" + _name}
-    exec(compile(_source, "<reward " + _name + ">", "exec"), _namespace)
-    _SCORERS[_name] = _namespace["tunekit_score"]
-
+_GRADE = """
 
 def grade(sample, item):
-    """The mean of the rewards, each given the output, the reference and the row's other fields."""
     fields = {k: v for k, v in item.items() if k != "reference"}
-    output = sample.get("output_text") or ""
-    reference = item.get("reference") or ""
-    scores = [score(output, reference, fields) for score in _SCORERS.values()]
-    return sum(scores) / len(scores)
-'''
+    return tunekit_reward(sample.get("output_text"), item.get("reference"), fields)
+"""
 
 
 def reward_grader(config: TuneConfig) -> dict[str, Any]:
@@ -54,15 +42,6 @@ def reward_grader(config: TuneConfig) -> dict[str, Any]:
             "reference": "{{item.reference}}",
             "operation": "eq",
         }
-    sources: dict[str, str] = {}
-    problems: list[str] = []
-    for reward in rewards:
-        try:
-            sources[reward.name] = portable_source(reward)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise ConfigError("a reward cannot run as the service's grader", problems=problems)
-    script = f"_SOURCES = {sources!r}\n{_GRADE}"
+    script = reward_script(rewards) + _GRADE
     name = rewards[0].name if len(rewards) == 1 else GRADER_NAME
     return {"type": "python", "name": name, "source": script}

@@ -26,11 +26,9 @@ from tunekit.plugin import (
     Provider,
     RemoteFile,
     RunContext,
-    check_reward_columns,
+    check_reward_data,
     get_logger,
     recorded_upload,
-    resolve_rewards,
-    reward_items,
     table_inference_price,
     table_limits,
     table_training_cost,
@@ -211,10 +209,7 @@ class OpenAIProvider(Provider[OpenAIOptionsT]):
         """Write the splits as OpenAI JSONL in the run folder and place each where the job reads it."""
         target = self.data_target(config)
         if config.method == "rft":  # before any upload: every reward finds the columns it reads
-            rewards = resolve_rewards(config.reward)
-            for examples in (data.train, data.validation):
-                if examples:
-                    check_reward_columns(rewards, reward_items(examples))
+            check_reward_data(config.reward, data.train, data.validation)
         files: dict[str, RemoteFile] = {}
         for role, examples in (("train", data.train), ("validation", data.validation)):
             remote = self.place_split(run, role, examples, target)

@@ -54,9 +54,7 @@ class TogetherOptions(RemoteOptions):
         key = resolve_secret(self.api_key, "TOGETHER_API_KEY", service="Together")
         for prefix, what in FOREIGN_KEYS.items():
             if key.startswith(prefix):
-                raise ConfigError(
-                    f"the Together API key looks like {what} ({prefix}...); use a key from api.together.ai"
-                )
+                raise ConfigError(f"the API key looks like {what} ({prefix}...); use a key from api.together.ai")
         return key
 
     def resolved_base_url(self) -> str | None:

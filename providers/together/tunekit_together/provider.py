@@ -85,6 +85,8 @@ TOGETHER_STATUSES: Mapping[str, JobStatus] = dict.fromkeys(
 # tunekit's hyperparameters Together takes under the same names (beta is its dpo_beta).
 _HYPER = ("learning_rate", "batch_size", "gradient_accumulation_steps", "max_seq_length", "warmup_ratio")
 _FAILED_FILES = {"failed", "error", "invalid_format"}
+_SHAPE = ("lora_r", "lora_alpha", "lora_trainable_modules")  # what a continuation keeps to stay serverless
+_NO_EVAL = "drop eval (or pass --skip-eval) and deploy a dedicated endpoint for the model in Together's console"
 
 
 def run_tag(run_id: str) -> str:
@@ -128,6 +130,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         super().__init__(options)
         self._conn: Connection | None = None
         self._warned = False
+        self._unserved: dict[str, str] = {}  # "INIT_FROM SHAPE" -> why Together will not serve that run serverless
 
     @property
     def conn(self) -> Connection:
@@ -220,15 +223,13 @@ class TogetherProvider(Provider[TogetherOptions]):
     def create_params(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> dict[str, Any]:
         """Keyword arguments for ``client.fine_tuning.create``: tunekit's settings in Together's names."""
         hp, opts, lora = config.hyperparameters, self.options, config.lora
-        suffix = "-".join(x for x in (config.suffix, run_tag(run.run_id)) if x)
-        epochs = hp.epochs if hp.epochs != "auto" else target_epochs(prepared.train_examples)
         start = run.start_from or opts.from_checkpoint  # init_from's answer, else the option
         params: dict[str, Any] = {
             "model": None if start else config.model,  # the checkpoint names its base model: never both
             "training_file": prepared.train,
             "validation_file": prepared.validation or "",
-            "suffix": suffix,
-            "n_epochs": epochs,
+            "suffix": "-".join(x for x in (config.suffix, run_tag(run.run_id)) if x),
+            "n_epochs": hp.epochs if hp.epochs != "auto" else target_epochs(prepared.train_examples),
             "n_checkpoints": opts.n_checkpoints,
             "n_evals": opts.n_evals if prepared.validation else 0,
             "random_seed": config.seed,
@@ -261,15 +262,25 @@ class TogetherProvider(Provider[TogetherOptions]):
         """The parent's job id, or its checkpoint (``ft-…:STEP``): what the job continues (``from_checkpoint``).
 
         Together serves the result serverless only when it trains the parent's adapter further in the same shape."""
-        job_id, shape = str(parent.metadata.get("job_id") or ""), _lora_shape(config)
+        job_id, now = str(parent.metadata.get("job_id") or ""), _lora_shape(config)
         trained = self.retrieve(JobRef(provider=self.name, job_id=job_id)).training_type if job_id else None
-        if not shape or any(getattr(trained, key, None) != value for key, value in shape.items()):
-            logger.warning(
-                "init_from: this run does not train %s's adapter further with the same lora r, alpha and "
-                "target_modules, so Together will not serve its model serverless (it needs a dedicated endpoint)",
-                parent.run_id or job_id,
-            )
+        before = {key: getattr(trained, key, None) for key in _SHAPE} if getattr(trained, "type", "") == "Lora" else {}
+        if not before or before != now:
+            was = f"{parent.run_id or job_id} was trained with {_described(before)}, this run with {_described(now)}"
+            unserved = f"init_from: {was}: Together merges the parent first and will not serve the new model serverless"
+            self._unserved[f"{config.init_from} {now}"] = unserved
+            logger.warning("%s (it needs a dedicated endpoint)", unserved)
         return parent.checkpoint or job_id or parent.model_id
+
+    def evaluation_problems(self, config: TuneConfig) -> list[str]:
+        """The evaluation calls the tuned model serverless, which Together does only for a LoRA adapter on its base."""
+        unserved = self._unserved.get(f"{config.init_from} {_lora_shape(config)}")
+        if unserved is None and config.lora is None:
+            unserved = "lora: Together serves a fully fine-tuned model only on a dedicated endpoint"
+        if unserved is None:
+            return []
+        fix = "match the parent's lora settings" if config.init_from else "train LoRA"
+        return [f"{unserved}; the evaluation would fail after the training is paid for: {fix}, or {_NO_EVAL}"]
 
     def find(self, run: RunContext) -> JobRef | None:
         job = self.find_job(run.run_id)
@@ -396,6 +407,11 @@ def _lora_shape(config: TuneConfig) -> dict[str, Any]:
         return {}
     modules = lora.target_modules if isinstance(lora.target_modules, str) else ",".join(lora.target_modules)
     return {"lora_r": lora.r, "lora_alpha": lora.alpha, "lora_trainable_modules": modules}
+
+
+def _described(shape: Mapping[str, Any]) -> str:
+    text = "lora r={lora_r}, alpha={lora_alpha}, target_modules={lora_trainable_modules}"
+    return text.format_map(shape) if shape else "full training"
 
 
 def _unpack(data: bytes, folder: Path) -> None:

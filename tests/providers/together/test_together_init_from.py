@@ -68,7 +68,10 @@ def test_a_step_continues_that_checkpoint(
         early = Tuner.from_config(config).submit()
     assert together_emulator.jobs()[-1]["from_checkpoint"] == f"{parent_job}:5"
     # Another adapter shape: Together merges the parent's adapter, and the new model is not served serverless.
-    assert f"this run does not train {parent_run}'s adapter further with the same lora" in caplog.text
+    assert (
+        f"init_from: {parent_run} was trained with lora r=16, alpha=32, target_modules=all-linear, this run with "
+        "lora r=8, alpha=16" in caplog.text
+    )
     parent = early.record.parent
     assert parent is not None and (parent.step, parent.checkpoint, parent.start) == (5, *[f"{parent_job}:5"] * 2)
     with pytest.raises(ConfigError, match=f"init_from: run {parent_run}: no usable checkpoint '7'"):
