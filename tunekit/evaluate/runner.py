@@ -73,6 +73,8 @@ def evaluate(
         items: list[EvalItem] = examples[:max_examples] if max_examples else examples
     else:
         items = eval_items(examples, limit=max_examples)
+    for metric in resolved:  # a grader's {{item.<field>}} the data lacks is said before any model is asked
+        metric.check_items(items)
     request_params: dict[str, Any] = {"max_tokens": max_new_tokens, "temperature": 0.0, **(params or {})}
 
     summaries = []
