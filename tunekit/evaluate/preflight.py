@@ -93,14 +93,16 @@ def check_evaluation(
 
     eval_settings = config.eval or EvalConfig()
     named = [m for m in eval_settings.metrics if m != "judge"]
-    if named:  # a broken grader file or scorer is said before training, naming the file and the key
-        resolve_metrics(named, regex=eval_settings.regex)
+    # A broken grader file or scorer is said before training, naming the file and the key.
+    metrics = resolve_metrics(named, regex=eval_settings.regex) if named else []
     missing = provider.evaluation_problems(config)  # what the provider knows is missing, said before the probes
     if examples is None or train_examples is None:
         held_out, train = held_out_examples(config)
         examples = held_out if examples is None else examples
         train_examples = train if train_examples is None else train_examples
-    items = eval_items(examples, limit=1)
+    items = eval_items(examples, limit=eval_settings.max_examples)
+    for metric in metrics:  # and a grader's {{item.<field>}} that some held-out example lacks
+        metric.check_items(items)
     candidates = build_candidates(config, provider, train_examples=train_examples)
     deployed = config.deploy is not None and provider.deploy_serves_evaluation(config)
     # The deployment `tunekit run` makes after training serves the base model too: nothing to ask before it exists.

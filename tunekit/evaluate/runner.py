@@ -79,6 +79,8 @@ def evaluate(
         items: list[EvalItem] = examples[:max_examples] if max_examples else examples
     else:
         items = eval_items(examples, limit=max_examples)
+    for metric in resolved:  # a grader's {{item.<field>}} the data lacks is said before any model is asked
+        metric.check_items(items)
     reward_names, left_out = _add_rewards(resolved, rewards, items)
     request_params: dict[str, Any] = {"max_tokens": max_new_tokens, "temperature": 0.0, **(params or {})}
 
@@ -135,6 +137,7 @@ def _add_rewards(
             continue
         try:
             check_reward_columns([reward], items)
+            reward.check_items(items)  # a grader file's nested {{item.<path>}} too
         except ConfigError as exc:
             why = exc.problems or [str(exc)]
             left_out.extend(why)
