@@ -594,18 +594,22 @@ def _resolve_paths(config: TuneConfig, base_dir: Path, source: str | Path | None
         if Path(ref).suffix.lower() in (".yaml", ".yml", ".json"):
             config.init_from = f"{resolve(ref, 'init_from')}{at}{step}"
     config.data.validation = resolve(config.data.validation, "data.validation")
-    for index, spec in enumerate(config.reward):
+
+    def beside(spec: str, field: str) -> str:  # a scorer in a file next to the config: `file.py:function`
         target, sep, function = spec.rpartition(":")
-        if sep and target.endswith(".py"):  # a reward in a file next to the config
-            config.reward[index] = f"{resolve(target, f'reward.{index}')}:{function}"
+        return f"{resolve(target, field)}:{function}" if sep and target.endswith(".py") else spec
+
+    config.reward = [beside(spec, f"reward.{index}") for index, spec in enumerate(config.reward)]
     if config.eval is not None:
         config.eval.data = resolve(config.eval.data, "eval.data")
         if config.eval.rag is not None:
             config.eval.rag.docs = resolve(config.eval.rag.docs, "eval.rag.docs") or config.eval.rag.docs
-        # Grader files, like data files, are found beside the config.
+        # Grader files and scorers in .py files, like data files and rewards, are found beside the config.
         config.eval.metrics = [
-            f"grader:{resolve(m.removeprefix('grader:'), 'eval.metrics')}" if m.startswith("grader:") else m
-            for m in config.eval.metrics
+            f"grader:{resolve(m.removeprefix('grader:'), 'eval.metrics')}"
+            if m.startswith("grader:")
+            else beside(m, f"eval.metrics.{index}")
+            for index, m in enumerate(config.eval.metrics)
         ]
 
 

@@ -128,3 +128,31 @@ def test_config_hash_ignores_name_and_secret_values(memo_config: Path, monkeypat
     assert config_hash(first) == config_hash(second)
     third = load_config(memo_config, seed=7)
     assert config_hash(third) != config_hash(first)
+
+
+def test_scorer_files_in_eval_metrics_are_found_beside_the_config(
+    tmp_path: Path, chat_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tunekit.evaluate.metrics import resolve_metrics
+
+    (tmp_path / "scorers.py").write_text("def shouty(prediction, reference):\n    return float(prediction.isupper())\n")
+    path = tmp_path / "tune.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "provider": "memo",
+                "model": "m",
+                "data": {"train": "train.jsonl"},
+                "eval": {"data": "train.jsonl", "metrics": ["exact_match", "scorers.py:shouty", "json:loads"]},
+                "provider_options": {"state_dir": str(tmp_path)},
+            }
+        )
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # as `tunekit run ../tune.yaml` from another folder
+    config = load_config(path)
+    assert config.eval is not None
+    assert config.eval.metrics == ["exact_match", f"{tmp_path.resolve() / 'scorers.py'}:shouty", "json:loads"]
+    shouty = resolve_metrics(config.eval.metrics[1:2])[0]
+    assert shouty.scorer("YES", "") == 1.0

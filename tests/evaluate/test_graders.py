@@ -95,9 +95,49 @@ def test_python_and_multi_graders(tmp_path: Path) -> None:
             "WordNet",
         ),
         (
-            {"type": "string_check", "name": "x", "input": "{{item.city}}", "reference": "b", "operation": "eq"},
+            {"type": "string_check", "name": "x", "input": "{{items.city}}", "reference": "b", "operation": "eq"},
             ": input:",
-            "{{item.city}}",
+            "unknown namespace 'items'",
+        ),
+        (
+            {
+                "type": "string_check",
+                "name": "x",
+                "input": "a",
+                "reference": "{{sample.output_tools}}",
+                "operation": "eq",
+            },
+            ": reference:",
+            "{{sample.output_tools}}: tunekit evaluates text answers",
+        ),
+        (
+            {
+                "type": "string_check",
+                "name": "x",
+                "input": "{{sample.choices[1].message.content}}",
+                "reference": "b",
+                "operation": "eq",
+            },
+            ": input:",
+            "one choice",
+        ),
+        (
+            {
+                "type": "multi",
+                "name": "x",
+                "calculate_output": "a",
+                "graders": {
+                    "a": {
+                        "type": "text_similarity",
+                        "name": "a",
+                        "input": "{{ sample }}",
+                        "reference": "b",
+                        "evaluation_metric": "bleu",
+                    }
+                },
+            },
+            ": graders.a.input:",
+            "{{sample}}: name a variable of sample",
         ),
         ({"type": "python", "name": "x", "source": "def grade(:"}, ": source:", "SyntaxError"),
         ({"type": "multi", "name": "x", "graders": {}, "calculate_output": "a"}, ": graders:", "by name"),
@@ -141,3 +181,70 @@ def test_model_graders_ask_their_model_and_leave_unreadable_replies_unscored(
     assert base.score("score") == pytest.approx(70.0) and base.score("label") == 100.0
     # The answer echoed back ("Name city A.") holds no number: no score at all, not a 0.
     assert base.scored("silent") == [] and all("silent" not in r.scores for r in base.items)
+
+
+def test_templates_read_any_field_of_the_example_and_the_answer_as_json(tmp_path: Path) -> None:
+    def check(source: str, target: str) -> Any:
+        spec = {"type": "string_check", "name": "c", "input": source, "reference": target, "operation": "eq"}
+        return load_grader(grader(tmp_path, "c", spec))[1]
+
+    city = check("{{sample.output_json.address.city}}", "{{item.expected_address.city}}")
+    assert city('{"address": {"city": "Paris"}}', "ref", expected_address={"city": "Paris"}) == 1.0
+    assert city('{"address": {"city": "Lyon"}}', "ref", expected_address={"city": "Paris"}) == 0.0
+    # An answer that is not JSON, or lacks the path, scores 0 (OpenAI's sample parse error), never an exception.
+    assert city("Paris", "ref", expected_address={"city": "Paris"}) == 0.0
+    assert city('{"city": "Paris"}', "ref", expected_address={"city": "Paris"}) == 0.0
+
+    second = check("{{sample.output_json[1]}}", "{{item.steps[1]}}")
+    assert second('["boil", "salt"]', "ref", steps=["boil", "salt", "serve"]) == 1.0
+    # A value that is not a string is placed as JSON: the whole answer against a list field.
+    whole = check("{{sample.output_json}}", "{{item.tags}}")
+    assert whole('["a", "b"]', "ref", tags=["a", "b"]) == 1.0 and whole('["a","b"]', "ref", tags=["a", "b"]) == 1.0
+    choice = check("{{sample.choices[0].message.content}}", "{{ item.reference }}")
+    assert choice("Paris", "Paris") == 1.0 and choice("Paris", "Lyon") == 0.0
+    # item.label is the reference, unless the example has a field of that name.
+    label = check("{{sample.output_text}}", "{{item.label}}")
+    assert label("Paris", "Paris") == 1.0 and label("Paris", "Paris", label="Lyon") == 0.0
+
+
+def test_python_graders_receive_the_whole_item_and_the_json_answer(tmp_path: Path) -> None:
+    source = (
+        "def grade(sample, item):\n"
+        "    if sample['output_json'] is None:\n"
+        "        return 0.0\n"
+        "    return 1.0 if sample['output_json']['n'] == item['meta']['n'] and item['reference'] == 'r' else 0.5\n"
+    )
+    score = load_grader(grader(tmp_path, "py", {"type": "python", "name": "p", "source": source}))[1]
+    assert score('{"n": 3}', "r", meta={"n": 3}) == 1.0
+    assert score('{"n": 4}', "r", meta={"n": 3}) == 0.5
+    assert score("three", "r", meta={"n": 3}) == 0.0
+
+
+def test_an_item_field_the_data_lacks_is_refused_before_any_request(
+    tmp_path: Path, openai_emulator: OpenAIEmulator
+) -> None:
+    spec = {"type": "string_check", "name": "c", "input": "{{sample.output_text}}",
+            "reference": "{{item.answer_key.city}}", "operation": "eq"}  # fmt: skip
+    path = grader(tmp_path, "city", spec)
+    client = OpenAIChatClient(BASE, base_url=openai_emulator.base_url, api_key=openai_emulator.api_key)
+    examples = [
+        {"messages": [{"role": "user", "content": "Capital?"}, {"role": "assistant", "content": "Paris"}],
+         "answer_key": {"city": "Paris"}},
+        {"messages": [{"role": "user", "content": "Capital?"}, {"role": "assistant", "content": "Rome"}],
+         "answer_key": {"country": "Italy"}},
+    ]  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        evaluate([Candidate("base", client, "zero-shot")], examples, [path])
+    message = str(caught.value)
+    assert f"{tmp_path / 'city.json'}: reference: {{{{item.answer_key.city}}}} finds nothing in example" in message
+    assert "its fields: answer_key" in message
+    assert [r for r in openai_emulator.requests if r.path == "/v1/chat/completions"] == []
+
+    # As a reward, the fields its templates read are the columns every training row must carry.
+    from tunekit.evaluate.rewards import check_reward_columns, resolve_rewards, reward_items
+
+    rewards = resolve_rewards([path])
+    assert rewards[0].columns == ("answer_key",)
+    with pytest.raises(ConfigError) as missing:
+        check_reward_columns(rewards, reward_items([{"messages": examples[0]["messages"]}]))
+    assert "needs the column 'answer_key'" in str(missing.value.problems)

@@ -26,11 +26,18 @@ takes the file's name (``graders/city.json`` → ``city``).
 - ``multi``: its ``graders`` by name, combined by ``calculate_output``
   (arithmetic, ``min``, ``max``, ``abs``).
 
-Templates: ``{{sample.output_text}}`` is the candidate's answer;
+Templates (:mod:`tunekit.evaluate.grader_templates`): ``{{sample.output_text}}``
+is the candidate's answer, ``{{sample.output_json.<path>}}`` the answer parsed
+as JSON (an answer that is not JSON, or lacks the path, scores 0),
+``{{sample.choices[0].message.content}}`` the answer as a chat choice;
 ``{{item.reference}}`` (also ``item.label``, ``item.answer``,
-``item.ground_truth``, ``item.expected``) is the held-out reference answer.
-Any other variable is an error when the file is read. A ``pass_threshold``
-(Evals' graders) turns the score into pass (1) or fail (0).
+``item.ground_truth``, ``item.expected``) is the held-out reference answer and
+``{{item.<field>}}`` any other field of the example, nested paths included
+(``{{item.address.city}}``, ``{{item.steps[0]}}``). A variable of no known
+form is refused when the file is read; an item variable some example lacks,
+before any model is asked (:meth:`Grader.check_items`). A python grader's
+``grade(sample, item)`` receives the same two namespaces as dicts. A
+``pass_threshold`` (Evals' graders) turns the score into pass (1) or fail (0).
 """
 
 from __future__ import annotations
@@ -41,17 +48,27 @@ import math
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tunekit.errors import ConfigError
+from tunekit.evaluate.grader_templates import (
+    REFERENCE_NAMES,
+    SampleMismatch,
+    Scope,
+    Template,
+    TemplateError,
+    item_of,
+    missing_in,
+    sample_of,
+)
 from tunekit.secrets import get_logger
 
 if TYPE_CHECKING:
     from tunekit.inference.base import ChatClient
 
-__all__ = ["GRADER_PREFIX", "ModelClients", "Unscored", "load_grader", "text_similarity"]
+__all__ = ["GRADER_PREFIX", "Grader", "ModelClients", "Unscored", "load_grader", "text_similarity"]
 
 logger = get_logger("tunekit.evaluate")
 
@@ -61,9 +78,10 @@ ModelClients = Callable[[str], "ChatClient"]
 """Gives the chat client of a grader's ``model`` (the evaluation's provider decides how)."""
 
 Scorer = Callable[[str, str], float]
+"""A text similarity measure: ``measure(input, reference)``."""
 
-_REFERENCE_NAMES = frozenset({"reference", "label", "answer", "ground_truth", "expected"})
-_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)\s*\}\}")
+Grade = Callable[[Scope], float]
+"""One grader's score of an answer, from the ``sample`` and ``item`` namespaces."""
 
 
 class Unscored(Exception):
@@ -170,21 +188,52 @@ def text_similarity(metric: str) -> Scorer:
     raise ConfigError(f"unknown evaluation_metric {metric!r} (one of {', '.join([*_SIMILARITY, *_NOT_HERE])})")
 
 
+# -- the metric ---------------------------------------------------------------------------------
+
+
+class _Item(Protocol):
+    """A held-out example (:class:`tunekit.evaluate.candidates.EvalItem`)."""
+
+    @property
+    def where(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+
+
+class Grader:
+    """A grader file as a metric: ``grader(prediction, reference, **fields)``, the fields being the example's."""
+
+    def __init__(self, path: Path, grade: Grade, templates: Sequence[tuple[str, Template]]) -> None:
+        self.path = path
+        self._grade = grade
+        self.templates = list(templates)
+        """Every template of the file, under its key (``input``, ``graders.exact.reference``, ...)."""
+
+    def __call__(self, prediction: str, reference: str, **fields: Any) -> float:
+        return self._grade(Scope(sample_of(prediction), item_of(reference, fields)))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The example fields the templates read (the reference's own names aside)."""
+        names = (v.path[0] for _, t in self.templates for v in t.item_variables)
+        return tuple(dict.fromkeys(str(n) for n in names if n not in REFERENCE_NAMES))
+
+    def check_items(self, items: Iterable[_Item]) -> None:
+        """Refuse data an item variable finds nothing in, naming the file, the key, the variable and the example."""
+        for item in items:
+            found = missing_in(self.templates, item_of(item.reference, item.fields))
+            if found is not None:
+                key, variable = found
+                fields = ", ".join(sorted(map(str, item.fields))) or "none"
+                raise ConfigError(
+                    f"{self.path}: {key}: {{{{{variable.written}}}}} finds nothing in example {item.where} "
+                    f"(its fields: {fields}; the reference answer is item.reference)"
+                )
+
+
 # -- templates --------------------------------------------------------------------------------
-
-
-def _check_template(text: str, where: str) -> None:
-    for scope, name in _TEMPLATE.findall(text):
-        if (scope, name) == ("sample", "output_text") or (scope == "item" and name in _REFERENCE_NAMES):
-            continue
-        raise ConfigError(
-            f"{where}: unknown template variable {{{{{scope}.{name}}}}}; tunekit fills {{{{sample.output_text}}}} "
-            "(the answer) and {{item.reference}} (the held-out answer; also item.label, item.answer)"
-        )
-
-
-def _render(text: str, prediction: str, reference: str) -> str:
-    return _TEMPLATE.sub(lambda m: prediction if m.group(1) == "sample" else reference, text)
 
 
 def _text_of(content: Any) -> str:
@@ -206,6 +255,16 @@ class _Reader:
     def __init__(self, path: Path, models: ModelClients | None) -> None:
         self.path = path
         self.models = models
+        self.templates: list[tuple[str, Template]] = []
+
+    def template(self, text: str, key: str) -> Template:
+        """``text`` parsed as a template; a variable of no known form is refused here, naming the key."""
+        try:
+            template = Template(text)
+        except TemplateError as exc:
+            raise self.fail(key, f"template variable {exc}") from None
+        self.templates.append((key, template))
+        return template
 
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {key}: {message}")
@@ -218,7 +277,7 @@ class _Reader:
             raise self.fail(f"{where}{key}", f"expected {kind.__name__}, got {type(value).__name__}")
         return value
 
-    def grader(self, spec: Any, where: str = "") -> Scorer:
+    def grader(self, spec: Any, where: str = "") -> Grade:
         if not isinstance(spec, Mapping):
             raise self.fail(where.rstrip(".") or "(top level)", "a grader must be a JSON object")
         kind = self.need(spec, "type", where)
@@ -242,12 +301,14 @@ class _Reader:
             return scorer
         if not isinstance(threshold, (int, float)):
             raise self.fail(f"{where}pass_threshold", "expected a number")
-        return lambda prediction, reference: float(scorer(prediction, reference) >= threshold)
+        return lambda scope: float(scorer(scope) >= threshold)
 
-    def string_check(self, spec: Mapping[str, Any], where: str) -> Scorer:
+    def _pair(self, spec: Mapping[str, Any], where: str) -> tuple[Template, Template]:
         source, target = self.need(spec, "input", where), self.need(spec, "reference", where)
-        _check_template(source, f"{self.path}: {where}input")
-        _check_template(target, f"{self.path}: {where}reference")
+        return self.template(source, f"{where}input"), self.template(target, f"{where}reference")
+
+    def string_check(self, spec: Mapping[str, Any], where: str) -> Grade:
+        source, target = self._pair(spec, where)
         op = self.need(spec, "operation", where)
         checks: dict[str, Callable[[str, str], bool]] = {
             "eq": operator.eq,
@@ -258,19 +319,17 @@ class _Reader:
         if op not in checks:
             raise self.fail(f"{where}operation", f"unknown operation {op!r} (eq, ne, like, ilike)")
         check = checks[op]
-        return lambda p, r: float(check(_render(source, p, r), _render(target, p, r)))
+        return _zero_on_mismatch(lambda scope: float(check(source.render(scope), target.render(scope))))
 
-    def similarity(self, spec: Mapping[str, Any], where: str) -> Scorer:
-        source, target = self.need(spec, "input", where), self.need(spec, "reference", where)
-        _check_template(source, f"{self.path}: {where}input")
-        _check_template(target, f"{self.path}: {where}reference")
+    def similarity(self, spec: Mapping[str, Any], where: str) -> Grade:
+        source, target = self._pair(spec, where)
         try:
             measure = text_similarity(self.need(spec, "evaluation_metric", where))
         except ConfigError as exc:
             raise self.fail(f"{where}evaluation_metric", str(exc)) from None
-        return lambda p, r: measure(_render(source, p, r), _render(target, p, r))
+        return _zero_on_mismatch(lambda scope: measure(source.render(scope), target.render(scope)))
 
-    def python(self, spec: Mapping[str, Any], where: str) -> Scorer:
+    def python(self, spec: Mapping[str, Any], where: str) -> Grade:
         source = self.need(spec, "source", where)
         namespace: dict[str, Any] = {"__name__": f"tunekit_grader_{self.path.stem}"}
         try:
@@ -281,20 +340,19 @@ class _Reader:
         if not callable(grade):
             raise self.fail(f"{where}source", "defines no function grade(sample, item)")
 
-        def run(prediction: str, reference: str) -> float:
-            item = dict.fromkeys(_REFERENCE_NAMES, reference)
-            return float(grade({"output_text": prediction}, item))
+        def run(scope: Scope) -> float:
+            # As OpenAI's python graders: output_json is None for an answer that is not JSON.
+            return float(grade({"output_json": None, **scope.sample}, dict(scope.item)))
 
         return run
 
-    def _messages(self, spec: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
+    def _messages(self, spec: Mapping[str, Any], where: str) -> list[tuple[str, Template]]:
         raw = self.need(spec, "input", where, list)
         messages = []
         for index, message in enumerate(raw):
             if not isinstance(message, Mapping):
                 raise self.fail(f"{where}input[{index}]", "expected a message object")
-            text = _text_of(message.get("content"))
-            _check_template(text, f"{self.path}: {where}input[{index}].content")
+            text = self.template(_text_of(message.get("content")), f"{where}input[{index}].content")
             messages.append((str(message.get("role", "user")), text))
         return messages
 
@@ -313,9 +371,13 @@ class _Reader:
         return client
 
     def _ask(
-        self, client: Callable[[], ChatClient], messages: list[tuple[str, str]], p: str, r: str, params: dict[str, Any]
+        self,
+        client: Callable[[], ChatClient],
+        messages: list[tuple[str, Template]],
+        scope: Scope,
+        params: dict[str, Any],
     ) -> str:
-        rendered = [{"role": role, "content": _render(text, p, r)} for role, text in messages]
+        rendered = [{"role": role, "content": text.render(scope)} for role, text in messages]
         chat = client()
         result = chat.chat(rendered, **params)
         if result.error is not None:
@@ -323,7 +385,7 @@ class _Reader:
         logger.debug("grader %s: %d prompt + %d completion tokens", chat.model, *_usage(result))
         return result.text
 
-    def score_model(self, spec: Mapping[str, Any], where: str) -> Scorer:
+    def score_model(self, spec: Mapping[str, Any], where: str) -> Grade:
         messages = self._messages(spec, where)
         low, high = spec.get("range") or [0, 1]
         if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and high > low):
@@ -332,19 +394,17 @@ class _Reader:
         params = {"temperature": sampling.get("temperature", 0.0), "max_tokens": sampling.get("max_completions_tokens")}
         client = self._client(spec, where)
 
-        def run(prediction: str, reference: str) -> float:
-            text = self._ask(
-                client, messages, prediction, reference, {k: v for k, v in params.items() if v is not None}
-            )
+        def run(scope: Scope) -> float:
+            text = self._ask(client, messages, scope, {k: v for k, v in params.items() if v is not None})
             found = re.search(r"-?\d+(?:\.\d+)?", text)
             value = float(found.group(0)) if found else math.nan
             if not low <= value <= high:
                 raise Unscored(f"the grader model replied {text[:80]!r}, not a number in [{low}, {high}]")
             return (value - low) / (high - low)
 
-        return run
+        return _zero_on_mismatch(run)
 
-    def label_model(self, spec: Mapping[str, Any], where: str) -> Scorer:
+    def label_model(self, spec: Mapping[str, Any], where: str) -> Grade:
         messages = self._messages(spec, where)
         labels = [str(label) for label in self.need(spec, "labels", where, list)]
         passing = {str(label) for label in self.need(spec, "passing_labels", where, list)}
@@ -353,17 +413,17 @@ class _Reader:
         client = self._client(spec, where)
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True))) + r")\b", re.I)
 
-        def run(prediction: str, reference: str) -> float:
-            text = self._ask(client, messages, prediction, reference, {"temperature": 0.0})
+        def run(scope: Scope) -> float:
+            text = self._ask(client, messages, scope, {"temperature": 0.0})
             found = pattern.search(text)
             if found is None:
                 raise Unscored(f"the grader model replied {text[:80]!r}, none of the labels")
             chosen = next(label for label in labels if label.lower() == found.group(1).lower())
             return float(chosen in passing)
 
-        return run
+        return _zero_on_mismatch(run)
 
-    def multi(self, spec: Mapping[str, Any], where: str) -> Scorer:
+    def multi(self, spec: Mapping[str, Any], where: str) -> Grade:
         raw = spec.get("graders")
         if isinstance(raw, Mapping) and "type" in raw:
             raw = [raw]
@@ -383,11 +443,24 @@ class _Reader:
         except (SyntaxError, ValueError) as exc:
             raise self.fail(f"{where}calculate_output", f"cannot use {formula!r}: {exc}") from None
 
-        def run(prediction: str, reference: str) -> float:
-            values = {name: part(prediction, reference) for name, part in parts.items()}
+        def run(scope: Scope) -> float:
+            values = {name: part(scope) for name, part in parts.items()}
             return float(_evaluate(tree.body, values))
 
         return run
+
+
+def _zero_on_mismatch(grade: Grade) -> Grade:
+    """An answer without the JSON a template reads (OpenAI's sample parse error) scores 0, without asking a model."""
+
+    def run(scope: Scope) -> float:
+        try:
+            return grade(scope)
+        except SampleMismatch as exc:
+            logger.debug("%s; scored 0", exc)
+            return 0.0
+
+    return run
 
 
 def _usage(result: Any) -> tuple[int, int]:
@@ -427,7 +500,7 @@ def _evaluate(node: ast.AST, values: Mapping[str, float]) -> float:
     raise ValueError(f"cannot evaluate {ast.dump(node)}")
 
 
-def load_grader(spec: str, *, models: ModelClients | None = None) -> tuple[str, Scorer]:
+def load_grader(spec: str, *, models: ModelClients | None = None) -> tuple[str, Grader]:
     """``(metric name, scorer)`` of ``grader:path/to/grader.json``; every problem names the file and the key."""
     path = Path(spec.removeprefix(GRADER_PREFIX)).expanduser()
     if not path.is_file():
@@ -438,4 +511,6 @@ def load_grader(spec: str, *, models: ModelClients | None = None) -> tuple[str, 
         raise ConfigError(f"{path}: not a JSON grader: {exc}") from None
     if isinstance(data, Mapping) and isinstance(data.get("grader"), Mapping):
         data = data["grader"]  # a fine-tuning job's method section: {"grader": {...}}
-    return path.stem, _Reader(path, models).grader(data)
+    reader = _Reader(path, models)
+    grade = reader.grader(data)
+    return path.stem, Grader(path, grade, reader.templates)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tunekit.errors import ConfigError
-from tunekit.evaluate.graders import GRADER_PREFIX, ModelClients, load_grader
+from tunekit.evaluate.graders import GRADER_PREFIX, Grader, ModelClients, load_grader
 
 __all__ = [
     "BUILTIN_METRICS",
@@ -138,8 +138,16 @@ class Metric:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The example fields the scorer needs (its parameters after the first two, without a default)."""
+        """The example fields the scorer needs (its parameters after the first two, without a default; a grader
+        file's, the fields its templates read)."""
+        if isinstance(self.scorer, Grader):
+            return self.scorer.columns
         return scorer_columns(self.scorer)[0]
+
+    def check_items(self, items: Sequence[Any]) -> None:
+        """Refuse held-out items a grader file's templates find nothing in (other scorers check nothing here)."""
+        if isinstance(self.scorer, Grader):
+            self.scorer.check_items(items)
 
     def fields_for(self, fields: Mapping[str, Any] | None) -> dict[str, Any]:
         """The keyword arguments the scorer takes from an example's other fields."""

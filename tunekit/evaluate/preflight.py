@@ -100,8 +100,8 @@ def check_evaluation(
 
     eval_settings = config.eval or EvalConfig()
     named = [m for m in eval_settings.metrics if m != "judge"]
-    if named:  # a broken grader file or scorer is said before training, naming the file and the key
-        resolve_metrics(named, regex=eval_settings.regex)
+    # A broken grader file or scorer is said before training, naming the file and the key.
+    metrics = resolve_metrics(named, regex=eval_settings.regex) if named else []
     # What the limits table and the provider know is missing, said before the probes: a tuned model the
     # service will not serve without a deployment cannot answer an evaluation right after training.
     unserved = provider.limits(config.model).serving_refusal(config, provider.name, deploys=provider.deploys)
@@ -110,7 +110,9 @@ def check_evaluation(
         held_out, train = held_out_examples(config)
         examples = held_out if examples is None else examples
         train_examples = train if train_examples is None else train_examples
-    items = eval_items(examples, limit=1)
+    items = eval_items(examples, limit=eval_settings.max_examples)
+    for metric in metrics:  # and a grader's {{item.<field>}} that some held-out example lacks
+        metric.check_items(items)
     candidates = build_candidates(config, provider, train_examples=train_examples)
     deployed = config.deploy is not None and provider.deploy_serves_evaluation(config)
     # The deployment `tunekit run` makes after training serves the base model too: nothing to ask before it exists.

@@ -50,6 +50,10 @@ class EvalReport:
     """The tuned model's training cost, hosting fee and expected traffic, for the break-even."""
     judge: JudgeSummary | None = None
     """The judge's own requests, tokens and cost, and the replies it could not use (``eval.judge``)."""
+    rewards: list[str] = field(default_factory=list)
+    """The metrics that are the run's training rewards (``reward:``), in ``metrics`` by these names."""
+    rewards_left_out: list[str] = field(default_factory=list)
+    """Why a training reward was not scored (it needs a field some held-out example lacks)."""
 
     @property
     def primary_metric(self) -> str:
@@ -143,6 +147,8 @@ class EvalReport:
             "created_at": self.created_at.isoformat(),
             "examples": len(self.items),
             "metrics": self.metrics,
+            "rewards": self.rewards,
+            "rewards_left_out": self.rewards_left_out,
             "status": "failed" if self.failed else "ok",
             "verdict": self.verdict,
             "comparison": None
@@ -222,8 +228,11 @@ class EvalReport:
         return redact(render_markdown(self))
 
     def notes(self) -> list[str]:
-        """Sentences about how candidates were prompted that a reader must know (the retrieval leakage guard)."""
+        """Sentences a reader must know: which metrics are the training rewards, how candidates were prompted."""
         out = []
+        if self.rewards:
+            out.append(f"Training rewards (reward:): {', '.join(self.rewards)}.")
+        out.extend(f"Not scored: {why}." for why in self.rewards_left_out)
         for c in self.candidates:
             if c.notes.get("excluded_duplicates"):  # none excluded: nothing the reader must know
                 out.append(
@@ -315,6 +324,8 @@ class EvalReport:
             paths=paths,
             economics=economics,
             judge=judge,
+            rewards=list(data.get("rewards") or []),
+            rewards_left_out=list(data.get("rewards_left_out") or []),
         )
 
     def save(self, directory: str | Path) -> dict[str, str]:

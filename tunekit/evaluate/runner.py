@@ -11,6 +11,7 @@ from tunekit.evaluate.graders import ModelClients, Unscored
 from tunekit.evaluate.judge import JUDGE_METRIC, Judge
 from tunekit.evaluate.metrics import Metric, resolve_metrics
 from tunekit.evaluate.report import CandidateSummary, EvalReport, ItemResult
+from tunekit.evaluate.rewards import check_reward_columns, resolve_rewards
 from tunekit.inference.base import ChatResult
 from tunekit.inference.client import RemoteChatClient
 from tunekit.secrets import get_logger
@@ -42,6 +43,7 @@ def evaluate(
     give_up_after: int | None = GIVE_UP_AFTER,
     judge: Judge | None = None,
     models: ModelClients | None = None,
+    rewards: Sequence[str | Metric] = (),
 ) -> EvalReport:
     """Answer every held-out example with every candidate, score, and report.
 
@@ -58,6 +60,10 @@ def evaluate(
     metric ``judge`` (placed where ``metrics`` lists it, else last) and its
     own bill goes into :attr:`EvalReport.judge`. ``models`` gives model
     graders (``grader:file.json`` of type score_model or label_model) their client.
+    ``rewards`` are the training rewards (``reward:``): each one ``metrics`` does not
+    already name is scored too, after the listed metrics (the first stays the
+    primary one); one that needs a field some held-out example lacks is left out, and
+    the report says why.
     """
     if not candidates:
         raise ConfigError("evaluate needs at least one candidate")
@@ -73,6 +79,9 @@ def evaluate(
         items: list[EvalItem] = examples[:max_examples] if max_examples else examples
     else:
         items = eval_items(examples, limit=max_examples)
+    for metric in resolved:  # a grader's {{item.<field>}} the data lacks is said before any model is asked
+        metric.check_items(items)
+    reward_names, left_out = _add_rewards(resolved, rewards, items)
     request_params: dict[str, Any] = {"max_tokens": max_new_tokens, "temperature": 0.0, **(params or {})}
 
     summaries = []
@@ -103,7 +112,40 @@ def evaluate(
         title=title,
         loss=[dict(row) for row in loss],
         judge=judged,
+        rewards=reward_names,
+        rewards_left_out=left_out,
     )
+
+
+def _add_rewards(
+    resolved: list[Metric], rewards: Sequence[str | Metric], items: Sequence[EvalItem]
+) -> tuple[list[str], list[str]]:
+    """Append to ``resolved`` the rewards it lacks; return the rewards' names and why any was left out.
+
+    A reward is loaded as training loads it (:func:`resolve_rewards`). One whose
+    name a listed metric already has is that metric. An added reward that needs
+    an example field the held-out data lacks is left out rather than failing the
+    evaluation: the user listed the metrics, not that one.
+    """
+    if not rewards:
+        return [], []
+    listed = {metric.name for metric in resolved} | {JUDGE_METRIC}
+    names, left_out = [], []
+    for reward in resolve_rewards(rewards):
+        if reward.name in listed:
+            names.append(reward.name)
+            continue
+        try:
+            check_reward_columns([reward], items)
+            reward.check_items(items)  # a grader file's nested {{item.<path>}} too
+        except ConfigError as exc:
+            why = exc.problems or [str(exc)]
+            left_out.extend(why)
+            logger.warning("the training reward %s is not scored: %s", reward.name, "; ".join(why))
+            continue
+        resolved.append(reward)
+        names.append(reward.name)
+    return names, left_out
 
 
 def _answer(

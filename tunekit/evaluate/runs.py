@@ -125,6 +125,7 @@ def evaluate_config(
             progress=progress,
             judge=judge,
             models=graders.client,
+            rewards=config.reward,  # a training reward is always reported, after the listed metrics
         )
     finally:
         graders.close()

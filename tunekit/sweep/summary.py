@@ -52,6 +52,14 @@ class SweepRow:
     error: str | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls, outcome: ChildOutcome, rank: int, metric: str | None = None, value: float | None = None, **more: Any
+    ) -> SweepRow:
+        """The row of one child: its point, run and status, with the rank and score it was given."""
+        child = outcome.child
+        return cls(rank, child.index, child.point, outcome.run_id, outcome.status, metric, value, **more)
+
 
 def summarize(outcomes: list[ChildOutcome]) -> list[SweepRow]:
     """The children ranked best first (see the module's docstring for how)."""
@@ -76,17 +84,8 @@ def _rank_by_evaluation(outcomes: list[ChildOutcome], evaluated: list[ChildOutco
     for rank, outcome in enumerate(ordered, start=1):
         tuned = _tuned(outcome)
         interval = tuned.interval(metric)
-        row = SweepRow(
-            rank=rank,
-            index=outcome.child.index,
-            point=outcome.child.point,
-            run_id=outcome.run_id,
-            status=outcome.status,
-            metric=metric,
-            value=tuned.score(metric),
-            ci_low=interval[0] if interval else None,
-            ci_high=interval[1] if interval else None,
-        )
+        low, high = interval if interval is not None else (None, None)
+        row = SweepRow.of(outcome, rank, metric, tuned.score(metric), ci_low=low, ci_high=high)
         if rank > 1:
             if len(tuned.items) == len(best.items):
                 paired = compare(tuned, best, metric)
@@ -103,37 +102,14 @@ def _rank_by_loss(outcomes: list[ChildOutcome]) -> list[SweepRow]:
     metric = next((name for name in _LOSSES if any(name in o.final_metrics for o in outcomes)), None)
     ranked = [o for o in outcomes if metric is not None and metric in o.final_metrics]
     ranked.sort(key=lambda o: o.final_metrics[str(metric)])
-    rows = [
-        SweepRow(
-            rank=rank,
-            index=o.child.index,
-            point=o.child.point,
-            run_id=o.run_id,
-            status=o.status,
-            metric=metric,
-            value=o.final_metrics[str(metric)],
-        )
-        for rank, o in enumerate(ranked, start=1)
-    ]
+    rows = [SweepRow.of(o, rank, metric, o.final_metrics[str(metric)]) for rank, o in enumerate(ranked, start=1)]
     rows.extend(_unranked(outcomes, ranked, len(rows)))
     return rows
 
 
 def _unranked(outcomes: list[ChildOutcome], ranked: list[ChildOutcome], after: int) -> list[SweepRow]:
     left = [o for o in outcomes if o not in ranked]
-    return [
-        SweepRow(
-            rank=after + i,
-            index=o.child.index,
-            point=o.child.point,
-            run_id=o.run_id,
-            status=o.status,
-            metric=None,
-            value=None,
-            error=o.error,
-        )
-        for i, o in enumerate(left, start=1)
-    ]
+    return [SweepRow.of(o, after + i, error=o.error) for i, o in enumerate(left, start=1)]
 
 
 # -- files ---------------------------------------------------------------------------------------------

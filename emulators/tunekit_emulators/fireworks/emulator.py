@@ -471,7 +471,11 @@ class FireworksEmulator(Emulator):
 
     def _evaluate(self, job: _Job, at: float) -> None:
         """Score every dataset row's echo answer with the job's evaluator; a failure fails the job, naming it."""
-        evaluator = self._usable_evaluator(str(job.body.get("evaluator")))
+        try:
+            evaluator = self._usable_evaluator(str(job.body.get("evaluator")))
+        except GrpcError as exc:  # deleted (or broken) since the job was created
+            job.state, job.message = "JOB_STATE_FAILED", exc.message
+            return
         content = self.store.contents.get(str(job.body.get("dataset")).rsplit("/", 1)[-1], b"")
         rows = [json.loads(line) for line in content.decode("utf-8-sig").splitlines() if line.strip()]
         model = job.base_model or "model"

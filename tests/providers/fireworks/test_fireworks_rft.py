@@ -95,6 +95,22 @@ def test_rft_runs_the_rewards_as_one_evaluator_and_one_job_per_run(
     assert again.wait(poll_interval=0.02, timeout=30).status == JobStatus.SUCCEEDED
     assert len(fireworks.jobs("rft")) == 2 and len(fireworks.evaluators()) == 1
     assert again.result().model_id == fireworks.jobs("rft")[1]["trainingConfig"]["outputModel"]
+    [checkpoint] = again.checkpoints()
+    assert checkpoint.model_id == again.result().model_id
+
+
+def test_init_from_warm_starts_rft_from_the_sft_runs_adapter(
+    fireworks: FireworksEmulator, make_config: ConfigFactory
+) -> None:
+    sft = Tuner.from_config(make_config(fireworks, rows=city_rows(6))).submit()
+    assert sft.wait(poll_interval=0.02, timeout=30).status == JobStatus.SUCCEEDED
+    config = rft_config(make_config, fireworks, ["rewards.py:mentions"], init_from=sft.run_id)
+    rft = Tuner.from_config(config).submit()
+    assert rft.wait(poll_interval=0.02, timeout=30).status == JobStatus.SUCCEEDED
+    [job] = fireworks.jobs("rft")
+    assert job["trainingConfig"]["warmStartFrom"] == sft.result().model_id
+    assert "baseModel" not in job["trainingConfig"]
+    assert rft.result().base_model == sft.result().model_id
 
 
 def test_an_evaluator_that_raises_fails_the_job_and_a_running_job_cancels(
