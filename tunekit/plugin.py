@@ -130,6 +130,11 @@ _EXPORTS: dict[str, str] = {
     "resolve_secret": "tunekit.remote",
     "resolve_url": "tunekit.remote",
     "upload_once": "tunekit.remote",
+    "unpack_archive": "tunekit.remote",
+    # dedicated deployments: created once, waited for, deleted when they do not start
+    "Rental": "tunekit.remote_deploy",
+    "rent": "tunekit.remote_deploy",
+    "return_rental": "tunekit.remote_deploy",
     # tables a provider ships (prices, limits, shutdown dates)
     "load_table": "tunekit.data.tables",
     "lookup_model": "tunekit.data.tables",
@@ -311,8 +316,10 @@ if TYPE_CHECKING:
         resolve_secret as resolve_secret,
         resolve_url as resolve_url,
         slug_id as slug_id,
+        unpack_archive as unpack_archive,
         upload_once as upload_once,
     )
+    from tunekit.remote_deploy import Rental as Rental, rent as rent, return_rental as return_rental
     from tunekit.retirement import Retirement as Retirement, parse_table as parse_table
     from tunekit.retry import (
         DEFAULT_RETRY as DEFAULT_RETRY,

@@ -49,6 +49,7 @@ __all__ = [
     "recorded_upload",
     "resolve_secret",
     "resolve_url",
+    "unpack_archive",
     "upload_once",
 ]
 
@@ -245,6 +246,22 @@ def download_files(urls: Mapping[str, str], folder: Path, call: Callable[..., An
         response.raise_for_status()
         (staging / Path(filename).name).write_bytes(response.content)
     staging.replace(folder)
+    return folder
+
+
+def unpack_archive(data: bytes, folder: Path) -> Path:
+    """Extract a downloaded tar archive (gzip, or zstandard: Together's ``.tar.zst``) into ``folder``, refusing any
+    member whose path leaves it."""
+    import io
+    import tarfile
+
+    if data[:4] == b"\x28\xb5\x2f\xfd":  # zstandard's magic number
+        import zstandard
+
+        data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+        archive.extractall(folder, filter="data")
     return folder
 
 

@@ -36,6 +36,7 @@ from tunekit_emulators.openai.training import parse_training_file
 from tunekit_emulators.ratelimit import RateLimiter
 from tunekit_emulators.replies import echo_completion
 from tunekit_emulators.together.catalog import SERVERLESS_LORA, model_limits
+from tunekit_emulators.together.endpoints import Endpoints
 
 __all__ = ["PATH", "TogetherEmulator"]
 
@@ -175,6 +176,8 @@ class TogetherEmulator(Emulator):
         self.lock = threading.RLock()
         self._files: dict[str, _File] = {}
         self._jobs: dict[str, _Job] = {}
+        self.endpoints = Endpoints(self.lifecycle, self.ids, self.lock, self._servable, self._authorize)
+        """The dedicated endpoints (``endpoints.listed()``, ``endpoints.fail_starts``)."""
 
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "base_url": self.url, "api_key": self.api_key}
@@ -183,6 +186,9 @@ class TogetherEmulator(Emulator):
         with self.lock:
             self._files.clear()
             self._jobs.clear()
+            self.endpoints.records.clear()
+            self.endpoints.fail_starts = False
+            self.endpoints.unservable.clear()
             self.limiter.reset()
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
@@ -234,6 +240,7 @@ class TogetherEmulator(Emulator):
             Route("/fine-tunes/{id}/metrics", self._metrics, methods=["GET"]),
             Route("/finetune/download", self._download, methods=["GET"]),
             Route("/chat/completions", self._chat, methods=["POST"]),
+            *self.endpoints.routes(),
         ]
         advance = control_action("/fine-tunes/{id}/advance", lambda job_id, body: self.advance(job_id, body.get("to")))
         fail = control_action(
@@ -516,10 +523,16 @@ class TogetherEmulator(Emulator):
         model = str(body.get("model") or "")
         messages = body.get("messages") or []
         with self.lock:
-            tuned = next((j for j in self._jobs.values() if j.status == "completed" and j.output_name == model), None)
+            endpoint = self.endpoints.serving(model)
+            if endpoint is not None and endpoint.state != "STARTED":
+                raise invalid_request(
+                    f"Endpoint {model} is {endpoint.state}; start it to send requests", code="endpoint_not_running"
+                )
+            served = endpoint.model if endpoint is not None else model
+            tuned = next((j for j in self._jobs.values() if j.status == "completed" and j.output_name == served), None)
             replies = self._replies(tuned) if tuned is not None else None
-            serverless = tuned is not None and self._serverless(tuned)
-        if model_limits(model) is None and tuned is None:
+            serverless = endpoint is not None or (tuned is not None and self._serverless(tuned))
+        if model_limits(served) is None and tuned is None:
             raise not_found(f"Unable to access model {model}. Please visit https://api.together.ai/models")
         if tuned is not None and not serverless:
             raise invalid_request(  # Together's answer, word for word, for a model it serves only on an endpoint
@@ -534,6 +547,14 @@ class TogetherEmulator(Emulator):
             raise APIError(429, f"Rate limit exceeded for {model} ({decision.limited_by})", headers=headers)
         reply = echo_completion(model, messages, ids=self.ids, created=self.lifecycle.now(), replies=replies)
         return json_response(reply, headers=decision.headers)
+
+    def _servable(self, model: str) -> bool:
+        """Whether a dedicated endpoint can serve ``model``: a base model listed here, or a completed job's output."""
+        with self.lock:
+            done = any(
+                self._job(i).status == "completed" and self._jobs[i].output_name == model for i in list(self._jobs)
+            )
+        return done or model_limits(model) is not None or model in SERVERLESS_LORA
 
     def _serverless(self, job: _Job) -> bool:
         """Whether Together serves the job's model serverless: a LoRA adapter on a base model it lists for that.

@@ -286,11 +286,10 @@ class FireworksProvider(Provider[FireworksOptions]):
         gpu = deploy.instance_type or self.options.accelerator_type
         hosting = self.hosting_cost(model.base_model, deploy)
         logger.warning("deploying %s: %s", model.model_id, hosting.warning() if hosting else "billed while deployed")
-        run.intent("create_deployment", f"{model.model_id} on {gpu} x{deploy.capacity}", deployment=deployment_id)
-        created: Any = self.conn.ensure(
-            f"create deployment {deployment_id}",
-            lambda: deployments.get(deployment_id),
-            lambda: deployments.create(
+        rental: tk.Rental[Any] = tk.Rental(
+            name=deployment_id,
+            find=lambda: self.conn.find(lambda: deployments.get(deployment_id)),
+            create=lambda: deployments.create(
                 base_model=model.model_id,
                 deployment_id=deployment_id,
                 accelerator_type=gpu,  # type: ignore[arg-type]  # the options' Literal is the SDK's subset
@@ -298,15 +297,16 @@ class FireworksProvider(Provider[FireworksOptions]):
                 min_replica_count=deploy.min_replicas,
                 max_replica_count=deploy.max_replicas,
             ),
+            refresh=lambda d: deployments.get(deployment_id),
+            state=lambda d: str(d.state),
+            delete=lambda d: deployments.delete(deployment_id),
+            ready={"READY"},
+            failed={"FAILED", "DELETED", "DELETING"},
         )
-        get, interval = partial(self.conn.call, deployments.get, deployment_id), self.options.poll_interval
-        done = ("READY", "FAILED", "DELETED")
-        created = tk.poll_until(
-            created, get, lambda d: d.state in done, interval=interval, timeout=self.options.deploy_timeout
+        what = f"{model.model_id} on {gpu} x{deploy.capacity}"
+        created = tk.rent(
+            self.conn, run, rental, what=what, interval=self.options.poll_interval, timeout=self.options.deploy_timeout
         )
-        if created.state != "READY":
-            raise tk.JobFailedError(f"deployment {created.name} is {created.state}", job_id=deployment_id)
-        run.outcome("create_deployment", created.name, deployment=created.name, state=created.state)
         run.remember(deployment=created.name)
         price = {"hourly_price": hosting.per_hour, "currency": hosting.currency} if hosting and hosting.per_hour else {}
         metadata = {**model.metadata, "sku": gpu, "capacity": deploy.capacity, "account": resolved(self.options)[1]}
@@ -317,13 +317,7 @@ class FireworksProvider(Provider[FireworksOptions]):
         if not name:
             return
         deployment_id = str(name).rsplit("/", 1)[-1] if "/deployments/" in str(name) else resource_id(str(name))
-        run.intent("delete_deployment", deployment_id, deployment=deployment_id)
-        try:
-            self.conn.call(self.conn.client.deployments.delete, deployment_id)
-        except tk.NotFoundError:
-            logger.info("deployment %s was already gone", deployment_id)
-        run.outcome("delete_deployment", deployment_id, deployment=deployment_id)
-        run.remember(deployment=None)
+        tk.return_rental(self.conn, run, deployment_id, lambda: self.conn.client.deployments.delete(deployment_id))
 
     # -- inference ------------------------------------------------------------------------
 

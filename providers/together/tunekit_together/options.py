@@ -42,6 +42,7 @@ class TogetherOptions(RemoteOptions):
     download: Literal["adapter", "merged"] = Field(
         "adapter", description="What `tunekit serve/export` fetches of a LoRA job: the adapter or merged weights."
     )
+    deploy_timeout: float = Field(1800.0, gt=0, description="Seconds to wait for a dedicated endpoint to start.")
     wandb: WandbOptions | None = Field(None, description="Weights & Biases integration.")
 
     @field_validator("base_url")

@@ -8,68 +8,23 @@ the run id's hash), which Together also writes into the tuned model's name.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
-import tarfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tunekit.plugin import (
-    Checkpoint,
-    ClientConnection,
-    ConfigError,
-    FineTunedModel,
-    InvalidRequestError,
-    JobCancelledError,
-    JobEvent,
-    JobFailedError,
-    JobNotFinishedError,
-    JobRef,
-    JobState,
-    JobStatus,
-    PreparedData,
-    Provider,
-    RemoteFile,
-    RunContext,
-    TunekitError,
-    content_name,
-    events_after,
-    get_logger,
-    map_openai_error,
-    normalize_status,
-    provider_table,
-    register_secret,
-    status_code_of,
-    table_hosting_cost,
-    table_inference_price,
-    table_limits,
-    table_training_cost,
-    target_epochs,
-    tunekit_home,
-    upload_once,
-)
+from tunekit import plugin as tk
+from tunekit.plugin import FineTunedModel, JobEvent, JobRef, JobState, JobStatus, Provider, RunContext
 from tunekit_together.options import TogetherOptions
 
 if TYPE_CHECKING:
     import together
     from pydantic import BaseModel
 
-    from tunekit.plugin import (
-        ChatClient,
-        CostEstimate,
-        DatasetSplits,
-        DeployConfig,
-        HostingCost,
-        Limits,
-        TokenStats,
-        TuneConfig,
-    )
-
 __all__ = ["TOGETHER_STATUSES", "TogetherProvider", "run_tag"]
 
-logger = get_logger("tunekit.together")
+logger = tk.get_logger("tunekit.together")
 
 PACKAGE = "tunekit_together"
 # Compressing, uploading and cancel_requested still bill: the job is running until it reaches an end.
@@ -86,7 +41,8 @@ TOGETHER_STATUSES: Mapping[str, JobStatus] = dict.fromkeys(
 _HYPER = ("learning_rate", "batch_size", "gradient_accumulation_steps", "max_seq_length", "warmup_ratio")
 _FAILED_FILES = {"failed", "error", "invalid_format"}
 _SHAPE = ("lora_r", "lora_alpha", "lora_trainable_modules")  # what a continuation keeps to stay serverless
-_NO_EVAL = "match the parent's lora settings, or pass --skip-eval and deploy the model on a dedicated endpoint"
+HARDWARE = "1x_nvidia_h100_80gb_sxm"  # a dedicated endpoint's hardware unless `deploy.instance_type` names one
+_NO_EVAL = "match the parent's lora settings, add a deploy: section (a dedicated endpoint), or pass --skip-eval"
 
 
 def run_tag(run_id: str) -> str:
@@ -94,30 +50,28 @@ def run_tag(run_id: str) -> str:
     return "tk" + hashlib.sha256(run_id.encode()).hexdigest()[:12]
 
 
-class Connection(ClientConnection["together.Together"]):
+class Connection(tk.ClientConnection["together.Together"]):
     """The ``together.Together`` client, built on first use, under tunekit's retry policy."""
 
-    def __init__(self, options: TogetherOptions) -> None:
-        super().__init__(options, provider="together")
-        self.options: TogetherOptions = options
+    options: TogetherOptions
 
     def build_client(self) -> together.Together:
         import together
 
         key = self.options.resolved_api_key()
-        register_secret(key)
+        tk.register_secret(key)
         url = self.options.resolved_base_url()
         return together.Together(api_key=key, base_url=url, timeout=self.options.timeout, max_retries=0)
 
-    def map_error(self, exc: BaseException, attempts: int) -> TunekitError:
-        if isinstance(exc, ValueError) and not isinstance(exc, TunekitError):
+    def map_error(self, exc: BaseException, attempts: int) -> tk.TunekitError:
+        if isinstance(exc, ValueError) and not isinstance(exc, tk.TunekitError):
             # The SDK checks hyperparameters against the model's limits before sending: a refusal, not a fault.
-            return InvalidRequestError(f"Together refused the job: {exc}", provider=self.provider)
-        if "/models/limits" in str(getattr(getattr(exc, "request", None), "url", "")) and status_code_of(exc) == 404:
+            return tk.InvalidRequestError(f"Together refused the job: {exc}", provider=self.provider)
+        if "/models/limits" in str(getattr(getattr(exc, "request", None), "url", "")) and tk.status_code_of(exc) == 404:
             # The SDK asks the model's limits first: a 404 there means Together does not tune that model.
             hint = "Together tunes the models listed at https://docs.together.ai/docs/fine-tuning-models"
-            return InvalidRequestError("Together does not fine-tune this model", provider=self.provider, hint=hint)
-        return map_openai_error(exc, provider=self.provider, attempts=attempts)
+            return tk.InvalidRequestError("Together does not fine-tune this model", provider=self.provider, hint=hint)
+        return tk.map_openai_error(exc, provider=self.provider, attempts=attempts)
 
 
 class TogetherProvider(Provider[TogetherOptions]):
@@ -126,67 +80,56 @@ class TogetherProvider(Provider[TogetherOptions]):
     name: ClassVar[str] = "together"
     Options: ClassVar[type[BaseModel]] = TogetherOptions
 
+    tables: ClassVar[str | None] = PACKAGE
+
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        self._conn: Connection | None = None
+        self.conn = Connection(self.options, provider=self.name)  # its SDK client is built on first use
         self._warned = False
         self._unserved: dict[str, str] = {}  # "INIT_FROM SHAPE" -> why Together will not serve that run serverless
-
-    @property
-    def conn(self) -> Connection:
-        if self._conn is None:
-            self._conn = Connection(self.options)
-        return self._conn
 
     @property
     def poll_interval(self) -> float:
         return self.options.poll_interval
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.conn.close()
 
-    # -- limits and prices: the tables shipped in this package ---------------------------
+    # -- prices: the tables shipped in this package (``tables``), and a dedicated endpoint's
 
     @classmethod
-    def limits(cls, model: str) -> Limits:
-        return table_limits(PACKAGE, cls.name, model)
-
-    @classmethod
-    def estimate_cost(cls, config: TuneConfig, stats: TokenStats, estimate: CostEstimate) -> CostEstimate:
+    def estimate_cost(cls, config: tk.TuneConfig, stats: tk.TokenStats, estimate: tk.CostEstimate) -> tk.CostEstimate:
         kind = ("dpo_" if config.method == "dpo" else "") + ("lora" if config.lora is not None else "full")
-        return table_training_cost(PACKAGE, cls.name, config, estimate, rate_key=f"{kind}_per_1m")
+        return tk.table_training_cost(PACKAGE, cls.name, config, estimate, rate_key=f"{kind}_per_1m")
 
     @classmethod
-    def inference_price(cls, model: str, *, tuned: bool = False) -> tuple[float, float] | None:
-        return table_inference_price(PACKAGE, cls.name, model, tuned=tuned)
-
-    @classmethod
-    def hosting_cost(cls, model: str, deploy: DeployConfig | None) -> HostingCost | None:
+    def hosting_cost(cls, model: str, deploy: tk.DeployConfig | None) -> tk.HostingCost | None:
         """A dedicated endpoint's hourly fee; a LoRA model served serverless costs only its tokens."""
         if deploy is None:
             return None
-        return table_hosting_cost(PACKAGE, cls.name, model, deploy.instance_type or "1x_nvidia_h100_80gb_sxm")
+        return tk.table_hosting_cost(PACKAGE, cls.name, model, deploy.instance_type or HARDWARE)
 
     # -- before spending -------------------------------------------------------------------
 
-    def check(self, config: TuneConfig) -> list[str]:
+    def check(self, config: tk.TuneConfig) -> list[str]:
         problems = [*super().check(config)]
         for field in ("api_key", "base_url"):
             try:
                 getattr(self.options, f"resolved_{field}")()
-            except (ConfigError, ValueError) as exc:
+            except (tk.ConfigError, ValueError) as exc:
                 problems.append(f"provider_options.{field}: {exc}")
-        row = (provider_table(PACKAGE, "limits", self.name).get("models") or {}).get(config.model) or {}
+        row = (tk.provider_table(PACKAGE, "limits", self.name).get("models") or {}).get(config.model) or {}
         if config.lora is None and row.get("full") is False:
             problems.append(f"lora: Together trains {config.model} with LoRA only; remove `lora: null`")
         if config.method == "dpo" and row.get("dpo") is False:
             problems.append(f"method: Together offers no DPO for {config.model}")
         if config.init_from is not None and self.options.from_checkpoint:
             problems.append("provider_options.from_checkpoint: init_from names what the job starts from; remove one")
-        if config.deploy is not None:  # checked before training is paid for, not after
-            problems.append("deploy: tunekit creates no Together endpoint; remove it (see serves_tuned in limits.yaml)")
+        if config.deploy is not None and not problems:  # before training is paid for: the base model can get one
+            try:
+                self._hardware(config.model, config.deploy.instance_type or HARDWARE)
+            except tk.ConfigError as exc:
+                problems.append(str(exc))
         if self.options.wandb is not None and not os.environ.get("WANDB_API_KEY"):
             problems.append("provider_options.wandb: set WANDB_API_KEY (Together sends the run's metrics with it)")
         if config.hyperparameters.learning_rate_multiplier != "auto" and not self._warned:
@@ -196,13 +139,13 @@ class TogetherProvider(Provider[TogetherOptions]):
 
     # -- data ------------------------------------------------------------------------------
 
-    def prepare(self, data: DatasetSplits, config: TuneConfig, run: RunContext) -> PreparedData:
+    def prepare(self, data: tk.DatasetSplits, config: tk.TuneConfig, run: RunContext) -> tk.PreparedData:
         """Write the splits as OpenAI-style JSONL (Together's chat and preference formats) and upload each once."""
         return run.upload_splits(data, "openai-preference" if config.method == "dpo" else "openai", self._upload)
 
-    def _upload(self, path: Path, digest: str) -> RemoteFile:
+    def _upload(self, path: Path, digest: str) -> tk.RemoteFile:
         """Upload under the content's name unless a file of that name and size is there (the SDK names it by path)."""
-        named = path.with_name(content_name(digest))
+        named = path.with_name(tk.content_name(digest))
         if not named.exists():
             shutil.copyfile(path, named)
         client = self.conn.client
@@ -216,11 +159,11 @@ class TogetherProvider(Provider[TogetherOptions]):
             upload = lambda: client.files.upload(file=named, purpose="fine-tune", check=False)  # noqa: E731
             return self.conn.create(f"upload {name}", upload, lambda: find(name, size))
 
-        return upload_once(named, find=find, send=send, sha256=digest)[1]
+        return tk.upload_once(named, find=find, send=send, sha256=digest)[1]
 
     # -- the job ---------------------------------------------------------------------------
 
-    def create_params(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> dict[str, Any]:
+    def create_params(self, prepared: tk.PreparedData, config: tk.TuneConfig, run: RunContext) -> dict[str, Any]:
         """Keyword arguments for ``client.fine_tuning.create``: tunekit's settings in Together's names."""
         hp, opts, lora = config.hyperparameters, self.options, config.lora
         start = run.start_from or opts.from_checkpoint  # init_from's answer, else the option
@@ -229,7 +172,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             "training_file": prepared.train,
             "validation_file": prepared.validation or "",
             "suffix": "-".join(x for x in (config.suffix, run_tag(run.run_id)) if x),
-            "n_epochs": hp.epochs if hp.epochs != "auto" else target_epochs(prepared.train_examples),
+            "n_epochs": hp.epochs if hp.epochs != "auto" else tk.target_epochs(prepared.train_examples),
             "n_checkpoints": opts.n_checkpoints,
             "n_evals": opts.n_evals if prepared.validation else 0,
             "random_seed": config.seed,
@@ -248,7 +191,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             params.update(wandb_name=opts.wandb.name, wandb_entity=opts.wandb.entity)
         return params
 
-    def submit(self, prepared: PreparedData, config: TuneConfig, run: RunContext) -> JobRef:
+    def submit(self, prepared: tk.PreparedData, config: tk.TuneConfig, run: RunContext) -> JobRef:
         params = self.create_params(prepared, config, run)
         what = f"{config.method} {'LoRA' if params['lora'] else 'full'} on {config.model}"
         run.intent("create_job", what, model=config.model, suffix=params["suffix"])
@@ -258,7 +201,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         run.remember(job_id=job.id)
         return self._ref(job.id, run)
 
-    def starting_point(self, parent: FineTunedModel, config: TuneConfig) -> str:
+    def starting_point(self, parent: FineTunedModel, config: tk.TuneConfig) -> str:
         """The parent's job id, or its checkpoint (``ft-…:STEP``): what the job continues (``from_checkpoint``).
 
         Together serves the result serverless only when it trains the parent's adapter further in the same shape."""
@@ -272,10 +215,11 @@ class TogetherProvider(Provider[TogetherOptions]):
             logger.warning("%s (it needs a dedicated endpoint)", unserved)
         return parent.checkpoint or job_id or parent.model_id
 
-    def evaluation_problems(self, config: TuneConfig) -> list[str]:
+    def evaluation_problems(self, config: tk.TuneConfig) -> list[str]:
         """A continuation Together merges first is no adapter on the base: its chat will not serve it serverless."""
         unserved = self._unserved.get(f"{config.init_from} {_lora_shape(config)}")
-        if unserved is None or config.lora is None:  # full training: refused from limits.yaml's serves_tuned
+        # Full training is refused from limits.yaml's serves_tuned; a dedicated endpoint serves either.
+        if unserved is None or config.lora is None or config.deploy is not None:
             return []
         return [f"{unserved}; the evaluation would fail after the training is paid for: {_NO_EVAL}"]
 
@@ -300,7 +244,7 @@ class TogetherProvider(Provider[TogetherOptions]):
 
     def status(self, ref: JobRef) -> JobState:
         job = self.retrieve(ref)
-        status = normalize_status(job.status, TOGETHER_STATUSES, provider=self.name)
+        status = tk.normalize_status(job.status, TOGETHER_STATUSES, provider=self.name)
         events = list(self._events(ref.job_id))
         stepped = [e for e in events if e.step is not None]
         errors = [e.message for e in events if e.level == "error"]
@@ -330,12 +274,12 @@ class TogetherProvider(Provider[TogetherOptions]):
             )
 
     def events(self, ref: JobRef, after: str | None = None) -> Iterator[JobEvent]:
-        return iter(events_after(list(self._events(ref.job_id)), after))
+        return iter(tk.events_after(list(self._events(ref.job_id)), after))
 
     def cancel(self, ref: JobRef) -> None:
         try:
             self.conn.call(self.conn.client.fine_tuning.cancel, ref.job_id)
-        except InvalidRequestError:
+        except tk.InvalidRequestError:
             # A retried cancel whose first attempt took effect is refused; that is success.
             if self.retrieve(ref).status not in ("cancel_requested", "cancelled"):
                 raise
@@ -346,11 +290,11 @@ class TogetherProvider(Provider[TogetherOptions]):
         job = self.retrieve(ref)
         state = self.status(ref)
         if state.status == JobStatus.FAILED:
-            raise JobFailedError(state.message or "the job failed", job_id=ref.job_id)
+            raise tk.JobFailedError(state.message or "the job failed", job_id=ref.job_id)
         if state.status == JobStatus.CANCELLED:
-            raise JobCancelledError("the job was cancelled", job_id=ref.job_id)
+            raise tk.JobCancelledError("the job was cancelled", job_id=ref.job_id)
         if state.status != JobStatus.SUCCEEDED or not job.x_model_output_name:
-            raise JobNotFinishedError(state.status.value, job_id=ref.job_id)
+            raise tk.JobNotFinishedError(state.status.value, job_id=ref.job_id)
         rows = self.conn.call(self.conn.client.fine_tuning.list_metrics, ref.job_id).metrics or []
         lora = getattr(job.training_type, "type", "Lora") == "Lora"
         metadata: dict[str, Any] = {"job_id": job.id, "tokens": job.token_count, "price": job.total_price, "lora": lora}
@@ -361,10 +305,13 @@ class TogetherProvider(Provider[TogetherOptions]):
             provider=self.name, model_id=job.x_model_output_name, base_model=job.model or "", metadata=metadata
         )
 
-    def checkpoints(self, ref: JobRef) -> list[Checkpoint]:
+    def checkpoints(self, ref: JobRef) -> list[tk.Checkpoint]:
         listed = self.conn.call(self.conn.client.fine_tuning.list_checkpoints, ref.job_id).data
         return sorted(
-            (Checkpoint(id=f"{ref.job_id}:{c.step}", step=c.step, model_id=c.object_name, path=c.path) for c in listed),
+            (
+                tk.Checkpoint(id=f"{ref.job_id}:{c.step}", step=c.step, model_id=c.object_name, path=c.path)
+                for c in listed
+            ),
             key=lambda c: c.step,
         )
 
@@ -374,23 +321,98 @@ class TogetherProvider(Provider[TogetherOptions]):
             return Path(model.path)
         job_id = str(model.metadata.get("job_id") or "")
         kind = self.options.download if model.metadata.get("lora", True) else "merged"
-        folder = tunekit_home() / "cache" / "together-models" / job_id / kind
+        folder = tk.tunekit_home() / "cache" / "together-models" / job_id / kind
         if (folder / ".complete").exists():
             return folder
         response = self.conn.call(self.conn.client.fine_tuning.content, ft_id=job_id, checkpoint=kind)
-        _unpack(response.read(), folder)
+        tk.unpack_archive(response.read(), folder)
         (folder / ".complete").touch()
         return folder
 
+    # -- dedicated endpoints ---------------------------------------------------------------
+    # The classic endpoints API (/v1/endpoints, /v1/hardware?model=) through the SDK client's own request methods
+    # (its auth, base URL and errors): SDK 3.1.1's client.endpoints is the v2 project API (an endpoint, deployments
+    # and traffic under a project id), which lists no hardware for a model and serves no fine-tune by its output name.
+
+    def _api(self, method: str, path: str, **options: Any) -> Any:
+        client: Any = self.conn.client
+        return self.conn.call(getattr(client, method), f"/v1{path}", cast_to=object, **options)
+
+    def _hardware(self, model: str, wanted: str) -> dict[str, Any]:
+        """The hardware row ``wanted`` of those Together lists for ``model`` (404: the model gets no endpoint)."""
+        try:
+            listed = self._api("get", "/hardware", options={"params": {"model": model}}).get("data") or []
+        except tk.NotFoundError:
+            raise tk.ConfigError(f"deploy: Together offers no dedicated endpoint for {model}") from None
+        row = next((h for h in listed if h.get("id") == wanted), None)
+        if row is None:
+            known = ", ".join(str(h.get("id")) for h in listed) or "none"
+            raise tk.ConfigError(f"deploy.instance_type: {model} runs on {known}, not {wanted}")
+        return dict(row)
+
+    def deploy_serves_evaluation(self, config: tk.TuneConfig) -> bool:
+        return config.deploy is not None  # the tuned model answers on its endpoint, whatever serverless serves
+
+    def deploy(self, model: FineTunedModel, deploy: tk.DeployConfig, run: RunContext) -> FineTunedModel:
+        """Serve the tuned model on a dedicated endpoint, billed by the minute while it runs, until undeployed."""
+        hardware, label = deploy.instance_type or HARDWARE, f"tunekit {deploy.name or run.run_id}"
+        cents = (self._hardware(model.model_id, hardware).get("pricing") or {}).get("cents_per_minute")
+        price = {"hourly_price": round(cents * 0.6, 4), "currency": "USD"} if cents is not None else {}
+        logger.warning("%s on %s bills USD %s per hour while it runs", label, hardware, price.get("hourly_price"))
+        body: dict[str, Any] = dict(model=model.model_id, hardware=hardware, display_name=label, state="STARTED")
+        body["autoscaling"] = {"min_replicas": deploy.min_replicas, "max_replicas": deploy.max_replicas}
+        if deploy.scale_to_zero_minutes:
+            body["inactive_timeout"] = deploy.scale_to_zero_minutes
+        rental: tk.Rental[Any] = tk.Rental(
+            name=label,
+            find=lambda: self._endpoint(model.model_id, label),
+            create=lambda: self._api("post", "/endpoints", body=body),
+            refresh=lambda e: self._api("get", f"/endpoints/{e['id']}"),
+            state=lambda e: str(e.get("state")),
+            delete=lambda e: self._api("delete", f"/endpoints/{e['id']}"),
+            ready={"STARTED"},
+            failed={"ERROR", "STOPPED"},
+        )
+        what, timeout = f"{model.model_id} on {hardware}", self.options.deploy_timeout
+        found = tk.rent(self.conn, run, rental, what=what, interval=self.poll_interval, timeout=timeout, **price)
+        run.remember(endpoint=found["id"])
+        metadata = {**model.metadata, "sku": hardware, "endpoint": found["id"], "endpoint_name": found["name"]}
+        return model.model_copy(update={"kind": "deployment", "deployment": label, "metadata": metadata | price})
+
+    def _endpoint(self, model: str, label: str) -> dict[str, Any] | None:
+        # The dedicated endpoint of `model` named `label`: the list omits display names, so each of the model's is read.
+        listed = self._api("get", "/endpoints", options={"params": {"type": "dedicated"}}).get("data") or []
+        for row in (r for r in listed if r.get("model") == model):
+            found: dict[str, Any] = self._api("get", f"/endpoints/{row['id']}")
+            if found.get("display_name") == label:
+                return found
+        return None
+
+    def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
+        endpoint = model.metadata.get("endpoint") or run.remote.get("endpoint")
+        if endpoint:
+            tk.return_rental(self.conn, run, str(endpoint), lambda: self._api("delete", f"/endpoints/{endpoint}"))
+
+    def pause_deployment(self, model: FineTunedModel, run: RunContext) -> None:
+        """Stop the endpoint: it keeps its name and hardware and bills nothing until started again."""
+        self._api("patch", f"/endpoints/{model.metadata['endpoint']}", body={"state": "STOPPED"})
+
+    def resume_deployment(self, model: FineTunedModel, run: RunContext) -> FineTunedModel:
+        path = f"/endpoints/{model.metadata['endpoint']}"
+        started = self._api("patch", path, body={"state": "STARTED"})
+        done = lambda e: e.get("state") in ("STARTED", "ERROR")  # noqa: E731
+        started = tk.poll_until(started, lambda: self._api("get", path), done, interval=self.poll_interval)
+        if started.get("state") != "STARTED":
+            raise tk.DeploymentFailedError(f"{path[1:]} is {started.get('state')} after a start", provider=self.name)
+        return model.model_copy(update={"metadata": {**model.metadata, "endpoint_name": started["name"]}})
+
     # -- inference -------------------------------------------------------------------------
 
-    def client(self, model: FineTunedModel) -> ChatClient:
-        """Together's OpenAI-compatible chat API (``/v1/chat/completions``) with the tuned model's name."""
-        from tunekit.plugin import OpenAIChatClient
-
+    def client(self, model: FineTunedModel) -> tk.ChatClient:
+        """Together's OpenAI-compatible chat API (``/v1/chat/completions``): a dedicated endpoint by its name."""
         host = self.options.resolved_base_url() or "https://api.together.ai"
-        return OpenAIChatClient(
-            model.model_id,
+        return tk.OpenAIChatClient(
+            str(model.metadata.get("endpoint_name") or model.model_id),
             api_key=self.options.resolved_api_key(),
             base_url=f"{host}/v1",
             timeout=self.options.timeout,
@@ -398,7 +420,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         )
 
 
-def _lora_shape(config: TuneConfig) -> dict[str, Any]:
+def _lora_shape(config: tk.TuneConfig) -> dict[str, Any]:
     """The config's LoRA rank, alpha and modules in Together's names; empty for full training."""
     if (lora := config.lora) is None:
         return {}
@@ -409,14 +431,3 @@ def _lora_shape(config: TuneConfig) -> dict[str, Any]:
 def _described(shape: Mapping[str, Any]) -> str:
     text = "lora r={lora_r}, alpha={lora_alpha}, target_modules={lora_trainable_modules}"
     return text.format_map(shape) if shape else "full training"
-
-
-def _unpack(data: bytes, folder: Path) -> None:
-    """Extract Together's archive (``.tar.zst``, or gzip) into ``folder``, refusing paths that leave it."""
-    if data[:4] == b"\x28\xb5\x2f\xfd":  # zstandard's magic number
-        import zstandard
-
-        data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-    folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-        archive.extractall(folder, filter="data")

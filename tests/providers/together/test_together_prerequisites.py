@@ -132,12 +132,3 @@ def test_the_emulator_limits_chat_requests_per_minute(make_config: ConfigFactory
                 messages=[{"role": "user", "content": "second"}],
             )
     assert float(caught.value.response.headers["retry-after"]) > 0
-
-
-def test_a_deploy_section_is_refused_before_training_is_paid_for(
-    together_emulator: TogetherEmulator, make_config: ConfigFactory
-) -> None:
-    config = make_config(together_emulator, deploy={"instance_type": "1x_nvidia_h100_80gb_sxm"})
-    with pytest.raises(TunekitError, match="tunekit creates no Together endpoint"):
-        Tuner.from_config(config).submit()
-    assert _nothing_sent(together_emulator)

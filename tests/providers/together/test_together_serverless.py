@@ -57,7 +57,7 @@ def test_a_reshaped_continuation_is_refused_before_upload_when_it_would_be_evalu
         f"init_from: {parent} was trained with lora r=16, alpha=32, target_modules=all-linear, this run with "
         "lora r=8, alpha=16, target_modules=all-linear: Together merges the parent first" in out
     ), out
-    assert "match the parent's lora settings, or pass --skip-eval and deploy the model on a dedicated endpoint" in out
+    assert "match the parent's lora settings, add a deploy: section (a dedicated endpoint), or pass --skip-eval" in out
     assert "nothing was uploaded or spent" in out
     assert together_emulator.request_count("POST", "/v1/files") == uploads  # nothing uploaded
     assert len(together_emulator.jobs()) == 1 and len(Ledger().runs()) == runs  # no job, no run
@@ -92,7 +92,7 @@ def test_a_full_fine_tune_is_refused_before_upload_when_it_would_be_evaluated(
         f"lora: together serves a fully fine-tuned model of '{MODEL}' only on a dedicated deployment (limits "
         "serves_tuned: lora, as of 2026-12-03; without one LoRA adapters only)" in out
     ), out
-    assert "train LoRA (a lora: section), or pass --skip-eval and deploy the model yourself" in out
+    assert "train LoRA (a lora: section), add a deploy: section, or pass --skip-eval" in out
     assert together_emulator.request_count("POST", "/v1/files") == 0 and together_emulator.jobs() == []
 
     assert _run(config, "--skip-eval").startswith("0\n")
@@ -112,7 +112,7 @@ def test_a_base_model_together_serves_no_tune_of_is_refused_before_upload_when_i
         f"serves_tuned: none, as of 2026-12-03; without one it serves those of {MODEL}, "
         "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference)" in out
     ), out
-    assert "choose one of those base models, or pass --skip-eval and deploy the model yourself" in out
+    assert "choose one of those base models, add a deploy: section, or pass --skip-eval" in out
     assert "nothing was uploaded or spent" in out
     assert together_emulator.request_count("POST", "/v1/files") == 0  # no file
     assert together_emulator.jobs() == [] and Ledger().runs() == []  # no job, no run
