@@ -11,6 +11,7 @@ from tunekit import JobStatus, Tuner
 from tunekit.config import load_config
 from tunekit.errors import ConfigError
 from tunekit.evaluate import evaluate_run
+from tunekit.sweep import Sweep
 from tunekit.tracking import metric_key, tracking_problems
 from tunekit_emulators.conformance import ConfigWriter, ledger_series, wandb_offline_run
 from tunekit_emulators.openai import OpenAIEmulator
@@ -102,6 +103,7 @@ def test_wandb_offline_run_continues_after_a_restarted_watch(azure_config: Confi
     tuner = Tuner.from_config(azure_config(tracking={"backend": "wandb", "project": "recipes"}))
     job = tuner.submit()
     for _ in job.watch(poll_interval=0.01, timeout=30):
+        print("the terminal is the program's, not the run's")  # W&B's console capture would copy it
         if ledger_series(job).get("train_loss"):
             break
     assert job.tracking is not None
@@ -111,3 +113,23 @@ def test_wandb_offline_run_continues_after_a_restarted_watch(azure_config: Confi
     tracked = wandb_offline_run(wandb_offline, job.run_id)
     assert len(tracked.folders) >= 2
     assert tracked.series == ledger_series(again)
+    assert tracked.console == []
+
+
+@pytest.mark.azure_emulator(lifecycle="timed", step_seconds=0.2)
+def test_a_parallel_sweep_makes_one_wandb_run_per_child_and_prints_nothing(
+    azure_config: ConfigWriter, wandb_offline: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Children followed side by side each get their own W&B run; W&B's banner and notices stay off the terminal."""
+    config = load_config(azure_config(sweep={"seeds": [1, 2, 3], "parallel": 3}, tracking={"backend": "wandb"}))
+    outcomes = Sweep(config).run(evaluate=False, poll_interval=0.01, timeout=60)
+    assert [o.status for o in outcomes] == ["succeeded"] * 3
+    tuner = Tuner(config)
+    sweeps = set()
+    for outcome in outcomes:
+        tracked = wandb_offline_run(wandb_offline, outcome.run_id)
+        assert tracked.series == ledger_series(tuner.job(outcome.run_id))
+        sweeps |= {tag for tag in tracked.tags if tag.startswith("tunekit.sweep_id:")}
+    assert len(sweeps) == 1
+    printed = capfd.readouterr()
+    assert "wandb:" not in printed.out + printed.err

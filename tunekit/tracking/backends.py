@@ -295,19 +295,20 @@ class WandbTracker(Tracker):
     def open(self, run_id: str, tracked_id: str | None, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
         import wandb
 
-        self._run = wandb.init(
-            project=self.settings.project,
-            entity=self.settings.entity,
-            name=run_id,
-            id=tracked_id or _wandb_id(run_id),
-            resume="allow",
-            config=dict(params),
-            tags=[f"{k}:{v}" for k, v in tags.items()],
-            reinit="create_new",
-            # tunekit's own output is not the run's: W&B would copy the terminal (every -vv log line) into the
-            # run. Its banner lines would interleave with tunekit's; where the run went is in `where` instead.
-            settings=wandb.Settings(console="off", silent=True),
-        )
+        with _quiet():  # W&B's process-wide notices (a Weave suggestion when openai is imported) go to the log
+            self._run = wandb.init(
+                project=self.settings.project,
+                entity=self.settings.entity,
+                name=run_id,
+                id=tracked_id or _wandb_id(run_id),
+                resume="allow",
+                config=dict(params),
+                tags=[f"{k}:{v}" for k, v in tags.items()],
+                reinit="create_new",
+                # tunekit's own output is not the run's: W&B would copy the terminal (every -vv log line) into
+                # the run. Its banner would interleave with tunekit's lines; `where` says where the run went.
+                settings=wandb.Settings(console="off", silent=True),
+            )
         if self._run.settings._offline:
             folder = self._run.settings.sync_dir
             self._where = f"wandb (offline, {folder}; upload with `wandb sync {Path(folder).parent}`)"
@@ -371,9 +372,9 @@ def _wandb_key_found(host: str | None) -> bool:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """A library that prints (Trackio's progress lines) says it in tunekit's log instead: the library never prints."""
+    """A library that prints (Trackio's progress lines, W&B's notices) says it in tunekit's log instead."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         yield
     if out.getvalue().strip():
         logger.debug("%s", redact(out.getvalue().strip()))

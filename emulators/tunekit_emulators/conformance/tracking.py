@@ -61,6 +61,8 @@ class WandbRun:
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     """The logged artifacts' records (``name``, ``type``, ``manifest.contents``)."""
     exit_codes: list[int] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    """Terminal output W&B copied into the run (its console capture)."""
 
 
 def wandb_offline_run(folder: Path, run_id: str) -> WandbRun:
@@ -90,6 +92,8 @@ def wandb_offline_run(folder: Path, run_id: str) -> WandbRun:
                 read.summary.update({k: v for k, v in body.get("update", {}).items() if not k.startswith("_")})
             elif kind == "artifact":
                 read.artifacts.append(body)
+            elif kind in ("output", "output_raw"):
+                read.console.append(str(body.get("line", "")))
             elif kind == "exit":
                 read.exit_codes.append(int(body.get("exit_code", 0)))
     return read
