@@ -329,6 +329,12 @@ class Provider(ABC, Generic[OptionsT]):
         """
         return False
 
+    @property
+    def deploys(self) -> bool:
+        """Whether this provider makes deployments (it implements :meth:`deploy`): a ``deploy:`` section can serve
+        a tuned model the service does not serve by itself."""
+        return type(self).deploy is not Provider.deploy
+
     def evaluation_problems(self, config: TuneConfig) -> list[str]:
         """What an evaluation of this config's runs lacks (``"path: message"``), asked before training is paid for
         when an evaluation will follow: say, no endpoint serves the models. Quick: no request that bills."""

@@ -48,3 +48,26 @@ def test_a_user_limits_file_overrides_a_provider_row(tunekit_home: Path) -> None
     (tunekit_home / "limits.yaml").write_text("providers:\n  openai:\n    max_epochs: 10\n", encoding="utf-8")
     assert get_provider_class("openai").limits("gpt-4.1-mini").max_epochs == 10
     assert get_provider_class("azure").limits("gpt-4.1-mini").max_epochs == 50
+
+
+def test_serves_tuned_says_which_tuned_models_answer_without_a_deployment(tunekit_home: Path) -> None:
+    """A tune the service will not serve is refused before training only when an evaluation needs it served."""
+    together = get_provider_class("together")
+    unserved, served = "Qwen/Qwen3-8B", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    assert (together.limits(unserved).serves_tuned, together.limits(served).serves_tuned) == ("none", "lora")
+    refusal = together.limits(unserved).serving_refusal(cfg("together", unserved), "together", deploys=False)
+    assert refusal is not None and refusal.startswith("model: together serves a model tuned from 'Qwen/Qwen3-8B'")
+    assert f"it serves those of {served}," in refusal and "add a deploy: section" not in refusal
+    # A provider that deploys offers the deploy: section; with one, the deployment serves the evaluation.
+    assert "add a deploy: section, or pass --skip-eval" in str(
+        together.limits(unserved).serving_refusal(cfg("together", unserved), "together", deploys=True)
+    )
+    deployed = cfg("together", unserved, deploy={"instance_type": "gpu"})
+    assert together.limits(unserved).serving_refusal(deployed, "together", deploys=True) is None
+    assert together.limits(served).serving_refusal(cfg("together", served), "together", deploys=False) is None
+    # When the service starts serving another base, a user's row says so (true/false mean any/none).
+    (tunekit_home / "limits.yaml").write_text(
+        f"providers:\n  together:\n    models:\n      {unserved}: {{serves_tuned: true}}\n", encoding="utf-8"
+    )
+    assert together.limits(unserved).serves_tuned == "any" and unserved in together.limits(served).serving_models
+    assert get_provider_class("openai").limits("gpt-4.1-mini").serves_tuned is None  # not listed: not refused

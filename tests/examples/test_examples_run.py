@@ -188,3 +188,24 @@ def test_migration_compares_openai_and_azure_side_by_side(
     assert compare.main([*argv, "--max-examples", "5"]) == 0
     assert len(openai_env.jobs()) == 1 and len(azure_env.jobs()) == 1
     assert "| azure | tuned |" in capsys.readouterr().out
+
+
+def test_together_recipe_trains_and_is_evaluated_on_a_base_together_serves(
+    together_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/recipes/together.yaml, unchanged: its base model's LoRA adapters answer serverless, so the
+    evaluation after training reaches the tuned model (another base would be refused before any upload)."""
+    from typer.testing import CliRunner
+
+    from tunekit.cli.app import app
+
+    monkeypatch.setenv("TOGETHER_API_KEY", together_emulator.api_key)
+    monkeypatch.setenv("TOGETHER_BASE_URL", together_emulator.url)
+    result = CliRunner().invoke(app, ["run", str(RECIPES / "together.yaml"), "--yes", "--poll-interval", "0.02"])
+    assert result.exit_code == 0, result.output
+    assert "tuned model" in result.output and "dedicated" not in result.output
+    job = together_emulator.jobs()[-1]
+    assert job["model"] == "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference" and job["status"] == "completed"
+    chats = [r for r in together_emulator.requests if r.path == "/v1/chat/completions"]
+    answered = [r for r in chats if r.json()["model"] == job["model_output_name"] and r.status == 200]
+    assert len(answered) >= 40 and all(r.status == 200 for r in chats)  # the tuned model answered every eval row

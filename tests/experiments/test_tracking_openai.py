@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,53 @@ def test_mlflow_holds_the_ledgers_metric_series(openai_config: ConfigWriter, tmp
     assert {"report.md", "report.html", "report.json", "predictions.jsonl"} <= names
     assert uploaded.path == f"evaluation/{folder.name}"
     assert client.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+@timed
+def test_mlflow_sqlite_store_holds_the_ledgers_metric_series(openai_config: ConfigWriter, tmp_path: Path) -> None:
+    """``uri: sqlite:///…`` works with tunekit[mlflow] alone: the store is created, and artifacts go beside it."""
+    database = tmp_path / "store" / "mlflow.db"
+    database.parent.mkdir()
+    uri = f"sqlite:///{database}"
+    evaluation = {"data": "valid.jsonl", "max_examples": 1, "metrics": ["exact_match"]}
+    tuner = Tuner.from_config(openai_config(tracking={"backend": "mlflow", "uri": uri}, eval=evaluation))
+    job = tuner.submit()
+    assert job.wait(poll_interval=0.01, timeout=30).status == JobStatus.SUCCEEDED
+
+    ledger = ledger_series(job)
+    assert ledger and len(ledger["train_loss"]) > 3
+    tracked, run = mlflow_series(uri, job.run_id)
+    assert tracked == ledger
+    assert run.info.status == "FINISHED"
+    assert run.data.params["hyperparameters.epochs"] == "2"
+    assert database.is_file()
+
+    report = evaluate_run(tuner, job)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    scores = client.get_run(run.info.run_id).data.metrics
+    tuned = next(c for c in report.candidates if c.name == "tuned")
+    assert scores["eval/tuned/exact_match"] == pytest.approx(tuned.score("exact_match"))
+    folder = Path(report.paths["json"]).parent
+    stored = database.parent / "mlartifacts"
+    assert list(stored.rglob(f"evaluation/{folder.name}/report.json")), "artifacts beside the database"
+
+
+def test_a_database_store_without_sqlalchemy_is_refused_before_anything_is_sent(
+    openai_config: ConfigWriter, openai_emulator: OpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a machine with mlflow-skinny alone: Alembic cannot be imported.
+    monkeypatch.setitem(sys.modules, "alembic", None)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tuner = Tuner.from_config(openai_config(tracking={"backend": "mlflow", "uri": uri}))
+    with pytest.raises(ConfigError) as caught:
+        tuner.submit()
+    assert (
+        "tracking.uri: a database store needs SQLAlchemy and Alembic: pip install 'tunekit[mlflow]'"
+        in caught.value.problems
+    )
+    assert openai_emulator.jobs() == [] and not (tmp_path / "mlflow.db").exists()
 
 
 def test_trackio_local_holds_the_ledgers_metric_series(

@@ -8,7 +8,9 @@ its package, its name and which price row applies.
 ``limits.yaml``: ``as_of``, ``source``, ``min_examples``, ``max_file_bytes``,
 ``max_suffix``, ``max_epochs``, ``kinds``, ``family``, ``hosted_only``,
 ``severities``, ``default_token_limit``, ``method_models: {method: [prefix]}`` (a method the service
-trains on those models only) and ``models: {prefix: {token_limit}}``.
+trains on those models only), ``serves_tuned`` (the default of the rows' own) and ``models: {prefix:
+{token_limit, serves_tuned}}`` (``serves_tuned``: ``any``, ``lora`` or ``none``, see
+:attr:`Limits.serves_tuned <tunekit.data.profile.Limits.serves_tuned>`; ``true``/``false`` mean any/none).
 ``prices.yaml``: ``currency``, ``as_of``, ``source``, ``models: {prefix: {rate
 keys per 1M tokens}}`` and ``skus: {name: {per_hour, lifetime_hours}}``; a row
 may carry its own ``as_of`` and ``source``.
@@ -19,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from tunekit.data.cost import price_tokens
-from tunekit.data.profile import HostingCost, Limits
+from tunekit.data.profile import HostingCost, Limits, Serving
 from tunekit.data.tables import lookup_model, provider_table
 
 if TYPE_CHECKING:
@@ -30,10 +32,17 @@ __all__ = ["table_hosting_cost", "table_inference_price", "table_limits", "table
 
 Severity = Literal["error", "warning", "info"]
 _SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+_SERVING: dict[object, Serving] = {"any": "any", "lora": "lora", "none": "none", True: "any", False: "none"}
 
 
 def _ints(table: dict[str, Any], *keys: str) -> dict[str, int | None]:
     return {key: int(table[key]) if table.get(key) is not None else None for key in keys}
+
+
+def _serving(row: dict[str, Any], table: dict[str, Any]) -> Serving | None:
+    """A row's ``serves_tuned`` (else the table's): any, lora or none; None when not given (or not one of them)."""
+    value = row.get("serves_tuned", table.get("serves_tuned"))
+    return _SERVING.get(value) if isinstance(value, str | bool) else None
 
 
 def table_limits(package: str, provider: str, model: str) -> Limits:
@@ -43,6 +52,7 @@ def table_limits(package: str, provider: str, model: str) -> Limits:
     _key, entry = lookup_model(models, model)
     kinds = table.get("kinds") or Limits().kinds
     token_limit = entry.get("token_limit") or table.get("default_token_limit")
+    serving = {str(k): _serving(row or {}, table) for k, row in models.items()}
     return Limits(
         **_ints(table, "min_examples", "max_file_bytes", "max_suffix", "max_epochs"),
         kinds={str(k): tuple(v) for k, v in kinds.items()},
@@ -53,6 +63,8 @@ def table_limits(package: str, provider: str, model: str) -> Limits:
             str(method): tuple(str(m) for m in prefixes or ())
             for method, prefixes in (table.get("method_models") or {}).items()
         },
+        serves_tuned=_serving(entry, table),
+        serving_models=tuple(k for k, how in serving.items() if how in ("any", "lora")),
         family=tuple(str(f) for f in table.get("family") or ()),
         hosted_only=bool(table.get("hosted_only")),
         severities={str(k): v for k, v in (table.get("severities") or {}).items() if v in _SEVERITIES},

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from tunekit.config import TuneConfig
 
-__all__ = ["ANY_PROVIDER_KINDS", "DEFAULT_KINDS", "HostingCost", "Limits", "matches_model", "model_key"]
+__all__ = ["ANY_PROVIDER_KINDS", "DEFAULT_KINDS", "HostingCost", "Limits", "Serving", "matches_model", "model_key"]
 
 Severity = Literal["error", "warning", "info"]
+Serving = Literal["any", "lora", "none"]
 
 DEFAULT_KINDS: Mapping[str, tuple[str, ...]] = {
     "sft": ("chat", "prompt_completion", "text"),
@@ -71,6 +72,12 @@ class Limits:
     method_models: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Method -> the model ids (prefixes) it trains, for a method the service offers on some models only
     (OpenAI trains ``rft`` on o4-mini alone); a method not listed trains every model the provider tunes."""
+    serves_tuned: Serving | None = None
+    """Whether the provider serves a model tuned from this base without a deployment tunekit makes (so an
+    evaluation right after training can call it): ``any``, ``lora`` (a LoRA adapter on the base model only),
+    ``none`` (only a dedicated deployment serves it); None: not known, taken as served."""
+    serving_models: tuple[str, ...] = ()
+    """The base models (id prefixes) whose tuned models the provider serves that way, named when it refuses."""
     family: tuple[str, ...] = ()
     """Model id prefixes this provider is the natural home of (the default provider for them)."""
     hosted_only: bool = False
@@ -100,6 +107,30 @@ class Limits:
         return (
             f"{provider} trains {what} only on {can}, not {model!r} "
             f"(limits as of {self.as_of or 'unknown'}; choose one of those models or another method)"
+        )
+
+    def serving_refusal(self, config: TuneConfig, provider: str, *, deploys: bool) -> str | None:
+        """Why the tuned model of ``config`` will not answer an evaluation right after training, or None.
+
+        Asked before training is paid for when an evaluation follows: with no ``deploy:`` section the
+        evaluation calls the tuned model where the provider serves it without a deployment, and fails
+        (after the bill) when it serves no such model. ``deploys``: the provider can make a deployment.
+        """
+        full = self.serves_tuned == "lora" and config.lora is None
+        if config.deploy is not None or not (full or self.serves_tuned == "none"):
+            return None
+        if full:
+            what = f"lora: {provider} serves a fully fine-tuned model of {config.model!r}"
+            known, fix = "LoRA adapters only", "train LoRA (a lora: section)"
+        else:
+            what = f"model: {provider} serves a model tuned from {config.model!r}"
+            known = f"it serves those of {', '.join(self.serving_models) or 'no base model'}"
+            fix = "choose one of those base models"
+        deploy = "add a deploy: section, " if deploys else ""
+        return (
+            f"{what} only on a dedicated deployment (limits serves_tuned: {self.serves_tuned}, as of "
+            f"{self.as_of or 'unknown'}; without one {known}), so the evaluation would fail after the training "
+            f"is paid for: {fix}, {deploy}or pass --skip-eval and deploy the model yourself before `tunekit eval`"
         )
 
     def problems(self, config: TuneConfig, provider: str) -> list[str]:

@@ -14,6 +14,13 @@ server), which is what the base model's answer shows. When the config's
 base model, `Provider.deploy_serves_evaluation`), the baselines are not asked
 either: their endpoint does not exist before training. Models that run on this
 machine are not probed: loading one is the costly part, not reaching it.
+
+What is known without a request is said first: a base model whose tuned models
+the provider serves only on a dedicated deployment (``serves_tuned`` in its
+limits table, :meth:`Limits.serving_refusal
+<tunekit.data.profile.Limits.serving_refusal>`) with no ``deploy:`` section,
+and what :meth:`Provider.evaluation_problems
+<tunekit.provider.Provider.evaluation_problems>` names.
 """
 
 from __future__ import annotations
@@ -95,7 +102,10 @@ def check_evaluation(
     named = [m for m in eval_settings.metrics if m != "judge"]
     # A broken grader file or scorer is said before training, naming the file and the key.
     metrics = resolve_metrics(named, regex=eval_settings.regex) if named else []
-    missing = provider.evaluation_problems(config)  # what the provider knows is missing, said before the probes
+    # What the limits table and the provider know is missing, said before the probes: a tuned model the
+    # service will not serve without a deployment cannot answer an evaluation right after training.
+    unserved = provider.limits(config.model).serving_refusal(config, provider.name, deploys=provider.deploys)
+    missing = [*([unserved] if unserved else []), *provider.evaluation_problems(config)]
     if examples is None or train_examples is None:
         held_out, train = held_out_examples(config)
         examples = held_out if examples is None else examples

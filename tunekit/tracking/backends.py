@@ -104,7 +104,7 @@ class MlflowTracker(Tracker):
 
     backend = "mlflow"
     module = "mlflow"
-    install = "pip install 'tunekit[mlflow]' (mlflow-skinny)"
+    install = "pip install 'tunekit[mlflow]'"
     _BATCH = 1000  # MLflow's log_batch limit on metrics per call
     _PARAMS = 100  # and on params per call
 
@@ -119,13 +119,10 @@ class MlflowTracker(Tracker):
         return f"mlflow ({self.uri})"
 
     def problems(self) -> list[str]:
-        if (
-            self.uri.startswith(("sqlite:", "postgresql", "mysql", "mssql"))
-            and importlib.util.find_spec("sqlalchemy") is None
-        ):
-            return [
-                f"tracking.uri: a database store needs SQLAlchemy and Alembic: pip install mlflow (or {self.install})"
-            ]
+        # tunekit[mlflow] brings both; a bare mlflow-skinny install has neither, and MLflow would fail on first use.
+        database = self.uri.startswith(("sqlite:", "postgresql", "mysql", "mssql"))
+        if database and any(importlib.util.find_spec(name) is None for name in ("sqlalchemy", "alembic")):
+            return [f"tracking.uri: a database store needs SQLAlchemy and Alembic: {self.install}"]
         return []
 
     def _connect(self) -> Any:

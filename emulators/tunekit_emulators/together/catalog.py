@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MODELS", "model_limits"]
+__all__ = ["MODELS", "SERVERLESS_LORA", "model_limits"]
 
 # model -> (SFT context, max LoRA rank, full training offered)
 MODELS: dict[str, tuple[int, int, bool]] = {
@@ -18,6 +18,21 @@ MODELS: dict[str, tuple[int, int, bool]] = {
     "Qwen/Qwen3-8B": (32768, 64, True),
     "Qwen/Qwen2.5-7B-Instruct": (32768, 64, True),
 }
+
+# The base models whose LoRA adapters Together's chat serves serverless: "these are the only compatible
+# models" (https://docs.together.ai/docs/lora-inference#supported-base-models and
+# https://docs.together.ai/docs/adapter-upload, read 2026-12-03). A tuned model of any other base, or a
+# full fine-tune, answers 400 model_not_available until a dedicated endpoint serves it.
+SERVERLESS_LORA = frozenset(
+    {
+        "meta-llama/Llama-4-Maverick-17B-128E-Instruct",
+        "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference",
+        "Qwen/Qwen2.5-14B-Instruct",
+        "Qwen/Qwen2.5-72B-Instruct",
+        "Qwen/Qwen3-235B-A22B-Instruct-2507-tput",
+    }
+)
 
 
 def model_limits(model: str) -> dict[str, Any] | None:

@@ -35,7 +35,7 @@ from tunekit_emulators.openai.errors import APIError, error_body, handle_api_err
 from tunekit_emulators.openai.training import parse_training_file
 from tunekit_emulators.ratelimit import RateLimiter
 from tunekit_emulators.replies import echo_completion
-from tunekit_emulators.together.catalog import model_limits
+from tunekit_emulators.together.catalog import SERVERLESS_LORA, model_limits
 
 __all__ = ["PATH", "TogetherEmulator"]
 
@@ -536,13 +536,13 @@ class TogetherEmulator(Emulator):
         return json_response(reply, headers=decision.headers)
 
     def _serverless(self, job: _Job) -> bool:
-        """Whether Together serves the job's model serverless: a LoRA adapter on its base model.
+        """Whether Together serves the job's model serverless: a LoRA adapter on a base model it lists for that.
 
-        A full fine-tune needs a dedicated endpoint, and so does a continuation that did not train its
-        parent's adapter further in the same shape (rank, alpha, modules): Together merged the parent's
-        weights first, so the new adapter no longer sits on the base model."""
+        A full fine-tune needs a dedicated endpoint, so does an adapter of any other base model, and so does a
+        continuation that did not train its parent's adapter further in the same shape (rank, alpha, modules):
+        Together merged the parent's weights first, so the new adapter no longer sits on the base model."""
         kind = job.body.get("training_type") or {}
-        if kind.get("type") != "Lora":
+        if kind.get("type") != "Lora" or job.body.get("model") not in SERVERLESS_LORA:
             return False
         start = str(job.body.get("from_checkpoint") or "").partition(":")[0]
         if not start:

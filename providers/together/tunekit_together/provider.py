@@ -86,7 +86,7 @@ TOGETHER_STATUSES: Mapping[str, JobStatus] = dict.fromkeys(
 _HYPER = ("learning_rate", "batch_size", "gradient_accumulation_steps", "max_seq_length", "warmup_ratio")
 _FAILED_FILES = {"failed", "error", "invalid_format"}
 _SHAPE = ("lora_r", "lora_alpha", "lora_trainable_modules")  # what a continuation keeps to stay serverless
-_NO_EVAL = "drop eval (or pass --skip-eval) and deploy a dedicated endpoint for the model in Together's console"
+_NO_EVAL = "match the parent's lora settings, or pass --skip-eval and deploy the model on a dedicated endpoint"
 
 
 def run_tag(run_id: str) -> str:
@@ -186,7 +186,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         if config.init_from is not None and self.options.from_checkpoint:
             problems.append("provider_options.from_checkpoint: init_from names what the job starts from; remove one")
         if config.deploy is not None:  # checked before training is paid for, not after
-            problems.append("deploy: tunekit creates no Together endpoint; remove it (LoRA models answer serverless)")
+            problems.append("deploy: tunekit creates no Together endpoint; remove it (see serves_tuned in limits.yaml)")
         if self.options.wandb is not None and not os.environ.get("WANDB_API_KEY"):
             problems.append("provider_options.wandb: set WANDB_API_KEY (Together sends the run's metrics with it)")
         if config.hyperparameters.learning_rate_multiplier != "auto" and not self._warned:
@@ -273,14 +273,11 @@ class TogetherProvider(Provider[TogetherOptions]):
         return parent.checkpoint or job_id or parent.model_id
 
     def evaluation_problems(self, config: TuneConfig) -> list[str]:
-        """The evaluation calls the tuned model serverless, which Together does only for a LoRA adapter on its base."""
+        """A continuation Together merges first is no adapter on the base: its chat will not serve it serverless."""
         unserved = self._unserved.get(f"{config.init_from} {_lora_shape(config)}")
-        if unserved is None and config.lora is None:
-            unserved = "lora: Together serves a fully fine-tuned model only on a dedicated endpoint"
-        if unserved is None:
+        if unserved is None or config.lora is None:  # full training: refused from limits.yaml's serves_tuned
             return []
-        fix = "match the parent's lora settings" if config.init_from else "train LoRA"
-        return [f"{unserved}; the evaluation would fail after the training is paid for: {fix}, or {_NO_EVAL}"]
+        return [f"{unserved}; the evaluation would fail after the training is paid for: {_NO_EVAL}"]
 
     def find(self, run: RunContext) -> JobRef | None:
         job = self.find_job(run.run_id)

@@ -12,7 +12,7 @@ import yaml
 from tunekit_emulators.conformance.data import chat_rows, write_jsonl
 from tunekit_emulators.together import TogetherEmulator
 
-MODEL = "Qwen/Qwen3-8B"
+MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"  # its LoRA adapters answer on Together's serverless API
 FAST = {"poll_interval": 0.02, "retry_max_wait": 0.05, "max_retries": 4, "timeout": 10}
 
 ConfigFactory = Callable[..., Path]

@@ -50,7 +50,9 @@ def test_settings_reach_the_job_in_togethers_names(
     with caplog.at_level(logging.WARNING, logger="tunekit"):
         Tuner.from_config(config).submit()
     job = together_emulator.jobs()[-1]
-    assert job["model"] == "Qwen/Qwen3-8B"  # continued from the first job's checkpoint, on its base model
+    assert (
+        job["model"] == "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    )  # continued from the first job's checkpoint, on its base model
     assert job["training_type"] == {"type": "Full"}
     assert job["training_method"]["method"] == "dpo" and job["training_method"]["dpo_beta"] == 0.2
     assert (job["n_epochs"], job["learning_rate"], job["batch_size"], job["n_checkpoints"]) == (3, 2e-4, 8, 2)

@@ -43,7 +43,9 @@ def test_dpo_continues_the_sft_job_once_and_shows_its_lineage(
     jobs = together_emulator.jobs()
     assert len(jobs) == 2 and together_emulator.request_count("POST", "/v1/fine-tunes") == 2
     assert jobs[1]["id"] == child["job_id"] and jobs[1]["from_checkpoint"] == parent_job
-    assert jobs[1]["model"] == "Qwen/Qwen3-8B"  # Together continues on the parent's base model
+    assert (
+        jobs[1]["model"] == "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    )  # Together continues on the parent's base model
     assert jobs[1]["training_method"]["method"] == "dpo"
 
     record = Ledger().get(child["run_id"])
@@ -85,7 +87,9 @@ def test_a_parent_of_another_base_model_is_refused_before_any_upload(
     parent_run, _, _ = _parent(together_emulator, make_config)
     uploads, runs = together_emulator.request_count("POST", "/v1/files"), len(Ledger().runs())
     other = make_config(together_emulator, name="other.yaml", model="Qwen/Qwen2.5-7B-Instruct", init_from=parent_run)
-    with pytest.raises(ConfigError, match=f"init_from: run {parent_run} was tuned from Qwen/Qwen3-8B"):
+    with pytest.raises(
+        ConfigError, match=f"init_from: run {parent_run} was tuned from meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    ):
         Tuner.from_config(other).submit()
     both = make_config(
         together_emulator, name="both.yaml", init_from=parent_run, provider_options={"from_checkpoint": "ft-1"}
@@ -106,7 +110,12 @@ def test_the_emulator_refuses_a_checkpoint_the_service_would_not_know(
     with pytest.raises(together.BadRequestError, match="has no checkpoint at step 7"):
         client.fine_tuning.create(training_file=train, from_checkpoint=f"{parent_job}:7")
     with pytest.raises(together.BadRequestError, match="no fine-tuning job or model ft-nosuch"):
-        limits = client.fine_tuning.model_limits(model_name="Qwen/Qwen3-8B")  # the SDK would ask them of ft-nosuch
+        limits = client.fine_tuning.model_limits(
+            model_name="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+        )  # the SDK would ask them of ft-nosuch
         client.fine_tuning.create(training_file=train, from_checkpoint="ft-nosuch", model_limits=limits)
     job = client.fine_tuning.create(training_file=train, from_checkpoint=parent_model)  # by the output name
-    assert job.model == "Qwen/Qwen3-8B" and together_emulator.jobs()[-1]["from_checkpoint"] == parent_model
+    assert (
+        job.model == "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+        and together_emulator.jobs()[-1]["from_checkpoint"] == parent_model
+    )

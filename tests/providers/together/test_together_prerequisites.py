@@ -123,11 +123,14 @@ def test_the_emulator_limits_chat_requests_per_minute(make_config: ConfigFactory
     with TogetherEmulator(rpm=1) as emu:
         job = Tuner.from_config(make_config(emu)).submit()
         job.wait(poll_interval=0.02, timeout=30)
-        base = job.provider.base_client("Qwen/Qwen3-8B")
+        base = job.provider.base_client("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
         base.chat([{"role": "user", "content": "first"}])
         raw = openai.OpenAI(base_url=f"{emu.url}/v1", api_key=emu.api_key, max_retries=0)
         with pytest.raises(openai.RateLimitError) as caught:
-            raw.chat.completions.create(model="Qwen/Qwen3-8B", messages=[{"role": "user", "content": "second"}])
+            raw.chat.completions.create(
+                model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+                messages=[{"role": "user", "content": "second"}],
+            )
     assert float(caught.value.response.headers["retry-after"]) > 0
 
 

@@ -21,6 +21,7 @@ from tunekit_emulators.together import TogetherEmulator
 
 runner = CliRunner()
 ConfigFactory = Callable[..., Path]
+MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"  # make_config's: Together serves its LoRA adapters
 EVAL = {"data": "train.jsonl", "baselines": ["zero-shot"], "max_examples": 2, "max_new_tokens": 8}
 
 
@@ -56,7 +57,7 @@ def test_a_reshaped_continuation_is_refused_before_upload_when_it_would_be_evalu
         f"init_from: {parent} was trained with lora r=16, alpha=32, target_modules=all-linear, this run with "
         "lora r=8, alpha=16, target_modules=all-linear: Together merges the parent first" in out
     ), out
-    assert "match the parent's lora settings, or drop eval (or pass --skip-eval) and deploy a dedicated endpoint" in out
+    assert "match the parent's lora settings, or pass --skip-eval and deploy the model on a dedicated endpoint" in out
     assert "nothing was uploaded or spent" in out
     assert together_emulator.request_count("POST", "/v1/files") == uploads  # nothing uploaded
     assert len(together_emulator.jobs()) == 1 and len(Ledger().runs()) == runs  # no job, no run
@@ -86,10 +87,46 @@ def test_a_full_fine_tune_is_refused_before_upload_when_it_would_be_evaluated(
 ) -> None:
     config = make_config(together_emulator, lora=None, eval=EVAL)
     out = _run(config)
-    assert out.startswith("1\n") and "lora: Together serves a fully fine-tuned model only on a dedicated" in out, out
-    assert "train LoRA, or drop eval (or pass --skip-eval)" in out
+    assert out.startswith("1\n"), out
+    assert (
+        f"lora: together serves a fully fine-tuned model of '{MODEL}' only on a dedicated deployment (limits "
+        "serves_tuned: lora, as of 2026-12-03; without one LoRA adapters only)" in out
+    ), out
+    assert "train LoRA (a lora: section), or pass --skip-eval and deploy the model yourself" in out
     assert together_emulator.request_count("POST", "/v1/files") == 0 and together_emulator.jobs() == []
 
     assert _run(config, "--skip-eval").startswith("0\n")
     with pytest.raises(together.BadRequestError, match="Unable to access non-serverless model"):
         _chat(together_emulator, together_emulator.jobs()[-1]["model_output_name"])
+
+
+def test_a_base_model_together_serves_no_tune_of_is_refused_before_upload_when_it_would_be_evaluated(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory
+) -> None:
+    """Together tunes Qwen3-8B, but serves none of its adapters serverless: the evaluation would pay and fail."""
+    config = make_config(together_emulator, model="Qwen/Qwen3-8B", eval=EVAL)
+    out = _run(config)
+    assert out.startswith("1\n"), out
+    assert (
+        "model: together serves a model tuned from 'Qwen/Qwen3-8B' only on a dedicated deployment (limits "
+        f"serves_tuned: none, as of 2026-12-03; without one it serves those of {MODEL}, "
+        "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference)" in out
+    ), out
+    assert "choose one of those base models, or pass --skip-eval and deploy the model yourself" in out
+    assert "nothing was uploaded or spent" in out
+    assert together_emulator.request_count("POST", "/v1/files") == 0  # no file
+    assert together_emulator.jobs() == [] and Ledger().runs() == []  # no job, no run
+
+    # Trained anyway, the tuned model is what the evaluation would have met: Together's 400.
+    assert _run(config, "--skip-eval").startswith("0\n")
+    tuned = together_emulator.jobs()[-1]["model_output_name"]
+    with pytest.raises(together.BadRequestError, match=f"Unable to access non-serverless model {tuned}") as caught:
+        _chat(together_emulator, tuned)
+    assert caught.value.status_code == 400 and "model_not_available" in str(caught.value.body)
+
+    # The same config on a base model whose adapters Together serves trains and is evaluated.
+    listed = make_config(together_emulator, name="listed.yaml", eval=EVAL)
+    out = _run(listed)
+    assert out.startswith("0\n") and "dedicated" not in out, out
+    assert together_emulator.jobs()[-1]["model"] == MODEL
+    assert _chat(together_emulator, together_emulator.jobs()[-1]["model_output_name"])
