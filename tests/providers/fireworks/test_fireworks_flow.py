@@ -147,3 +147,23 @@ def test_full_weight_training_is_refused_before_upload(
     with pytest.raises(ConfigError, match="Fireworks trains LoRA adapters only"):
         Tuner.from_config(make_config(fireworks, lora=None)).submit()
     assert fireworks.requests == []
+
+
+def test_an_evaluation_without_a_deployment_is_refused_before_upload(
+    fireworks: FireworksEmulator, make_config: ConfigFactory
+) -> None:
+    """Fireworks serves a tuned LoRA only on a deployment: an `eval:` with no `deploy:` would pay, then fail."""
+    evaluation = {"data": "train.jsonl", "baselines": ["zero-shot"], "max_examples": 2, "max_new_tokens": 8}
+    config = make_config(fireworks, eval=evaluation)
+    refused = runner.invoke(app, ["run", str(config), "--yes", "--poll-interval", "0.02"])
+    out = " ".join(refused.output.split())
+    assert refused.exit_code == 1, out
+    assert f"model: fireworks serves a model tuned from '{BASE_MODEL}' only on a dedicated deployment" in out
+    assert "serves_tuned: none" in out and "deploy:" in out and "nothing was uploaded or spent" in out
+    assert fireworks.datasets() == [] and fireworks.jobs() == [] and Ledger().runs() == []
+
+    # With the deployment the evaluation calls, the same run trains, deploys and is evaluated.
+    deployed = make_config(fireworks, eval=evaluation, deploy={"min_replicas": 0})
+    ran = runner.invoke(app, ["run", str(deployed), "--yes", "--poll-interval", "0.02"])
+    assert ran.exit_code == 0, ran.output
+    assert len(fireworks.jobs()) == 1 and len(fireworks.deployments()) == 1
