@@ -303,7 +303,7 @@ class TrackingConfig(StrictModel):
     """Experiment tracking: the run's parameters, metrics as they arrive, evaluation results and report files."""
 
     backend: TrackingBackend = Field(
-        description="mlflow (tunekit[mlflow]), trackio (tunekit[trackio]) or wandb (pip install wandb, a key)."
+        description="mlflow (tunekit[mlflow]), trackio (tunekit[trackio]) or wandb (tunekit[wandb]; a key, or offline)."
     )
     uri: str | None = Field(
         None,
