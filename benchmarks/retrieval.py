@@ -28,6 +28,13 @@ Three timings, side by side:
   per request than this, so the ratio is the least favourable one.
 
 Target: tunekit's retrieval time is under 10% of the model-call time.
+
+With ``--rag-docs N`` (alone with ``--rag-only``), the RAG baseline's index
+too: ``N`` generated documents of about 2,500 characters, indexed with
+passages cut by characters (``chunk_chars=1000``, the default) and by tokens
+of gpt-4o-mini's encoding (``chunk_tokens=300``, about as long), best of
+three each, side by side. Cutting by tokens runs the model's tokenizer over
+every document once, which is the price of passages sized in tokens.
 """
 
 from __future__ import annotations
@@ -121,6 +128,45 @@ def timed(label: str, work: Any) -> tuple[Any, float]:
     return value, seconds
 
 
+def rag_indexing(n_docs: int) -> None:
+    """The RAG index built over ``n_docs`` generated documents, passages by characters and by tokens."""
+    import tempfile
+    from pathlib import Path
+
+    from tunekit.config import RagConfig
+    from tunekit.data.tokens import token_counter
+    from tunekit.evaluate.rag import DocumentIndex
+
+    rng = random.Random(1)
+    words = vocabulary(rng, 3000)
+    common = ["the", "of", "and", "to", "in", "is", "for", "on", "with", "as", "by", "at", "from", "that", "this", "it"]
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(n_docs):
+            sentences = (
+                " ".join(rng.choice(words if rng.random() < 0.5 else common) for _ in range(rng.randint(6, 16)))
+                for _ in range(30)
+            )
+            Path(folder, f"doc{i:05d}.md").write_text(". ".join(sentences).capitalize() + ".", encoding="utf-8")
+        counter = token_counter("gpt-4o-mini")
+        by_chars = RagConfig(docs=folder)
+        by_tokens = RagConfig(docs=folder, chunk_tokens=300)
+        DocumentIndex(by_tokens, counter=counter)  # the encoding's first load is not counted
+        times: dict[str, list[float]] = {"chars": [], "tokens": []}
+        passages: dict[str, int] = {}
+        for _ in range(3):
+            for name, settings in (("chars", by_chars), ("tokens", by_tokens)):
+                start = time.perf_counter()
+                index = DocumentIndex(settings, counter=counter if name == "tokens" else None)
+                times[name].append(time.perf_counter() - start)
+                passages[name] = len(index.passages)
+    base = min(times["chars"])
+    print(f"\nRAG index over {n_docs:,} documents (best of 3):")
+    print(f"{'passages cut by':<34}{'passages':>10}{'seconds':>10}{'vs chars':>10}")
+    for name, label in (("chars", "characters (chunk_chars=1000)"), ("tokens", "tokens (chunk_tokens=300)")):
+        best = min(times[name])
+        print(f"{label:<34}{passages[name]:>10,}{best:>10.2f}{best / base:>9.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=100_000)
@@ -129,7 +175,13 @@ def main() -> int:
     parser.add_argument("--brute-sample", type=int, default=20)
     parser.add_argument("--model-sample", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--rag-docs", type=int, default=0, help="also time the RAG index over this many documents")
+    parser.add_argument("--rag-only", action="store_true", help="time only the RAG index (needs --rag-docs)")
     args = parser.parse_args()
+    if args.rag_docs:
+        rag_indexing(args.rag_docs)
+        if args.rag_only:
+            return 0
 
     print(f"data: {args.train:,} training examples, {args.eval:,} held-out questions, k={args.k}")
     (train, items, planted), _ = timed("generating the data (not counted)", lambda: dataset(args.train, args.eval))

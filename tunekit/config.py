@@ -146,6 +146,24 @@ class RagConfig(StrictModel):
     )
     chunk_chars: int = Field(1000, gt=0, description="Passage length in characters (cut at word boundaries).")
     overlap: int = Field(150, ge=0, description="Characters a passage repeats from the end of the previous one.")
+    chunk_tokens: int | None = Field(
+        None,
+        gt=0,
+        description="Passage length in tokens of the base model's tokenizer, instead of chunk_chars: passages "
+        "start and end between tokens (between words where one fits).",
+    )
+    overlap_tokens: int | None = Field(
+        None,
+        ge=0,
+        description="Tokens a passage repeats from the end of the previous one, with chunk_tokens "
+        "(default: 15% of chunk_tokens, as overlap is of chunk_chars).",
+    )
+    context_tokens: int | None = Field(
+        None,
+        gt=0,
+        description="Most tokens the k passages may take in the prompt, their headers included: checked "
+        "against the k longest passages before any request.",
+    )
     k: int = Field(3, gt=0, description="Passages placed in each prompt, the most relevant first.")
     template: str = Field(
         RAG_TEMPLATE,
@@ -159,8 +177,28 @@ class RagConfig(StrictModel):
         missing = [p for p in ("{context}", "{question}") if p not in self.template]
         if missing:
             raise ValueError(f"template must contain {' and '.join(missing)}")
-        if self.overlap >= self.chunk_chars:
-            raise ValueError(f"overlap ({self.overlap}) must be smaller than chunk_chars ({self.chunk_chars})")
+        if self.chunk_tokens is None:
+            if self.overlap_tokens is not None:
+                raise ValueError("overlap_tokens needs chunk_tokens (passages sized in tokens)")
+            if self.overlap >= self.chunk_chars:
+                raise ValueError(f"overlap ({self.overlap}) must be smaller than chunk_chars ({self.chunk_chars})")
+            return self
+        by_chars = sorted({"chunk_chars", "overlap"} & self.model_fields_set)
+        if by_chars:
+            raise ValueError(
+                f"chunk_tokens sizes passages in tokens; {' and '.join(by_chars)} size them in characters: set one"
+            )
+        if self.overlap_tokens is None:
+            self.overlap_tokens = self.chunk_tokens * 15 // 100
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError(
+                f"overlap_tokens ({self.overlap_tokens}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+            )
+        if self.context_tokens is not None and self.k * self.chunk_tokens > self.context_tokens:
+            raise ValueError(
+                f"context_tokens ({self.context_tokens}) cannot hold k={self.k} passages of chunk_tokens "
+                f"({self.chunk_tokens}) tokens; lower k or chunk_tokens, or raise context_tokens"
+            )
         return self
 
 
@@ -265,7 +303,7 @@ class TrackingConfig(StrictModel):
     """Experiment tracking: the run's parameters, metrics as they arrive, evaluation results and report files."""
 
     backend: TrackingBackend = Field(
-        description="mlflow (tunekit[mlflow]), trackio (tunekit[trackio]) or wandb (pip install wandb, a key)."
+        description="mlflow (tunekit[mlflow]), trackio (tunekit[trackio]) or wandb (tunekit[wandb]; a key, or offline)."
     )
     uri: str | None = Field(
         None,

@@ -240,3 +240,123 @@ def test_cli_rag_option_adds_the_rag_baseline(
     data = json.loads(result.stdout[result.stdout.index("{") :])
     assert [c["name"] for c in data["candidates"]] == ["base zero-shot", "base rag (k=3)"]
     assert "[1] travel.md" in last_user(chat_requests(openai_emulator)[-1])
+
+
+def o200k() -> Any:
+    from tunekit.data.tokens import TiktokenCounter
+
+    return TiktokenCounter("o200k_base")
+
+
+def test_passages_sized_in_tokens_start_and_end_between_tokens() -> None:
+    from tunekit.data.token_cuts import token_cuts
+    from tunekit.evaluate.rag import chunk_by_tokens
+
+    counter = o200k()
+    text = (
+        "Travel expenses are reimbursed within 14 days.\n\nEconomy class is the rule for flights shorter than "
+        "six hours. Café ✓ 😀 done."
+    )
+    cuts = token_cuts(counter, text)
+    # o200k_base: Travel| expenses| are| reimb|ursed| within| |14| days|.\n\n|Econom|y| class| is| the| rule| for|
+    # flights| shorter| than| six| hours|.| Café| ✓| 😀| done|.  (28 tokens)
+    assert (cuts.offsets[-1], cuts.tokens[-1]) == (len(text), 28)
+    chunks = chunk_by_tokens(text, cuts, 8, 2, counter.count_text)
+    assert chunks == [
+        "Travel expenses are reimbursed within 14",  # 8 tokens; "reimb|ursed" stays whole
+        "14 days.\n\nEconomy class is the",  # repeats "14" (1 token: " within" would make 3)
+        " is the rule for flights shorter than six",  # repeats " is the" (2 tokens)
+        " than six hours. Café ✓ 😀",  # 7 tokens: " done." would make 9
+        " ✓ 😀 done.",
+    ]
+    from tunekit.data.tiktoken_cache import get_encoding
+
+    tokens = get_encoding("o200k_base").encode_ordinary(text)
+    assert all(get_encoding("o200k_base").decode(tokens[:n]) == text[:offset] for offset, n in zip(*cuts, strict=True))
+    starts = set(cuts.offsets)
+    at = 0
+    for chunk in chunks:
+        at = text.index(chunk, at)
+        assert at in starts and at + len(chunk) in starts  # never inside a token
+        assert counter.count_text(chunk) <= 8
+    assert chunk_by_tokens(text, cuts, 8, 0, counter.count_text)[1] == " days.\n\nEconomy class is the rule"
+    # A word longer than a passage is cut between its tokens, each piece within the budget.
+    long_word = "Pneumonoultramicroscopicsilicovolcanoconiosis"
+    pieces = chunk_by_tokens(long_word, token_cuts(counter, long_word), 3, 0, counter.count_text)
+    assert "".join(pieces) == long_word and len(pieces) > 1
+    assert all(counter.count_text(piece) <= 3 for piece in pieces)
+
+
+def test_token_cuts_follow_a_hugging_face_tokenizer_and_never_split_a_character() -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    from tunekit.data.token_cuts import token_cuts
+    from tunekit.data.tokens import HFTokenCounter
+    from tunekit.evaluate.rag import chunk_by_tokens
+
+    text = "Laptops lock after five minutes. Café ✓ 😀 done."
+    bpe = tokenizers.Tokenizer(tokenizers.models.BPE())
+    bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = tokenizers.decoders.ByteLevel()
+    alphabet = tokenizers.pre_tokenizers.ByteLevel.alphabet()
+    trainer = tokenizers.trainers.BpeTrainer(vocab_size=290, initial_alphabet=alphabet, show_progress=False)
+    bpe.train_from_iterator([text.encode("ascii", "ignore").decode()], trainer=trainer)  # é, ✓, 😀 stay bytes
+    counter = HFTokenCounter(transformers.PreTrainedTokenizerFast(tokenizer_object=bpe))
+
+    cuts = token_cuts(counter, text)
+    offsets = cuts.offsets
+    assert offsets == sorted(set(offsets)) and offsets[-1] == len(text)
+    # Each cut lies between two tokens: the tokens before it are exactly the text before it. é, ✓ and 😀 are
+    # several byte-level tokens each, so a cut between those would decode to a broken character.
+    ids = counter.tokenizer(text, add_special_tokens=False)["input_ids"]
+    for offset, before in zip(*cuts, strict=True):
+        assert counter.tokenizer.decode(ids[:before]) == text[:offset]
+    assert len(offsets) < len(ids) + 1  # some token boundaries fall inside a character, and are no cuts
+    chunks = chunk_by_tokens(text, cuts, 4, 1, counter.count_text)
+    assert all(counter.count_text(chunk) <= 4 for chunk in chunks)
+    assert all(text.index(chunk) in offsets for chunk in chunks)
+    assert {w for chunk in chunks for w in chunk.split()} == set(text.split())  # nothing lost
+
+
+def test_rag_by_tokens_fits_the_context_budget_and_refuses_one_it_cannot(
+    config_path: Path, openai_emulator: OpenAIEmulator
+) -> None:
+    tuner = Tuner.from_config(config_path)
+    assert tuner.config.eval is not None and tuner.config.eval.rag is not None
+    rag = {"docs": tuner.config.eval.rag.docs, "k": 2}
+    tuner.config.eval.rag = EvalConfig.model_validate(
+        {"rag": {**rag, "chunk_tokens": 12, "overlap_tokens": 3, "context_tokens": 48}}
+    ).rag
+    report = evaluate_config(tuner.config, tuner.provider)
+    summary = report.candidate("rag")
+    assert summary is not None and summary.errors == 0
+    counter = o200k()  # gpt-4o-mini's tokenizer, as the OpenAI provider counts
+    sent = [last_user(r) for r in chat_requests(openai_emulator) if "Passages:" in last_user(r)]
+    assert len(sent) == len(QUESTIONS)
+    for content in sent:
+        context = content.split("Passages:\n", 1)[1].rsplit("\n\nQuestion: ", 1)[0]
+        assert context.count("\n[2] ") == 1 and counter.count_text(context) <= 48
+        for block in context.split("\n\n[2] "):
+            assert counter.count_text(block.split("\n", 1)[1]) <= 12  # each passage within chunk_tokens
+    assert summary.notes["passages"] > len(DOCS)  # the documents were cut into 12-token passages
+
+    before = len(openai_emulator.requests)
+    # 2 passages of 12 tokens fit 24, but not with their "[n] file" headers: said before any request.
+    tuner.config.eval.rag = EvalConfig.model_validate({"rag": {**rag, "chunk_tokens": 12, "context_tokens": 24}}).rag
+    with pytest.raises(ConfigError, match=r"eval\.rag\.context_tokens: the 2 longest passages take \d+ tokens"):
+        evaluate_config(tuner.config, tuner.provider)
+    assert len(openai_emulator.requests) == before
+
+
+def test_token_sizes_are_checked_when_the_config_is_read() -> None:
+    def refused(rag: dict[str, Any], says: str) -> None:
+        with pytest.raises(ValueError, match=says):
+            EvalConfig.model_validate({"rag": {"docs": "d", **rag}})
+
+    refused({"chunk_tokens": 0}, r"rag\.chunk_tokens")
+    refused({"chunk_tokens": 100, "overlap_tokens": 100}, r"overlap_tokens \(100\) must be smaller than chunk_tokens")
+    refused({"overlap_tokens": 10}, "overlap_tokens needs chunk_tokens")
+    refused({"chunk_tokens": 100, "chunk_chars": 500}, "chunk_tokens sizes passages in tokens; chunk_chars")
+    refused({"chunk_tokens": 100, "context_tokens": 250}, r"context_tokens \(250\) cannot hold k=3 passages")
+    settings = EvalConfig.model_validate({"rag": {"docs": "d", "chunk_tokens": 200}}).rag
+    assert settings is not None and settings.overlap_tokens == 30  # 15%, as overlap is of chunk_chars

@@ -1,12 +1,15 @@
-"""Configs for the experiment tests (tracking, sweeps): the OpenAI emulator over real HTTP, stores in a temp folder."""
+"""Configs for the experiment tests (tracking, sweeps): the OpenAI and Azure emulators over real HTTP, stores in a
+temp folder, W&B offline."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tunekit_emulators.azure import AzureOpenAIEmulator
 from tunekit_emulators.conformance.data import ConfigWriter, chat_rows, write_jsonl, write_yaml
 from tunekit_emulators.openai import OpenAIEmulator
 
@@ -35,3 +38,46 @@ def openai_config(openai_emulator: OpenAIEmulator, tmp_path: Path, monkeypatch: 
         return write_yaml(folder / name, config)
 
     return make
+
+
+@pytest.fixture
+def azure_config(azure_emulator: AzureOpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigWriter:
+    """``azure_config(tracking={...})``: a tune.yaml for the Azure emulator, whose metrics tunekit logs itself."""
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", azure_emulator.api_key)
+    folder = tmp_path / "work"
+    folder.mkdir(exist_ok=True)
+    write_jsonl(folder / "train.jsonl", chat_rows(12))
+    write_jsonl(folder / "valid.jsonl", chat_rows(4))
+
+    def make(name: str = "tune.yaml", **fields: Any) -> Path:
+        options = {"endpoint": azure_emulator.endpoint, "api_version": azure_emulator.api_version, **FAST}
+        config: dict[str, Any] = {
+            "provider": "azure",
+            "model": "gpt-4.1-mini-2025-04-14",
+            "data": {"train": "train.jsonl", "validation": "valid.jsonl"},
+            "hyperparameters": {"epochs": 2},
+            "provider_options": options,
+            **fields,
+        }
+        return write_yaml(folder / name, config)
+
+    return make
+
+
+@pytest.fixture
+def wandb_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """W&B offline with no key, every folder it writes under ``tmp_path``; returns the folder of its runs."""
+    for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_ENTITY", "WANDB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    # Staged artifact files and W&B's own settings go here too, not into the home folder.
+    for name in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / "wb" / name.lower()))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    (tmp_path / "wb").mkdir(exist_ok=True)
+    yield tmp_path / "wb" / "wandb"
+    import wandb
+
+    # W&B reads its variables once per process session: the next test's folders start a new session.
+    wandb.teardown()

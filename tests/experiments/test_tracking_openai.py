@@ -1,8 +1,9 @@
-"""An emulated OpenAI run tracked in MLflow and Trackio: the tracker holds the ledger's own metric series."""
+"""An emulated OpenAI run tracked in MLflow and Trackio: the tracker holds the ledger's own metric series.
+
+W&B (offline) is in test_tracking_wandb.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -157,18 +158,6 @@ def test_a_tracker_down_mid_run_leaves_training_going_and_catches_up(
     assert tracked == ledger_series(job)
     assert run.info.status == "FINISHED"
     assert job.tracking is not None and not job.tracking.pending()
-
-
-def test_a_backend_that_is_not_installed_is_refused_before_anything_is_sent(
-    openai_config: ConfigWriter, openai_emulator: OpenAIEmulator
-) -> None:
-    if importlib.util.find_spec("wandb") is not None:
-        pytest.skip("wandb is installed here")
-    tuner = Tuner.from_config(openai_config(tracking={"backend": "wandb", "project": "capitals"}))
-    with pytest.raises(ConfigError) as caught:
-        tuner.submit()
-    assert "tracking.backend: wandb is not installed: pip install wandb" in caught.value.problems
-    assert openai_emulator.jobs() == [] and tuner.ledger.runs() == []
 
 
 def test_an_unknown_backend_names_the_field(openai_config: ConfigWriter) -> None:

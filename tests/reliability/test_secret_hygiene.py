@@ -43,6 +43,8 @@ AZURE_KEY = f"{MARKER}az{secrets.token_hex(10)}"  # 32 characters like a real ke
 HF_TOKEN = f"hf_{MARKER}hub{secrets.token_hex(12)}"
 WRONG_HF_TOKEN = f"hf_{MARKER}wrong{secrets.token_hex(12)}"
 WRONG_OPENAI_KEY = f"sk-{MARKER}wrong{secrets.token_hex(12)}"
+# A W&B key in the environment while W&B works offline: it must not land in the run's offline files.
+WANDB_KEY = f"local-{MARKER}wandb{secrets.token_hex(16)}"
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Emulators:
     arm_token: str
 
     def secrets(self) -> list[str]:
-        return [OPENAI_KEY, AZURE_KEY, HF_TOKEN, WRONG_HF_TOKEN, WRONG_OPENAI_KEY, self.arm_token, MARKER]
+        return [OPENAI_KEY, AZURE_KEY, HF_TOKEN, WRONG_HF_TOKEN, WRONG_OPENAI_KEY, WANDB_KEY, self.arm_token, MARKER]
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +108,8 @@ def _configs(emus: Emulators, folder: Path) -> dict[str, Path]:
         "autotrain": {
             "provider": "autotrain",
             "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+            # W&B offline (wandb_env): its run folders, transaction logs and staged artifacts are scanned too.
+            "tracking": {"backend": "wandb", "project": "leak-check"},
             "provider_options": {
                 "endpoint": emus.hub.endpoint,
                 "token": HF_TOKEN,
@@ -177,6 +181,7 @@ def test_every_command_keeps_every_secret_out(
         "AZURE_ARM_TOKEN": emulators.arm_token,
         "HF_TOKEN": HF_TOKEN,
         "TRACKIO_DIR": str(home / "trackio"),
+        **wandb_env(home),
     }
     tk = Session(cli_zygote, folder, env)
 
@@ -244,9 +249,10 @@ def test_every_command_keeps_every_secret_out(
     for path in files:
         leaks += [f"{path}: {where}" for where in _leaks(emulators.secrets(), {"bytes": _text(path)})]
     ledger_files = sorted(p.name for p in home.glob("runs.db*"))
-    tracked = [p for p in files if "mlruns" in p.parts or "trackio" in p.parts]
+    tracked = [p for p in files if "mlruns" in p.parts or "trackio" in p.parts or "wandb" in p.parts]
     assert any(p.parent.name == "params" for p in tracked), "the MLflow store was written and scanned"
     assert any(p.suffix == ".db" for p in tracked if "trackio" in p.parts), "the Trackio database was scanned"
+    assert any(p.suffix == ".wandb" for p in tracked), "W&B's offline transaction logs were scanned"
     rows.append([f"files scanned: {len(files)} ({', '.join(ledger_files)}, run folders, reports)", "", "", ""])
     report_table(
         "secret scan: every CLI command with fake keys (stdout, stderr at -vv, ledger, run folders)",
@@ -256,6 +262,27 @@ def test_every_command_keeps_every_secret_out(
     assert not leaks, "\n".join(leaks)
     bad = [r for r in rows if r[3] not in ("clean", "")]
     assert not bad, table(["command", "exit", "bytes", "secrets"], bad)
+
+
+@pytest.fixture
+def wandb_session() -> Iterator[None]:
+    """W&B reads its variables once per process: end the session this test's runs started."""
+    yield
+    import wandb
+
+    wandb.teardown()
+
+
+def wandb_env(home: Path) -> dict[str, str]:
+    """W&B offline, a key in the environment all the same, and every folder W&B writes under ``home``."""
+    return {
+        "WANDB_MODE": "offline",
+        "WANDB_API_KEY": WANDB_KEY,
+        "WANDB_DIR": str(home),  # runs in home/wandb/
+        "WANDB_DATA_DIR": str(home / "wandb" / "data"),  # staged artifact files
+        "WANDB_CACHE_DIR": str(home / "wandb" / "cache"),
+        "WANDB_CONFIG_DIR": str(home / "wandb" / "config"),
+    }
 
 
 def _emulate(tk: Session) -> None:
@@ -293,9 +320,16 @@ def _leaks(values: list[str], texts: dict[str, str]) -> list[str]:
 
 
 def test_library_flows_log_and_raise_no_secret(
-    emulators: Emulators, tmp_path: Path, caplog: pytest.LogCaptureFixture, tunekit_home: Path
+    emulators: Emulators,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    tunekit_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    wandb_session: None,
 ) -> None:
-    caplog.set_level(logging.DEBUG)  # tunekit's loggers and the SDKs' (openai, httpx, huggingface_hub)
+    caplog.set_level(logging.DEBUG)  # tunekit's loggers and the SDKs' (openai, httpx, huggingface_hub, wandb)
+    for name, value in wandb_env(tunekit_home).items():
+        monkeypatch.setenv(name, value)
     configs = _configs(emulators, tmp_path / "work")
     texts: list[str] = []
     errors: list[BaseException] = []
@@ -335,6 +369,7 @@ def test_library_flows_log_and_raise_no_secret(
     assert any(r.name.startswith("httpx") or r.name.startswith("openai") for r in records), "SDK logs captured"
     texts += [caplog.text, *(r.getMessage() for r in records), *(repr(r.args) for r in records)]
     files = [p for p in tunekit_home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".wandb" for p in files), "W&B's offline transaction logs were scanned"
     leaks = _leaks(emulators.secrets(), {f"text {i}": t for i, t in enumerate(texts)})
     leaks += [f"{p}: {w}" for p in files for w in _leaks(emulators.secrets(), {"bytes": _text(p)})]
     assert not leaks, "\n".join(leaks)

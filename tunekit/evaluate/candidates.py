@@ -201,7 +201,7 @@ def build_candidates(
     candidates: list[Candidate] = []
     base_model = model.base_model if model is not None else config.model
     bills = provider.spends_money
-    rag = _document_index(settings)  # its input errors come before any client is made
+    rag = _document_index(settings, provider, base_model)  # its input errors come before any client is made
     needs_base = bool(settings.baselines) or rag is not None
     base = None
     if needs_base:
@@ -247,12 +247,18 @@ def build_candidates(
     return candidates
 
 
-def _document_index(settings: EvalConfig) -> DocumentIndex | None:
+def _document_index(settings: EvalConfig, provider: Provider, base_model: str) -> DocumentIndex | None:
     if settings.rag is None:
         return None
     from tunekit.evaluate.rag import DocumentIndex
 
-    return DocumentIndex(settings.rag)
+    counter = None
+    if settings.rag.chunk_tokens is not None or settings.rag.context_tokens is not None:
+        from tunekit.data.tokens import token_counter
+
+        # The base model's tokenizer: the rag and tuned+rag candidates are sent the same passages.
+        counter = token_counter(base_model, provider)
+    return DocumentIndex(settings.rag, counter=counter)
 
 
 def split_model(spec: str, default: str) -> tuple[str, str]:

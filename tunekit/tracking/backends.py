@@ -264,37 +264,56 @@ class TrackioTracker(Tracker):
 
 
 class WandbTracker(Tracker):
-    """W&B through ``wandb``; the key comes from ``WANDB_API_KEY`` or ``wandb login``, never from the config."""
+    """W&B through ``wandb``; the key comes from ``WANDB_API_KEY`` or ``wandb login``, never from the config.
+
+    Offline (``WANDB_MODE=offline`` or ``wandb offline``) needs no key and no network: each time tunekit
+    opens the run, W&B writes a folder under ``wandb/`` (``WANDB_DIR``) that ``wandb sync`` uploads later.
+    """
 
     backend = "wandb"
     module = "wandb"
-    install = "pip install wandb"
+    install = "pip install 'tunekit[wandb]'"
 
     def __init__(self, settings: TrackingConfig) -> None:
         super().__init__(settings)
         self._run: Any = None
+        self._where = "wandb"
+
+    @property
+    def where(self) -> str:
+        return self._where
 
     def problems(self) -> list[str]:
-        offline = os.environ.get("WANDB_MODE") in ("offline", "disabled")
-        netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-        logged_in = netrc.is_file() and "api.wandb.ai" in netrc.read_text(encoding="utf-8", errors="ignore")
-        if offline or os.environ.get("WANDB_API_KEY") or logged_in:
+        mode, host = _wandb_mode()
+        if mode in ("offline", "dryrun", "disabled") or _wandb_key_found(host):
             return []
-        return ["tracking.backend: wandb needs a key: set WANDB_API_KEY or run `wandb login` (or WANDB_MODE=offline)"]
+        return [
+            "tracking.backend: wandb needs a key: set WANDB_API_KEY or run `wandb login` "
+            "(or work offline: WANDB_MODE=offline, or `wandb offline`)"
+        ]
 
     def open(self, run_id: str, tracked_id: str | None, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
         import wandb
 
-        self._run = wandb.init(
-            project=self.settings.project,
-            entity=self.settings.entity,
-            name=run_id,
-            id=tracked_id or _wandb_id(run_id),
-            resume="allow",
-            config=dict(params),
-            tags=[f"{k}:{v}" for k, v in tags.items()],
-            reinit="create_new",
-        )
+        with _quiet():  # W&B's process-wide notices (a Weave suggestion when openai is imported) go to the log
+            self._run = wandb.init(
+                project=self.settings.project,
+                entity=self.settings.entity,
+                name=run_id,
+                id=tracked_id or _wandb_id(run_id),
+                resume="allow",
+                config=dict(params),
+                tags=[f"{k}:{v}" for k, v in tags.items()],
+                reinit="create_new",
+                # tunekit's own output is not the run's: W&B would copy the terminal (every -vv log line) into
+                # the run. Its banner would interleave with tunekit's lines; `where` says where the run went.
+                settings=wandb.Settings(console="off", silent=True),
+            )
+        if self._run.settings._offline:
+            folder = self._run.settings.sync_dir
+            self._where = f"wandb (offline, {folder}; upload with `wandb sync {Path(folder).parent}`)"
+        else:
+            self._where = f"wandb ({self._run.url})"
         return str(self._run.id)
 
     def log_metrics(self, points: Sequence[MetricPoint]) -> None:
@@ -321,11 +340,41 @@ class WandbTracker(Tracker):
         return self._run
 
 
+def _wandb_mode() -> tuple[str, str | None]:
+    """W&B's mode and server as ``wandb.init`` will see them: its settings files (``wandb offline`` writes
+    ``./wandb/settings``), then ``WANDB_*`` variables. Read without starting W&B's service."""
+    import wandb
+
+    try:
+        settings = wandb.Settings(quiet=True)
+        folder = os.environ.get("WANDB_CONFIG_DIR")
+        settings.settings_system = str(Path(folder) / "settings" if folder else Path.home() / ".config/wandb/settings")
+        settings.update_from_system_settings()
+        settings.update_from_env_vars(dict(os.environ))
+        return str(settings.mode), str(settings.base_url)
+    except (AttributeError, TypeError, ValueError):  # another wandb release: its variable still says
+        return os.environ.get("WANDB_MODE", "online"), None
+
+
+def _wandb_key_found(host: str | None) -> bool:
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    if host is not None:
+        try:
+            from wandb.sdk.lib.wbauth.wbnetrc import read_netrc_auth
+
+            return read_netrc_auth(host=host) is not None
+        except Exception:  # another wandb release, or a key W&B finds malformed (wandb.init will say so)
+            pass
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    return netrc.is_file() and "wandb" in netrc.read_text(encoding="utf-8", errors="ignore")
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """A library that prints (Trackio's progress lines) says it in tunekit's log instead: the library never prints."""
+    """A library that prints (Trackio's progress lines, W&B's notices) says it in tunekit's log instead."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         yield
     if out.getvalue().strip():
         logger.debug("%s", redact(out.getvalue().strip()))

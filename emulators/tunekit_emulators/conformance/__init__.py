@@ -11,8 +11,9 @@ its emulator, how to count the jobs carrying a run id), then:
   client SIGKILLed at every ledger step, resumed, and exactly one job counted
   (:func:`run_case`, with a :class:`~tunekit_emulators.conformance.zygote.Zygote` forking clients);
 * :mod:`~tunekit_emulators.conformance.data` — ``write_jsonl``, ``write_yaml``, ``chat_rows``;
-* :mod:`~tunekit_emulators.conformance.tracking` — ``ledger_series`` and ``mlflow_series``, to check
-  that a tracker holds the metrics the ledger recorded.
+* :mod:`~tunekit_emulators.conformance.tracking` — ``ledger_series``, ``mlflow_series`` and
+  ``wandb_offline_run`` (W&B's offline folders, read with W&B's own reader), to check that a tracker
+  holds the metrics the ledger recorded.
 """
 
 from tunekit_emulators.conformance.checks import (
@@ -33,12 +34,18 @@ from tunekit_emulators.conformance.data import (
     write_jsonl as write_jsonl,
     write_yaml as write_yaml,
 )
-from tunekit_emulators.conformance.tracking import ledger_series as ledger_series, mlflow_series as mlflow_series
+from tunekit_emulators.conformance.tracking import (
+    WandbRun as WandbRun,
+    ledger_series as ledger_series,
+    mlflow_series as mlflow_series,
+    wandb_offline_run as wandb_offline_run,
+)
 
 __all__ = [
     "ConfigWriter",
     "CrashPoint",
     "ProviderCase",
+    "WandbRun",
     "chat_rows",
     "check_create_fault",
     "check_exactly_once",
@@ -48,6 +55,7 @@ __all__ = [
     "mlflow_series",
     "remote_points",
     "run_case",
+    "wandb_offline_run",
     "write_jsonl",
     "write_yaml",
 ]
