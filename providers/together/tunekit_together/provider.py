@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -334,9 +334,11 @@ class TogetherProvider(Provider[TogetherOptions]):
     # (its auth, base URL and errors): SDK 3.1.1's client.endpoints is the v2 project API (an endpoint, deployments
     # and traffic under a project id), which lists no hardware for a model and serves no fine-tune by its output name.
 
-    def _api(self, method: str, path: str, **options: Any) -> Any:
+    def _api(self, method: str, path: str, *, retry: bool = True, **options: Any) -> Any:
+        # retry=False for a create, which only conn.create may repeat (after a look for what it made)
         client: Any = self.conn.client
-        return self.conn.call(getattr(client, method), f"/v1{path}", cast_to=object, **options)
+        send: Callable[[], Any] = lambda: getattr(client, method)(f"/v1{path}", cast_to=object, **options)  # noqa: E731
+        return self.conn.call(send) if retry else send()
 
     def _hardware(self, model: str, wanted: str) -> dict[str, Any]:
         """The hardware row ``wanted`` of those Together lists for ``model`` (404: the model gets no endpoint)."""
@@ -366,7 +368,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         rental: tk.Rental[Any] = tk.Rental(
             name=label,
             find=lambda: self._endpoint(model.model_id, label),
-            create=lambda: self._api("post", "/endpoints", body=body),
+            create=lambda: self._api("post", "/endpoints", retry=False, body=body),
             refresh=lambda e: self._api("get", f"/endpoints/{e['id']}"),
             state=lambda e: str(e.get("state")),
             delete=lambda e: self._api("delete", f"/endpoints/{e['id']}"),
@@ -375,7 +377,6 @@ class TogetherProvider(Provider[TogetherOptions]):
         )
         what, timeout = f"{model.model_id} on {hardware}", self.options.deploy_timeout
         found = tk.rent(self.conn, run, rental, what=what, interval=self.poll_interval, timeout=timeout, **price)
-        run.remember(endpoint=found["id"])
         metadata = {**model.metadata, "sku": hardware, "endpoint": found["id"], "endpoint_name": found["name"]}
         return model.model_copy(update={"kind": "deployment", "deployment": label, "metadata": metadata | price})
 
@@ -389,8 +390,9 @@ class TogetherProvider(Provider[TogetherOptions]):
         return None
 
     def undeploy(self, model: FineTunedModel, run: RunContext) -> None:
-        endpoint = model.metadata.get("endpoint") or run.remote.get("endpoint")
-        if endpoint:
+        # A create the ledger saw no answer to (a killed client) left no id: the endpoint is found by its name.
+        label = f"tunekit {model.deployment}"
+        if endpoint := model.metadata.get("endpoint") or (self._endpoint(model.model_id, label) or {}).get("id"):
             tk.return_rental(self.conn, run, str(endpoint), lambda: self._api("delete", f"/endpoints/{endpoint}"))
 
     def pause_deployment(self, model: FineTunedModel, run: RunContext) -> None:

@@ -16,6 +16,7 @@ from tunekit import Ledger, Tuner
 from tunekit.cli.app import app
 from tunekit.errors import ConfigError
 from tunekit.states import JobStatus
+from tunekit_emulators import Fault
 from tunekit_emulators.together import TogetherEmulator
 
 ConfigFactory = Callable[..., Path]
@@ -98,21 +99,40 @@ def test_an_endpoint_that_fails_to_start_is_deleted(
     assert Tuner.from_config(config).deployments(run_id, existing=True) == []
 
 
-@pytest.mark.parametrize("crash_at", ["intent:create_deployment:after", "outcome:create_deployment"])
-def test_a_client_killed_while_deploying_leaves_one_endpoint(
-    together_emulator: TogetherEmulator, make_config: ConfigFactory, crash_at: str
+@pytest.mark.parametrize(
+    ("crash_at", "then"),
+    [
+        ("intent:create_deployment:after", "deploy"),
+        ("outcome:create_deployment", "deploy"),
+        ("outcome:create_deployment", "undeploy"),
+    ],
+)
+def test_a_client_killed_while_deploying_leaves_one_endpoint_that_undeploy_deletes(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory, crash_at: str, then: str
 ) -> None:
     _config, run_id = _trained(together_emulator, make_config)
     code = "import sys; from tunekit.cli.app import app; sys.argv[0] = 'tunekit'; app()"
     env = {**os.environ, "TUNEKIT_CRASH_AT": crash_at}
     killed = subprocess.run([sys.executable, "-c", code, "deploy", run_id, "--yes"], env=env, timeout=120)
     assert killed.returncode == -9
-    again = runner.invoke(app, ["deploy", run_id, "--yes"])
-    assert again.exit_code == 0, again.output
-    [endpoint] = together_emulator.endpoints.listed()
-    assert endpoint["state"] == "STARTED" and _endpoint_creates(together_emulator) <= 1
+    if then == "deploy":  # deploying again adopts what the killed client made
+        again = runner.invoke(app, ["deploy", run_id, "--yes"])
+        assert again.exit_code == 0, again.output
+        [endpoint] = together_emulator.endpoints.listed()
+        assert endpoint["state"] == "STARTED" and _endpoint_creates(together_emulator) == 1
     assert runner.invoke(app, ["undeploy", run_id]).exit_code == 0
     assert together_emulator.endpoints.listed() == []
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_sent_again(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory
+) -> None:
+    _config, run_id = _trained(together_emulator, make_config)
+    together_emulator.inject("POST /v1/endpoints", Fault.reset(after_processing=True), first_n=1)
+    deployed = runner.invoke(app, ["deploy", run_id, "--yes"])
+    assert deployed.exit_code == 0, deployed.output
+    assert len(together_emulator.endpoints.listed()) == 1
+    assert _endpoint_creates(together_emulator) == 1
 
 
 def test_a_model_without_endpoint_hardware_is_refused_before_upload(
