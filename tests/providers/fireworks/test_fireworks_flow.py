@@ -167,3 +167,17 @@ def test_an_evaluation_without_a_deployment_is_refused_before_upload(
     ran = runner.invoke(app, ["run", str(deployed), "--yes", "--poll-interval", "0.02"])
     assert ran.exit_code == 0, ran.output
     assert len(fireworks.jobs()) == 1 and len(fireworks.deployments()) == 1
+
+
+def test_a_deployment_that_never_becomes_ready_is_deleted(
+    fireworks: FireworksEmulator, make_config: ConfigFactory
+) -> None:
+    config = make_config(fireworks, provider_options={"deploy_timeout": 0.2})
+    job = Tuner.from_config(config).submit()
+    assert job.wait(poll_interval=0.02, timeout=30).status == JobStatus.SUCCEEDED
+    fireworks.lifecycle.mode = "manual"  # the deployment stays CREATING
+    failed = runner.invoke(app, ["deploy", job.run_id, "--yes"])
+    assert failed.exit_code != 0
+    assert "is CREATING after 0.2 s; it was deleted, nothing bills" in str(failed.exception) + failed.output
+    assert fireworks.deployments() == []
+    assert [d.state for d in Tuner.from_config(config).deployments(job.run_id)] == ["deleted"]

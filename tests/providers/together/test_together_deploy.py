@@ -99,6 +99,16 @@ def test_an_endpoint_that_fails_to_start_is_deleted(
     assert Tuner.from_config(config).deployments(run_id, existing=True) == []
 
 
+def test_an_endpoint_that_does_not_start_in_time_is_deleted(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory
+) -> None:
+    _config, run_id = _trained(together_emulator, make_config, provider_options={"deploy_timeout": 0.2})
+    together_emulator.lifecycle.mode = "manual"  # the endpoint stays PENDING
+    failed = runner.invoke(app, ["deploy", run_id, "--yes"])
+    assert "is PENDING after 0.2 s; it was deleted, nothing bills" in str(failed.exception) + failed.output
+    assert _endpoint_creates(together_emulator) == 1 and together_emulator.endpoints.listed() == []
+
+
 @pytest.mark.parametrize(
     ("crash_at", "then"),
     [
