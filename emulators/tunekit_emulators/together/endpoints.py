@@ -108,6 +108,14 @@ class Endpoints:
         with self.lock:
             return [self._read(e.id).to_api() for e in list(self.records.values())]
 
+    def stop(self, endpoint_id: str) -> dict[str, Any]:
+        """Stop an endpoint as its ``inactive_timeout`` does after idle minutes (tunekit did not ask)."""
+        with self.lock:
+            record = self._read(endpoint_id)
+            record.state, record.entered_at = "STOPPED", self.lifecycle.now()
+            record.history.append("STOPPED")
+            return record.to_api()
+
     def serving(self, name: str) -> Endpoint | None:
         """The endpoint called ``name`` (what chat sends as ``model``), moved on to where it is now."""
         with self.lock:

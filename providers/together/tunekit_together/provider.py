@@ -341,7 +341,7 @@ class TogetherProvider(Provider[TogetherOptions]):
         return self.conn.call(send) if retry else send()
 
     def _hardware(self, model: str, wanted: str) -> dict[str, Any]:
-        """The hardware row ``wanted`` of those Together lists for ``model`` (404: the model gets no endpoint)."""
+        # The hardware row `wanted` of those Together lists for `model` (404: the model gets no endpoint).
         try:
             listed = self._api("get", "/hardware", options={"params": {"model": model}}).get("data") or []
         except tk.NotFoundError:
@@ -385,6 +385,8 @@ class TogetherProvider(Provider[TogetherOptions]):
         listed = self._api("get", "/endpoints", options={"params": {"type": "dedicated"}}).get("data") or []
         for row in (r for r in listed if r.get("model") == model):
             found: dict[str, Any] = self._api("get", f"/endpoints/{row['id']}")
+            if found.get("display_name") == label and found.get("state") == "STOPPED":  # stopped when idle: start it
+                found = self._api("patch", f"/endpoints/{row['id']}", body={"state": "STARTED"})
             if found.get("display_name") == label:
                 return found
         return None
@@ -396,7 +398,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             tk.return_rental(self.conn, run, str(endpoint), lambda: self._api("delete", f"/endpoints/{endpoint}"))
 
     def pause_deployment(self, model: FineTunedModel, run: RunContext) -> None:
-        """Stop the endpoint: it keeps its name and hardware and bills nothing until started again."""
+        # Stopped, the endpoint keeps its name and hardware and bills nothing until started again.
         self._api("patch", f"/endpoints/{model.metadata['endpoint']}", body={"state": "STOPPED"})
 
     def resume_deployment(self, model: FineTunedModel, run: RunContext) -> FineTunedModel:

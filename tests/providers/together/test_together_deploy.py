@@ -87,6 +87,19 @@ def test_a_stopped_endpoint_bills_nothing_and_starts_again(
     assert [d.state for d in Tuner.from_config(config).deployments(run_id, billing=True)] == ["active"]
 
 
+def test_deploying_again_starts_an_endpoint_stopped_when_idle(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory
+) -> None:
+    _config, run_id = _trained(together_emulator, make_config)
+    assert runner.invoke(app, ["deploy", run_id, "--yes"]).exit_code == 0
+    [endpoint] = together_emulator.endpoints.listed()
+    together_emulator.endpoints.stop(endpoint["id"])  # its inactive_timeout passed
+    again = runner.invoke(app, ["deploy", run_id, "--yes"])
+    assert again.exit_code == 0, again.output
+    [endpoint] = together_emulator.endpoints.listed()
+    assert endpoint["state"] == "STARTED" and _endpoint_creates(together_emulator) == 1
+
+
 def test_an_endpoint_that_fails_to_start_is_deleted(
     together_emulator: TogetherEmulator, make_config: ConfigFactory
 ) -> None:
