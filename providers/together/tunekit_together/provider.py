@@ -352,9 +352,6 @@ class TogetherProvider(Provider[TogetherOptions]):
             raise tk.ConfigError(f"deploy.instance_type: {model} runs on {known}, not {wanted}")
         return dict(row)
 
-    def deploy_serves_evaluation(self, config: tk.TuneConfig) -> bool:
-        return config.deploy is not None  # the tuned model answers on its endpoint, whatever serverless serves
-
     def deploy(self, model: FineTunedModel, deploy: tk.DeployConfig, run: RunContext) -> FineTunedModel:
         """Serve the tuned model on a dedicated endpoint, billed by the minute while it runs, until undeployed."""
         hardware, label = deploy.instance_type or HARDWARE, f"tunekit {deploy.name or run.run_id}"

@@ -183,6 +183,10 @@ def test_run_deploys_then_evaluates_a_model_serverless_would_not_answer(
     assert endpoint["model"] == job["model_output_name"]
     asked = [json.loads(r.body)["model"] for r in together_emulator.requests if r.path == "/v1/chat/completions"]
     assert endpoint["name"] in asked and job["model_output_name"] not in asked  # the tuned model: on its endpoint
+    # The baselines answer serverless, endpoint or not: their model is asked before anything is uploaded.
+    paths = [(r.method, r.path, r.body) for r in together_emulator.requests]
+    upload = paths.index(next(p for p in paths if p[:2] == ("POST", "/v1/files")))
+    assert any(p[1] == "/v1/chat/completions" and json.loads(p[2])["model"] == UNSERVED for p in paths[:upload])
     [run] = Ledger().runs()
     assert runner.invoke(app, ["undeploy", run.run_id]).exit_code == 0
     assert together_emulator.endpoints.listed() == []
