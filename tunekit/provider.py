@@ -266,7 +266,9 @@ class Provider(ABC, Generic[OptionsT]):
         """Provider-specific problems with a config, as ``"path: message"`` lines.
 
         The default refuses what :meth:`limits` rules out (model, suffix, epochs);
-        an override adds its own problems to ``super().check(config)``.
+        an override adds its own problems to ``super().check(config)``. It may
+        read from the service what must exist before paying (the hardware a
+        ``deploy:`` section names), never create or change anything there.
         """
         return self.limits(config.model).problems(config, self.name)
 

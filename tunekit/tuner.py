@@ -201,7 +201,11 @@ class Tuner:
         return job
 
     def _check(self) -> None:
-        """The provider's own checks of the config: before any network call, upload, ledger write or spend."""
+        """The provider's own checks of the config: before any upload, ledger write or spend.
+
+        The only requests they send read what must exist before paying: the parent job of ``init_from``, the
+        hardware a ``deploy:`` section names. Nothing is created.
+        """
         from tunekit.tracking import tracking_problems
 
         problems = self.provider.check(self.config)
