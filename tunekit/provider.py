@@ -383,6 +383,16 @@ class Provider(ABC, Generic[OptionsT]):
         """
         return model.base_model
 
+    def live_hosting_cost(self, model: str, deploy: DeployConfig) -> HostingCost | None:
+        """The hourly fee the service quotes now for hosting a model tuned from ``model`` with ``deploy``.
+
+        A read that creates nothing, asked before a deployment is created so
+        the question shows today's price; ``source`` says where it was read
+        (e.g. the service's hardware list). None (the default): the service
+        quotes no price, and :meth:`hosting_cost`'s dated table price is said.
+        """
+        return None
+
     def deploy(self, model: FineTunedModel, deploy: DeployConfig, run: RunContext) -> FineTunedModel:
         raise UnsupportedOperationError(self.name, "deploy", "models from this provider are served without deploying")
 

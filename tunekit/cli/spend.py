@@ -56,13 +56,18 @@ def confirm_new_job(
 def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_id: str) -> HostingCost | None:
     """Say what the deployment costs by the hour, and ask before creating one that bills.
 
+    The price is the one the service quotes now (:meth:`Provider.live_hosting_cost
+    <tunekit.provider.Provider.live_hosting_cost>`) when it quotes one, said
+    with the dated table's when they differ; else the table's, with its date.
     Exits 2 when ``--yes`` was not given and no terminal can answer; exits 1
     (nothing created) when the answer is no. A tier without an hourly fee is
     said, not asked about. Returns the price it said.
     """
-    hosting = tuner.provider.hosting_cost(tuner.config.model, settings)
+    table = tuner.provider.hosting_cost(tuner.config.model, settings)
+    live = tuner.provider.live_hosting_cost(tuner.config.model, settings)
+    hosting, said = _price_said(live, table)
     if hosting is not None:
-        dated = f" (prices as of {hosting.as_of}: {hosting.source})" if hosting.as_of else ""
+        dated = f" ({said})" if said else ""
         err_console.print(f"[bold yellow]note:[/] {hosting.warning()}{dated}", highlight=False, soft_wrap=True)
         if hosting.per_hour == 0:
             return hosting
@@ -78,10 +83,24 @@ def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_i
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_USAGE)
-    if not typer.confirm(f"Deploy run {run_id} (it bills{price} until undeployed)?", default=False):
+    where = f"; {said}" if said and price else ""
+    if not typer.confirm(f"Deploy run {run_id} (it bills{price} until undeployed{where})?", default=False):
         err_console.print("nothing was deployed")
         raise typer.Exit(EXIT_FAILURE)
     return hosting
+
+
+def _price_said(live: HostingCost | None, table: HostingCost | None) -> tuple[HostingCost | None, str]:
+    """The price to say (the service's when it quoted one, else the table's) and where it comes from, dated."""
+    if live is None or live.per_hour is None:
+        if table is None or not table.as_of:
+            return table, ""
+        return table, f"table prices as of {table.as_of}" + (f": {table.source}" if table.source else "")
+    said = f"read now from {live.source or 'the service'}"
+    if table is not None and table.per_hour is not None and round(table.per_hour, 2) != round(live.per_hour, 2):
+        dated = f" as of {table.as_of}" if table.as_of else ""
+        said += f"; the table says {table.currency} {table.per_hour:.2f}{dated}"
+    return live, said
 
 
 def confirm_resume(tuner: Tuner, run_id: str, name: str | None, *, yes: bool) -> None:

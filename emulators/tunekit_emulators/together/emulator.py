@@ -36,7 +36,7 @@ from tunekit_emulators.openai.training import parse_training_file
 from tunekit_emulators.ratelimit import RateLimiter
 from tunekit_emulators.replies import echo_completion
 from tunekit_emulators.together.catalog import SERVERLESS_LORA, model_limits
-from tunekit_emulators.together.endpoints import Endpoints
+from tunekit_emulators.together.endpoints import HARDWARE, Endpoints
 
 __all__ = ["PATH", "TogetherEmulator"]
 
@@ -189,6 +189,7 @@ class TogetherEmulator(Emulator):
             self.endpoints.records.clear()
             self.endpoints.fail_starts = False
             self.endpoints.unservable.clear()
+            self.endpoints.prices = dict(HARDWARE)
             self.limiter.reset()
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:

@@ -90,6 +90,8 @@ class Endpoints:
         """While true, an endpoint that starts ends in ERROR instead of STARTED."""
         self.unservable: set[str] = set()
         """Models no hardware serves: ``/v1/hardware?model=`` and a create answer 404 for them."""
+        self.prices: dict[str, float | None] = dict(HARDWARE)
+        """Hardware id -> cents per minute ``/v1/hardware`` lists now (prices change; None: listed without one)."""
 
     def routes(self) -> list[Route]:
         return [
@@ -150,10 +152,10 @@ class Endpoints:
             {
                 "object": "hardware",
                 "id": hw,
-                "pricing": {"cents_per_minute": cents},
+                "pricing": {"cents_per_minute": cents} if cents is not None else {},
                 "availability": {"status": "available"},
             }
-            for hw, cents in HARDWARE.items()
+            for hw, cents in self.prices.items()
         ]
         return json_response({"object": "list", "data": rows})
 

@@ -127,7 +127,7 @@ class TogetherProvider(Provider[TogetherOptions]):
             problems.append("provider_options.from_checkpoint: init_from names what the job starts from; remove one")
         if config.deploy is not None and not problems:  # before training is paid for: the base model can get one
             try:
-                self._hardware(config.model, config.deploy.instance_type or HARDWARE)
+                self.live_hosting_cost(config.model, config.deploy)
             except tk.ConfigError as exc:
                 problems.append(str(exc))
         if self.options.wandb is not None and not os.environ.get("WANDB_API_KEY"):
@@ -340,8 +340,9 @@ class TogetherProvider(Provider[TogetherOptions]):
         send: Callable[[], Any] = lambda: getattr(client, method)(f"/v1{path}", cast_to=object, **options)  # noqa: E731
         return self.conn.call(send) if retry else send()
 
-    def _hardware(self, model: str, wanted: str) -> dict[str, Any]:
-        # The hardware row `wanted` of those Together lists for `model` (404: the model gets no endpoint).
+    def live_hosting_cost(self, model: str, deploy: tk.DeployConfig) -> tk.HostingCost | None:
+        # The price Together lists now for deploy's hardware for `model` (404 or not listed: no endpoint for it).
+        wanted = deploy.instance_type or HARDWARE
         try:
             listed = self._api("get", "/hardware", options={"params": {"model": model}}).get("data") or []
         except tk.NotFoundError:
@@ -350,13 +351,14 @@ class TogetherProvider(Provider[TogetherOptions]):
         if row is None:
             known = ", ".join(str(h.get("id")) for h in listed) or "none"
             raise tk.ConfigError(f"deploy.instance_type: {model} runs on {known}, not {wanted}")
-        return dict(row)
+        cpm = (row.get("pricing") or {}).get("cents_per_minute")
+        return None if cpm is None else tk.HostingCost(round(cpm * 0.6, 4), wanted, source="Together's hardware list")
 
     def deploy(self, model: FineTunedModel, deploy: tk.DeployConfig, run: RunContext) -> FineTunedModel:
         """Serve the tuned model on a dedicated endpoint, billed by the minute while it runs, until undeployed."""
         hardware, label = deploy.instance_type or HARDWARE, f"tunekit {deploy.name or run.run_id}"
-        cents = (self._hardware(model.model_id, hardware).get("pricing") or {}).get("cents_per_minute")
-        price = {"hourly_price": round(cents * 0.6, 4), "currency": "USD"} if cents is not None else {}
+        live = self.live_hosting_cost(model.model_id, deploy)
+        price = {"hourly_price": live.per_hour, "currency": live.currency} if live is not None else {}
         logger.warning("%s on %s bills USD %s per hour while it runs", label, hardware, price.get("hourly_price"))
         body: dict[str, Any] = dict(model=model.model_id, hardware=hardware, display_name=label, state="STARTED")
         body["autoscaling"] = {"min_replicas": deploy.min_replicas, "max_replicas": deploy.max_replicas}

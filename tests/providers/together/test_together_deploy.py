@@ -69,6 +69,35 @@ def test_deploy_asks_first_then_makes_one_priced_endpoint_that_undeploy_deletes(
     assert [d.state for d in tuner.deployments(run_id)] == ["deleted"]
 
 
+def test_deploy_asks_at_the_price_together_lists_now_and_says_the_tables(
+    together_emulator: TogetherEmulator, make_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, run_id = _trained(together_emulator, make_config, model=UNSERVED)
+    monkeypatch.setattr("tunekit.cli.spend.can_ask", lambda: True)
+    together_emulator.endpoints.prices[H100["instance_type"]] = 6.0  # USD 3.60 an hour; prices.yaml says 3.36
+    declined = runner.invoke(app, ["deploy", run_id], input="n\n")
+    assert declined.exit_code == 1, declined.output
+    asked = declined.output.replace("\n", " ")
+    assert "it bills at USD 3.60 per hour until undeployed; read now from Together's hardware list" in asked
+    assert "the table says USD 3.36 as of 2026-12-03" in asked and "3.60 per hour, until you undeploy it" in asked
+
+    together_emulator.endpoints.prices[H100["instance_type"]] = None  # listed without a price: the table's, dated
+    declined = runner.invoke(app, ["deploy", run_id], input="n\n")
+    asked = declined.output.replace("\n", " ")
+    assert (
+        declined.exit_code == 1
+        and "it bills at USD 3.36 per hour until undeployed; table prices as of 2026-12-03" in asked
+    )
+    assert "read now" not in asked and _endpoint_creates(together_emulator) == 0
+
+    together_emulator.endpoints.prices[H100["instance_type"]] = 6.0
+    deployed = runner.invoke(app, ["deploy", run_id, "--yes"])
+    assert deployed.exit_code == 0 and "read now from Together's hardware list" in deployed.output, deployed.output
+    [recorded] = Tuner.from_config(config).deployments(run_id, billing=True)
+    assert (recorded.hourly_price, recorded.currency) == (3.6, "USD")
+    assert runner.invoke(app, ["undeploy", run_id]).exit_code == 0
+
+
 def test_a_stopped_endpoint_bills_nothing_and_starts_again(
     together_emulator: TogetherEmulator, make_config: ConfigFactory
 ) -> None:
