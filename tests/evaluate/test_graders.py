@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tunekit import Ledger
+from tunekit.cli.output import EXIT_USAGE
 from tunekit.errors import ConfigError
 from tunekit.evaluate import Candidate, evaluate
 from tunekit.evaluate.graders import load_grader
 from tunekit.evaluate.metrics import resolve_metrics
 from tunekit.inference import OpenAIChatClient
 from tunekit_emulators import OpenAIEmulator
+from tunekit_emulators.conformance.data import write_jsonl
 
 BASE = "gpt-4o-mini-2024-07-18"
 
@@ -248,3 +255,51 @@ def test_an_item_field_the_data_lacks_is_refused_before_any_request(
     with pytest.raises(ConfigError) as missing:
         check_reward_columns(rewards, reward_items([{"messages": examples[0]["messages"]}]))
     assert "needs the column 'answer_key'" in str(missing.value.problems)
+
+
+def test_run_refuses_a_grader_field_a_held_out_example_lacks_before_any_upload(
+    tmp_path: Path, openai_emulator: OpenAIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tunekit run` checks the grader's {{item.<field>}} against every held-out example before training is paid
+    for: otherwise the refusal would come only after the tuned model exists."""
+    monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
+    spec = {"type": "string_check", "name": "city", "input": "{{sample.output_text}}",
+            "reference": "{{item.answer_key.city}}", "operation": "eq"}  # fmt: skip
+    metric = grader(tmp_path, "city", spec)
+
+    def row(i: int, key: dict[str, str]) -> dict[str, Any]:
+        messages = [{"role": "user", "content": f"Capital of country {i}?"},
+                    {"role": "assistant", "content": f"City{i}"}]  # fmt: skip
+        return {"messages": messages, "answer_key": key}
+
+    train = [row(i, {"city": f"City{i}"}) for i in range(12)]
+    held_out = [row(1, {"city": "City1"}), row(2, {"city": "City2"}), row(3, {"country": "Country3"})]
+    config = {
+        "provider": "openai",
+        "model": BASE,
+        "data": {"train": str(write_jsonl(tmp_path / "train.jsonl", train))},
+        "eval": {
+            "data": str(write_jsonl(tmp_path / "eval.jsonl", held_out)),
+            "baselines": ["zero-shot"],
+            "metrics": ["exact_match", metric],
+        },
+        "provider_options": {"base_url": openai_emulator.base_url, "poll_interval": 0.02, "file_poll_interval": 0.01},
+    }
+    path = tmp_path / "tune.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    # The installed command, as a user runs it: its error handler turns the refusal into a message and exit code.
+    env = {**os.environ, "COLUMNS": "400"}
+    tunekit = str(Path(sys.executable).with_name("tunekit"))
+    result = subprocess.run(
+        [tunekit, "run", str(path), "--yes", "--poll-interval", "0"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
+    out = " ".join(result.stderr.split())
+    # The grader file, its key and variable, and the example by file and line (the third row lacks the city).
+    assert str(tmp_path / "city.json") in out and "{{item.answer_key.city}}" in out, out
+    assert f"{tmp_path / 'eval.jsonl'}:3" in out, out
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == []
+    assert [r for r in openai_emulator.requests if r.path.startswith("/v1/files")] == []
+    assert Ledger().runs() == []
