@@ -16,52 +16,41 @@ from tunekit_emulators.openai import OpenAIEmulator
 FAST = {"poll_interval": 0.02, "file_poll_interval": 0.01, "retry_max_wait": 0.05, "timeout": 5}
 
 
-@pytest.fixture
-def openai_config(openai_emulator: OpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigWriter:
-    """``openai_config(tracking={...}, sweep={...})``: a tune.yaml for the emulator, the key in the environment."""
-    monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
+def _config_writer(tmp_path: Path, provider: str, model: str, options: dict[str, Any]) -> ConfigWriter:
+    """``make(name, **fields)``: a tune.yaml in ``tmp_path/work`` with 12 training and 4 validation chats."""
     folder = tmp_path / "work"
     folder.mkdir(exist_ok=True)
     write_jsonl(folder / "train.jsonl", chat_rows(12))
     write_jsonl(folder / "valid.jsonl", chat_rows(4))
 
     def make(name: str = "tune.yaml", **fields: Any) -> Path:
-        options = {"base_url": openai_emulator.base_url, **FAST, **fields.pop("provider_options", {})}
         config: dict[str, Any] = {
-            "provider": "openai",
-            "model": "gpt-4o-mini-2024-07-18",
+            "provider": provider,
+            "model": model,
             "data": {"train": "train.jsonl", "validation": "valid.jsonl"},
             "hyperparameters": {"epochs": 2},
-            "provider_options": options,
+            "provider_options": {**options, **fields.pop("provider_options", {})},
             **fields,
         }
         return write_yaml(folder / name, config)
 
     return make
+
+
+@pytest.fixture
+def openai_config(openai_emulator: OpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigWriter:
+    """``openai_config(tracking={...}, sweep={...})``: a tune.yaml for the emulator, the key in the environment."""
+    monkeypatch.setenv("OPENAI_API_KEY", openai_emulator.api_key)
+    options = {"base_url": openai_emulator.base_url, **FAST}
+    return _config_writer(tmp_path, "openai", "gpt-4o-mini-2024-07-18", options)
 
 
 @pytest.fixture
 def azure_config(azure_emulator: AzureOpenAIEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigWriter:
     """``azure_config(tracking={...})``: a tune.yaml for the Azure emulator, whose metrics tunekit logs itself."""
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", azure_emulator.api_key)
-    folder = tmp_path / "work"
-    folder.mkdir(exist_ok=True)
-    write_jsonl(folder / "train.jsonl", chat_rows(12))
-    write_jsonl(folder / "valid.jsonl", chat_rows(4))
-
-    def make(name: str = "tune.yaml", **fields: Any) -> Path:
-        options = {"endpoint": azure_emulator.endpoint, "api_version": azure_emulator.api_version, **FAST}
-        config: dict[str, Any] = {
-            "provider": "azure",
-            "model": "gpt-4.1-mini-2025-04-14",
-            "data": {"train": "train.jsonl", "validation": "valid.jsonl"},
-            "hyperparameters": {"epochs": 2},
-            "provider_options": options,
-            **fields,
-        }
-        return write_yaml(folder / name, config)
-
-    return make
+    options = {"endpoint": azure_emulator.endpoint, "api_version": azure_emulator.api_version, **FAST}
+    return _config_writer(tmp_path, "azure", "gpt-4.1-mini-2025-04-14", options)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,16 +134,21 @@ def azure_case() -> Iterator[ProviderCase]:
         )
 
 
+def _fireworks_config(emu: FireworksEmulator, folder: Path, **fields: Any) -> Path:
+    """A tune.yaml for the Fireworks emulator in ``folder``: 12 training chats, ``fields`` added."""
+    train = write_jsonl(folder / "train.jsonl", chat_rows(12))
+    model = "accounts/fireworks/models/llama-v3p1-8b-instruct"
+    options = {"base_url": emu.url, "account_id": emu.account_id, **FAST}
+    data = {"provider": "fireworks", "model": model, "data": {"train": train.name}, **fields}
+    return write_yaml(folder / "tune.yaml", {**data, "provider_options": options})
+
+
 @pytest.fixture(scope="module")
 def fireworks_case() -> Iterator[ProviderCase]:
     with FireworksEmulator() as emu:
 
         def config(folder: Path) -> Path:
-            train = write_jsonl(folder / "train.jsonl", chat_rows(12))
-            model = "accounts/fireworks/models/llama-v3p1-8b-instruct"
-            options = {"base_url": emu.url, "account_id": emu.account_id, **FAST}
-            data = {"provider": "fireworks", "model": model, "data": {"train": train.name}}
-            return write_yaml(folder / "tune.yaml", {**data, "provider_options": options})
+            return _fireworks_config(emu, folder)
 
         yield ProviderCase(
             provider="fireworks",
@@ -166,12 +172,7 @@ def fireworks_rft_case() -> Iterator[ProviderCase]:
     with FireworksEmulator() as emu:
 
         def config(folder: Path) -> Path:
-            train = write_jsonl(folder / "train.jsonl", chat_rows(12))
-            model = "accounts/fireworks/models/llama-v3p1-8b-instruct"
-            options = {"base_url": emu.url, "account_id": emu.account_id, **FAST}
-            data = {"provider": "fireworks", "model": model, "data": {"train": train.name}}
-            rft = {"method": "rft", "reward": ["exact_match"]}
-            return write_yaml(folder / "tune.yaml", {**data, **rft, "provider_options": options})
+            return _fireworks_config(emu, folder, method="rft", reward=["exact_match"])
 
         yield ProviderCase(
             provider="fireworks rft",
