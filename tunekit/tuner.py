@@ -96,6 +96,7 @@ class Tuner:
         self._provider: Provider | None = None
         self._parent: Lineage | None = None
         self._parent_resolved = False
+        self._checks: list[tuple[str, str, dict[str, Any]]] = []
 
     @classmethod
     def from_config(cls, path: str | Path, *, ledger: Ledger | None = None, **overrides: Any) -> Tuner:
@@ -142,6 +143,11 @@ class Tuner:
 
         return validate_data(self.config, profile=self.provider, strict=strict)
 
+    def note_check(self, step: str, message: str, data: dict[str, Any]) -> None:
+        """Keep what a check before spending found (the rewards' spread on the base model's samples, say): the next
+        new run :meth:`submit` creates records it as an ``outcome`` event of ``step``, beside the run's other steps."""
+        self._checks.append((step, message, data))
+
     # -- runs ------------------------------------------------------------------
 
     def submit(self, *, new: bool = False) -> Job:
@@ -168,6 +174,7 @@ class Tuner:
         if record is None:
             splits = self._load_splits()  # strict validation: bad data is refused before a run exists
             record = self._create_run(key)
+            self._record_checks(record.run_id)
             job, _ = self._drive(record, may_submit=True, splits=splits)
             return job
         if record.status is JobStatus.SUCCEEDED:
@@ -215,6 +222,11 @@ class Tuner:
         if problems:
             raise ConfigError("the config's tracking cannot work here", problems=problems)
         _ = self.parent  # init_from: the parent exists, succeeded, has this base model, and the provider continues it
+
+    def _record_checks(self, run_id: str) -> None:
+        for step, message, data in self._checks:
+            self.ledger.record(run_id, "outcome", step=step, message=message, data=data)
+        self._checks.clear()
 
     def _load_splits(self) -> DatasetSplits:
         from tunekit.data import load_splits

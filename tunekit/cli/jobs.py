@@ -45,6 +45,13 @@ def submit(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before starting a job that bills.")] = False,
     follow: Annotated[bool, typer.Option("--watch", help="Watch the job until it ends.")] = False,
+    skip_reward_check: Annotated[
+        bool,
+        typer.Option(
+            "--skip-reward-check",
+            help="method rft on a hosted service: do not sample the base model to check the rewards first.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Upload the data and start the fine-tuning job, once.
@@ -69,7 +76,7 @@ def submit(
             console.print(f"train it again with: tunekit submit {config} --new")
         return
     if existing is None or not existing.has_job:
-        confirm_new_job(tuner, yes=yes, out=err_console if as_json else console)
+        confirm_new_job(tuner, yes=yes, out=err_console if as_json else console, check_rewards=not skip_reward_check)
     try:
         job = tuner.submit(new=new)
     except JobLostError as exc:

@@ -31,6 +31,13 @@ def run(
         bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")
     ] = False,
     skip_eval: Annotated[bool, typer.Option("--skip-eval", help="Stop after the result; do not evaluate.")] = False,
+    skip_reward_check: Annotated[
+        bool,
+        typer.Option(
+            "--skip-reward-check",
+            help="method rft on a hosted service: do not sample the base model to check the rewards first.",
+        ),
+    ] = False,
     re_evaluate: Annotated[
         bool,
         typer.Option(
@@ -64,7 +71,12 @@ def run(
             console.print(f"resuming run [bold]{latest.run_id}[/] (job {latest.remote['job_id']})")
         else:
             evaluates = cfg.eval is not None and not skip_eval
-            confirm_new_job(tuner, yes=yes, preflight=(lambda: _check_evaluation(tuner)) if evaluates else None)
+            confirm_new_job(
+                tuner,
+                yes=yes,
+                preflight=(lambda: _check_evaluation(tuner)) if evaluates else None,
+                check_rewards=not skip_reward_check,
+            )
         job = tuner.submit(new=new)
     ledger = tuner.ledger
     console.print(f"run [bold]{job.run_id}[/]: job {job.job_id}  (folder {job.record.run_dir})")

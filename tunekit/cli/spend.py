@@ -27,12 +27,21 @@ def can_ask() -> bool:
 
 
 def confirm_new_job(
-    tuner: Tuner, *, yes: bool, out: Console | None = None, preflight: Callable[[], None] | None = None
+    tuner: Tuner,
+    *,
+    yes: bool,
+    out: Console | None = None,
+    preflight: Callable[[], None] | None = None,
+    check_rewards: bool = True,
 ) -> None:
     """Validate the data, show the report and the estimate, and ask before starting a job that bills.
 
     ``preflight`` runs once the data is valid, before the question (the
-    evaluation's models are asked one question there). Exits 3 when the data
+    evaluation's models are asked one question there). With ``check_rewards``,
+    a hosted ``method: rft`` job's rewards are first tried on samples of the base
+    model (:mod:`tunekit.evaluate.reward_preflight`; a few requests, said with their price
+    before they are sent); a reward that raises or never varies is refused
+    (a ConfigError, exit 2) with nothing uploaded. Exits 3 when the data
     is invalid (nothing was uploaded or spent), and 2
     when the job would bill, ``--yes`` was not given and no terminal can
     answer the question (a script or CI must say ``--yes`` on purpose).
@@ -42,6 +51,8 @@ def confirm_new_job(
     if not report.ok:
         err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
         raise typer.Exit(EXIT_DATA_INVALID)
+    if check_rewards:
+        _check_rewards(tuner, out or console)
     if preflight is not None:
         preflight()
     if not tuner.provider.spends_money or yes:
@@ -51,6 +62,42 @@ def confirm_new_job(
         raise typer.Exit(EXIT_USAGE)
     if not typer.confirm(f"Start a {tuner.provider.name} job (it bills)?", default=False):
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _check_rewards(tuner: Tuner, out: Console) -> None:
+    """Sample the base model to try the rewards, saying first how many requests that sends and what they cost."""
+    from rich.markup import escape
+
+    from tunekit.data import load_splits
+    from tunekit.evaluate.prices import price_for
+    from tunekit.evaluate.reward_preflight import STEP, check_rewards_on_base_model, reward_sampling, spread_summary
+    from tunekit.inference.ratelimit import estimate_prompt_tokens
+
+    config, provider = tuner.config, tuner.provider
+    if config.method != "rft" or provider.runs_here:
+        return
+    sampling = reward_sampling(config, provider, load_splits(config, profile=provider).train)
+    if sampling is None:
+        return
+    price = price_for(tuner.provider.name, sampling.model)
+    cost = ""
+    if price is not None:
+        most = sum(
+            price.per_request(estimate_prompt_tokens(item.prompt), sampling.max_tokens) * sampling.samples
+            for item in sampling.items
+        )
+        cost = f", at most USD {most:.2f}"
+    out.print(
+        f"checking the rewards on the base model: {escape(sampling.describe())}, billed as inference{cost} "
+        "(--skip-reward-check leaves them out)",
+        soft_wrap=True,
+        highlight=False,
+    )
+    with console.status("sampling the base model to check the rewards"):
+        spreads = check_rewards_on_base_model(config, provider, sampling)
+    summary = spread_summary(spreads)
+    tuner.note_check(STEP, summary, {"rewards": [spread.to_json() for spread in spreads]})
+    out.print(f"rewards on the base model's samples: {escape(summary)}", soft_wrap=True, highlight=False)
 
 
 def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_id: str) -> HostingCost | None:

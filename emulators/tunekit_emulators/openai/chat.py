@@ -2,13 +2,15 @@
 
 Answers are deterministic: a fine-tuned model replays the assistant reply it memorized for the
 conversation's last user message (see :mod:`tunekit_emulators.openai.training`) and otherwise answers
-like its base model; a base model echoes the first line of the last user message. Token usage comes
+like its base model; a base model echoes the first line of the last user message (asked at a
+temperature above 0, it samples among a few variants of that echo, in a fixed order). Token usage comes
 from :mod:`tunekit_emulators.openai.tokens`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -23,7 +25,7 @@ from tunekit_emulators.openai.errors import APIError, invalid_request, not_found
 from tunekit_emulators.openai.store import ModelRecord, OpenAIState
 from tunekit_emulators.openai.tokens import count_message_tokens, count_tokens, message_text, split_tokens
 from tunekit_emulators.openai.tools import arguments_for, check_tools, tool_to_call
-from tunekit_emulators.openai.training import base_model_answer, normalize_prompt
+from tunekit_emulators.openai.training import base_model_answer, normalize_prompt, sampled_base_answer
 from tunekit_emulators.ratelimit import RateLimiter
 
 __all__ = ["ChatRoutes", "Completion"]
@@ -60,6 +62,8 @@ class ChatRoutes:
         self.state = state
         self.limiter = limiter
         self.token_latency = token_latency
+        self._draws = itertools.count()
+        """Which variant the next sampled base-model answer takes (see :func:`sampled_base_answer`)."""
         self.resolve: Callable[[str], tuple[str, str]] = lambda model: (model, model)
         """Maps the requested ``model`` to (model that answers, model named in the response); Azure maps
         deployment names here."""
@@ -165,7 +169,15 @@ class ChatRoutes:
             call = {"name": str(function["name"]), "arguments": arguments}
             prompt = count_message_tokens(messages) + count_tokens(json.dumps(tools))
             return Completion(model, "", prompt, split_tokens(arguments), "tool_calls", call)
-        text = memorized if memorized is not None else base_model_answer(last_user)
+        temperature = body.get("temperature")
+        if memorized is not None:
+            text = memorized
+        elif isinstance(temperature, int | float) and temperature > 0:
+            with self.state.lock:  # requests arrive concurrently: each draw is taken once
+                draw = next(self._draws)
+            text = sampled_base_answer(last_user, draw)
+        else:
+            text = base_model_answer(last_user)
         finish = "stop"
         stop = body.get("stop")
         stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if isinstance(s, str) and s]

@@ -27,6 +27,7 @@ __all__ = [
     "normalize_prompt",
     "parse_training_file",
     "results_csv",
+    "sampled_base_answer",
 ]
 
 RESULTS_HEADER = ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy")
@@ -199,3 +200,22 @@ def base_model_answer(prompt: str) -> str:
     first = next((line.strip() for line in prompt.splitlines() if line.strip()), "")
     words = _WORD.findall(first)[:40]
     return " ".join(words) if words else "Hello! How can I help you today?"
+
+
+_SAMPLED_FORMS = (
+    "{answer}",
+    "I think: {answer}",
+    "{answer} Let me know if you need more.",
+    "Hello! How can I help you today?",
+)
+"""The few replies an untuned model samples among at a temperature above 0."""
+
+
+def sampled_base_answer(prompt: str, draw: int) -> str:
+    """What an untuned model says when asked to sample: the ``draw``-th of a few deterministic variants of its echo.
+
+    A real model sampled at temperature 1 answers one prompt differently each
+    time; a reward is judged on those differences (GRPO), so the emulator's
+    samples differ too, in a fixed order a test can rely on.
+    """
+    return _SAMPLED_FORMS[draw % len(_SAMPLED_FORMS)].format(answer=base_model_answer(prompt))
