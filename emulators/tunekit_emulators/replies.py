@@ -12,21 +12,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunekit_emulators.base import IdFactory
-from tunekit_emulators.openai.training import normalize_prompt
+from tunekit_emulators.openai.training import normalize_prompt, sampled_form
 
 __all__ = ["echo_completion"]
 
 
 def echo_completion(
-    model: str, messages: list[Any], *, ids: IdFactory, created: float, replies: Mapping[str, str] | None = None
+    model: str,
+    messages: list[Any],
+    *,
+    ids: IdFactory,
+    created: float,
+    replies: Mapping[str, str] | None = None,
+    draw: int | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` body for ``messages``, answered by ``model`` (usage counted in words)."""
+    """A ``chat.completion`` body for ``messages``, answered by ``model`` (usage counted in words).
+
+    ``draw`` (a request sampled at a temperature above 0) picks one of a few variants of an untuned answer,
+    as :func:`tunekit_emulators.openai.training.sampled_base_answer` does.
+    """
     turns = [m for m in messages if isinstance(m, dict)]
     prompt = " ".join(str(m.get("content", "")) for m in turns)
     last_user = next((str(m.get("content", "")) for m in reversed(turns) if m.get("role") == "user"), "")
     words = prompt.split()
     memorized = (replies or {}).get(normalize_prompt(last_user))
     text = memorized or f"{model.split('#')[0].rsplit('/', 1)[-1]} answers: {words[-1] if words else ''}"
+    if memorized is None and draw is not None:
+        text = sampled_form(text, draw)
     usage = {"prompt_tokens": len(words), "completion_tokens": len(text.split())}
     return {
         "id": ids.new("chatcmpl-", 24),

@@ -21,6 +21,7 @@ serverless answer directly.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import secrets
 import threading
@@ -182,6 +183,8 @@ class FireworksEmulator(Emulator):
         self.api_key = f"fw_{token}"
         self.lock = threading.RLock()
         self.store = _Store()
+        self._draws = itertools.count()
+        """Which variant the next sampled base-model answer takes (see :func:`echo_completion`)."""
 
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "base_url": self.url, "api_key": self.api_key, "account_id": self.account_id}
@@ -582,6 +585,8 @@ class FireworksEmulator(Emulator):
             )
         tuned = self.store.replies.get(ready.get(on) or served)
         messages = body.get("messages") or []
+        temperature = body.get("temperature")
+        draw = next(self._draws) if isinstance(temperature, int | float) and temperature > 0 else None
         return json_response(
-            echo_completion(model, messages, ids=self.ids, created=self.lifecycle.now(), replies=tuned)
+            echo_completion(model, messages, ids=self.ids, created=self.lifecycle.now(), replies=tuned, draw=draw)
         )

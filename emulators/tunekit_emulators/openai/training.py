@@ -28,6 +28,7 @@ __all__ = [
     "parse_training_file",
     "results_csv",
     "sampled_base_answer",
+    "sampled_form",
 ]
 
 RESULTS_HEADER = ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy")
@@ -218,4 +219,9 @@ def sampled_base_answer(prompt: str, draw: int) -> str:
     time; a reward is judged on those differences (GRPO), so the emulator's
     samples differ too, in a fixed order a test can rely on.
     """
-    return _SAMPLED_FORMS[draw % len(_SAMPLED_FORMS)].format(answer=base_model_answer(prompt))
+    return sampled_form(base_model_answer(prompt), draw)
+
+
+def sampled_form(answer: str, draw: int) -> str:
+    """The ``draw``-th of the few variants of ``answer`` an untuned model samples among."""
+    return _SAMPLED_FORMS[draw % len(_SAMPLED_FORMS)].format(answer=answer)

@@ -58,7 +58,8 @@ def test_rft_runs_the_rewards_as_one_evaluator_and_one_job_per_run(
     assert row["training_cost"] is None  # never the SFT token price: Fireworks lists no RFT rate here
     assert any("no price for rft" in note for note in row["notes"]), row
     for _ in range(2):  # a re-run after success finds the job (and the evaluator) instead of making new ones
-        done = runner.invoke(app, ["run", str(config), "--yes", "--skip-eval"])
+        # exact_match gives the echoing base model 0 on every sample: this test is about the evaluator, not that.
+        done = runner.invoke(app, ["run", str(config), "--yes", "--skip-eval", "--skip-reward-check"])
         assert done.exit_code == 0, done.output
     [job] = fireworks.jobs("rft")
     [evaluator] = fireworks.evaluators()
