@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from tunekit.cli.options import SkipRewardCheckOpt
 from tunekit.cli.output import EXIT_INTERRUPTED, EXIT_JOB_FAILED, console, err_console, print_json
 from tunekit.cli.runref import RunArg
 
@@ -45,13 +46,7 @@ def submit(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before starting a job that bills.")] = False,
     follow: Annotated[bool, typer.Option("--watch", help="Watch the job until it ends.")] = False,
-    skip_reward_check: Annotated[
-        bool,
-        typer.Option(
-            "--skip-reward-check",
-            help="method rft on a hosted service: do not sample the base model to check the rewards first.",
-        ),
-    ] = False,
+    skip_reward_check: SkipRewardCheckOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Upload the data and start the fine-tuning job, once.

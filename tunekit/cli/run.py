@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tunekit.cli.options import SkipRewardCheckOpt
 from tunekit.cli.output import EXIT_FAILURE, EXIT_USAGE, console, err_console
 
 if TYPE_CHECKING:
@@ -31,13 +32,7 @@ def run(
         bool, typer.Option("--new", help="Start a fresh run even if this config has an unfinished one.")
     ] = False,
     skip_eval: Annotated[bool, typer.Option("--skip-eval", help="Stop after the result; do not evaluate.")] = False,
-    skip_reward_check: Annotated[
-        bool,
-        typer.Option(
-            "--skip-reward-check",
-            help="method rft on a hosted service: do not sample the base model to check the rewards first.",
-        ),
-    ] = False,
+    skip_reward_check: SkipRewardCheckOpt = False,
     re_evaluate: Annotated[
         bool,
         typer.Option(
