@@ -551,7 +551,6 @@ class Tuner:
         deployment already gone counts as deleted. What still bills
         afterwards is ``deployments(run_id, billing=True)``.
         """
-        from tunekit.provider import FineTunedModel
 
         record = self._run(run_id)
         self._adopt_legacy_deployment(record)
@@ -565,15 +564,7 @@ class Tuner:
         deleted: list[DeploymentRecord] = []
         with self.ledger.lock(record.run_id):
             for target in targets:
-                model = FineTunedModel(
-                    provider=record.provider,
-                    model_id=target.model,
-                    base_model=record.model,
-                    kind="deployment",
-                    run_id=record.run_id,
-                    deployment=target.name,
-                    metadata=dict(target.data),
-                )
+                model = self._deployed(record, target)
                 self.ledger.record(record.run_id, "intent", step="undeploy", message=target.name)
                 self.provider.undeploy(model, self.context(record.run_id))
                 self.ledger.deployment_gone(record.run_id, target.name)
