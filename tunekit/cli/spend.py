@@ -38,9 +38,10 @@ def confirm_new_job(
 
     ``preflight`` runs once the data is valid, before the question (the
     evaluation's models are asked one question there). With ``check_rewards``,
-    a hosted ``method: rft`` job's rewards are first tried on samples of the base
-    model (:mod:`tunekit.evaluate.reward_preflight`; a few requests, said with their price
-    before they are sent); a reward that raises or never varies is refused
+    a hosted ``method: rft`` job's rewards are tried on samples of the base
+    model once the question is answered (:mod:`tunekit.evaluate.reward_preflight`; a
+    few requests, said with their price before the question, sent only when agreed,
+    before anything is uploaded); a reward that raises or never varies is refused
     (a ConfigError, exit 2) with nothing uploaded. Exits 3 when the data
     is invalid (nothing was uploaded or spent), and 2
     when the job would bill, ``--yes`` was not given and no terminal can
@@ -51,21 +52,28 @@ def confirm_new_job(
     if not report.ok:
         err_console.print("[bold red]data invalid:[/] fix the errors above; nothing was uploaded or spent")
         raise typer.Exit(EXIT_DATA_INVALID)
-    if check_rewards:
-        _check_rewards(tuner, out or console)
+    sample = _reward_check(tuner, out or console) if check_rewards else None
     if preflight is not None:
         preflight()
-    if not tuner.provider.spends_money or yes:
-        return
-    if not can_ask():
-        err_console.print(f"this starts a {tuner.provider.name} job that bills; pass --yes to confirm without a prompt")
-        raise typer.Exit(EXIT_USAGE)
-    if not typer.confirm(f"Start a {tuner.provider.name} job (it bills)?", default=False):
-        raise typer.Exit(EXIT_FAILURE)
+    if tuner.provider.spends_money and not yes:
+        if not can_ask():
+            err_console.print(
+                f"this starts a {tuner.provider.name} job that bills; pass --yes to confirm without a prompt"
+            )
+            raise typer.Exit(EXIT_USAGE)
+        # The reward check's requests bill too: they wait for this answer, like the job.
+        first = "Check the rewards, then start" if sample is not None else "Start"
+        if not typer.confirm(f"{first} a {tuner.provider.name} job (it bills)?", default=False):
+            raise typer.Exit(EXIT_FAILURE)
+    if sample is not None:
+        sample()
 
 
-def _check_rewards(tuner: Tuner, out: Console) -> None:
-    """Sample the base model to try the rewards, saying first how many requests that sends and what they cost."""
+def _reward_check(tuner: Tuner, out: Console) -> Callable[[], None] | None:
+    """Say how many requests the reward check sends and what they cost; the check itself, to run once agreed.
+
+    None when it does not apply (not ``method: rft``, or a job that runs on this machine).
+    """
     from rich.markup import escape
 
     from tunekit.data import load_splits
@@ -75,10 +83,10 @@ def _check_rewards(tuner: Tuner, out: Console) -> None:
 
     config, provider = tuner.config, tuner.provider
     if config.method != "rft" or provider.runs_here:
-        return
+        return None
     sampling = reward_sampling(config, provider, load_splits(config, profile=provider).train)
     if sampling is None:
-        return
+        return None
     price = price_for(tuner.provider.name, sampling.model)
     cost = ""
     if price is not None:
@@ -93,11 +101,15 @@ def _check_rewards(tuner: Tuner, out: Console) -> None:
         soft_wrap=True,
         highlight=False,
     )
-    with console.status("sampling the base model to check the rewards"):
-        spreads = check_rewards_on_base_model(config, provider, sampling)
-    summary = spread_summary(spreads)
-    tuner.note_check(STEP, summary, {"rewards": [spread.to_json() for spread in spreads]})
-    out.print(f"rewards on the base model's samples: {escape(summary)}", soft_wrap=True, highlight=False)
+
+    def sample() -> None:
+        with console.status("sampling the base model to check the rewards"):
+            spreads = check_rewards_on_base_model(config, provider, sampling)
+        summary = spread_summary(spreads)
+        tuner.note_check(STEP, summary, {"rewards": [spread.to_json() for spread in spreads]})
+        out.print(f"rewards on the base model's samples: {escape(summary)}", soft_wrap=True, highlight=False)
+
+    return sample
 
 
 def confirm_deployment(tuner: Tuner, settings: DeployConfig, *, yes: bool, run_id: str) -> HostingCost | None:

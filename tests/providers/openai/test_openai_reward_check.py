@@ -111,3 +111,21 @@ def test_skip_reward_check_trains_without_sampling(
     result = runner.invoke(app, args)
     assert "checking the rewards" not in result.output
     assert len(openai_emulator.jobs()) == 1, result.output
+
+
+def test_the_reward_checks_requests_wait_for_the_answer(
+    openai_emulator: OpenAIEmulator, make_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The samples bill as inference: said with their price in the question, sent only once it is answered yes."""
+    config = rft_config(make_config, openai_emulator, ["rewards.py:wordy"])
+    monkeypatch.setattr("tunekit.cli.spend.can_ask", lambda: True)  # as at a terminal: the answer comes from stdin
+    declined = runner.invoke(app, ["submit", str(config)], input="n\n")
+    said = " ".join(declined.output.split())
+    assert declined.exit_code == 1, said
+    assert "16 requests to o4-mini-2025-04-16" in said and "Check the rewards, then start a openai job" in said
+    assert openai_emulator.request_count("POST", "/v1/chat/completions") == 0
+    assert openai_emulator.files() == [] and openai_emulator.jobs() == [] and Ledger().runs() == []
+
+    agreed = runner.invoke(app, ["submit", str(config)], input="y\n")
+    assert agreed.exit_code == 0, agreed.output
+    assert openai_emulator.request_count("POST", "/v1/chat/completions") == 16 and len(openai_emulator.jobs()) == 1
